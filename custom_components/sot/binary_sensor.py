@@ -1,0 +1,118 @@
+"""Binary sensors: is the grid there, is the site on backup, does the generator run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from homeassistant.components.binary_sensor import (
+    BinarySensorDeviceClass,
+    BinarySensorEntity,
+    BinarySensorEntityDescription,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
+
+from .coordinator import SotConfigEntry
+from .entity import SotEntity, SotEntityDescription, async_setup_discovery
+from .site.model import Component, PowerSource, Site
+from .site.vocabulary import Kind
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class SotBinarySensorDescription(SotEntityDescription, BinarySensorEntityDescription):
+    """A binary sensor row: by default the live value of the boolean quantity `key`."""
+
+    is_on_fn: Callable[[Site, Component | None, datetime], bool | None] | None = None
+
+
+def _on_backup(site: Site, _: Component | None, now: datetime) -> bool | None:
+    source = site.power_source(now)
+    return None if source is None else source is PowerSource.GENERATOR
+
+
+def _grid_present(site: Site, _: Component | None, now: datetime) -> bool | None:
+    return site.grid_present(now)
+
+
+def _generator_running(site: Site, _: Component | None, now: datetime) -> bool | None:
+    return site.generator_running(now)
+
+
+BINARY_SENSORS: tuple[SotBinarySensorDescription, ...] = (
+    SotBinarySensorDescription(
+        key="on_backup_power",
+        translation_key="on_backup_power",
+        device_class=BinarySensorDeviceClass.POWER,
+        exists_fn=lambda _, __: True,
+        is_on_fn=_on_backup,
+        available_fn=lambda site, component, now: _on_backup(site, component, now) is not None,
+    ),
+    SotBinarySensorDescription(
+        key="present",
+        kind=Kind.GRID,
+        translation_key="grid_present",
+        device_class=BinarySensorDeviceClass.POWER,
+        exists_fn=lambda _, component: (
+            component is not None
+            and ("present" in component.values or "voltage" in component.values)
+        ),
+        is_on_fn=_grid_present,
+        available_fn=lambda site, component, now: _grid_present(site, component, now) is not None,
+    ),
+    SotBinarySensorDescription(
+        key="running",
+        kind=Kind.GENERATOR,
+        translation_key="generator_running",
+        device_class=BinarySensorDeviceClass.RUNNING,
+        exists_fn=lambda _, component: (
+            component is not None and ("state" in component.values or "speed" in component.values)
+        ),
+        is_on_fn=_generator_running,
+        available_fn=lambda site, component, now: (
+            _generator_running(site, component, now) is not None
+        ),
+    ),
+    SotBinarySensorDescription(
+        key="on_load",
+        kind=Kind.GENERATOR,
+        translation_key="on_load",
+        device_class=BinarySensorDeviceClass.POWER,
+    ),
+    SotBinarySensorDescription(
+        key="door",
+        kind=Kind.FREEZER,
+        translation_key="door",
+        device_class=BinarySensorDeviceClass.DOOR,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: SotConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the site's binary sensors, now and as components appear."""
+    async_setup_discovery(entry, async_add_entities, BINARY_SENSORS, SotBinarySensor)
+
+
+class SotBinarySensor(SotEntity, BinarySensorEntity):
+    """A yes/no fact about a SOT point."""
+
+    entity_description: SotBinarySensorDescription
+
+    @property
+    def is_on(self) -> bool | None:
+        """The live answer (None while unknown)."""
+        site, component, now = self.coordinator.site, self.component, dt_util.utcnow()
+        if self.entity_description.is_on_fn is not None:
+            return self.entity_description.is_on_fn(site, component, now)
+        if component is None:
+            return None
+        value = site.fresh(component, self.entity_description.key, now)
+        return value if isinstance(value, bool) else None

@@ -1,0 +1,226 @@
+"""Adding a SOT point: by hand, or offered when one of its nodes shows up on MQTT."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import voluptuous as vol
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentryFlow,
+    OptionsFlow,
+)
+from homeassistant.core import callback
+from homeassistant.helpers import selector
+from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
+from homeassistant.util import slugify
+
+from .const import (
+    CONF_ALARM_DELAY,
+    CONF_BASE_TOPIC,
+    CONF_FREEZER_CRITICAL,
+    CONF_FREEZER_WARNING,
+    CONF_FUEL_LOW_HOURS,
+    CONF_GENERATOR_RATING,
+    CONF_SITE_ID,
+    CONF_STALE_TIMEOUT,
+    CONF_TANK_CAPACITY,
+    CONF_TANK_RESERVE,
+    DEFAULT_OPTIONS,
+    DOMAIN,
+    MQTT_DOMAIN,
+    SUBENTRY_MODBUS,
+)
+from .mqtt.topics import ID_PATTERN, site_from_status_topic
+
+CONF_NAME = "name"
+# A base topic is a plain topic: no wildcards, no empty levels, no leading or trailing slash.
+TOPIC_PATTERN = re.compile(r"^[^#+/\s]+(/[^#+/\s]+)*$")
+
+
+def _number(minimum: float, maximum: float, step: float, unit: str) -> selector.NumberSelector:
+    return selector.NumberSelector(
+        selector.NumberSelectorConfig(
+            min=minimum,
+            max=maximum,
+            step=step,
+            unit_of_measurement=unit,
+            mode=selector.NumberSelectorMode.BOX,
+        )
+    )
+
+
+OPTIONS_FIELDS: dict[str, selector.NumberSelector] = {
+    CONF_TANK_CAPACITY: _number(1, 100000, 1, "L"),
+    CONF_TANK_RESERVE: _number(0, 90, 1, "%"),
+    CONF_GENERATOR_RATING: _number(1, 5000, 0.5, "kW"),
+    CONF_FREEZER_WARNING: _number(-40, 15, 0.5, "°C"),
+    CONF_FREEZER_CRITICAL: _number(-40, 20, 0.5, "°C"),
+    CONF_ALARM_DELAY: _number(0, 240, 1, "min"),
+    CONF_STALE_TIMEOUT: _number(30, 86400, 1, "s"),
+    CONF_FUEL_LOW_HOURS: _number(0, 240, 0.5, "h"),
+}
+
+
+def _options_schema(current: dict[str, Any]) -> vol.Schema:
+    values = {**DEFAULT_OPTIONS, **current}
+    return vol.Schema(
+        {vol.Required(key, default=values[key]): field for key, field in OPTIONS_FIELDS.items()}
+    )
+
+
+def _check_options(user_input: dict[str, Any]) -> dict[str, str]:
+    if user_input[CONF_FREEZER_CRITICAL] <= user_input[CONF_FREEZER_WARNING]:
+        return {CONF_FREEZER_CRITICAL: "critical_not_above_warning"}
+    return {}
+
+
+def _site_schema(name: str, site_id: str | None, base_topic: str | None) -> vol.Schema:
+    fields: dict[Any, Any] = {vol.Required(CONF_NAME, default=name): selector.TextSelector()}
+    if site_id is not None:
+        fields[vol.Required(CONF_SITE_ID, default=site_id)] = selector.TextSelector()
+    fields[
+        vol.Optional(CONF_BASE_TOPIC, description={"suggested_value": base_topic})
+        if base_topic
+        else vol.Optional(CONF_BASE_TOPIC)
+    ] = selector.TextSelector()
+    return vol.Schema(fields)
+
+
+def _check_topic(user_input: dict[str, Any], default: str) -> tuple[str, dict[str, str]]:
+    topic = str(user_input.get(CONF_BASE_TOPIC) or default).strip()
+    if not TOPIC_PATTERN.match(topic):
+        return topic, {CONF_BASE_TOPIC: "invalid_topic"}
+    return topic, {}
+
+
+class SotConfigFlow(ConfigFlow, domain=DOMAIN):
+    """One flow per SOT point."""
+
+    VERSION = 1
+    MINOR_VERSION = 1
+
+    def __init__(self) -> None:
+        """Start with nothing discovered."""
+        self._discovered_site: str | None = None
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> SotOptionsFlow:
+        """The site's settings."""
+        return SotOptionsFlow()
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Modbus devices are added to a site as subentries."""
+        from .modbus_flow import ModbusDeviceSubentryFlow  # noqa: PLC0415
+
+        return {SUBENTRY_MODBUS: ModbusDeviceSubentryFlow}
+
+    def _mqtt_missing(self) -> bool:
+        return not self.hass.config_entries.async_entries(MQTT_DOMAIN)
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Name the site, choose its id and base topic."""
+        if self._mqtt_missing():
+            return self.async_abort(reason="mqtt_not_configured")
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            site_id = str(user_input[CONF_SITE_ID]).strip().lower()
+            topic, errors = _check_topic(user_input, f"sot/{site_id}")
+            if not ID_PATTERN.match(site_id):
+                errors[CONF_SITE_ID] = "invalid_site_id"
+            if not errors:
+                await self.async_set_unique_id(site_id)
+                self._abort_if_unique_id_configured()
+                return self.async_create_entry(
+                    title=str(user_input[CONF_NAME]).strip() or site_id,
+                    data={CONF_SITE_ID: site_id, CONF_BASE_TOPIC: topic},
+                    options=dict(DEFAULT_OPTIONS),
+                )
+        name = str((user_input or {}).get(CONF_NAME, ""))
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(
+                _site_schema(name, slugify(name).replace("_", "") if name else "", None),
+                user_input or {},
+            ),
+            errors=errors,
+        )
+
+    async def async_step_mqtt(self, discovery_info: MqttServiceInfo) -> ConfigFlowResult:
+        """A node of a site we do not know yet said hello on `sot/<site>/node/<node>/status`."""
+        site_id = site_from_status_topic(discovery_info.topic)
+        if site_id is None:
+            return self.async_abort(reason="invalid_discovery_info")
+        await self.async_set_unique_id(site_id)
+        self._abort_if_unique_id_configured()
+        self._discovered_site = site_id
+        self.context["title_placeholders"] = {"site_id": site_id}
+        return await self.async_step_discovery_confirm()
+
+    async def async_step_discovery_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Let the user name the discovered site before adding it."""
+        assert self._discovered_site is not None
+        site_id = self._discovered_site
+        if self._mqtt_missing():
+            return self.async_abort(reason="mqtt_not_configured")
+        if user_input is not None:
+            return self.async_create_entry(
+                title=str(user_input[CONF_NAME]).strip() or site_id,
+                data={CONF_SITE_ID: site_id, CONF_BASE_TOPIC: f"sot/{site_id}"},
+                options=dict(DEFAULT_OPTIONS),
+            )
+        return self.async_show_form(
+            step_id="discovery_confirm",
+            data_schema=vol.Schema(
+                {vol.Required(CONF_NAME, default=site_id.capitalize()): selector.TextSelector()}
+            ),
+            description_placeholders={"site_id": site_id},
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Rename the site or move it to another base topic."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            topic, errors = _check_topic(user_input, entry.data[CONF_BASE_TOPIC])
+            if not errors:
+                return self.async_update_reload_and_abort(
+                    entry,
+                    title=str(user_input[CONF_NAME]).strip() or entry.title,
+                    data_updates={CONF_BASE_TOPIC: topic},
+                )
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=_site_schema(entry.title, None, entry.data[CONF_BASE_TOPIC]),
+            errors=errors,
+            description_placeholders={"site_id": entry.data[CONF_SITE_ID]},
+        )
+
+
+class SotOptionsFlow(OptionsFlow):
+    """Tank, generator, freezer limits and staleness of one site."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """One form with all settings."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = _check_options(user_input)
+            if not errors:
+                return self.async_create_entry(data=user_input)
+        return self.async_show_form(
+            step_id="init",
+            data_schema=_options_schema(user_input or dict(self.config_entry.options)),
+            errors=errors,
+        )

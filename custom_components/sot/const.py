@@ -1,0 +1,48 @@
+"""Constants of the SOT Monitor integration."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from homeassistant.const import Platform
+
+DOMAIN: Final = "sot"
+MQTT_DOMAIN: Final = "mqtt"
+
+CONF_SITE_ID: Final = "site_id"
+CONF_BASE_TOPIC: Final = "base_topic"
+
+CONF_TANK_CAPACITY: Final = "tank_capacity"
+CONF_TANK_RESERVE: Final = "tank_reserve"
+CONF_GENERATOR_RATING: Final = "generator_rating"
+CONF_FREEZER_WARNING: Final = "freezer_warning"
+CONF_FREEZER_CRITICAL: Final = "freezer_critical"
+CONF_ALARM_DELAY: Final = "alarm_delay"
+CONF_STALE_TIMEOUT: Final = "stale_timeout"
+CONF_FUEL_LOW_HOURS: Final = "fuel_low_hours"
+
+DEFAULT_OPTIONS: Final = {
+    CONF_TANK_CAPACITY: 1000.0,
+    CONF_TANK_RESERVE: 10.0,
+    CONF_GENERATOR_RATING: 56.0,
+    CONF_FREEZER_WARNING: -15.0,
+    CONF_FREEZER_CRITICAL: -12.0,
+    CONF_ALARM_DELAY: 10,
+    CONF_STALE_TIMEOUT: 300,
+    CONF_FUEL_LOW_HOURS: 12.0,
+}
+
+SUBENTRY_MODBUS: Final = "modbus_device"
+
+PLATFORMS: Final = [
+    Platform.BINARY_SENSOR,
+    Platform.EVENT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
+
+# How often staleness, alarm delays and countdowns are re-evaluated without new data.
+TICK_SECONDS: Final = 15
+STORAGE_VERSION: Final = 1
+# Commands to loads: at-least-once delivery, never retained (a stale OFF must not come back).
+COMMAND_QOS: Final = 1

@@ -1,0 +1,318 @@
+"""The site coordinator: MQTT and Modbus in, the site model in the middle, entities out."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from homeassistant.components import mqtt
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.helpers.storage import Store
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.util import dt as dt_util
+
+from .const import (
+    COMMAND_QOS,
+    CONF_ALARM_DELAY,
+    CONF_BASE_TOPIC,
+    CONF_FREEZER_CRITICAL,
+    CONF_FREEZER_WARNING,
+    CONF_FUEL_LOW_HOURS,
+    CONF_GENERATOR_RATING,
+    CONF_SITE_ID,
+    CONF_STALE_TIMEOUT,
+    CONF_TANK_CAPACITY,
+    CONF_TANK_RESERVE,
+    DEFAULT_OPTIONS,
+    DOMAIN,
+    STORAGE_VERSION,
+    TICK_SECONDS,
+)
+from .mqtt.topics import command_payload, command_topic, parse_message, subscription
+from .site.model import Settings, Site, SiteEvent
+from .site.readings import Command, NodeStatus, Reading, Rejection
+
+_LOGGER = logging.getLogger(__name__)
+SAVE_DELAY = 30
+RECENT_REJECTIONS = 20
+
+type SotConfigEntry = ConfigEntry[SiteCoordinator]
+
+
+class Transport(Protocol):
+    """A transport other than MQTT (the Modbus hub) that owns some components."""
+
+    def owns(self, kind: str, component_id: str) -> bool:
+        """Whether commands for (kind, id) go through this transport."""
+
+    async def command(self, command: Command) -> None:
+        """Carry out `command`; raise HomeAssistantError with a translation when it fails."""
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Health of the transport's devices."""
+
+
+def settings_from_options(options: dict[str, Any]) -> Settings:
+    """The model's settings from a config entry's options (defaults for what is missing)."""
+    merged = {**DEFAULT_OPTIONS, **options}
+    return Settings(
+        tank_capacity=float(merged[CONF_TANK_CAPACITY]),
+        tank_reserve=float(merged[CONF_TANK_RESERVE]),
+        generator_rating=float(merged[CONF_GENERATOR_RATING]),
+        freezer_warning=float(merged[CONF_FREEZER_WARNING]),
+        freezer_critical=float(merged[CONF_FREEZER_CRITICAL]),
+        alarm_delay=timedelta(minutes=float(merged[CONF_ALARM_DELAY])),
+        stale_timeout=timedelta(seconds=float(merged[CONF_STALE_TIMEOUT])),
+        fuel_low_hours=float(merged[CONF_FUEL_LOW_HOURS]),
+    )
+
+
+class SiteCoordinator(DataUpdateCoordinator[Site]):
+    """Owns one SOT point's model and feeds its entities; push-driven, never polls."""
+
+    config_entry: SotConfigEntry
+
+    def __init__(self, hass: HomeAssistant, entry: SotConfigEntry) -> None:
+        """Set up the model for the site of `entry`."""
+        super().__init__(hass, _LOGGER, config_entry=entry, name=f"{DOMAIN} {entry.title}")
+        self.site_id: str = entry.data[CONF_SITE_ID]
+        self.site_name: str = entry.title
+        self.base_topic: str = entry.data[CONF_BASE_TOPIC]
+        self.site = Site(settings_from_options(dict(entry.options)))
+        self.data = self.site
+        self.rejected: Counter[str] = Counter()
+        self.recent_rejections: deque[dict[str, str]] = deque(maxlen=RECENT_REJECTIONS)
+        self.messages = 0
+        self.transports: list[Transport] = []
+        self._store: Store[dict[str, Any]] = Store(
+            hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
+        )
+        self._complaints: set[tuple[str, str]] = set()
+        self._known_quantities: set[tuple[str, str, str]] = set()
+        self._structure_listeners: list[CALLBACK_TYPE] = []
+        self._event_listeners: list[Callable[[SiteEvent], None]] = []
+        self._availability: dict[tuple[str, str], bool] = {}
+        self._unsubscribe: list[CALLBACK_TYPE] = []
+        # Unique ids of the entities the platforms have made, shared so removal can reset it.
+        self.added_entities: set[str] = set()
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def async_start(self) -> None:
+        """Restore what survived the last run, then start listening."""
+        stored = await self._store.async_load()
+        if stored:
+            try:
+                self.site.restore(stored)
+            except ValueError as err:
+                _LOGGER.warning("%s: %s; starting with an empty outage log", self.site_name, err)
+        self._unsubscribe.append(
+            await mqtt.async_subscribe(
+                self.hass,
+                subscription(self.base_topic),
+                self._message_received,
+                qos=1,
+                encoding=None,
+            )
+        )
+        self._unsubscribe.append(
+            async_track_time_interval(self.hass, self._tick, timedelta(seconds=TICK_SECONDS))
+        )
+
+    async def async_stop(self) -> None:
+        """Stop listening and save the site's state."""
+        while self._unsubscribe:
+            self._unsubscribe.pop()()
+        await self._store.async_save(self.site.as_dict())
+
+    # -- input ------------------------------------------------------------------------------
+
+    @callback
+    def _message_received(self, message: mqtt.ReceiveMessage) -> None:
+        self.messages += 1
+        payload = message.payload
+        now = dt_util.utcnow()
+        parsed = parse_message(
+            self.base_topic,
+            message.topic,
+            payload if isinstance(payload, bytes | str) else b"",
+            now,
+        )
+        for rejection in parsed.rejections:
+            self._reject(rejection)
+        events: list[SiteEvent] = []
+        if parsed.meta is not None:
+            self.site.set_meta(parsed.meta)
+            self._rename_device(parsed.meta.kind, parsed.meta.id)
+        if parsed.status is not None:
+            events += self.site.set_node(parsed.status)
+        if parsed.readings:
+            self._forgive(message.topic)
+            events += self.site.apply(parsed.readings, now)
+        if parsed.readings or parsed.status is not None or parsed.meta is not None:
+            self._publish(now, events)
+
+    @callback
+    def async_readings(
+        self, node: str, readings: Iterable[Reading], rejections: Iterable[Rejection] = ()
+    ) -> None:
+        """Take readings from another transport (a Modbus device named `node`)."""
+        for rejection in rejections:
+            self._reject(rejection)
+        now = dt_util.utcnow()
+        self._publish(now, self.site.apply(readings, now, node=node))
+
+    @callback
+    def async_node_status(self, node: str, online: bool) -> None:
+        """Take a node's availability from another transport."""
+        now = dt_util.utcnow()
+        self._publish(now, self.site.set_node(NodeStatus(node, online, now)))
+
+    @callback
+    def _tick(self, now: datetime) -> None:
+        self._publish(dt_util.utcnow(), self.site.tick(dt_util.utcnow()))
+
+    def _reject(self, rejection: Rejection) -> None:
+        self.rejected[rejection.reason.value] += 1
+        self.recent_rejections.append(
+            {
+                "reason": rejection.reason.value,
+                "source": rejection.source,
+                "detail": rejection.detail,
+            }
+        )
+        key = (rejection.source, rejection.reason.value)
+        if key not in self._complaints:
+            # Once per topic and reason until the topic sends something good again.
+            self._complaints.add(key)
+            _LOGGER.warning(
+                "%s: refused %s: %s", self.site_name, rejection.source, rejection.detail
+            )
+
+    def _forgive(self, source: str) -> None:
+        self._complaints = {key for key in self._complaints if key[0] != source}
+
+    # -- output -----------------------------------------------------------------------------
+
+    def _publish(self, now: datetime, events: list[SiteEvent]) -> None:
+        """Tell entities about new state, platforms about new components, listeners of alarms."""
+        quantities = {
+            (component.kind.value, component.id, quantity)
+            for component in self.site.components.values()
+            for quantity in component.values
+        }
+        if not quantities <= self._known_quantities:
+            self._known_quantities |= quantities
+            for listener in list(self._structure_listeners):
+                listener()
+        self._log_availability(now)
+        for event in events:
+            for event_listener in list(self._event_listeners):
+                event_listener(event)
+        self._store.async_delay_save(self.site.as_dict, SAVE_DELAY)
+        self.async_set_updated_data(self.site)
+
+    def _log_availability(self, now: datetime) -> None:
+        for component in self.site.components.values():
+            available = self.site.available(component, now)
+            previous = self._availability.get(component.key)
+            self._availability[component.key] = available
+            if previous is None or previous == available:
+                continue
+            if available:
+                _LOGGER.info("%s %s %s is back", self.site_name, component.kind, component.id)
+            else:
+                _LOGGER.warning(
+                    "%s %s %s is unavailable: node offline or no data for %s",
+                    self.site_name,
+                    component.kind,
+                    component.id,
+                    self.site.settings.stale_timeout,
+                )
+
+    @callback
+    def async_add_structure_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
+        """Call `listener` whenever a new component or quantity appears."""
+        self._structure_listeners.append(listener)
+        return lambda: self._structure_listeners.remove(listener)
+
+    @callback
+    def async_add_event_listener(self, listener: Callable[[SiteEvent], None]) -> CALLBACK_TYPE:
+        """Call `listener` with every alarm the site raises."""
+        self._event_listeners.append(listener)
+        return lambda: self._event_listeners.remove(listener)
+
+    def component_name(self, kind: str, component_id: str) -> str:
+        """The display name of a component (its meta name, else kind and id)."""
+        component = self.site.component(kind, component_id)
+        if component is not None and component.name:
+            return component.name
+        return kind if component_id == "main" else f"{kind} {component_id}"
+
+    def _rename_device(self, kind: str, component_id: str) -> None:
+        registry = dr.async_get(self.hass)
+        device = registry.async_get_device(
+            identifiers={(DOMAIN, device_key(self.site_id, kind, component_id))}
+        )
+        component = self.site.component(kind, component_id)
+        if device is not None and component is not None and component.name:
+            name = f"{self.site_name} {component.name}"
+            if device.name != name:
+                registry.async_update_device(device.id, name=name)
+
+    def transport_diagnostics(self) -> list[dict[str, Any]]:
+        """Diagnostics of the transports other than MQTT."""
+        return [transport.diagnostics() for transport in self.transports]
+
+    @staticmethod
+    def now() -> datetime:
+        """The time the model is asked about."""
+        return dt_util.utcnow()
+
+    @callback
+    def async_forget(self, kind: str, component_id: str) -> None:
+        """Forget a component that is gone for good; it comes back if it reports again."""
+        self.site.forget(kind, component_id)
+        prefix = f"{device_key(self.site_id, kind, component_id)}_"
+        self.added_entities.difference_update(
+            [uid for uid in self.added_entities if uid.startswith(prefix)]
+        )
+        self._known_quantities = {
+            q for q in self._known_quantities if q[:2] != (kind, component_id)
+        }
+        self._availability.pop((kind, component_id), None)
+
+    # -- commands ---------------------------------------------------------------------------
+
+    async def async_command(self, command: Command) -> None:
+        """Send `command` through the transport that owns the component."""
+        for transport in self.transports:
+            if transport.owns(command.kind, command.id):
+                await transport.command(command)
+                return
+        try:
+            await mqtt.async_publish(
+                self.hass,
+                command_topic(self.base_topic, command),
+                command_payload(command),
+                qos=COMMAND_QOS,
+                retain=False,
+            )
+        except HomeAssistantError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="command_failed",
+                translation_placeholders={"component": command.id, "error": str(err)},
+            ) from err
+
+
+def device_key(site_id: str, kind: str | None, component_id: str | None) -> str:
+    """The device registry identifier of the site (kind None) or one of its components."""
+    return site_id if kind is None else f"{site_id}_{kind}_{component_id}"

@@ -1,0 +1,155 @@
+"""Base entity and entity discovery shared by all platforms."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from homeassistant.core import callback
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+from homeassistant.util import dt as dt_util
+
+from .const import DOMAIN
+from .coordinator import SiteCoordinator, SotConfigEntry, device_key
+from .site.model import Component, Site
+from .site.vocabulary import Kind
+
+
+@dataclass(frozen=True, kw_only=True)
+class SotEntityDescription(EntityDescription):
+    """What every SOT entity says about itself.
+
+    `kind` None puts the entity on the site's own device. By default an entity exists once its
+    component has reported the quantity named by `key`, and is available while that quantity
+    is live.
+    """
+
+    kind: Kind | None = None
+    exists_fn: Callable[[SiteCoordinator, Component | None], bool] | None = None
+    available_fn: Callable[[Site, Component | None, datetime], bool] | None = None
+
+
+def quantity_available(site: Site, component: Component | None, now: datetime, key: str) -> bool:
+    """Whether `key` of `component` is live."""
+    return component is not None and site.fresh(component, key, now) is not None
+
+
+class SotEntity(CoordinatorEntity[SiteCoordinator]):
+    """An entity of a SOT point: on the site's device, or on one component's device."""
+
+    _attr_has_entity_name = True
+    entity_description: SotEntityDescription
+
+    def __init__(
+        self,
+        coordinator: SiteCoordinator,
+        description: SotEntityDescription,
+        component_id: str | None = None,
+    ) -> None:
+        """Bind the entity to its site and, for component entities, its component."""
+        super().__init__(coordinator)
+        self.entity_description = description
+        self.component_id = component_id
+        kind = description.kind.value if description.kind else None
+        self._attr_unique_id = entity_unique_id(
+            coordinator.site_id, kind, component_id, description.key
+        )
+        site_device = (DOMAIN, coordinator.site_id)
+        if kind is None:
+            self._attr_device_info = DeviceInfo(
+                identifiers={site_device},
+                name=coordinator.site_name,
+                manufacturer="SOT Monitor",
+                model="SOT point",
+            )
+            return
+        component = coordinator.site.component(kind, component_id or "")
+        info = DeviceInfo(
+            identifiers={(DOMAIN, device_key(coordinator.site_id, kind, component_id))},
+            via_device=site_device,
+            manufacturer="SOT Monitor",
+            model=kind,
+        )
+        if component is not None and component.name:
+            info["name"] = f"{coordinator.site_name} {component.name}"
+        else:
+            info["translation_key"] = kind if component_id == "main" else f"{kind}_id"
+            info["translation_placeholders"] = {
+                "site": coordinator.site_name,
+                "id": component_id or "",
+            }
+        self._attr_device_info = info
+
+    @property
+    def component(self) -> Component | None:
+        """The component this entity shows (None for site entities)."""
+        kind = self.entity_description.kind
+        if kind is None or self.component_id is None:
+            return None
+        return self.coordinator.site.component(kind.value, self.component_id)
+
+    @property
+    def available(self) -> bool:
+        """Live data only: an offline node or stale data makes the entity unavailable."""
+        if not super().available:
+            return False
+        check = self.entity_description.available_fn
+        site, now = self.coordinator.site, dt_util.utcnow()
+        if check is None:
+            return quantity_available(site, self.component, now, self.entity_description.key)
+        return check(site, self.component, now)
+
+
+def entity_unique_id(site_id: str, kind: str | None, component_id: str | None, key: str) -> str:
+    """Stable unique id: site, component and what the entity shows."""
+    return f"{site_id}_{key}" if kind is None else f"{site_id}_{kind}_{component_id}_{key}"
+
+
+def async_setup_discovery[DescriptionT: SotEntityDescription](
+    entry: SotConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    descriptions: Sequence[DescriptionT],
+    factory: Callable[[SiteCoordinator, DescriptionT, str | None], Entity],
+) -> None:
+    """Add a platform's entities now, and for each component that appears later."""
+    coordinator = entry.runtime_data
+    added = coordinator.added_entities
+
+    @callback
+    def discover() -> None:
+        new: list[Entity] = []
+        for description in descriptions:
+            targets: list[Component | None]
+            if description.kind is None:
+                targets = [None]
+            else:
+                targets = list(coordinator.site.of_kind(description.kind))
+            for component in targets:
+                if not _exists(coordinator, description, component):
+                    continue
+                component_id = component.id if component else None
+                kind = description.kind.value if description.kind else None
+                unique_id = entity_unique_id(
+                    coordinator.site_id, kind, component_id, description.key
+                )
+                if unique_id in added:
+                    continue
+                added.add(unique_id)
+                new.append(factory(coordinator, description, component_id))
+        if new:
+            async_add_entities(new)
+
+    discover()
+    entry.async_on_unload(coordinator.async_add_structure_listener(discover))
+
+
+def _exists(
+    coordinator: SiteCoordinator, description: SotEntityDescription, component: Component | None
+) -> bool:
+    if description.exists_fn is not None:
+        return description.exists_fn(coordinator, component)
+    return component is not None and description.key in component.values

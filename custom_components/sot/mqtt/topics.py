@@ -1,0 +1,265 @@
+"""The MQTT topic contract: topic names in, readings out (and commands the other way).
+
+    <base>/<kind>/<id>/<quantity>   plain payload: number, ON/OFF, or an enum word
+    <base>/<kind>/<id>              JSON object {quantity: value, ...}
+    <base>/<kind>/<id>/meta         retained JSON: name, node, per-component settings
+    <base>/node/<node>/status       online / offline (retained birth and last will)
+    <base>/load/<id>/set            command ON / OFF (QoS 1, never retained)
+
+`<base>` is `sot/<site>` by default. docs/mqtt.md is the user-facing version of this contract.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Final
+
+from ..site.readings import Command, Meta, NodeStatus, Parsed, Reading, Rejection, RejectReason
+from ..site.values import ValueRejected, parse_json_value, parse_text
+from ..site.vocabulary import META_SETTINGS, QUANTITIES, Kind, quantity
+
+ID_PATTERN: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+MAX_PLAIN_PAYLOAD: Final = 64
+MAX_JSON_PAYLOAD: Final = 4096
+MAX_NAME_LENGTH: Final = 64
+
+NODE: Final = "node"
+STATUS: Final = "status"
+META: Final = "meta"
+SET: Final = "set"
+ONLINE: Final = "online"
+OFFLINE: Final = "offline"
+
+
+def subscription(base: str) -> str:
+    """The one wildcard subscription that receives a whole site."""
+    return f"{base}/#"
+
+
+def quantity_topic(base: str, kind: str, component_id: str, name: str) -> str:
+    """Topic of one quantity, plain payload."""
+    return f"{base}/{kind}/{component_id}/{name}"
+
+
+def component_topic(base: str, kind: str, component_id: str) -> str:
+    """Topic of a component's JSON object."""
+    return f"{base}/{kind}/{component_id}"
+
+
+def meta_topic(base: str, kind: str, component_id: str) -> str:
+    """Topic of a component's retained meta message."""
+    return f"{base}/{kind}/{component_id}/{META}"
+
+
+def status_topic(base: str, node: str) -> str:
+    """Topic of a node's birth and last will."""
+    return f"{base}/{NODE}/{node}/{STATUS}"
+
+
+def command_topic(base: str, command: Command) -> str:
+    """Topic a command for a load is published on."""
+    return f"{base}/{command.kind}/{command.id}/{SET}"
+
+
+def command_payload(command: Command) -> str:
+    """Payload of a load command: ON or OFF."""
+    return "ON" if command.action == "turn_on" else "OFF"
+
+
+def site_from_status_topic(topic: str) -> str | None:
+    """The site id in `sot/<site>/node/<node>/status`, for MQTT discovery."""
+    parts = topic.split("/")
+    if (
+        len(parts) == 5
+        and parts[0] == "sot"
+        and parts[2] == NODE
+        and parts[4] == STATUS
+        and ID_PATTERN.match(parts[1])
+    ):
+        return parts[1]
+    return None
+
+
+def parse_message(base: str, topic: str, payload: bytes | str, now: datetime) -> Parsed:
+    """Turn one message of the site's topic tree into readings, a status or a meta.
+
+    Never raises: everything refused is returned as a Rejection, and the good part of a
+    partly bad JSON object is kept.
+    """
+    parsed = Parsed()
+    prefix = base + "/"
+    if not topic.startswith(prefix):
+        return _reject(parsed, RejectReason.BAD_TOPIC, topic, "outside the site's base topic")
+    parts = topic[len(prefix) :].split("/")
+    raw = payload.encode() if isinstance(payload, str) else payload
+
+    if parts[0] == NODE:
+        # ESPHome nodes publish their own diagnostics under the node prefix; only status counts.
+        if len(parts) == 3 and parts[2] == STATUS:
+            _parse_status(parsed, topic, parts[1], raw, now)
+        return parsed
+
+    if len(parts) not in (2, 3):
+        return _reject(parsed, RejectReason.BAD_TOPIC, topic, "not <kind>/<id>[/<quantity>]")
+    kind_word, component_id = parts[0], parts[1]
+    try:
+        kind = Kind(kind_word)
+    except ValueError:
+        return _reject(parsed, RejectReason.UNKNOWN_KIND, topic, f"unknown kind {kind_word[:32]!r}")
+    if not ID_PATTERN.match(component_id):
+        return _reject(
+            parsed, RejectReason.BAD_ID, topic, f"bad component id {component_id[:40]!r}"
+        )
+
+    if len(parts) == 2:
+        _parse_object(parsed, topic, kind, component_id, raw, now)
+    elif parts[2] == META:
+        _parse_meta(parsed, topic, kind, component_id, raw)
+    elif parts[2] == SET:
+        pass  # a command, ours or another controller's: not a reading
+    else:
+        _parse_plain(parsed, topic, kind, component_id, parts[2], raw, now)
+    return parsed
+
+
+def _reject(parsed: Parsed, reason: RejectReason, source: str, detail: str) -> Parsed:
+    parsed.rejections.append(Rejection(reason, source, detail))
+    return parsed
+
+
+def _decode(parsed: Parsed, topic: str, raw: bytes, limit: int) -> str | None:
+    if len(raw) > limit:
+        _reject(parsed, RejectReason.OVERSIZED, topic, f"{len(raw)} bytes, at most {limit}")
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        _reject(parsed, RejectReason.BAD_ENCODING, topic, "payload is not UTF-8")
+        return None
+
+
+def _parse_status(parsed: Parsed, topic: str, node: str, raw: bytes, now: datetime) -> None:
+    if not ID_PATTERN.match(node):
+        _reject(parsed, RejectReason.BAD_ID, topic, f"bad node id {node[:40]!r}")
+        return
+    text = _decode(parsed, topic, raw, MAX_PLAIN_PAYLOAD)
+    if text is None:
+        return
+    word = text.strip().lower()
+    if word not in (ONLINE, OFFLINE):
+        _reject(parsed, RejectReason.BAD_ENUM, topic, f"status {word[:40]!r} is not online/offline")
+        return
+    parsed.status = NodeStatus(node, word == ONLINE, now)
+
+
+def _parse_plain(
+    parsed: Parsed,
+    topic: str,
+    kind: Kind,
+    component_id: str,
+    name: str,
+    raw: bytes,
+    now: datetime,
+) -> None:
+    spec = quantity(kind, name)
+    if spec is None:
+        _reject(
+            parsed, RejectReason.UNKNOWN_QUANTITY, topic, f"{kind} has no quantity {name[:32]!r}"
+        )
+        return
+    text = _decode(parsed, topic, raw, MAX_PLAIN_PAYLOAD)
+    if text is None:
+        return
+    try:
+        value = parse_text(spec, text)
+    except ValueRejected as err:
+        _reject(parsed, err.reason, topic, str(err))
+        return
+    parsed.readings.append(Reading(kind.value, component_id, name, value, now))
+
+
+def _load_object(parsed: Parsed, topic: str, raw: bytes) -> dict[str, object] | None:
+    text = _decode(parsed, topic, raw, MAX_JSON_PAYLOAD)
+    if text is None:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        _reject(parsed, RejectReason.BAD_JSON, topic, "payload is not valid JSON")
+        return None
+    if not isinstance(data, dict):
+        _reject(
+            parsed, RejectReason.WRONG_TYPE, topic, f"JSON {type(data).__name__}, not an object"
+        )
+        return None
+    return data
+
+
+def _parse_object(
+    parsed: Parsed, topic: str, kind: Kind, component_id: str, raw: bytes, now: datetime
+) -> None:
+    data = _load_object(parsed, topic, raw)
+    if data is None:
+        return
+    specs = QUANTITIES[kind]
+    for name, value in data.items():
+        spec = specs.get(name)
+        if spec is None:
+            _reject(
+                parsed,
+                RejectReason.UNKNOWN_QUANTITY,
+                topic,
+                f"{kind} has no quantity {name[:32]!r}",
+            )
+            continue
+        try:
+            checked = parse_json_value(spec, value)
+        except ValueRejected as err:
+            _reject(parsed, err.reason, topic, str(err))
+            continue
+        parsed.readings.append(Reading(kind.value, component_id, name, checked, now))
+
+
+def _parse_meta(parsed: Parsed, topic: str, kind: Kind, component_id: str, raw: bytes) -> None:
+    if not raw:
+        # An empty retained message clears the meta: the component falls back to defaults.
+        parsed.meta = Meta(kind.value, component_id)
+        return
+    data = _load_object(parsed, topic, raw)
+    if data is None:
+        return
+    name = data.get("name")
+    node = data.get("node")
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        _reject(parsed, RejectReason.WRONG_TYPE, topic, "meta name must be a non-empty string")
+        name = None
+    if node is not None and (not isinstance(node, str) or not ID_PATTERN.match(node)):
+        _reject(parsed, RejectReason.BAD_ID, topic, "meta node must be a node id")
+        node = None
+    settings: dict[str, float] = {}
+    for key, (low, high) in META_SETTINGS[kind].items():
+        value = data.get(key)
+        if value is None:
+            continue
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not low <= value <= high
+        ):
+            _reject(
+                parsed,
+                RejectReason.BAD_SETTING,
+                topic,
+                f"meta {key} must be a number in {low}..{high}",
+            )
+            continue
+        settings[key] = float(value)
+    parsed.meta = Meta(
+        kind.value,
+        component_id,
+        name.strip()[:MAX_NAME_LENGTH] if isinstance(name, str) else None,
+        node if isinstance(node, str) else None,
+        settings,
+    )

@@ -1,0 +1,408 @@
+"""Sensors: measured quantities of every component, and what the site model derives."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import (
+    PERCENTAGE,
+    REVOLUTIONS_PER_MINUTE,
+    EntityCategory,
+    UnitOfElectricCurrent,
+    UnitOfElectricPotential,
+    UnitOfEnergy,
+    UnitOfFrequency,
+    UnitOfPower,
+    UnitOfPressure,
+    UnitOfTemperature,
+    UnitOfTime,
+    UnitOfVolume,
+    UnitOfVolumeFlowRate,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
+from homeassistant.util import dt as dt_util
+
+from .coordinator import SiteCoordinator, SotConfigEntry
+from .entity import SotEntity, SotEntityDescription, async_setup_discovery
+from .site.model import Component, FreezerStatus, PowerSource, Site
+from .site.vocabulary import GENERATOR_ALARMS, GENERATOR_MODES, GENERATOR_STATES, Kind
+
+# Entities only show what arrives; nothing here polls.
+PARALLEL_UPDATES = 0
+
+ValueFn = Callable[[Site, Component | None, datetime], StateType]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SotSensorDescription(SotEntityDescription, SensorEntityDescription):
+    """A sensor row: by default the live value of the quantity named by `key`."""
+
+    value_fn: ValueFn | None = None
+
+
+def _always(_: SiteCoordinator, __: Component | None) -> bool:
+    return True
+
+
+def _has_any(*quantities: str) -> Callable[[SiteCoordinator, Component | None], bool]:
+    def exists(_: SiteCoordinator, component: Component | None) -> bool:
+        return component is not None and any(q in component.values for q in quantities)
+
+    return exists
+
+
+def _measured(
+    key: str,
+    kind: Kind,
+    *,
+    unit: str | None = None,
+    device_class: SensorDeviceClass | None = None,
+    state_class: SensorStateClass | None = SensorStateClass.MEASUREMENT,
+    precision: int | None = None,
+    category: EntityCategory | None = None,
+    enabled: bool = True,
+    options: tuple[str, ...] | None = None,
+) -> SotSensorDescription:
+    return SotSensorDescription(
+        key=key,
+        kind=kind,
+        translation_key=key,
+        native_unit_of_measurement=unit,
+        device_class=device_class,
+        state_class=None if options else state_class,
+        suggested_display_precision=precision,
+        entity_category=category,
+        entity_registry_enabled_default=enabled,
+        options=list(options) if options else None,
+    )
+
+
+def _fuel_runtime(site: Site, _: Component | None, now: datetime) -> StateType:
+    hours = site.fuel_runtime(now)
+    return None if hours is None else round(hours, 2)
+
+
+def _fuel_runtime_available(site: Site, _: Component | None, now: datetime) -> bool:
+    # Unknown (not unavailable) while the generator stands still and the tank level is live.
+    return site.usable_fuel(now) is not None and (
+        site.generator_running(now) is not None or site.generator() is None
+    )
+
+
+def _power_source(site: Site, _: Component | None, now: datetime) -> StateType:
+    source = site.power_source(now)
+    return None if source is None else source.value
+
+
+def _outage_minutes(site: Site, _: Component | None, now: datetime) -> StateType:
+    duration = site.outage_duration(now)
+    return 0 if duration is None else round(duration.total_seconds() / 60)
+
+
+def _freezer_status(site: Site, component: Component | None, now: datetime) -> StateType:
+    status = None if component is None else site.freezer_status(component, now)
+    return None if status is None else status.value
+
+
+def _time_to(limit_index: int) -> ValueFn:
+    def value(site: Site, component: Component | None, now: datetime) -> StateType:
+        if component is None:
+            return None
+        hours = site.time_to_limit(component, site.freezer_limits(component)[limit_index], now)
+        return None if hours is None else round(hours, 2)
+
+    return value
+
+
+def _temperature_live(site: Site, component: Component | None, now: datetime) -> bool:
+    return component is not None and site.fresh(component, "temperature", now) is not None
+
+
+def _counter(key: str, fallback: Callable[[Site], float]) -> ValueFn:
+    """The controller's own counter when it reports one, else what the model integrated."""
+
+    def value(site: Site, component: Component | None, now: datetime) -> StateType:
+        if component is not None and key in component.values:
+            live = site.fresh(component, key, now)
+            return None if live is None else float(live)
+        return round(fallback(site), 3)
+
+    return value
+
+
+def _counter_available(key: str) -> Callable[[Site, Component | None, datetime], bool]:
+    def available(site: Site, component: Component | None, now: datetime) -> bool:
+        if component is not None and key in component.values:
+            return site.fresh(component, key, now) is not None
+        return component is not None and site.available(component, now)
+
+    return available
+
+
+SENSORS: tuple[SotSensorDescription, ...] = (
+    # The site as a whole.
+    SotSensorDescription(
+        key="power_source",
+        translation_key="power_source",
+        device_class=SensorDeviceClass.ENUM,
+        options=[source.value for source in PowerSource],
+        exists_fn=_always,
+        value_fn=_power_source,
+        available_fn=lambda site, _, now: site.power_source(now) is not None,
+    ),
+    SotSensorDescription(
+        key="outage_duration",
+        translation_key="outage_duration",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.MINUTES,
+        state_class=SensorStateClass.MEASUREMENT,
+        exists_fn=_always,
+        value_fn=_outage_minutes,
+        available_fn=lambda site, _, now: site.grid_present(now) is not None,
+    ),
+    SotSensorDescription(
+        key="fuel_runtime",
+        translation_key="fuel_runtime",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.HOURS,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
+        exists_fn=lambda coordinator, _: bool(coordinator.site.of_kind(Kind.TANK)),
+        value_fn=_fuel_runtime,
+        available_fn=_fuel_runtime_available,
+    ),
+    # Grid.
+    _measured(
+        "voltage",
+        Kind.GRID,
+        unit=UnitOfElectricPotential.VOLT,
+        device_class=SensorDeviceClass.VOLTAGE,
+        precision=0,
+    ),
+    _measured(
+        "frequency",
+        Kind.GRID,
+        unit=UnitOfFrequency.HERTZ,
+        device_class=SensorDeviceClass.FREQUENCY,
+        precision=2,
+    ),
+    _measured(
+        "power",
+        Kind.GRID,
+        unit=UnitOfPower.KILO_WATT,
+        device_class=SensorDeviceClass.POWER,
+        precision=1,
+    ),
+    _measured(
+        "energy",
+        Kind.GRID,
+        unit=UnitOfEnergy.KILO_WATT_HOUR,
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        precision=1,
+    ),
+    # Generator.
+    _measured(
+        "state", Kind.GENERATOR, device_class=SensorDeviceClass.ENUM, options=GENERATOR_STATES
+    ),
+    _measured("mode", Kind.GENERATOR, device_class=SensorDeviceClass.ENUM, options=GENERATOR_MODES),
+    _measured(
+        "alarm",
+        Kind.GENERATOR,
+        device_class=SensorDeviceClass.ENUM,
+        options=GENERATOR_ALARMS,
+        category=EntityCategory.DIAGNOSTIC,
+    ),
+    _measured(
+        "power",
+        Kind.GENERATOR,
+        unit=UnitOfPower.KILO_WATT,
+        device_class=SensorDeviceClass.POWER,
+        precision=1,
+    ),
+    _measured("load", Kind.GENERATOR, unit=PERCENTAGE, precision=0),
+    _measured(
+        "voltage",
+        Kind.GENERATOR,
+        unit=UnitOfElectricPotential.VOLT,
+        device_class=SensorDeviceClass.VOLTAGE,
+        precision=0,
+    ),
+    _measured(
+        "frequency",
+        Kind.GENERATOR,
+        unit=UnitOfFrequency.HERTZ,
+        device_class=SensorDeviceClass.FREQUENCY,
+        precision=1,
+    ),
+    _measured(
+        "current",
+        Kind.GENERATOR,
+        unit=UnitOfElectricCurrent.AMPERE,
+        device_class=SensorDeviceClass.CURRENT,
+        precision=1,
+        enabled=False,
+    ),
+    _measured(
+        "oil_pressure",
+        Kind.GENERATOR,
+        unit=UnitOfPressure.KPA,
+        device_class=SensorDeviceClass.PRESSURE,
+        precision=0,
+        category=EntityCategory.DIAGNOSTIC,
+    ),
+    _measured(
+        "coolant_temperature",
+        Kind.GENERATOR,
+        unit=UnitOfTemperature.CELSIUS,
+        device_class=SensorDeviceClass.TEMPERATURE,
+        precision=0,
+        category=EntityCategory.DIAGNOSTIC,
+    ),
+    _measured(
+        "battery_voltage",
+        Kind.GENERATOR,
+        unit=UnitOfElectricPotential.VOLT,
+        device_class=SensorDeviceClass.VOLTAGE,
+        precision=1,
+        category=EntityCategory.DIAGNOSTIC,
+    ),
+    _measured(
+        "speed",
+        Kind.GENERATOR,
+        unit=REVOLUTIONS_PER_MINUTE,
+        precision=0,
+        category=EntityCategory.DIAGNOSTIC,
+        enabled=False,
+    ),
+    _measured(
+        "fuel_rate",
+        Kind.GENERATOR,
+        unit=UnitOfVolumeFlowRate.LITERS_PER_HOUR,
+        device_class=SensorDeviceClass.VOLUME_FLOW_RATE,
+        precision=1,
+    ),
+    _measured(
+        "starts",
+        Kind.GENERATOR,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        category=EntityCategory.DIAGNOSTIC,
+    ),
+    SotSensorDescription(
+        key="run_hours",
+        kind=Kind.GENERATOR,
+        translation_key="run_hours",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.HOURS,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        suggested_display_precision=1,
+        exists_fn=lambda _, component: component is not None,
+        value_fn=_counter("run_hours", lambda site: site.generator_seconds / 3600),
+        available_fn=_counter_available("run_hours"),
+    ),
+    SotSensorDescription(
+        key="energy",
+        kind=Kind.GENERATOR,
+        translation_key="energy",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        suggested_display_precision=1,
+        exists_fn=_has_any("energy", "power"),
+        value_fn=_counter("energy", lambda site: site.generator_kwh),
+        available_fn=_counter_available("energy"),
+    ),
+    # Tank.
+    _measured("level", Kind.TANK, unit=PERCENTAGE, precision=0),
+    _measured(
+        "volume",
+        Kind.TANK,
+        unit=UnitOfVolume.LITERS,
+        device_class=SensorDeviceClass.VOLUME_STORAGE,
+        precision=0,
+    ),
+    # Freezers.
+    _measured(
+        "temperature",
+        Kind.FREEZER,
+        unit=UnitOfTemperature.CELSIUS,
+        device_class=SensorDeviceClass.TEMPERATURE,
+        precision=1,
+    ),
+    SotSensorDescription(
+        key="status",
+        kind=Kind.FREEZER,
+        translation_key="freezer_status",
+        device_class=SensorDeviceClass.ENUM,
+        options=[status.value for status in FreezerStatus],
+        exists_fn=_has_any("temperature"),
+        value_fn=_freezer_status,
+        available_fn=_temperature_live,
+    ),
+    SotSensorDescription(
+        key="time_to_warning",
+        kind=Kind.FREEZER,
+        translation_key="time_to_warning",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.HOURS,
+        suggested_display_precision=1,
+        exists_fn=_has_any("temperature"),
+        value_fn=_time_to(0),
+        available_fn=_temperature_live,
+    ),
+    SotSensorDescription(
+        key="time_to_critical",
+        kind=Kind.FREEZER,
+        translation_key="time_to_critical",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.HOURS,
+        suggested_display_precision=1,
+        exists_fn=_has_any("temperature"),
+        value_fn=_time_to(1),
+        available_fn=_temperature_live,
+    ),
+    # Loads.
+    _measured(
+        "power",
+        Kind.LOAD,
+        unit=UnitOfPower.KILO_WATT,
+        device_class=SensorDeviceClass.POWER,
+        precision=2,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: SotConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the site's sensors, now and as components appear."""
+    async_setup_discovery(entry, async_add_entities, SENSORS, SotSensor)
+
+
+class SotSensor(SotEntity, SensorEntity):
+    """A measured or derived value of a SOT point."""
+
+    entity_description: SotSensorDescription
+
+    @property
+    def native_value(self) -> StateType:
+        """The live value (None while unknown)."""
+        site, component, now = self.coordinator.site, self.component, dt_util.utcnow()
+        if self.entity_description.value_fn is not None:
+            return self.entity_description.value_fn(site, component, now)
+        if component is None:
+            return None
+        value = site.fresh(component, self.entity_description.key, now)
+        return None if value is None or isinstance(value, bool) else value

@@ -1,0 +1,67 @@
+"""Switches for the site's loads: the relay's echoed state, commands out to its transport."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.components.switch import SwitchDeviceClass, SwitchEntity, SwitchEntityDescription
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
+
+from .coordinator import SotConfigEntry
+from .entity import SotEntity, SotEntityDescription, async_setup_discovery
+from .site.readings import Command
+from .site.vocabulary import Kind
+
+# Commands to one site go out one at a time, so a shedding burst reaches the relays in order.
+PARALLEL_UPDATES = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class SotSwitchDescription(SotEntityDescription, SwitchEntityDescription):
+    """A switch row."""
+
+
+SWITCHES: tuple[SotSwitchDescription, ...] = (
+    SotSwitchDescription(
+        key="state",
+        kind=Kind.LOAD,
+        name=None,
+        translation_key="load",
+        device_class=SwitchDeviceClass.OUTLET,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: SotConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add a switch for every load that reports its relay state."""
+    async_setup_discovery(entry, async_add_entities, SWITCHES, SotLoadSwitch)
+
+
+class SotLoadSwitch(SotEntity, SwitchEntity):
+    """A load's relay. Its state is what the relay echoes, never what was asked."""
+
+    entity_description: SotSwitchDescription
+
+    @property
+    def is_on(self) -> bool | None:
+        """The relay's last echoed state (None while unknown)."""
+        component = self.component
+        if component is None:
+            return None
+        value = self.coordinator.site.fresh(component, "state", dt_util.utcnow())
+        return value if isinstance(value, bool) else None
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Switch the load on."""
+        await self.coordinator.async_command(Command("load", self.component_id or "", "turn_on"))
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Shed the load."""
+        await self.coordinator.async_command(Command("load", self.component_id or "", "turn_off"))

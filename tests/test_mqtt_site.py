@@ -1,0 +1,53 @@
+"""A SOT point fed over a real broker: what the operator sees on the dashboard."""
+
+from __future__ import annotations
+
+import json
+
+import aiomqtt
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+
+from .helpers import site_entry, start_site, wait_for_state
+
+
+async def test_site_shows_grid_generator_fuel_and_freezer(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """Readings published as a node would publish them become the entities' states."""
+    await start_site(mqtt_hass, field, site_entry())
+    await field.publish("sot/kall/grid/main/present", "OFF")
+    await field.publish(
+        "sot/kall/generator/main",
+        json.dumps({"state": "running", "on_load": True, "power": 28.0, "load": 50.0}),
+    )
+    await field.publish("sot/kall/tank/main/level", "60")
+    await field.publish("sot/kall/freezer/f1/temperature", "-18.4")
+
+    await wait_for_state(mqtt_hass, "binary_sensor.kall_grid_present", "off")
+    await wait_for_state(mqtt_hass, "sensor.kall_generator_state", "running")
+    await wait_for_state(mqtt_hass, "sensor.kall_generator_load", "50.0")
+    await wait_for_state(mqtt_hass, "binary_sensor.kall_on_backup_power", "on")
+    await wait_for_state(mqtt_hass, "sensor.kall_power_source", "generator")
+    await wait_for_state(mqtt_hass, "sensor.kall_tank_level", "60.0")
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_f1_temperature", "-18.4")
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_f1_status", "ok")
+
+
+async def test_node_offline_makes_its_components_unavailable(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """A node's last will turns its freezers unavailable; its birth brings them back."""
+    await start_site(mqtt_hass, field, site_entry())
+    await field.publish("sot/kall/freezer/f1/meta", json.dumps({"node": "freezers"}), retain=True)
+    await field.publish("sot/kall/node/freezers/status", "online", retain=True)
+    await field.publish("sot/kall/freezer/f1/temperature", "-19.0")
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_f1_temperature", "-19.0")
+
+    await field.publish("sot/kall/node/freezers/status", "offline", retain=True)
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_f1_temperature", STATE_UNAVAILABLE)
+
+    await field.publish("sot/kall/node/freezers/status", "online", retain=True)
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_f1_temperature", "-19.0")
+    await field.publish("sot/kall/freezer/f1/meta", b"", retain=True)
+    await field.publish("sot/kall/node/freezers/status", b"", retain=True)
