@@ -37,9 +37,11 @@ from .const import (
 )
 from .mqtt.topics import command_payload, command_topic, parse_message, subscription
 from .site.model import Settings, Site, SiteEvent
-from .site.readings import Command, NodeStatus, Reading, Rejection
+from .site.readings import Command, NodeStatus, Reading, RejectReason, Rejection
 
 _LOGGER = logging.getLogger(__name__)
+# A sensor that reports "no reading" (NaN, a probe's error value) has no value: its last one goes.
+NO_READING = frozenset({RejectReason.NO_READING, RejectReason.NOT_FINITE})
 SAVE_DELAY = 30
 RECENT_REJECTIONS = 20
 
@@ -148,6 +150,9 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         for rejection in parsed.rejections:
             self._reject(rejection)
         events: list[SiteEvent] = []
+        cleared = [r.quantity for r in parsed.rejections if r.reason in NO_READING and r.quantity]
+        for kind, component_id, name in cleared:
+            self.site.no_reading(kind, component_id, name)
         if parsed.meta is not None:
             self.site.set_meta(parsed.meta)
             self._rename_device(parsed.meta.kind, parsed.meta.id)
@@ -156,7 +161,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         if parsed.readings:
             self._forgive(message.topic)
             events += self.site.apply(parsed.readings, now)
-        if parsed.readings or parsed.status is not None or parsed.meta is not None:
+        if parsed.readings or cleared or parsed.status is not None or parsed.meta is not None:
             self._publish(now, events)
 
     @callback

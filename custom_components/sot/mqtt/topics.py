@@ -124,8 +124,14 @@ def parse_message(base: str, topic: str, payload: bytes | str, now: datetime) ->
     return parsed
 
 
-def _reject(parsed: Parsed, reason: RejectReason, source: str, detail: str) -> Parsed:
-    parsed.rejections.append(Rejection(reason, source, detail))
+def _reject(
+    parsed: Parsed,
+    reason: RejectReason,
+    source: str,
+    detail: str,
+    about: tuple[str, str, str] | None = None,
+) -> Parsed:
+    parsed.rejections.append(Rejection(reason, source, detail, about))
     return parsed
 
 
@@ -175,7 +181,7 @@ def _parse_plain(
     try:
         value = parse_text(spec, text)
     except ValueRejected as err:
-        _reject(parsed, err.reason, topic, str(err))
+        _reject(parsed, err.reason, topic, str(err), (kind.value, component_id, name))
         return
     parsed.readings.append(Reading(kind.value, component_id, name, value, now))
 
@@ -217,7 +223,7 @@ def _parse_object(
         try:
             checked = parse_json_value(spec, value)
         except ValueRejected as err:
-            _reject(parsed, err.reason, topic, str(err))
+            _reject(parsed, err.reason, topic, str(err), (kind.value, component_id, name))
             continue
         parsed.readings.append(Reading(kind.value, component_id, name, checked, now))
 

@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from .fuel import fuel_rate
 from .readings import Meta, NodeStatus, Reading
-from .vocabulary import Kind, Value
+from .vocabulary import Kind, Value, ValueType, quantity
 
 # Generator states in which the engine turns.
 RUNNING_STATES: Final = frozenset({"warming_up", "running", "cooling_down"})
@@ -147,6 +147,7 @@ class Component:
     kind: Kind
     id: str
     values: dict[str, Sample] = field(default_factory=dict)
+    last_seen: datetime | None = None
     name: str | None = None
     node: str | None = None
     settings: dict[str, float] = field(default_factory=dict)
@@ -193,6 +194,7 @@ class Site:
             if node is not None:
                 component.node = node
             component.values[reading.quantity] = Sample(reading.value, reading.time)
+            component.last_seen = max(component.last_seen or reading.time, reading.time)
             if component.kind is Kind.FREEZER and reading.quantity == "temperature":
                 self._track_trend(component.id, reading.time, float(reading.value))
         return self._evaluate(now)
@@ -251,14 +253,30 @@ class Site:
         """False only when the component's node has said it is offline."""
         return component.node is None or self.nodes.get(component.node, True)
 
-    def fresh(self, component: Component, quantity: str, now: datetime) -> Value | None:
-        """The quantity's value if its node is online and it is not older than the timeout."""
-        sample = component.values.get(quantity)
+    def no_reading(self, kind: str, component_id: str, name: str) -> None:
+        """A sensor said it has no reading (NaN, a probe's error value): drop the last one."""
+        component = self.component(kind, component_id)
+        if component is not None:
+            component.values.pop(name, None)
+
+    def fresh(self, component: Component, name: str, now: datetime) -> Value | None:
+        """The quantity's value if its node is online and it is not older than the timeout.
+
+        ON/OFF and state words are published when they change, not on a timer: they stay
+        live while the node says it is online or the component still reports anything else.
+        """
+        sample = component.values.get(name)
         if sample is None or not self.node_online(component):
             return None
-        if now - sample.time > self.settings.stale_timeout:
+        timeout = self.settings.stale_timeout
+        if now - sample.time <= timeout:
+            return sample.value
+        spec = quantity(component.kind, name)
+        if spec is None or spec.type is ValueType.NUMBER:
             return None
-        return sample.value
+        node_alive = component.node is not None and self.nodes.get(component.node) is True
+        heard_lately = component.last_seen is not None and now - component.last_seen <= timeout
+        return sample.value if node_alive or heard_lately else None
 
     def available(self, component: Component, now: datetime) -> bool:
         """Whether any of the component's values is live."""

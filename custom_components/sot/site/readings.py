@@ -77,6 +77,8 @@ class Rejection:
     reason: RejectReason
     source: str
     detail: str
+    # The quantity refused, when the input got that far (kind, id, quantity).
+    quantity: tuple[str, str, str] | None = None
 
 
 @dataclass(slots=True)

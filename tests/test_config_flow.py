@@ -1,0 +1,227 @@
+"""Config, discovery, reconfigure and options flows: every step and every abort."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from unittest.mock import AsyncMock, patch
+
+import pytest
+from homeassistant.config_entries import SOURCE_MQTT, SOURCE_USER
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.sot.const import (
+    CONF_BASE_TOPIC,
+    CONF_FREEZER_CRITICAL,
+    CONF_FREEZER_WARNING,
+    CONF_SITE_ID,
+    DEFAULT_OPTIONS,
+    DOMAIN,
+)
+
+from .helpers import site_entry
+
+
+@pytest.fixture
+def mqtt_entry(hass: HomeAssistant) -> MockConfigEntry:
+    """An MQTT integration entry (the flows only check that one exists)."""
+    entry = MockConfigEntry(domain="mqtt", data={"broker": "127.0.0.1"})
+    entry.add_to_hass(hass)
+    return entry
+
+
+@pytest.fixture(autouse=True)
+def setup_entry() -> Iterator[AsyncMock]:
+    """Flows are tested on their own; setting a site up is tested with a real broker."""
+    with patch("custom_components.sot.async_setup_entry", return_value=True) as mock:
+        yield mock
+
+
+def discovery(topic: str) -> MqttServiceInfo:
+    return MqttServiceInfo(
+        topic=topic,
+        payload="online",
+        qos=0,
+        retain=True,
+        subscribed_topic="sot/+/node/+/status",
+        timestamp=0,
+    )
+
+
+async def test_user_step_creates_a_site(hass: HomeAssistant, mqtt_entry: MockConfigEntry) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"name": "Kall", CONF_SITE_ID: "Kall "}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Kall"
+    assert result["data"] == {CONF_SITE_ID: "kall", CONF_BASE_TOPIC: "sot/kall"}
+    assert result["options"] == DEFAULT_OPTIONS
+    assert result["result"].unique_id == "kall"
+
+
+async def test_user_step_with_own_base_topic(
+    hass: HomeAssistant, mqtt_entry: MockConfigEntry
+) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"name": "Hallen", CONF_SITE_ID: "hallen", CONF_BASE_TOPIC: "county/jamtland/hallen"},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_BASE_TOPIC] == "county/jamtland/hallen"
+
+
+async def test_user_step_refuses_bad_id_and_topic(
+    hass: HomeAssistant, mqtt_entry: MockConfigEntry
+) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"name": "Kall", CONF_SITE_ID: "kall village", CONF_BASE_TOPIC: "sot/+/kall"},
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_SITE_ID: "invalid_site_id", CONF_BASE_TOPIC: "invalid_topic"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"name": "", CONF_SITE_ID: "kall", CONF_BASE_TOPIC: "sot/kall/"}
+    )
+    assert result["errors"] == {CONF_BASE_TOPIC: "invalid_topic"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"name": "", CONF_SITE_ID: "kall"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "kall"  # a site needs a name; its id will do
+
+
+async def test_user_step_aborts_without_mqtt(hass: HomeAssistant) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "mqtt_not_configured"
+
+
+async def test_user_step_aborts_for_a_site_already_set_up(
+    hass: HomeAssistant, mqtt_entry: MockConfigEntry
+) -> None:
+    site_entry().add_to_hass(hass)
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"name": "Kall 2", CONF_SITE_ID: "kall"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_mqtt_discovery_offers_the_site(
+    hass: HomeAssistant, mqtt_entry: MockConfigEntry
+) -> None:
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_MQTT}, data=discovery("sot/valsjobyn/node/gateway/status")
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "discovery_confirm"
+    assert result["description_placeholders"] == {"site_id": "valsjobyn"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"name": "Valsjöbyn"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Valsjöbyn"
+    assert result["data"] == {CONF_SITE_ID: "valsjobyn", CONF_BASE_TOPIC: "sot/valsjobyn"}
+
+
+async def test_mqtt_discovery_of_a_second_node_of_the_same_site(
+    hass: HomeAssistant, mqtt_entry: MockConfigEntry
+) -> None:
+    first = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_MQTT}, data=discovery("sot/hallen/node/freezers/status")
+    )
+    assert first["type"] is FlowResultType.FORM
+    second = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_MQTT}, data=discovery("sot/hallen/node/tank/status")
+    )
+    assert second["type"] is FlowResultType.ABORT
+    assert second["reason"] == "already_in_progress"
+
+
+@pytest.mark.parametrize(
+    ("topic", "reason"),
+    [
+        ("sot/kall/node/freezers/status", "already_configured"),
+        ("sot/node/status", "invalid_discovery_info"),
+    ],
+)
+async def test_mqtt_discovery_aborts(
+    hass: HomeAssistant, mqtt_entry: MockConfigEntry, topic: str, reason: str
+) -> None:
+    site_entry().add_to_hass(hass)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_MQTT}, data=discovery(topic)
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == reason
+
+
+async def test_mqtt_discovery_confirm_aborts_when_mqtt_went_away(
+    hass: HomeAssistant, mqtt_entry: MockConfigEntry
+) -> None:
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_MQTT}, data=discovery("sot/hallen/node/freezers/status")
+    )
+    await hass.config_entries.async_remove(mqtt_entry.entry_id)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"name": "Hallen"})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "mqtt_not_configured"
+
+
+async def test_reconfigure_renames_and_moves_the_site(
+    hass: HomeAssistant, mqtt_entry: MockConfigEntry
+) -> None:
+    entry = site_entry()
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"name": "Kall", CONF_BASE_TOPIC: "bad topic"}
+    )
+    assert result["errors"] == {CONF_BASE_TOPIC: "invalid_topic"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"name": "Kall skola", CONF_BASE_TOPIC: "county/kall"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.title == "Kall skola"
+    assert entry.data == {CONF_SITE_ID: "kall", CONF_BASE_TOPIC: "county/kall"}
+
+
+async def test_reconfigure_keeps_the_topic_when_left_empty(
+    hass: HomeAssistant, mqtt_entry: MockConfigEntry
+) -> None:
+    entry = site_entry()
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"name": " "})
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.title == "Kall"
+    assert entry.data[CONF_BASE_TOPIC] == "sot/kall"
+
+
+async def test_options_flow_saves_settings_and_checks_limits(
+    hass: HomeAssistant, mqtt_entry: MockConfigEntry
+) -> None:
+    entry = site_entry()
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "init"
+    wanted = {**DEFAULT_OPTIONS, CONF_FREEZER_WARNING: -12.0, CONF_FREEZER_CRITICAL: -15.0}
+    result = await hass.config_entries.options.async_configure(result["flow_id"], wanted)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_FREEZER_CRITICAL: "critical_not_above_warning"}
+    wanted = {**DEFAULT_OPTIONS, "tank_capacity": 1200.0, "generator_rating": 56.0}
+    result = await hass.config_entries.options.async_configure(result["flow_id"], wanted)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options["tank_capacity"] == 1200.0

@@ -1,0 +1,378 @@
+"""The pure site model: derivations an operator relies on, edge cases, restart recovery."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from custom_components.sot.site.fuel import fuel_rate
+from custom_components.sot.site.model import (
+    EventType,
+    FreezerStatus,
+    PowerSource,
+    Settings,
+    Site,
+    SiteEvent,
+)
+from custom_components.sot.site.readings import Meta, NodeStatus, Reading
+from custom_components.sot.site.vocabulary import Value
+
+T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def feed(
+    site: Site, minutes: float, kind: str, component_id: str, **values: Value
+) -> list[SiteEvent]:
+    now = at(minutes)
+    return site.apply(
+        [Reading(kind, component_id, quantity, value, now) for quantity, value in values.items()],
+        now,
+    )
+
+
+def types(events: list[SiteEvent]) -> list[EventType]:
+    return [event.type for event in events]
+
+
+# -- fuel curve -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rating", "load", "litres_per_hour"),
+    [(20, 0.25, 2.3), (40, 0.5, 8.7), (60, 0.75, 14.4), (100, 1.0, 28.0), (60, 0.5, 11.0)],
+)
+def test_fuel_curve_matches_the_chart(rating: float, load: float, litres_per_hour: float) -> None:
+    assert fuel_rate(rating, load) == pytest.approx(litres_per_hour)
+
+
+def test_fuel_curve_between_and_beyond_the_chart() -> None:
+    # Kall's 70 kVA set (about 56 kW) at half load lies between the 40 and 60 kW rows.
+    assert fuel_rate(40, 0.5) < fuel_rate(56, 0.5) < fuel_rate(60, 0.5)
+    assert fuel_rate(200, 1.0) == pytest.approx(56.0)  # scaled from the 100 kW row
+    assert fuel_rate(10, 1.0) == pytest.approx(3.05)  # scaled from the 20 kW row
+    assert 0 < fuel_rate(60, 0.0) < fuel_rate(60, 0.25)  # idle burn, never zero
+    assert fuel_rate(60, 5.0) == fuel_rate(60, 1.2)  # overload is capped
+    with pytest.raises(ValueError, match="rating"):
+        fuel_rate(0, 0.5)
+
+
+# -- grid, power source, outages -------------------------------------------------------------
+
+
+def test_power_source_follows_grid_and_generator() -> None:
+    site = Site()
+    assert site.power_source(at(0)) is None
+    feed(site, 0, "grid", "main", present=True)
+    assert site.power_source(at(0)) is PowerSource.GRID
+    feed(site, 1, "grid", "main", present=False)
+    assert site.power_source(at(1)) is PowerSource.NONE
+    feed(site, 2, "generator", "main", state="running", on_load=False)
+    # Kall's manual changeover: running, not on load, the shop is still dark.
+    assert site.power_source(at(2)) is PowerSource.NONE
+    feed(site, 3, "generator", "main", on_load=True)
+    assert site.power_source(at(3)) is PowerSource.GENERATOR
+    feed(site, 4, "grid", "main", present=True)
+    # The grid is back, but the site still runs on the generator until changed over.
+    assert site.power_source(at(4)) is PowerSource.GENERATOR
+    assert site.grid_present(at(4)) is True
+
+
+def test_grid_presence_from_voltage_when_no_meter_says_so() -> None:
+    site = Site()
+    feed(site, 0, "grid", "main", voltage=231.0)
+    assert site.grid_present(at(0)) is True
+    feed(site, 1, "grid", "main", voltage=12.0)
+    assert site.grid_present(at(1)) is False
+
+
+def test_generator_on_load_from_power_or_load_when_no_breaker_signal() -> None:
+    site = Site()
+    feed(site, 0, "generator", "main", state="running", power=0.0)
+    assert site.generator_on_load(at(0)) is False
+    feed(site, 1, "generator", "main", power=12.0)
+    assert site.generator_on_load(at(1)) is True
+    other = Site()
+    feed(other, 0, "generator", "main", load=30.0)
+    assert other.generator_on_load(at(0)) is True
+    by_speed = Site()
+    feed(by_speed, 0, "generator", "main", speed=1500.0)
+    assert by_speed.generator_running(at(0)) is True
+    assert by_speed.generator_on_load(at(0)) is True
+
+
+def test_outage_is_logged_with_generator_time_and_fuel() -> None:
+    site = Site(Settings(generator_rating=60.0))
+    feed(site, 0, "grid", "main", present=True)
+    events = feed(site, 10, "grid", "main", present=False)
+    assert types(events) == [EventType.GRID_LOST]
+    assert site.outage is not None
+    assert site.outage.start == at(10)
+    feed(site, 11, "generator", "main", state="running", on_load=True, load=50.0)
+    for minute in range(12, 72):  # an hour on the generator, a reading a minute
+        feed(site, minute, "generator", "main", load=50.0)
+        feed(site, minute, "grid", "main", present=False)
+    assert site.outage_duration(at(71)) == timedelta(minutes=61)
+    events = feed(site, 72, "grid", "main", present=True)
+    assert types(events) == [EventType.GRID_RESTORED]
+    assert events[0].data["outage_minutes"] == pytest.approx(62)
+    assert site.outage is None
+    logged = site.outage_log[-1]
+    assert logged.start == at(10)
+    assert logged.end == at(72)
+    assert logged.generator_seconds == pytest.approx(61 * 60)
+    # 60 kW at 50 %: 11 L/h for about an hour.
+    assert logged.fuel_used == pytest.approx(11.0 * 61 / 60, rel=0.02)
+    assert site.generator_seconds == pytest.approx(61 * 60)
+
+
+def test_outage_survives_a_restart() -> None:
+    site = Site()
+    feed(site, 0, "grid", "main", present=False)
+    for minute in range(1, 32):
+        feed(site, minute, "generator", "main", state="running", power=20.0)
+    stored = site.as_dict()
+
+    restarted = Site()
+    restarted.restore(stored)
+    assert restarted.outage is not None
+    assert restarted.outage.start == at(0)
+    assert restarted.generator_kwh == pytest.approx(10.0)
+    # The grid is still down after the restart: no second "grid lost".
+    assert types(feed(restarted, 40, "grid", "main", present=False)) == []
+    assert types(feed(restarted, 50, "grid", "main", present=True)) == [EventType.GRID_RESTORED]
+    assert restarted.outage_log[-1].start == at(0)
+
+
+def test_damaged_storage_is_refused_and_leaves_a_clean_site() -> None:
+    site = Site()
+    with pytest.raises(ValueError, match="damaged"):
+        site.restore({"outage": {"start": "not a time"}})
+    assert site.outage is None
+    assert site.outage_log == []
+
+
+def test_no_integration_across_a_gap_in_the_data() -> None:
+    site = Site(Settings(stale_timeout=timedelta(minutes=5)))
+    feed(site, 0, "generator", "main", state="running", power=30.0)
+    feed(site, 60, "generator", "main", state="running", power=30.0)  # an hour of silence
+    assert site.generator_kwh == 0
+    assert site.generator_seconds == 0
+
+
+# -- fuel runtime ----------------------------------------------------------------------------
+
+
+def test_fuel_runtime_from_the_controllers_fuel_rate() -> None:
+    site = Site(Settings(tank_capacity=1000.0, tank_reserve=10.0))
+    feed(site, 0, "tank", "main", level=50.0)
+    feed(site, 0, "generator", "main", state="running", fuel_rate=10.0)
+    for minute in range(1, 4):
+        feed(site, minute, "generator", "main", fuel_rate=10.0)
+        feed(site, minute, "tank", "main", level=50.0)
+    # (50 % - 10 %) of 1000 L at 10 L/h.
+    assert site.fuel_runtime(at(3)) == pytest.approx(40.0)
+
+
+def test_fuel_runtime_from_the_curve_is_smoothed() -> None:
+    site = Site(Settings(tank_capacity=1000.0, tank_reserve=0.0, generator_rating=60.0))
+    feed(site, 0, "tank", "main", level=100.0)
+    feed(site, 0, "generator", "main", state="running", load=50.0)
+    feed(site, 1, "generator", "main", load=50.0)
+    steady = site.fuel_runtime(at(1))
+    assert steady == pytest.approx(1000 / 11.0, rel=0.01)
+    # A one-minute spike to full load moves the estimate only a little.
+    feed(site, 2, "generator", "main", load=100.0)
+    feed(site, 3, "generator", "main", load=50.0)
+    spiked = site.fuel_runtime(at(3))
+    assert spiked is not None
+    assert 1000 / 18.2 < spiked < steady
+
+
+def test_fuel_runtime_uses_tank_meta_and_volume() -> None:
+    site = Site(Settings(tank_capacity=1000.0, tank_reserve=10.0))
+    site.set_meta(Meta("tank", "main", settings={"capacity": 2000.0, "reserve": 0.0}))
+    feed(site, 0, "tank", "main", volume=500.0)
+    feed(site, 0, "generator", "main", state="running", fuel_rate=5.0)
+    feed(site, 1, "generator", "main", fuel_rate=5.0)
+    assert site.usable_fuel(at(1)) == pytest.approx(500.0)
+    assert site.fuel_runtime(at(1)) == pytest.approx(100.0)
+
+
+def test_fuel_runtime_is_not_shown_from_stale_inputs_or_a_stopped_engine() -> None:
+    site = Site(Settings(stale_timeout=timedelta(minutes=5)))
+    feed(site, 0, "tank", "main", level=50.0)
+    feed(site, 0, "generator", "main", state="running", fuel_rate=10.0)
+    feed(site, 1, "generator", "main", fuel_rate=10.0)
+    assert site.fuel_runtime(at(1)) is not None
+    assert site.fuel_runtime(at(7)) is None  # the tank level is six minutes old
+    feed(site, 8, "tank", "main", level=50.0)
+    feed(site, 8, "generator", "main", state="stopped")
+    assert site.fuel_runtime(at(8)) is None
+    assert site.fuel_rate_now(at(8)) == 0.0
+    assert Site().fuel_runtime(at(0)) is None
+
+
+def test_fuel_low_alarm_once_and_again_after_refuelling() -> None:
+    site = Site(Settings(tank_capacity=100.0, tank_reserve=0.0, fuel_low_hours=12.0))
+    feed(site, 0, "generator", "main", state="running", fuel_rate=5.0)
+    feed(site, 0, "tank", "main", level=100.0)
+    assert EventType.FUEL_LOW not in types(
+        feed(site, 1, "generator", "main", fuel_rate=5.0)
+    )  # 20 h
+    events = feed(site, 2, "tank", "main", level=50.0)  # 10 h left
+    assert types(events) == [EventType.FUEL_LOW]
+    assert events[0].data == {"fuel_hours": 10.0, "fuel_level": 50.0}
+    assert types(feed(site, 3, "tank", "main", level=45.0)) == []  # once, not every reading
+    assert types(feed(site, 4, "tank", "main", level=55.0)) == []  # 11 h: still low
+    assert types(feed(site, 5, "tank", "main", level=100.0)) == []  # refuelled: cleared
+    assert types(feed(site, 6, "tank", "main", level=40.0)) == [EventType.FUEL_LOW]
+
+
+def test_fuel_at_the_reserve_is_low_even_with_the_engine_stopped() -> None:
+    site = Site(Settings(tank_capacity=100.0, tank_reserve=20.0))
+    feed(site, 0, "generator", "main", state="stopped")
+    assert types(feed(site, 0, "tank", "main", level=20.0)) == [EventType.FUEL_LOW]
+
+
+# -- freezers --------------------------------------------------------------------------------
+
+
+def test_freezer_alarms_wait_out_a_defrost() -> None:
+    site = Site(Settings(alarm_delay=timedelta(minutes=30)))
+    feed(site, 0, "freezer", "f1", temperature=-19.0)
+    freezer = site.component("freezer", "f1")
+    assert freezer is not None
+    assert site.freezer_status(freezer, at(0)) is FreezerStatus.OK
+    # A 20-minute defrost up to -13 °C raises nothing.
+    for minute in range(1, 21):
+        assert types(feed(site, minute, "freezer", "f1", temperature=-13.0)) == []
+    feed(site, 21, "freezer", "f1", temperature=-19.0)
+    assert site.freezer_status(freezer, at(21)) is FreezerStatus.OK
+
+
+def test_freezer_warning_then_critical_then_ok() -> None:
+    site = Site(Settings(alarm_delay=timedelta(minutes=10)))
+    feed(site, 0, "freezer", "f1", temperature=-14.0)
+    assert types(feed(site, 9, "freezer", "f1", temperature=-14.0)) == []
+    events = feed(site, 10, "freezer", "f1", temperature=-14.0)
+    assert types(events) == [EventType.FREEZER_WARNING]
+    assert events[0].data == {"temperature": -14.0, "limit": -15.0}
+    feed(site, 11, "freezer", "f1", temperature=-11.0)
+    events = feed(site, 21, "freezer", "f1", temperature=-11.0)
+    assert types(events) == [EventType.FREEZER_CRITICAL]
+    assert events[0].data["limit"] == -12.0
+    # Cooling back past the critical limit is not a new warning.
+    assert types(feed(site, 30, "freezer", "f1", temperature=-13.5)) == []
+    freezer = site.component("freezer", "f1")
+    assert freezer is not None
+    assert site.freezer_status(freezer, at(30)) is FreezerStatus.WARNING
+    assert types(feed(site, 40, "freezer", "f1", temperature=-18.0)) == [EventType.FREEZER_OK]
+
+
+def test_freezer_hovering_at_the_limit_does_not_flap() -> None:
+    site = Site(Settings(alarm_delay=timedelta(minutes=0)))
+    raised = []
+    for minute, temperature in enumerate([-14.9, -15.1, -14.9, -15.2, -14.8, -15.3, -14.9]):
+        raised += types(feed(site, minute, "freezer", "f1", temperature=temperature))
+    assert raised == [EventType.FREEZER_WARNING]
+
+
+def test_freezer_limits_from_meta() -> None:
+    site = Site(Settings(alarm_delay=timedelta(0)))
+    site.set_meta(
+        Meta("freezer", "chill", name="Kyldisk", settings={"warning": 8.0, "critical": 10.0})
+    )
+    assert types(feed(site, 0, "freezer", "chill", temperature=5.0)) == []
+    assert types(feed(site, 1, "freezer", "chill", temperature=9.0)) == [EventType.FREEZER_WARNING]
+
+
+def test_time_to_limits_at_the_present_warming_rate() -> None:
+    site = Site()
+    for minute in range(0, 31, 5):  # warming 2 °C per hour from -20 °C
+        feed(site, minute, "freezer", "f1", temperature=-20.0 + 2.0 * minute / 60)
+    freezer = site.component("freezer", "f1")
+    assert freezer is not None
+    assert site.warming_rate(freezer, at(30)) == pytest.approx(2.0)
+    # At -19 °C: 2 h to -15 °C, 3.5 h to -12 °C.
+    assert site.time_to_limit(freezer, -15.0, at(30)) == pytest.approx(2.0)
+    assert site.time_to_limit(freezer, -12.0, at(30)) == pytest.approx(3.5)
+    assert site.time_to_limit(freezer, -19.5, at(30)) == 0.0
+
+
+def test_no_countdown_for_a_cold_or_barely_known_freezer() -> None:
+    site = Site()
+    feed(site, 0, "freezer", "f1", temperature=-20.0)
+    feed(site, 1, "freezer", "f1", temperature=-20.0)
+    freezer = site.component("freezer", "f1")
+    assert freezer is not None
+    assert site.warming_rate(freezer, at(1)) is None  # not enough history
+    for minute in range(2, 40, 5):
+        feed(site, minute, "freezer", "f1", temperature=-20.0)
+    assert site.time_to_limit(freezer, -15.0, at(37)) is None  # steady, not warming
+    assert site.time_to_limit(freezer, -15.0, at(60)) is None  # stale
+
+
+# -- availability and nodes ------------------------------------------------------------------
+
+
+def test_node_offline_makes_components_unavailable_and_raises_an_alarm() -> None:
+    site = Site()
+    site.set_meta(Meta("freezer", "f1", node="freezers"))
+    site.set_node(NodeStatus("freezers", True, at(0)))
+    feed(site, 0, "freezer", "f1", temperature=-18.0)
+    freezer = site.component("freezer", "f1")
+    assert freezer is not None
+    assert site.available(freezer, at(0))
+    events = site.set_node(NodeStatus("freezers", False, at(1)))
+    assert types(events) == [EventType.NODE_OFFLINE]
+    assert not site.available(freezer, at(1))
+    assert site.freezer_status(freezer, at(1)) is None
+    assert types(site.set_node(NodeStatus("freezers", True, at(2)))) == [EventType.NODE_ONLINE]
+    assert site.available(freezer, at(2))
+
+
+def test_readings_from_a_named_source_follow_its_status() -> None:
+    site = Site()
+    site.apply([Reading("generator", "main", "state", "running", at(0))], at(0), node="modbus-dse")
+    generator = site.generator()
+    assert generator is not None
+    assert generator.node == "modbus-dse"
+    site.set_node(NodeStatus("modbus-dse", False, at(1)))
+    assert site.generator_running(at(1)) is None
+
+
+def test_stale_data_is_unavailable() -> None:
+    site = Site(Settings(stale_timeout=timedelta(minutes=5)))
+    feed(site, 0, "freezer", "f1", temperature=-18.0)
+    freezer = site.component("freezer", "f1")
+    assert freezer is not None
+    assert site.fresh(freezer, "temperature", at(5)) == -18.0
+    assert site.fresh(freezer, "temperature", at(5.1)) is None
+    assert not site.available(freezer, at(6))
+
+
+def test_generator_start_stop_and_fault_alarms() -> None:
+    site = Site()
+    assert types(feed(site, 0, "generator", "main", state="stopped")) == []
+    assert types(feed(site, 1, "generator", "main", state="running")) == [
+        EventType.GENERATOR_STARTED
+    ]
+    assert types(feed(site, 2, "generator", "main", alarm="warning")) == []
+    events = feed(site, 3, "generator", "main", alarm="shutdown", state="fault")
+    assert types(events) == [EventType.GENERATOR_STOPPED, EventType.GENERATOR_FAULT]
+    assert events[1].data["generator_alarm"] == "shutdown"
+    assert types(feed(site, 4, "generator", "main", alarm="shutdown")) == []  # once per fault
+
+
+def test_forgotten_component_is_gone_until_it_reports_again() -> None:
+    site = Site()
+    feed(site, 0, "freezer", "old", temperature=-18.0)
+    site.forget("freezer", "old")
+    assert site.component("freezer", "old") is None
+    feed(site, 1, "freezer", "old", temperature=-18.0)
+    assert site.component("freezer", "old") is not None

@@ -1,0 +1,205 @@
+"""The MQTT topic contract's parser: every kind of good and bad input."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from custom_components.sot.mqtt.topics import (
+    command_payload,
+    command_topic,
+    component_topic,
+    meta_topic,
+    parse_message,
+    quantity_topic,
+    site_from_status_topic,
+    status_topic,
+    subscription,
+)
+from custom_components.sot.site.readings import Command, RejectReason
+
+BASE = "sot/kall"
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+def reasons(topic: str, payload: bytes | str) -> list[RejectReason]:
+    parsed = parse_message(BASE, topic, payload, NOW)
+    assert not parsed.readings, f"{topic} {payload!r} gave readings {parsed.readings}"
+    return [rejection.reason for rejection in parsed.rejections]
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload", "value"),
+    [
+        ("sot/kall/freezer/f1/temperature", "-18.4", -18.4),
+        ("sot/kall/freezer/f1/temperature", " -18 \n", -18.0),
+        ("sot/kall/freezer/f1/door", "ON", True),
+        ("sot/kall/freezer/f1/door", "closed", False),
+        ("sot/kall/grid/main/present", "off", False),
+        ("sot/kall/grid/main/present", "1", True),
+        ("sot/kall/generator/main/state", "Running", "running"),
+        ("sot/kall/generator/main/mode", "auto", "auto"),
+        ("sot/kall/tank/main/level", "100", 100.0),
+        ("sot/kall/load/heater/state", "OFF", False),
+    ],
+)
+def test_plain_payloads(topic: str, payload: str, value: object) -> None:
+    parsed = parse_message(BASE, topic, payload, NOW)
+    assert parsed.rejections == []
+    assert [(r.kind, r.id, r.quantity, r.value) for r in parsed.readings] == [
+        tuple(topic.split("/")[2:]) + (value,)
+    ]
+
+
+def test_json_object_keeps_the_good_part_of_a_partly_bad_object() -> None:
+    payload = json.dumps(
+        {
+            "state": "running",
+            "load": 42.5,
+            "on_load": True,
+            "power": "x",
+            "colour": "red",
+            "speed": None,
+        }
+    )
+    parsed = parse_message(BASE, "sot/kall/generator/main", payload, NOW)
+    assert {r.quantity: r.value for r in parsed.readings} == {
+        "state": "running",
+        "load": 42.5,
+        "on_load": True,
+    }
+    assert sorted(r.reason for r in parsed.rejections) == sorted(
+        [RejectReason.NOT_A_NUMBER, RejectReason.UNKNOWN_QUANTITY, RejectReason.WRONG_TYPE]
+    )
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload", "reason"),
+    [
+        ("sot/kall/freezer/f1/temperature", "warm", RejectReason.NOT_A_NUMBER),
+        ("sot/kall/freezer/f1/temperature", "", RejectReason.NOT_A_NUMBER),
+        ("sot/kall/freezer/f1/temperature", "nan", RejectReason.NOT_FINITE),
+        ("sot/kall/freezer/f1/temperature", "NaN", RejectReason.NOT_FINITE),
+        ("sot/kall/freezer/f1/temperature", "inf", RejectReason.NOT_FINITE),
+        ("sot/kall/freezer/f1/temperature", "-inf", RejectReason.NOT_FINITE),
+        ("sot/kall/freezer/f1/temperature", "85", RejectReason.NO_READING),
+        ("sot/kall/freezer/f1/temperature", "85.000", RejectReason.NO_READING),
+        ("sot/kall/freezer/f1/temperature", "-127", RejectReason.NO_READING),
+        ("sot/kall/freezer/f1/temperature", "-273", RejectReason.OUT_OF_RANGE),
+        ("sot/kall/freezer/f1/temperature", "55", RejectReason.OUT_OF_RANGE),
+        ("sot/kall/tank/main/level", "101", RejectReason.OUT_OF_RANGE),
+        ("sot/kall/tank/main/level", "-1", RejectReason.OUT_OF_RANGE),
+        ("sot/kall/grid/main/voltage", "1e9", RejectReason.OUT_OF_RANGE),
+        ("sot/kall/grid/main/present", "maybe", RejectReason.BAD_BOOL),
+        ("sot/kall/generator/main/state", "exploded", RejectReason.BAD_ENUM),
+        ("sot/kall/freezer/f1/temperature", "1" * 65, RejectReason.OVERSIZED),
+        ("sot/kall/freezer/f1/temperature", b"\xff\xfe", RejectReason.BAD_ENCODING),
+        ("sot/kall/freezer/f1/colour", "blue", RejectReason.UNKNOWN_QUANTITY),
+        ("sot/kall/boiler/b1/temperature", "50", RejectReason.UNKNOWN_KIND),
+        ("sot/kall/freezer/F1!/temperature", "-18", RejectReason.BAD_ID),
+        ("sot/kall/freezer/f1/temperature/extra", "-18", RejectReason.BAD_TOPIC),
+        ("sot/kall/freezer", "-18", RejectReason.BAD_TOPIC),
+        ("sot/hallen/freezer/f1/temperature", "-18", RejectReason.BAD_TOPIC),
+        ("sot/kall/freezer/f1", "{not json", RejectReason.BAD_JSON),
+        ("sot/kall/freezer/f1", "[1, 2]", RejectReason.WRONG_TYPE),
+        ("sot/kall/freezer/f1", '{"temperature": true}', RejectReason.WRONG_TYPE),
+        ("sot/kall/freezer/f1", '{"temperature": NaN}', RejectReason.NOT_FINITE),
+        ("sot/kall/freezer/f1", '{"temperature": 85}', RejectReason.NO_READING),
+        ("sot/kall/freezer/f1", '{"door": 3}', RejectReason.WRONG_TYPE),
+        (
+            "sot/kall/freezer/f1",
+            json.dumps({"temperature": -18, "pad": "x" * 5000}),
+            RejectReason.OVERSIZED,
+        ),
+        ("sot/kall/node/freezers/status", "sleepy", RejectReason.BAD_ENUM),
+        ("sot/kall/node/Bad Node/status", "online", RejectReason.BAD_ID),
+        ("sot/kall/node/freezers/status", "o" * 100, RejectReason.OVERSIZED),
+    ],
+)
+def test_bad_input_is_refused_with_its_reason(
+    topic: str, payload: bytes | str, reason: RejectReason
+) -> None:
+    assert reasons(topic, payload) == [reason]
+
+
+def test_a_refused_value_names_its_quantity() -> None:
+    parsed = parse_message(BASE, "sot/kall/freezer/f1/temperature", "85", NOW)
+    assert parsed.rejections[0].quantity == ("freezer", "f1", "temperature")
+    assert "no reading" in parsed.rejections[0].detail
+
+
+def test_node_status_and_ignored_node_topics() -> None:
+    parsed = parse_message(BASE, "sot/kall/node/freezers/status", "offline", NOW)
+    assert parsed.status is not None
+    assert (parsed.status.node, parsed.status.online) == ("freezers", False)
+    # ESPHome's own diagnostics under the node prefix are neither readings nor errors.
+    quiet = parse_message(BASE, "sot/kall/node/freezers/debug", "boot", NOW)
+    assert quiet.readings == [] and quiet.rejections == [] and quiet.status is None
+
+
+def test_commands_on_the_bus_are_not_readings() -> None:
+    parsed = parse_message(BASE, "sot/kall/load/heater/set", "OFF", NOW)
+    assert parsed.readings == [] and parsed.rejections == []
+
+
+def test_meta_with_settings_and_bad_settings() -> None:
+    payload = json.dumps(
+        {
+            "name": " Frysbox 1 ",
+            "node": "freezers",
+            "warning": -16,
+            "critical": "cold",
+            "rating": 50,
+        }
+    )
+    parsed = parse_message(BASE, "sot/kall/freezer/f1/meta", payload, NOW)
+    assert parsed.meta is not None
+    assert parsed.meta.name == "Frysbox 1"
+    assert parsed.meta.node == "freezers"
+    assert parsed.meta.settings == {"warning": -16.0}  # rating is not a freezer setting
+    assert [r.reason for r in parsed.rejections] == [RejectReason.BAD_SETTING]
+
+
+def test_meta_with_bad_name_and_node_keeps_the_rest() -> None:
+    payload = json.dumps({"name": 5, "node": "Not An Id", "capacity": 1200})
+    parsed = parse_message(BASE, "sot/kall/tank/main/meta", payload, NOW)
+    assert parsed.meta is not None
+    assert (parsed.meta.name, parsed.meta.node, parsed.meta.settings) == (
+        None,
+        None,
+        {"capacity": 1200.0},
+    )
+    assert [r.reason for r in parsed.rejections] == [RejectReason.WRONG_TYPE, RejectReason.BAD_ID]
+
+
+def test_empty_meta_clears_it_and_bad_meta_is_refused() -> None:
+    cleared = parse_message(BASE, "sot/kall/tank/main/meta", b"", NOW)
+    assert cleared.meta is not None and cleared.meta.settings == {}
+    assert reasons("sot/kall/tank/main/meta", "[]") == [RejectReason.WRONG_TYPE]
+
+
+def test_topic_builders_round_trip_through_the_parser() -> None:
+    assert subscription(BASE) == "sot/kall/#"
+    assert parse_message(BASE, quantity_topic(BASE, "tank", "main", "level"), "50", NOW).readings
+    assert parse_message(BASE, component_topic(BASE, "tank", "main"), '{"level": 50}', NOW).readings
+    assert parse_message(BASE, meta_topic(BASE, "tank", "main"), "{}", NOW).meta is not None
+    assert parse_message(BASE, status_topic(BASE, "n1"), "online", NOW).status is not None
+    on, off = Command("load", "heater", "turn_on"), Command("load", "heater", "turn_off")
+    assert command_topic(BASE, on) == "sot/kall/load/heater/set"
+    assert (command_payload(on), command_payload(off)) == ("ON", "OFF")
+
+
+@pytest.mark.parametrize(
+    ("topic", "site"),
+    [
+        ("sot/kall/node/freezers/status", "kall"),
+        ("sot/valsjobyn/node/gw/status", "valsjobyn"),
+        ("sot/kall/node/freezers/debug", None),
+        ("other/kall/node/freezers/status", None),
+        ("sot/Kall!/node/freezers/status", None),
+    ],
+)
+def test_site_from_status_topic(topic: str, site: str | None) -> None:
+    assert site_from_status_topic(topic) == site
