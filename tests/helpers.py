@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 from collections.abc import Callable
 from typing import Any
 
 import aiomqtt
 from homeassistant.core import HomeAssistant, State
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from freezegun.api import FrozenDateTimeFactory
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.sot.const import CONF_BASE_TOPIC, CONF_SITE_ID, DEFAULT_OPTIONS, DOMAIN
 from custom_components.sot.coordinator import SiteCoordinator
 
 TIMEOUT = 10.0
+# The real clock, kept where freezegun does not replace it: tests that freeze time still need
+# their waits to end. Waits yield with sleep(0) because a frozen loop clock never ends a sleep.
+_REAL = {"monotonic": time.monotonic}
+
+
+def _now() -> float:
+    return _REAL["monotonic"]()
 
 
 def site_entry(site_id: str = "kall", title: str = "Kall", **options: Any) -> MockConfigEntry:
@@ -32,11 +41,11 @@ async def wait_for(
     hass: HomeAssistant, condition: Callable[[], bool], what: str, limit: float = TIMEOUT
 ) -> None:
     """Let the event loop run until `condition` holds; fail saying `what` did not happen."""
-    deadline = time.monotonic() + limit
+    deadline = _now() + limit
     while not condition():
-        if time.monotonic() > deadline:
+        if _now() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0)
         await hass.async_block_till_done()
 
 
@@ -60,24 +69,43 @@ async def wait_for_state(hass: HomeAssistant, entity_id: str, expected: str) -> 
 
 
 async def start_site(
-    hass: HomeAssistant, field: aiomqtt.Client, entry: MockConfigEntry
+    hass: HomeAssistant,
+    field: aiomqtt.Client,
+    entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory | None = None,
 ) -> SiteCoordinator:
     """Set up the site and wait until its MQTT subscription really receives messages."""
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     coordinator: SiteCoordinator = entry.runtime_data
-    base = entry.data[CONF_BASE_TOPIC]
-    before = coordinator.messages
-
-    async def probe() -> None:
-        await field.publish(f"{base}/node/probe/ping", "1")
-
-    deadline = time.monotonic() + TIMEOUT
-    while coordinator.messages == before:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the site's subscription to {base}/# never became active")
-        await probe()
-        await asyncio.sleep(0.1)
-        await hass.async_block_till_done()
+    await wait_until_subscribed(hass, field, coordinator, freezer)
     return coordinator
+
+
+async def wait_until_subscribed(
+    hass: HomeAssistant,
+    field: aiomqtt.Client,
+    coordinator: SiteCoordinator,
+    freezer: FrozenDateTimeFactory | None = None,
+) -> None:
+    """Publish probes until the site's coordinator receives one (HA batches subscriptions).
+
+    With time frozen, the clock is moved along so HA's subscription debouncer can fire.
+    """
+    before = coordinator.messages
+    deadline = _now() + TIMEOUT
+    while coordinator.messages == before:
+        if _now() > deadline:
+            raise AssertionError(
+                f"the subscription to {coordinator.base_topic}/# never became active"
+            )
+        if freezer is not None:
+            freezer.tick(timedelta(seconds=1))
+            async_fire_time_changed(hass)
+        await field.publish(f"{coordinator.base_topic}/node/probe/ping", "1")
+        for _ in range(200):
+            await asyncio.sleep(0)
+            if coordinator.messages != before:
+                break
+        await hass.async_block_till_done()

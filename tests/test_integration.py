@@ -1,0 +1,299 @@
+"""The integration in a running Home Assistant against a real broker: commands, staleness,
+alarms, bad input, new and removed components, restarts and diagnostics."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import timedelta
+
+import aiomqtt
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_OFF, SERVICE_TURN_ON, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.sot.const import DOMAIN
+
+from .helpers import site_entry, start_site, wait_for, wait_for_state, wait_until_subscribed
+
+
+async def collect(field: aiomqtt.Client, topic: str, count: int) -> list[aiomqtt.Message]:
+    """The next `count` messages on `topic`."""
+    received: list[aiomqtt.Message] = []
+    async with asyncio.timeout(10):
+        async for message in field.messages:
+            if message.topic.matches(topic):
+                received.append(message)
+                if len(received) == count:
+                    return received
+    return received
+
+
+async def test_switch_sends_load_commands_and_shows_the_relays_echo(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """Turning a load off publishes OFF with QoS 1, not retained; the switch follows the relay."""
+    await start_site(mqtt_hass, field, site_entry())
+    await field.subscribe("sot/kall/load/+/set", qos=1)
+    await field.publish("sot/kall/load/heater/state", "ON")
+    await wait_for_state(mqtt_hass, "switch.kall_load_heater", "on")
+
+    await mqtt_hass.services.async_call(
+        SWITCH_DOMAIN, SERVICE_TURN_OFF, {ATTR_ENTITY_ID: "switch.kall_load_heater"}, blocking=True
+    )
+    (command,) = await collect(field, "sot/kall/load/heater/set", 1)
+    assert command.payload == b"OFF"
+    assert command.qos == 1
+    assert not command.retain
+    # The switch shows what the relay says, not what was asked.
+    assert mqtt_hass.states.get("switch.kall_load_heater").state == "on"  # type: ignore[union-attr]
+    await field.publish("sot/kall/load/heater/state", "OFF")
+    await wait_for_state(mqtt_hass, "switch.kall_load_heater", "off")
+
+    await mqtt_hass.services.async_call(
+        SWITCH_DOMAIN, SERVICE_TURN_ON, {ATTR_ENTITY_ID: "switch.kall_load_heater"}, blocking=True
+    )
+    (command,) = await collect(field, "sot/kall/load/heater/set", 1)
+    assert command.payload == b"ON"
+
+
+async def test_stale_data_becomes_unavailable_and_is_logged_once_each_way(
+    mqtt_hass: HomeAssistant,
+    field: aiomqtt.Client,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await start_site(mqtt_hass, field, site_entry(stale_timeout=60), freezer)
+    await field.publish("sot/kall/freezer/f1/temperature", "-18.0")
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_f1_temperature", "-18.0")
+
+    caplog.clear()
+    for _ in range(3):
+        freezer.tick(timedelta(seconds=30))
+        async_fire_time_changed(mqtt_hass)
+        await mqtt_hass.async_block_till_done()
+    assert mqtt_hass.states.get("sensor.kall_freezer_f1_temperature").state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+    assert mqtt_hass.states.get("sensor.kall_freezer_f1_status").state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+    lost = [r for r in caplog.records if "freezer f1 is unavailable" in r.getMessage()]
+    assert len(lost) == 1
+
+    await field.publish("sot/kall/freezer/f1/temperature", "-17.5")
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_f1_temperature", "-17.5")
+    back = [r for r in caplog.records if "freezer f1 is back" in r.getMessage()]
+    assert len(back) == 1
+
+
+async def test_new_components_appear_without_a_reload(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    entry = site_entry()
+    await start_site(mqtt_hass, field, entry)
+    await field.publish("sot/kall/freezer/f1/temperature", "-18.0")
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_f1_temperature", "-18.0")
+    await field.publish("sot/kall/freezer/f2/meta", json.dumps({"name": "Glasdisk"}), retain=True)
+    await field.publish("sot/kall/freezer/f2/temperature", "-21.0")
+    await wait_for_state(mqtt_hass, "sensor.kall_glasdisk_temperature", "-21.0")
+    device = dr.async_get(mqtt_hass).async_get_device(identifiers={(DOMAIN, "kall_freezer_f2")})
+    assert device is not None
+    assert device.name == "Kall Glasdisk"
+    assert device.via_device_id is not None
+    assert entry.state is ConfigEntryState.LOADED
+    await field.publish("sot/kall/freezer/f2/meta", b"", retain=True)
+
+
+async def test_meta_name_arriving_later_renames_the_device(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    await start_site(mqtt_hass, field, site_entry())
+    await field.publish("sot/kall/freezer/f3/temperature", "-18.0")
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_f3_temperature", "-18.0")
+    registry = dr.async_get(mqtt_hass)
+    await field.publish("sot/kall/freezer/f3/meta", json.dumps({"name": "Frysbox 3"}))
+
+    def renamed() -> bool:
+        device = registry.async_get_device(identifiers={(DOMAIN, "kall_freezer_f3")})
+        return device is not None and device.name == "Kall Frysbox 3"
+
+    await wait_for(mqtt_hass, renamed, "the device to take the meta name")
+
+
+async def test_alarm_event_carries_the_figures(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    await start_site(mqtt_hass, field, site_entry())
+    await field.publish("sot/kall/grid/main/present", "ON")
+    await wait_for_state(mqtt_hass, "binary_sensor.kall_grid_present", "on")
+    assert mqtt_hass.states.get("event.kall_alarms").state == "unknown"  # type: ignore[union-attr]
+    await field.publish("sot/kall/grid/main/present", "OFF")
+
+    def fired() -> bool:
+        state = mqtt_hass.states.get("event.kall_alarms")
+        return state is not None and state.attributes.get("event_type") == "grid_lost"
+
+    await wait_for(mqtt_hass, fired, "a grid_lost event")
+    attributes = mqtt_hass.states.get("event.kall_alarms").attributes  # type: ignore[union-attr]
+    assert attributes["site_id"] == "kall"
+    assert attributes["site_name"] == "Kall"
+    assert attributes["component_name"] == "grid"
+    assert "fuel_hours" in attributes
+    assert "grid_restored" in attributes["event_types"]
+    await wait_for_state(mqtt_hass, "sensor.kall_outage_duration", "0")
+
+
+async def test_garbage_is_refused_logged_once_and_counted(
+    mqtt_hass: HomeAssistant,
+    field: aiomqtt.Client,
+    hass_client: ClientSessionGenerator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Bad payloads never replace the last good value, never crash, and show in diagnostics."""
+    entry = site_entry()
+    await start_site(mqtt_hass, field, entry)
+    await field.publish("sot/kall/freezer/f1/temperature", "-18.0")
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_f1_temperature", "-18.0")
+    caplog.set_level(logging.WARNING)
+    caplog.clear()
+    for payload in ("hot", "hot", "hot", "1e400", "55", b"\xff"):
+        await field.publish("sot/kall/freezer/f1/temperature", payload)
+    await field.publish("sot/kall/freezer/f1", "{]")
+    await field.publish("sot/kall/boiler/b1/temperature", "60")
+    await field.publish("sot/kall/freezer/f1/temperature", "-18.5")
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_f1_temperature", "-18.5")
+
+    refusals = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert sum("not a number" in m for m in refusals) == 1  # three times sent, logged once
+    assert len(refusals) == 6
+
+    # A probe's "no reading" clears the value rather than leaving the last one on show.
+    await field.publish("sot/kall/freezer/f1/temperature", "85")
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_f1_temperature", STATE_UNAVAILABLE)
+
+    assert await async_setup_component(mqtt_hass, "diagnostics", {})
+    diagnostics = await get_diagnostics_for_config_entry(mqtt_hass, hass_client, entry)
+    assert diagnostics["rejected"] == {
+        "not_a_number": 3,
+        "not_finite": 1,
+        "out_of_range": 1,
+        "bad_encoding": 1,
+        "bad_json": 1,
+        "unknown_kind": 1,
+        "no_reading": 1,
+    }
+    assert diagnostics["recent_rejections"][-1]["reason"] == "no_reading"
+    assert "freezer/f1" in diagnostics["components"]
+    assert diagnostics["entry"]["data"]["site_id"] == "kall"
+
+
+async def test_gone_component_can_be_removed_but_a_live_one_cannot(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, freezer: FrozenDateTimeFactory
+) -> None:
+    entry = site_entry(stale_timeout=60)
+    await start_site(mqtt_hass, field, entry, freezer)
+    await field.publish("sot/kall/freezer/old/temperature", "-18.0")
+    await field.publish("sot/kall/freezer/live/temperature", "-18.0")
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_live_temperature", "-18.0")
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_old_temperature", "-18.0")
+    assert await async_setup_component(mqtt_hass, "config", {})
+    registry = dr.async_get(mqtt_hass)
+    site = registry.async_get_device(identifiers={(DOMAIN, "kall")})
+    old = registry.async_get_device(identifiers={(DOMAIN, "kall_freezer_old")})
+    live = registry.async_get_device(identifiers={(DOMAIN, "kall_freezer_live")})
+    assert site and old and live
+
+    freezer.tick(timedelta(seconds=90))
+    async_fire_time_changed(mqtt_hass)
+    await field.publish("sot/kall/freezer/live/temperature", "-18.0")
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_old_temperature", STATE_UNAVAILABLE)
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_live_temperature", "-18.0")
+
+    component = await async_remove(mqtt_hass, site.id, entry.entry_id)
+    assert not component
+    assert not await async_remove(mqtt_hass, live.id, entry.entry_id)
+    assert await async_remove(mqtt_hass, old.id, entry.entry_id)
+    assert registry.async_get_device(identifiers={(DOMAIN, "kall_freezer_old")}) is None
+    assert er.async_get(mqtt_hass).async_get("sensor.kall_freezer_old_temperature") is None
+    # If it ever reports again, it comes back.
+    await field.publish("sot/kall/freezer/old/temperature", "-17.0")
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_old_temperature", "-17.0")
+
+
+async def async_remove(hass: HomeAssistant, device_id: str, entry_id: str) -> bool:
+    """Ask the integration to remove a device, as the device page's delete button does."""
+    from custom_components.sot import async_remove_config_entry_device  # noqa: PLC0415
+
+    entry = hass.config_entries.async_get_entry(entry_id)
+    device = dr.async_get(hass).async_get(device_id)
+    assert entry is not None and device is not None
+    allowed = await async_remove_config_entry_device(hass, entry, device)
+    if allowed:
+        dr.async_get(hass).async_update_device(device_id, remove_config_entry_id=entry_id)
+        await hass.async_block_till_done()
+    return allowed
+
+
+async def test_outage_survives_a_reload(mqtt_hass: HomeAssistant, field: aiomqtt.Client) -> None:
+    """An outage that started before a restart is still the same outage after it."""
+    entry = site_entry()
+    coordinator = await start_site(mqtt_hass, field, entry)
+    await field.publish("sot/kall/grid/main/present", "OFF")
+    await wait_for_state(mqtt_hass, "binary_sensor.kall_grid_present", "off")
+    assert coordinator.site.outage is not None
+    started = coordinator.site.outage.start
+
+    assert await mqtt_hass.config_entries.async_reload(entry.entry_id)
+    await mqtt_hass.async_block_till_done()
+    reloaded = entry.runtime_data
+    assert reloaded is not coordinator
+    assert reloaded.site.outage is not None
+    assert reloaded.site.outage.start == started
+
+    await start_site_again(mqtt_hass, field)
+    await field.publish("sot/kall/grid/main/present", "ON")
+    await wait_for_state(mqtt_hass, "binary_sensor.kall_grid_present", "on")
+    assert reloaded.site.outage is None
+    assert reloaded.site.outage_log[-1].start == started
+
+
+async def start_site_again(hass: HomeAssistant, field: aiomqtt.Client) -> None:
+    """Wait until the reloaded site's subscription is active."""
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    await wait_until_subscribed(hass, field, entry.runtime_data)
+
+
+async def test_options_change_applies_new_limits(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    entry = site_entry(alarm_delay=0)
+    await start_site(mqtt_hass, field, entry)
+    await field.publish("sot/kall/freezer/f1/temperature", "-14.0")
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_f1_status", "warning")
+    mqtt_hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "freezer_warning": -10.0, "freezer_critical": -5.0}
+    )
+    await mqtt_hass.async_block_till_done()
+    await start_site_again(mqtt_hass, field)
+    await field.publish("sot/kall/freezer/f1/temperature", "-14.0")
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_f1_status", "ok")
+
+
+async def test_setup_waits_for_mqtt(hass: HomeAssistant) -> None:
+    """Without a connected MQTT client the site is retried later, not failed."""
+    from unittest.mock import patch  # noqa: PLC0415
+
+    entry = site_entry()
+    entry.add_to_hass(hass)
+    with patch("custom_components.sot.async_wait_for_mqtt_client", return_value=False):
+        await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
