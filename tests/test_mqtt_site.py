@@ -8,7 +8,9 @@ import aiomqtt
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 
-from .helpers import site_entry, start_site, wait_for_state
+from custom_components.sot.const import DOMAIN
+
+from .helpers import site_entry, start_site, wait_for, wait_for_state
 
 
 async def test_site_shows_grid_generator_fuel_and_freezer(
@@ -51,3 +53,22 @@ async def test_node_offline_makes_its_components_unavailable(
     await wait_for_state(mqtt_hass, "sensor.kall_freezer_f1_temperature", "-19.0")
     await field.publish("sot/kall/freezer/f1/meta", b"", retain=True)
     await field.publish("sot/kall/node/freezers/status", b"", retain=True)
+
+
+async def test_a_new_sites_node_is_offered_as_a_discovered_site(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """A node's birth on sot/<site>/node/<node>/status starts a discovery flow for its site."""
+    await field.publish("sot/valsjobyn/node/gateway/status", "online", retain=True)
+
+    def offered() -> bool:
+        flows = mqtt_hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+        return any(flow["context"].get("unique_id") == "valsjobyn" for flow in flows)
+
+    try:
+        await wait_for(mqtt_hass, offered, "a discovery flow for valsjobyn")
+    finally:
+        await field.publish("sot/valsjobyn/node/gateway/status", b"", retain=True)
+    (flow,) = mqtt_hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert flow["step_id"] == "discovery_confirm"
+    assert flow["context"]["title_placeholders"] == {"site_id": "valsjobyn"}
