@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import timedelta
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import aiomqtt
-from homeassistant.core import HomeAssistant, State
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant, State
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.sot.const import CONF_BASE_TOPIC, CONF_SITE_ID, DEFAULT_OPTIONS, DOMAIN

@@ -210,7 +210,9 @@ async def test_gone_component_can_be_removed_but_a_live_one_cannot(
     site = registry.async_get_device(identifiers={(DOMAIN, "kall")})
     old = registry.async_get_device(identifiers={(DOMAIN, "kall_freezer_old")})
     live = registry.async_get_device(identifiers={(DOMAIN, "kall_freezer_live")})
-    assert site and old and live
+    assert site
+    assert old
+    assert live
 
     freezer.tick(timedelta(seconds=90))
     async_fire_time_changed(mqtt_hass)
@@ -235,7 +237,8 @@ async def async_remove(hass: HomeAssistant, device_id: str, entry_id: str) -> bo
 
     entry = hass.config_entries.async_get_entry(entry_id)
     device = dr.async_get(hass).async_get(device_id)
-    assert entry is not None and device is not None
+    assert entry is not None
+    assert device is not None
     allowed = await async_remove_config_entry_device(hass, entry, device)
     if allowed:
         dr.async_get(hass).async_update_device(device_id, remove_config_entry_id=entry_id)

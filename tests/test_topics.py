@@ -49,7 +49,7 @@ def test_plain_payloads(topic: str, payload: str, value: object) -> None:
     parsed = parse_message(BASE, topic, payload, NOW)
     assert parsed.rejections == []
     assert [(r.kind, r.id, r.quantity, r.value) for r in parsed.readings] == [
-        tuple(topic.split("/")[2:]) + (value,)
+        (*tuple(topic.split("/")[2:]), value)
     ]
 
 
@@ -136,12 +136,15 @@ def test_node_status_and_ignored_node_topics() -> None:
     assert (parsed.status.node, parsed.status.online) == ("freezers", False)
     # ESPHome's own diagnostics under the node prefix are neither readings nor errors.
     quiet = parse_message(BASE, "sot/kall/node/freezers/debug", "boot", NOW)
-    assert quiet.readings == [] and quiet.rejections == [] and quiet.status is None
+    assert quiet.readings == []
+    assert quiet.rejections == []
+    assert quiet.status is None
 
 
 def test_commands_on_the_bus_are_not_readings() -> None:
     parsed = parse_message(BASE, "sot/kall/load/heater/set", "OFF", NOW)
-    assert parsed.readings == [] and parsed.rejections == []
+    assert parsed.readings == []
+    assert parsed.rejections == []
 
 
 def test_meta_with_settings_and_bad_settings() -> None:
@@ -176,7 +179,8 @@ def test_meta_with_bad_name_and_node_keeps_the_rest() -> None:
 
 def test_empty_meta_clears_it_and_bad_meta_is_refused() -> None:
     cleared = parse_message(BASE, "sot/kall/tank/main/meta", b"", NOW)
-    assert cleared.meta is not None and cleared.meta.settings == {}
+    assert cleared.meta is not None
+    assert cleared.meta.settings == {}
     assert reasons("sot/kall/tank/main/meta", "[]") == [RejectReason.WRONG_TYPE]
 
 

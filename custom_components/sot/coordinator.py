@@ -37,7 +37,7 @@ from .const import (
 )
 from .mqtt.topics import command_payload, command_topic, parse_message, subscription
 from .site.model import Settings, Site, SiteEvent
-from .site.readings import Command, NodeStatus, Reading, RejectReason, Rejection
+from .site.readings import Command, NodeStatus, Reading, Rejection, RejectReason
 
 _LOGGER = logging.getLogger(__name__)
 # A sensor that reports "no reading" (NaN, a probe's error value) has no value: its last one goes.

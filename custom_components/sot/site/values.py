@@ -30,10 +30,8 @@ def check_number(spec: Quantity, number: float) -> float:
     if (spec.minimum is not None and number < spec.minimum) or (
         spec.maximum is not None and number > spec.maximum
     ):
-        raise ValueRejected(
-            RejectReason.OUT_OF_RANGE,
-            f"{spec.name}: {number} outside {spec.minimum}..{spec.maximum} {spec.unit or ''}".rstrip(),
-        )
+        bounds = f"{spec.minimum}..{spec.maximum} {spec.unit or ''}".rstrip()
+        raise ValueRejected(RejectReason.OUT_OF_RANGE, f"{spec.name}: {number} outside {bounds}")
     return float(number)
 
 
