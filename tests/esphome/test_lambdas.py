@@ -1,0 +1,454 @@
+"""The C++ the node files run on their values, compiled with the host's g++ and run.
+
+`esphome config` does not compile lambdas and the ESP32 toolchain is not available offline, so
+the lambdas that decide what a node publishes (sentinel and no-reading filters, register
+scaling, tank geometry, 4–20 mA conversion, generator enums) are taken from the resolved
+configuration, compiled against a few stand-ins for ESPHome's types, and run on real inputs.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .nodes import Lambda, Result, Variant, valid_config
+
+PRELUDE = r"""
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+
+template <typename T> using optional = std::optional<T>;
+
+// Stand-ins for the ESPHome entities a lambda reads or writes through id(...).
+struct Sensor {
+  float state = NAN;
+  bool has_state() const { return !std::isnan(state); }
+};
+struct TextSensor {
+  std::string state;
+  void publish_state(const char *value) { state = value; }
+};
+#define id(name) (name)
+"""
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """One lambda, wrapped as a function of the float `x` it receives."""
+
+    name: str
+    code: str
+    kind: str  # "filter": returns optional<float>; "level": reads tank_fill_height = x;
+    # "text": publishes to a text sensor
+
+
+def _function(index: int, snippet: Snippet) -> str:
+    if snippet.kind == "filter":
+        return f"static optional<float> f{index}(float x) {{\n{snippet.code}\n}}\n"
+    if snippet.kind == "level":
+        return (
+            f"static optional<float> f{index}(float x) {{\n"
+            "  Sensor tank_fill_height;\n  tank_fill_height.state = x;\n"
+            f"{snippet.code}\n}}\n"
+        )
+    return (
+        f"static std::string f{index}(float x) {{\n"
+        "  TextSensor generator_state, generator_mode, generator_alarm;\n"
+        f"{snippet.code}\n"
+        "  return generator_state.state + generator_mode.state + generator_alarm.state;\n}\n"
+    )
+
+
+def _program(snippets: list[Snippet]) -> str:
+    functions = "".join(_function(index, snippet) for index, snippet in enumerate(snippets))
+    cases = []
+    for index, snippet in enumerate(snippets):
+        if snippet.kind == "text":
+            cases.append(
+                f"    case {index}: {{ auto out = f{index}(x); "
+                'std::printf("%s\\n", out.empty() ? "<none>" : out.c_str()); break; }'
+            )
+        else:
+            cases.append(
+                f"    case {index}: {{ auto out = f{index}(x); "
+                'if (out) std::printf("%.6f\\n", *out); else std::printf("<none>\\n"); break; }'
+            )
+    return (
+        PRELUDE + functions + "int main(int argc, char **argv) {\n"
+        "  for (int i = 1; i + 1 < argc; i += 2) {\n"
+        "    const int which = std::atoi(argv[i]);\n"
+        "    const float x = std::strtof(argv[i + 1], nullptr);\n"
+        "    switch (which) {\n" + "\n".join(cases) + "\n"
+        "    default: return 2;\n    }\n  }\n  return 0;\n}\n"
+    )
+
+
+class Harness:
+    """The compiled lambdas, called by name."""
+
+    def __init__(self, binary: Path, names: list[str]) -> None:
+        self.binary = binary
+        self.index = {name: position for position, name in enumerate(names)}
+
+    def run(self, name: str, *inputs: float) -> list[str]:
+        arguments = []
+        for value in inputs:
+            arguments += [str(self.index[name]), repr(value)]
+        completed = subprocess.run(
+            [str(self.binary), *arguments], capture_output=True, text=True, check=True, timeout=30
+        )
+        return completed.stdout.split("\n")[:-1]
+
+    def numbers(self, name: str, *inputs: float) -> list[float | None]:
+        return [None if out == "<none>" else float(out) for out in self.run(name, *inputs)]
+
+
+def _sensor(config: dict[str, Any], sensor_id: str) -> dict[str, Any]:
+    matches: list[dict[str, Any]] = [
+        sensor for sensor in config["sensor"] if sensor.get("id") == sensor_id
+    ]
+    assert matches, f"no sensor {sensor_id!r}"
+    return matches[0]
+
+
+def _filter_lambdas(sensor: dict[str, Any]) -> list[Lambda]:
+    return [item["lambda"] for item in sensor.get("filters", []) if "lambda" in item]
+
+
+def _snippets(results: dict[Variant, Result]) -> list[Snippet]:
+    snippets: list[Snippet] = []
+    freezers = valid_config(results, Variant("freezers.yaml"))
+    snippets.append(
+        Snippet("freezer", _filter_lambdas(_sensor(freezers, "freezer1_temperature"))[0], "filter")
+    )
+
+    gateway = valid_config(results, Variant("generator-gateway.yaml"))
+    for sensor in gateway["sensor"]:
+        if sensor["platform"] != "modbus_controller":
+            continue
+        snippets.append(Snippet(f"dse{sensor['address']}", _filter_lambdas(sensor)[0], "filter"))
+        for trigger in sensor.get("on_value", []):
+            for action in trigger["then"]:
+                snippets.append(Snippet(f"dse{sensor['address']}_word", action["lambda"], "text"))
+
+    for shape in ("horizontal-cylinder", "vertical-cylinder", "rectangular"):
+        variant = (
+            Variant("fuel-tank.yaml")
+            if shape == "horizontal-cylinder"
+            else Variant("fuel-tank.yaml", (("tank_shape", shape),))
+        )
+        tank = valid_config(results, variant)
+        snippets.append(Snippet(shape, _sensor(tank, "tank_level")["lambda"], "level"))
+
+    tank_sensors = {
+        "a02yyuw": Variant("fuel-tank.yaml"),
+        "jsn-sr04t": Variant("fuel-tank.yaml", (("tank_sensor", "jsn-sr04t"),)),
+        "ads1115": Variant("fuel-tank.yaml", (("tank_sensor", "ads1115"),)),
+    }
+    for name, variant in tank_sensors.items():
+        fill_height = _sensor(valid_config(results, variant), "tank_fill_height")
+        for position, code in enumerate(_filter_lambdas(fill_height)):
+            snippets.append(Snippet(f"{name}_{position}", code, "filter"))
+    return snippets
+
+
+@pytest.fixture(scope="module")
+def harness(
+    esphome_results: dict[Variant, Result], tmp_path_factory: pytest.TempPathFactory
+) -> Harness:
+    compiler = shutil.which("g++")
+    if compiler is None:
+        pytest.fail("g++ is missing: install it (apt-get install g++) to test the nodes' lambdas")
+    snippets = _snippets(esphome_results)
+    workdir = tmp_path_factory.mktemp("lambdas")
+    source = workdir / "lambdas.cpp"
+    source.write_text(_program(snippets), encoding="utf-8")
+    binary = workdir / "lambdas"
+    compiled = subprocess.run(
+        [compiler, "-std=gnu++20", "-Wall", "-Werror", "-O1", "-o", str(binary), str(source)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert compiled.returncode == 0, f"the nodes' lambdas do not compile:\n{compiled.stderr}"
+    return Harness(binary, [snippet.name for snippet in snippets])
+
+
+def test_freezer_probe_drops_no_reading_values(harness: Harness) -> None:
+    assert harness.numbers("freezer", math.nan, 85.0, -127.0, -18.4, 4.0) == pytest.approx(
+        [None, None, None, -18.4, 4.0]
+    )
+
+
+# (register, a raw value as the controller sends it, the value the node publishes)
+DSE_VALUES = [
+    (772, 3, 3.0),
+    (774, 1 << 13, 8192.0),
+    (1024, 380, 380.0),
+    (1025, -5, -5.0),
+    (1027, 64, 64.0),
+    (1029, 136, 13.6),
+    (1030, 1500, 1500.0),
+    (1031, 500, 50.0),
+    (1032, 2306, 230.6),
+    (1044, 341, 34.1),
+    (1059, 500, 50.0),
+    (1060, 2314, 231.4),
+    (1408, 3, 3.0),
+    (1536, 23500, 23.5),
+    (1558, 420, 42.0),
+    (1798, 4_444_200, 1234.5),
+    (1800, 456_789, 45678.9),
+    (1808, 312, 312.0),
+]
+# The lowest and highest "not available / sensor fault" code of each register type.
+SENTINELS = {
+    "U_WORD": (0xFFF8, 0xFFFF),
+    "S_WORD": (0x7FF8, 0x7FFF),
+    "U_DWORD": (0xFFFFFFF8, 0xFFFFFFFF),
+    "S_DWORD": (0x7FFFFFF8, 0x7FFFFFFF),
+}
+
+
+def test_generator_registers_are_scaled_to_the_contracts_units(
+    harness: Harness, esphome_results: dict[Variant, Result]
+) -> None:
+    read = {
+        sensor["address"]
+        for sensor in valid_config(esphome_results, Variant("generator-gateway.yaml"))["sensor"]
+        if sensor["platform"] == "modbus_controller"
+    }
+    assert read == {register for register, _, _ in DSE_VALUES}
+    for register, raw, published in DSE_VALUES:
+        assert harness.numbers(f"dse{register}", raw) == pytest.approx([published]), register
+
+
+def test_generator_sentinels_are_never_published(
+    harness: Harness, esphome_results: dict[Variant, Result]
+) -> None:
+    for sensor in valid_config(esphome_results, Variant("generator-gateway.yaml"))["sensor"]:
+        if sensor["platform"] != "modbus_controller":
+            continue
+        codes = SENTINELS[sensor["value_type"]]
+        assert harness.numbers(f"dse{sensor['address']}", *codes) == [None, None], sensor["id"]
+
+
+def test_generator_words_follow_gencomm(harness: Harness) -> None:
+    states = harness.run("dse1408_word", 0, 1, 2, 3, 4, 5, 6, 7)
+    assert states == [
+        "stopped",
+        "starting",
+        "warming_up",
+        "running",
+        "cooling_down",
+        "stopped",
+        "stopping",
+        "<none>",
+    ]
+    assert harness.run("dse772_word", 0, 1, 2, 3, 9) == ["off", "auto", "manual", "test", "<none>"]
+    flags = [0, 1 << 11, 1 << 12, 1 << 13, (1 << 11) | (1 << 13), (1 << 11) | (1 << 12)]
+    assert harness.run("dse774_word", *flags) == [
+        "ok",
+        "warning",
+        "trip",
+        "shutdown",
+        "shutdown",
+        "trip",
+    ]
+
+
+def test_tank_level_follows_the_tanks_shape(harness: Harness) -> None:
+    diameter = 1.1  # fuel-tank.yaml's tank_height
+    # A lying cylinder filled to a quarter of its diameter holds 19.55 % of its volume.
+    assert harness.numbers(
+        "horizontal-cylinder", 0.0, diameter / 4, diameter / 2, diameter, 1.5, -0.2, math.nan
+    ) == pytest.approx([0.0, 19.550, 50.0, 100.0, 100.0, 0.0, None], abs=0.01)
+    for shape in ("vertical-cylinder", "rectangular"):
+        assert harness.numbers(shape, 0.0, diameter / 4, diameter, 2.0, math.nan) == pytest.approx(
+            [0.0, 25.0, 100.0, 100.0, None], abs=0.01
+        )
+
+
+def test_ultrasonic_sensors_measure_from_the_top(harness: Harness) -> None:
+    sensor_to_bottom = 1.15  # fuel-tank.yaml
+    # A02YYUW: millimetres to metres, median, throttle, then air gap to fill height.
+    assert harness.numbers("a02yyuw_0", 0.4, math.nan) == pytest.approx(
+        [sensor_to_bottom - 0.4, None]
+    )
+    # JSN-SR04T: a missed echo is dropped before the median, then the same conversion.
+    assert harness.numbers("jsn-sr04t_0", math.nan, 0.4) == pytest.approx([None, 0.4])
+    assert harness.numbers("jsn-sr04t_1", 0.4) == pytest.approx([sensor_to_bottom - 0.4])
+
+
+def test_pressure_sensor_turns_loop_current_into_fill_height(harness: Harness) -> None:
+    shunt, full_scale_kpa, density = 150.0, 20.0, 0.84  # tank-sensor-ads1115.yaml defaults
+    full_head = full_scale_kpa / (density * 9.80665)
+    volts = [0.004 * shunt, 0.012 * shunt, 0.020 * shunt, 0.002 * shunt, math.nan]
+    assert harness.numbers("ads1115_0", *volts) == pytest.approx(
+        [0.0, full_head / 2, full_head, None, None], abs=1e-4
+    )
+
+
+# --- every lambda compiles ----------------------------------------------------------------------
+
+STUBS = r"""
+struct AnySensor {
+  float state = NAN;
+  bool has_state() const;
+  void publish_state(float value);
+};
+struct AnyBinarySensor {
+  bool state = false;
+  bool has_state() const;
+  void publish_state(bool value);
+};
+struct AnyTextSensor {
+  std::string state;
+  bool has_state() const;
+  void publish_state(const std::string &value);
+  void publish_state(const char *value);
+};
+struct AnySwitch {
+  bool state = false;
+  void turn_on();
+  void turn_off();
+  void toggle();
+};
+struct AnyScript {
+  void execute();
+  void stop();
+};
+"""
+
+ENTITY_TYPES = {
+    "sensor": "AnySensor",
+    "binary_sensor": "AnyBinarySensor",
+    "text_sensor": "AnyTextSensor",
+    "switch": "AnySwitch",
+    "script": "AnyScript",
+}
+STATE_TYPES = {"sensor": "float", "binary_sensor": "bool", "text_sensor": "std::string"}
+# The type of `x` inside a trigger's actions, by (domain, trigger); other triggers pass none.
+TRIGGER_X = {
+    ("sensor", "on_value"): "float",
+    ("sensor", "on_raw_value"): "float",
+    ("binary_sensor", "on_state"): "bool",
+    ("text_sensor", "on_value"): "std::string",
+    ("mqtt", "on_message"): "std::string",
+}
+
+
+def _declarations(config: dict[str, Any]) -> dict[str, str]:
+    """The ids a lambda can reach through id(...), with a stand-in type for each."""
+    declared: dict[str, str] = {}
+    for item in config.get("globals", []):
+        declared[item["id"]] = item["type"]
+    for domain, stub in ENTITY_TYPES.items():
+        for item in config.get(domain, []):
+            candidates = [item] + [
+                value
+                for key, value in item.items()
+                if isinstance(value, dict) and not key.startswith("on_") and key != "filters"
+            ]
+            for candidate in candidates:
+                if isinstance(candidate.get("id"), str):
+                    declared.setdefault(candidate["id"], stub)
+    return declared
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where a lambda sits: its domain, the type of `x` there, and whether it is a filter."""
+
+    domain: str
+    x: str | None = None
+    in_filters: bool = False
+    in_condition: bool = False
+
+
+def _collect(value: Any, site: Site, entity: bool, found: list[tuple[str, str, str]]) -> None:
+    """(return type, parameter list, body) of every lambda below `value`."""
+    if isinstance(value, list):
+        for item in value:
+            _collect(item, site, entity, found)
+        return
+    if not isinstance(value, dict):
+        return
+    for key, item in value.items():
+        if isinstance(item, Lambda):
+            parameter = f"{site.x} x" if site.x else ""
+            state = STATE_TYPES.get(site.domain, "float")
+            if key == "payload":
+                found.append(("std::string", parameter, item))
+            elif key != "lambda":
+                raise AssertionError(f"a lambda under {key!r} in {site.domain}: teach this test")
+            elif site.in_filters:
+                found.append((f"optional<{state}>", f"{state} x", item))
+            elif site.in_condition:
+                found.append(("bool", parameter, item))
+            elif entity:
+                found.append((f"optional<{state}>", "", item))
+            else:
+                found.append(("void", parameter, item))
+        elif key == "filters":
+            _collect(item, Site(site.domain, site.x, in_filters=True), False, found)
+        elif key == "condition":
+            _collect(item, Site(site.domain, site.x, in_condition=True), False, found)
+        elif key.startswith("on_"):
+            _collect(item, Site(site.domain, TRIGGER_X.get((site.domain, key))), False, found)
+        else:
+            _collect(item, site, False, found)
+
+
+def _lambdas(config: dict[str, Any]) -> list[tuple[str, str, str]]:
+    found: list[tuple[str, str, str]] = []
+    for domain, section in config.items():
+        if domain in ENTITY_TYPES and isinstance(section, list):
+            for item in section:
+                _collect(item, Site(domain), True, found)
+        else:
+            _collect(section, Site(domain), False, found)
+    return found
+
+
+def test_every_lambda_compiles(
+    esphome_results: dict[Variant, Result], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    compiler = shutil.which("g++")
+    if compiler is None:
+        pytest.fail("g++ is missing: install it (apt-get install g++) to test the nodes' lambdas")
+    units = [PRELUDE, STUBS]
+    total = 0
+    for number, variant in enumerate(esphome_results):
+        if dict(variant.substitutions).keys() <= {"network"} and variant.substitutions:
+            continue  # the network changes no lambda
+        config = valid_config(esphome_results, variant)
+        units.append(f"// {variant.label}\nnamespace node{number} {{\n")
+        units += [f"{kind} {name};\n" for name, kind in _declarations(config).items()]
+        for index, (returns, parameters, body) in enumerate(_lambdas(config)):
+            units.append(f"{returns} lambda{index}({parameters}) {{\n{body}\n}}\n")
+            total += 1
+        units.append("}\n")
+    source = tmp_path_factory.mktemp("all-lambdas") / "all.cpp"
+    source.write_text("".join(units), encoding="utf-8")
+    compiled = subprocess.run(
+        [compiler, "-std=gnu++20", "-fsyntax-only", "-Wall", "-Werror", str(source)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert compiled.returncode == 0, f"a node's lambda does not compile:\n{compiled.stderr}"
+    assert total > 40, f"only {total} lambdas found"

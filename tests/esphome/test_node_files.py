@@ -1,0 +1,114 @@
+"""Every node file, with every package it can choose, is a valid ESPHome configuration that keeps
+working without a broker and speaks only the SOT contract over MQTT."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .nodes import NODE_FILES, Result, Variant, valid_config, variants, walk
+
+VARIANTS = variants()
+
+
+def test_every_node_type_has_a_file() -> None:
+    assert set(NODE_FILES) == {
+        "freezers.yaml",
+        "fuel-tank.yaml",
+        "generator-gateway.yaml",
+        "grid-monitor.yaml",
+        "load-relays.yaml",
+    }
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.label)
+def test_esphome_config_accepts(esphome_results: dict[Variant, Result], variant: Variant) -> None:
+    valid_config(esphome_results, variant)
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.label)
+def test_node_keeps_working_without_broker_or_home_assistant(
+    esphome_results: dict[Variant, Result], variant: Variant
+) -> None:
+    config = valid_config(esphome_results, variant)
+    mqtt = config["mqtt"]
+    assert mqtt["reboot_timeout"] == "0s", "the node would reboot while the broker is down"
+    if "wifi" in config:
+        assert config["wifi"]["reboot_timeout"] == "0s", "the node would reboot without Wi-Fi"
+    if "api" in config:
+        assert config["api"]["reboot_timeout"] == "0s", "the node would reboot without HA"
+    assert mqtt["discovery"] is False, "Home Assistant's MQTT discovery is not the contract"
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.label)
+def test_node_status_is_the_contracts_birth_and_last_will(
+    esphome_results: dict[Variant, Result], variant: Variant
+) -> None:
+    config = valid_config(esphome_results, variant)
+    node = config["esphome"]["name"]
+    mqtt = config["mqtt"]
+    prefix = mqtt["topic_prefix"]
+    assert prefix.startswith("sot/"), prefix
+    assert prefix.endswith(f"/node/{node}"), prefix
+    status = f"{prefix}/status"
+    for key in ("will_message", "shutdown_message"):
+        message = mqtt[key]
+        assert (message["topic"], message["payload"], message["retain"]) == (
+            status,
+            "offline",
+            True,
+        ), f"{key}: {message}"
+    birth = mqtt.get("birth_message")
+    if birth is not None:
+        assert (birth["topic"], birth["payload"], birth["retain"]) == (status, "online", True)
+
+
+def test_load_relays_come_up_on_and_take_no_unguarded_commands(
+    esphome_results: dict[Variant, Result],
+) -> None:
+    config = valid_config(esphome_results, Variant("load-relays.yaml"))
+    relays = [switch for switch in config["switch"] if switch["platform"] == "gpio"]
+    assert relays
+    for relay in relays:
+        assert relay["restore_mode"] == "ALWAYS_ON", relay["id"]
+        # An MQTT switch would obey its command topic directly, retained messages included.
+        assert relay["internal"] is True, relay["id"]
+    for trigger in config["mqtt"]["on_message"]:
+        guard = trigger["then"][0]["if"]["condition"]["lambda"]
+        assert "commands_armed" in guard, trigger["topic"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.label)
+def test_messages_sent_on_connect_wait_until_the_client_can_publish(
+    esphome_results: dict[Variant, Result], variant: Variant
+) -> None:
+    config = valid_config(esphome_results, variant)
+    automations = config["mqtt"].get("on_connect", [])
+    assert len(automations) == 1, "the packages' on_connect actions must run in one sequence"
+    actions = automations[0]["then"]
+    assert actions[0] == {"wait_until": {"condition": {"mqtt.connected": {}}, "timeout": "10s"}}
+
+
+def test_freezer_alarm_uses_the_limit_its_meta_announces(
+    esphome_results: dict[Variant, Result],
+) -> None:
+    config = valid_config(esphome_results, Variant("freezers.yaml"))
+    announced = {}
+    for mapping in walk(config["mqtt"]["on_connect"]):
+        publish = mapping.get("mqtt.publish")
+        if publish and publish["topic"].endswith("/meta"):
+            announced[publish["topic"].split("/")[-2]] = json.loads(publish["payload"])["critical"]
+    probes = {
+        sensor["id"]: sensor["state_topic"].split("/")[-2]
+        for sensor in config["sensor"]
+        if sensor["platform"] == "dallas_temp"
+    }
+    alarms = [
+        sensor for sensor in config["binary_sensor"] if sensor.get("id", "").endswith("_critical")
+    ]
+    assert len(alarms) == len(probes) == len(announced) == 2
+    for alarm in alarms:
+        probe = alarm["id"].removesuffix("_critical") + "_temperature"
+        limit = announced[probes[probe]]
+        assert f"id({probe}).state > {limit};" in alarm["lambda"], alarm["lambda"]
