@@ -1,0 +1,268 @@
+"""Generator exercise reminder: exercises recorded in a helper, overdue and weekly reminders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+
+from .conftest import START, Clock, Notification, Phones, setup_blueprint_automation
+
+RUNNING = "binary_sensor.kall_generator_running"
+LOAD = "sensor.kall_generator_load"
+HELPER = "input_datetime.kall_last_exercise"
+HOUR = 3600
+DAY = 24 * HOUR
+# START is Sunday 22 November 2026, 11:00 in Stockholm.
+MONDAY_0900 = 22 * HOUR
+MONDAY_1000 = 23 * HOUR
+
+
+async def setup_site(hass: HomeAssistant, clock: Clock, last_exercise: str | None) -> None:
+    """Generator stopped, and the helper holding the last exercise (None: never set)."""
+    helper: dict[str, Any] = {"name": "Kall last exercise", "has_date": True, "has_time": True}
+    if last_exercise is not None:
+        helper["initial"] = last_exercise
+    assert await async_setup_component(
+        hass, "input_datetime", {"input_datetime": {"kall_last_exercise": helper}}
+    )
+    hass.states.async_set(RUNNING, STATE_OFF)
+    hass.states.async_set(LOAD, "0.0")
+    await clock.settle()
+
+
+async def setup_reminder(hass: HomeAssistant, phones: Phones, **inputs: Any) -> None:
+    """Create the reminder automation for one phone."""
+    phones.add("Pixel 7")
+    await setup_blueprint_automation(
+        hass,
+        "generator_exercise.yaml",
+        {
+            "running_sensor": RUNNING,
+            "load_sensor": LOAD,
+            "site_name": "Kall",
+            "last_exercise_helper": HELPER,
+            "notify_devices": list(phones.device_ids.values()),
+            **inputs,
+        },
+    )
+
+
+async def generator(hass: HomeAssistant, clock: Clock, running: str, load: str) -> None:
+    """The integration reporting the generator's running state and load."""
+    hass.states.async_set(RUNNING, running)
+    hass.states.async_set(LOAD, load)
+    await clock.settle()
+
+
+def last_exercise(hass: HomeAssistant) -> str:
+    """The helper's value as the dashboard shows it (local time)."""
+    return hass.states.get(HELPER).state
+
+
+async def test_only_a_long_enough_loaded_run_counts_as_exercise(
+    hass: HomeAssistant, clock: Clock, phones: Phones
+) -> None:
+    """30 min at 30 % load or more is recorded; a light run or a short one is not."""
+    await setup_site(hass, clock, "2026-10-01 12:00:00")
+    await setup_reminder(hass, phones)
+
+    # 40 min idling at 10 %: wet stacking, not an exercise.
+    await clock.advance_to(60)
+    await generator(hass, clock, STATE_ON, "10.0")
+    # Then 20 min at 45 % before it is stopped.
+    await clock.advance_to(60 + 40 * 60, step=10)
+    await generator(hass, clock, STATE_ON, "45.0")
+    await clock.advance_to(60 + 60 * 60, step=10)
+    await generator(hass, clock, STATE_OFF, "0.0")
+    await clock.advance_to(2 * HOUR, step=10)
+    assert last_exercise(hass) == "2026-10-01 12:00:00"
+
+    # A proper test run: started 13:00, recorded at 13:30 while it keeps running.
+    await generator(hass, clock, STATE_ON, "48.0")
+    await clock.advance_to(2 * HOUR + 30 * 60 - 10, step=10)
+    assert last_exercise(hass) == "2026-10-01 12:00:00"
+    await clock.advance_to(2 * HOUR + 30 * 60 + 10, step=10)
+    assert last_exercise(hass) == "2026-11-22 13:30:00"
+    await clock.advance_to(3 * HOUR, step=10)
+    await generator(hass, clock, STATE_OFF, "0.0")
+    assert last_exercise(hass) == "2026-11-22 13:30:00"
+    assert phones.take() == []
+
+
+async def test_overdue_exercise_is_reminded_daily_until_done(
+    hass: HomeAssistant, clock: Clock, phones: Phones
+) -> None:
+    """32 days after the last exercise a reminder comes at 10:00, and stops after an exercise."""
+    await setup_site(hass, clock, "2026-10-22 10:30:00")
+    await setup_reminder(hass, phones, weekly_inspection=False)
+
+    await clock.advance_to(MONDAY_1000 - 60, step=60)
+    assert phones.take() == []
+    await clock.advance_to(MONDAY_1000 + 60, step=60)
+    assert phones.take() == [
+        Notification(
+            MONDAY_1000,
+            "mobile_app_pixel_7",
+            {
+                "title": "Kall: Provkör elverket",
+                "message": (
+                    "Elverket provkördes senast 2026-10-22, för 32 dagar sedan. "
+                    "Kör det minst 30 minuter med minst 30 % last."
+                ),
+                "data": {"tag": "sot-kall-exercise", "group": "sot-kall"},
+            },
+        )
+    ]
+
+    # The operator runs the generator on load on Monday afternoon.
+    await clock.advance_to(MONDAY_1000 + 4 * HOUR, step=60)
+    await generator(hass, clock, STATE_ON, "55.0")
+    await clock.advance_to(MONDAY_1000 + 5 * HOUR, step=60)
+    await generator(hass, clock, STATE_OFF, "0.0")
+    await clock.advance_to(MONDAY_1000 + 2 * DAY + 60, step=300)
+    assert phones.take() == []
+
+
+async def test_new_helper_counts_from_its_creation_day_and_any_run_counts_without_load(
+    hass: HomeAssistant, clock: Clock, phones: Phones
+) -> None:
+    """A new helper starts at midnight of its first day; with minimum load 0 any run counts."""
+    await setup_site(hass, clock, None)
+    assert last_exercise(hass) == "2026-11-22 00:00:00"
+    await setup_reminder(
+        hass,
+        phones,
+        language="en",
+        max_days=1,
+        minimum_load=0,
+        load_sensor=None,
+        weekly_inspection=False,
+    )
+    await clock.advance_to(MONDAY_1000 + 60, step=300)
+    assert phones.take() == [
+        Notification(
+            MONDAY_1000,
+            "mobile_app_pixel_7",
+            {
+                "title": "Kall: Exercise the generator",
+                "message": (
+                    "The generator was last exercised on 2026-11-22, 1 day ago. "
+                    "Run it for at least 30 minutes."
+                ),
+                "data": {"tag": "sot-kall-exercise", "group": "sot-kall"},
+            },
+        )
+    ]
+    # No load reading at all; the run still counts after 30 min.
+    hass.states.async_set(LOAD, STATE_UNAVAILABLE)
+    await generator(hass, clock, STATE_ON, STATE_UNAVAILABLE)
+    await clock.advance_to(MONDAY_1000 + 60 + 30 * 60 - 10, step=10)
+    assert last_exercise(hass) == "2026-11-22 00:00:00"
+    await clock.advance_to(MONDAY_1000 + 60 + 30 * 60 + 10, step=10)
+    assert last_exercise(hass) == "2026-11-23 10:31:00"
+
+
+async def test_missing_helper_means_no_exercise_on_record(
+    hass: HomeAssistant, clock: Clock, phones: Phones
+) -> None:
+    """A deleted helper is no excuse: the reminder says no exercise is on record.
+
+    The first phone chosen has had its app disabled since; the reminder still reaches the other.
+    """
+    phones.add("Old phone", app_loaded=False)
+    hass.states.async_set(RUNNING, STATE_OFF)
+    hass.states.async_set(LOAD, "0.0")
+    await setup_reminder(hass, phones, weekly_inspection=False)
+    await clock.advance_to(MONDAY_1000 + 60, step=300)
+    assert phones.take() == [
+        Notification(
+            MONDAY_1000,
+            "mobile_app_pixel_7",
+            {
+                "title": "Kall: Provkör elverket",
+                "message": (
+                    "Ingen provkörning är registrerad. "
+                    "Kör det minst 30 minuter med minst 30 % last."
+                ),
+                "data": {"tag": "sot-kall-exercise", "group": "sot-kall"},
+            },
+        )
+    ]
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+async def test_weekly_inspection_reminder(
+    hass: HomeAssistant, clock: Clock, phones: Phones, enabled: bool
+) -> None:
+    """The inspection reminder comes on the chosen day and time only, and can be turned off."""
+    await setup_site(hass, clock, "2026-11-20 15:00:00")
+    await setup_reminder(
+        hass,
+        phones,
+        weekly_inspection=enabled,
+        inspection_weekday="wed",
+        inspection_time="08:30:00",
+    )
+    await clock.advance_to(7 * DAY, step=300)
+    wednesday_0830 = 3 * DAY - (2 * HOUR + 30 * 60)
+    expected = [
+        Notification(
+            wednesday_0830,
+            "mobile_app_pixel_7",
+            {
+                "title": "Kall: Veckotillsyn av elverket",
+                "message": (
+                    "Kontrollera bränslenivå och läckage, olja och kylvätska, startbatteriet "
+                    "(cirka 13,5 V på laddning), larm på panelen och att styrningen står i AUTO."
+                ),
+                "data": {"tag": "sot-kall-inspection", "group": "sot-kall"},
+            },
+        )
+    ]
+    assert phones.take() == (expected if enabled else [])
+
+
+@pytest.mark.parametrize(
+    ("inputs", "error"),
+    [
+        pytest.param(
+            {"last_exercise_helper": None}, "Missing input last_exercise_helper", id="no-helper"
+        ),
+        pytest.param({"check_time": "25:00"}, "Expected HH:MM, HH:MM:SS", id="bad-time"),
+        pytest.param({"inspection_weekday": "monday"}, "value must be one of", id="bad-weekday"),
+        pytest.param(
+            {"exercise_minutes": "half an hour"}, "expected float", id="duration-not-a-number"
+        ),
+    ],
+)
+async def test_invalid_inputs_are_refused_at_setup(
+    hass: HomeAssistant,
+    clock: Clock,
+    phones: Phones,
+    caplog: pytest.LogCaptureFixture,
+    inputs: dict[str, Any],
+    error: str,
+) -> None:
+    """Home Assistant refuses to set up the automation and says why."""
+    await setup_site(hass, clock, None)
+    if inputs.get("last_exercise_helper", "") is None:
+        phones.add("Pixel 7")
+        await setup_blueprint_automation(
+            hass,
+            "generator_exercise.yaml",
+            {"running_sensor": RUNNING, "notify_devices": [phones.device_ids["Pixel 7"]]},
+        )
+    else:
+        await setup_reminder(hass, phones, **inputs)
+    assert hass.states.get("automation.under_test").state == STATE_UNAVAILABLE
+    assert error in caplog.text
+
+
+def test_start_is_a_sunday_morning() -> None:
+    """The timings above count from Sunday 11:00 in Stockholm."""
+    assert START.isoformat() == "2026-11-22T10:00:00+00:00"
+    assert START.weekday() == 6

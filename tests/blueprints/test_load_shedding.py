@@ -1,0 +1,508 @@
+"""Load shedding blueprint, run by Home Assistant's automation engine through simulated outages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from homeassistant.const import (
+    EVENT_HOMEASSISTANT_STARTED,
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNAVAILABLE,
+)
+from homeassistant.core import CoreState, HomeAssistant
+
+from .conftest import Clock, Relays, setup_blueprint_automation
+
+GRID = "binary_sensor.kall_grid_present"
+BACKUP = "binary_sensor.kall_on_backup_power"
+LOAD = "sensor.kall_generator_load"
+
+CHILLED_CASE = "switch.kall_load_chilled_case"
+COLD_ROOM = "switch.kall_load_cold_room"
+WARM_ROOM = "switch.kall_load_warm_room_heater"
+CAR_HEATERS = "switch.kall_load_car_heaters"
+OFFICE = "switch.kall_load_office"
+FREEZER_1 = "switch.kall_load_freezer_1"
+FREEZER_2 = "switch.kall_load_freezer_2"
+FREEZER_1_TEMP = "sensor.kall_freezer_f1_temperature"
+FREEZER_2_TEMP = "sensor.kall_freezer_f2_temperature"
+
+ALL_LOADS = (CHILLED_CASE, COLD_ROOM, WARM_ROOM, CAR_HEATERS, OFFICE)
+
+INPUTS: dict[str, Any] = {
+    "grid_sensor": GRID,
+    "backup_sensor": BACKUP,
+    "load_sensor": LOAD,
+    "tier_2_loads": [CHILLED_CASE, COLD_ROOM],
+    "tier_3_loads": [WARM_ROOM],
+    "tier_4_loads": [CAR_HEATERS, OFFICE],
+    # The blueprint's defaults, spelled out so that the timings below can be read against them.
+    "changeover_shed": "4",
+    "shed_level": 90,
+    "shed_delay": {"seconds": 30},
+    "restore_level": 50,
+    "restore_delay": {"minutes": 5},
+    "min_off_time": 5,
+    "stagger_delay": 15,
+}
+
+OFF = "turn_off"
+ON = "turn_on"
+
+
+async def site_on_grid(hass: HomeAssistant, relays: Relays, clock: Clock) -> None:
+    """A normal day: grid present, generator stopped, every load powered."""
+    hass.states.async_set(GRID, STATE_ON)
+    hass.states.async_set(BACKUP, STATE_OFF)
+    hass.states.async_set(LOAD, "0.0")
+    relays.set(STATE_ON, *ALL_LOADS)
+    await clock.settle()
+
+
+async def set_states(hass: HomeAssistant, clock: Clock, **states: str) -> None:
+    """Report new sensor readings, the way the integration would."""
+    names = {
+        "grid": GRID,
+        "backup": BACKUP,
+        "load": LOAD,
+        "f1": FREEZER_1_TEMP,
+        "f2": FREEZER_2_TEMP,
+    }
+    for key, value in states.items():
+        hass.states.async_set(names[key], value)
+    await clock.settle()
+
+
+async def test_outage_sheds_changeover_tier_then_next_tiers_on_overload(
+    hass: HomeAssistant, clock: Clock, relays: Relays
+) -> None:
+    """Grid loss sheds tier 4 at once; a sustained overload sheds tier 3, then tier 2."""
+    await site_on_grid(hass, relays, clock)
+    await setup_blueprint_automation(hass, "load_shedding.yaml", INPUTS)
+
+    await set_states(hass, clock, grid=STATE_OFF)
+    assert relays.take() == [(0.0, OFF, (CAR_HEATERS, OFFICE))]
+
+    # The operator connects the generator; it carries the rest at 70 %.
+    await clock.advance_to(20)
+    await set_states(hass, clock, backup=STATE_ON, load="70.0")
+    await clock.advance_to(60)
+    assert relays.take() == []
+
+    # The warm-room heater kicks in: 96 % for 30 s sheds tier 3.
+    await set_states(hass, clock, load="96.0")
+    await clock.advance_to(89)
+    assert relays.take() == []
+    await clock.advance_to(91)
+    assert relays.take() == [(90.0, OFF, (WARM_ROOM,))]
+
+    # Still overloaded for another shed delay: tier 2 goes as well.
+    await clock.advance_to(95)
+    await set_states(hass, clock, load="93.0")
+    await clock.advance_to(130)
+    assert relays.take() == [(120.0, OFF, (CHILLED_CASE, COLD_ROOM))]
+
+    # Nothing left to shed: tier 1 is never touched, however long the overload lasts.
+    await clock.advance_to(400)
+    assert relays.take() == []
+    assert all(hass.states.get(e).state == STATE_OFF for e in ALL_LOADS)
+
+
+async def test_spare_capacity_restores_last_tier_shed_first_and_staggered(
+    hass: HomeAssistant, clock: Clock, relays: Relays
+) -> None:
+    """Below the restore level the most important shed tier returns first, one load at a time."""
+    await site_on_grid(hass, relays, clock)
+    await setup_blueprint_automation(hass, "load_shedding.yaml", {**INPUTS, "changeover_shed": "2"})
+    await set_states(hass, clock, grid=STATE_OFF)
+    assert relays.take() == [(0.0, OFF, (CAR_HEATERS, OFFICE, WARM_ROOM, CHILLED_CASE, COLD_ROOM))]
+
+    await clock.advance_to(10)
+    await set_states(hass, clock, backup=STATE_ON, load="20.0")
+    # 5 min below 50 %: tier 2 first, its second load 15 s after the first.
+    await clock.advance_to(309)
+    assert relays.take() == []
+    await clock.advance_to(330)
+    assert relays.take() == [(310.0, ON, (CHILLED_CASE,)), (325.0, ON, (COLD_ROOM,))]
+
+    # The load rises but stays below the restore level: after another 5 min, tier 3.
+    await set_states(hass, clock, load="38.0")
+    await clock.advance_to(650)
+    assert relays.take() == [(625.0, ON, (WARM_ROOM,))]
+
+    # Above the restore level for a moment at 650 s: the 5 min start over when it falls back.
+    await set_states(hass, clock, load="55.0")
+    await clock.advance_to(700)
+    await set_states(hass, clock, load="45.0")
+    await clock.advance_to(999)
+    assert relays.take() == []
+    assert hass.states.get(CAR_HEATERS).state == STATE_OFF
+    await clock.advance_to(1030)
+    assert relays.take() == [(1000.0, ON, (CAR_HEATERS,)), (1015.0, ON, (OFFICE,))]
+
+
+async def test_load_hovering_at_a_threshold_does_not_flap(
+    hass: HomeAssistant, clock: Clock, relays: Relays
+) -> None:
+    """Readings dancing around the shed or the restore level never switch anything."""
+    await site_on_grid(hass, relays, clock)
+    await setup_blueprint_automation(hass, "load_shedding.yaml", INPUTS)
+    await set_states(hass, clock, grid=STATE_OFF)
+    assert relays.take() == [(0.0, OFF, (CAR_HEATERS, OFFICE))]
+    await set_states(hass, clock, backup=STATE_ON, load="80.0")
+
+    # 89 % / 91 % every 10 s for 10 minutes: never above 90 % for 30 s in a row.
+    for second in range(10, 610, 10):
+        await clock.advance_to(second)
+        await set_states(hass, clock, load="91.0" if second % 20 else "89.0")
+    # Between the levels nothing happens at all.
+    await set_states(hass, clock, load="70.0")
+    await clock.advance_to(1000, step=5)
+    # 49 % / 51 % every minute for 20 minutes: never below 50 % for 5 min in a row.
+    for minute in range(17, 37):
+        await clock.advance_to(minute * 60, step=5)
+        await set_states(hass, clock, load="49.0" if minute % 2 else "51.0")
+    await clock.advance_to(37 * 60 - 1, step=5)
+    assert relays.take() == []
+
+    # A reading held above the level for the whole delay does shed.
+    await set_states(hass, clock, load="91.0")
+    await clock.advance_to(37 * 60 + 35)
+    assert relays.take() == [(37 * 60 + 29.0, OFF, (WARM_ROOM,))]
+
+
+async def test_overload_at_changeover_waits_the_full_shed_delay(
+    hass: HomeAssistant, clock: Clock, relays: Relays
+) -> None:
+    """A generator taking a heavy load sheds only once the load has stayed high for 30 s."""
+    await site_on_grid(hass, relays, clock)
+    # Written the way YAML users often write durations.
+    await setup_blueprint_automation(
+        hass, "load_shedding.yaml", {**INPUTS, "changeover_shed": "none", "shed_delay": "00:00:30"}
+    )
+    await set_states(hass, clock, grid=STATE_OFF)
+    await clock.advance_to(100)
+    await set_states(hass, clock, backup=STATE_ON, load="97.0")
+    # A dip below the level at 115 s starts the 30 s over again.
+    await clock.advance_to(115)
+    await set_states(hass, clock, load="85.0")
+    await clock.advance_to(120)
+    await set_states(hass, clock, load="97.0")
+    await clock.advance_to(149)
+    assert relays.take() == []
+    await clock.advance_to(160)
+    assert relays.take() == [(150.0, OFF, (CAR_HEATERS, OFFICE))]
+
+
+async def test_each_shed_restarts_the_shed_delay(
+    hass: HomeAssistant, clock: Clock, relays: Relays
+) -> None:
+    """An overload timed before a shed does not count after it: the next tier waits 30 s more."""
+    await site_on_grid(hass, relays, clock)
+    await setup_blueprint_automation(hass, "load_shedding.yaml", INPUTS)
+    # Exercise on load, grid present; the load climbs to 97 % at 10 s.
+    await set_states(hass, clock, backup=STATE_ON, load="60.0")
+    await clock.advance_to(10)
+    await set_states(hass, clock, load="97.0")
+    # The grid fails at 20 s: tier 4 is shed at changeover, inside the overload's 30 s.
+    await clock.advance_to(20)
+    await set_states(hass, clock, grid=STATE_OFF)
+    await clock.advance_to(49)
+    assert relays.take() == [(20.0, OFF, (CAR_HEATERS, OFFICE))]
+    await clock.advance_to(60)
+    assert relays.take() == [(50.0, OFF, (WARM_ROOM,))]
+
+
+async def test_minimum_off_time_holds_a_shed_load_off(
+    hass: HomeAssistant, clock: Clock, relays: Relays
+) -> None:
+    """A load comes back no sooner than its minimum off time, even with capacity to spare."""
+    await site_on_grid(hass, relays, clock)
+    await setup_blueprint_automation(
+        hass, "load_shedding.yaml", {**INPUTS, "restore_delay": {"minutes": 1}}
+    )
+    await set_states(hass, clock, grid=STATE_OFF)
+    await clock.advance_to(10)
+    await set_states(hass, clock, backup=STATE_ON, load="30.0")
+    # Spare capacity is confirmed at 70 s, but the loads were switched off at 0 s.
+    await clock.advance_to(299)
+    assert relays.take() == [(0.0, OFF, (CAR_HEATERS, OFFICE))]
+    await clock.advance_to(320)
+    assert relays.take() == [(300.0, ON, (CAR_HEATERS,)), (315.0, ON, (OFFICE,))]
+
+
+async def test_grid_return_restores_everything_in_priority_order(
+    hass: HomeAssistant, clock: Clock, relays: Relays
+) -> None:
+    """Back on the grid, every shed load returns: tier 2 first, staggered, after its off time."""
+    await site_on_grid(hass, relays, clock)
+    await setup_blueprint_automation(hass, "load_shedding.yaml", INPUTS)
+    await set_states(hass, clock, grid=STATE_OFF)
+    await clock.advance_to(10)
+    await set_states(hass, clock, backup=STATE_ON, load="97.0")
+    await clock.advance_to(200)
+    assert relays.take() == [
+        (0.0, OFF, (CAR_HEATERS, OFFICE)),
+        (40.0, OFF, (WARM_ROOM,)),
+        (70.0, OFF, (CHILLED_CASE, COLD_ROOM)),
+    ]
+
+    # Grid back while still on the generator (manual changeover): nothing is restored yet.
+    await set_states(hass, clock, grid=STATE_ON)
+    await clock.advance_to(300)
+    assert relays.take() == []
+
+    # The operator switches back to the grid. Tier 2 has been off for 260 s of its 300 s.
+    await set_states(hass, clock, backup=STATE_OFF, load="0.0")
+    await clock.advance_to(500)
+    assert relays.take() == [
+        (370.0, ON, (CHILLED_CASE,)),
+        (385.0, ON, (COLD_ROOM,)),
+        (400.0, ON, (WARM_ROOM,)),
+        (415.0, ON, (CAR_HEATERS,)),
+        (430.0, ON, (OFFICE,)),
+    ]
+
+
+async def test_grid_lost_again_during_staggered_restore(
+    hass: HomeAssistant, clock: Clock, relays: Relays
+) -> None:
+    """A grid that drops again mid-restore cuts the restore short; its return finishes it."""
+    await site_on_grid(hass, relays, clock)
+    await setup_blueprint_automation(hass, "load_shedding.yaml", {**INPUTS, "min_off_time": 0})
+    relays.set(STATE_OFF, *ALL_LOADS)
+    await clock.settle()
+
+    await set_states(hass, clock, grid=STATE_OFF)
+    await set_states(hass, clock, grid=STATE_ON)
+    await clock.advance_to(20)
+    # The storm: the grid flickers out again after two loads are back.
+    await set_states(hass, clock, grid=STATE_OFF)
+    await clock.advance_to(120)
+    assert relays.take() == [
+        (0.0, ON, (CHILLED_CASE,)),
+        (15.0, ON, (COLD_ROOM,)),
+    ]
+    await set_states(hass, clock, grid=STATE_ON)
+    await clock.advance_to(200)
+    assert relays.take() == [
+        (120.0, ON, (WARM_ROOM,)),
+        (135.0, ON, (CAR_HEATERS,)),
+        (150.0, ON, (OFFICE,)),
+    ]
+
+
+async def test_generator_restart_sheds_changeover_tiers_again(
+    hass: HomeAssistant, clock: Clock, relays: Relays
+) -> None:
+    """A generator back on load after a stop sheds again at changeover; a grid test run does not."""
+    await site_on_grid(hass, relays, clock)
+    await setup_blueprint_automation(hass, "load_shedding.yaml", INPUTS)
+
+    # Monthly exercise on load while the grid is present: no changeover shedding.
+    await set_states(hass, clock, backup=STATE_ON, load="60.0")
+    await clock.advance_to(100)
+    await set_states(hass, clock, backup=STATE_OFF, load="0.0")
+    await clock.advance_to(200)
+    assert relays.take() == []
+
+    # Outage; spare capacity brings tier 4 back; the generator trips and restarts.
+    await set_states(hass, clock, grid=STATE_OFF)
+    await set_states(hass, clock, backup=STATE_ON, load="30.0")
+    await clock.advance_to(520)
+    await set_states(hass, clock, backup=STATE_OFF, load="0.0")
+    await clock.advance_to(560)
+    await set_states(hass, clock, backup=STATE_ON, load="40.0")
+    await clock.settle()
+    assert relays.take() == [
+        (200.0, OFF, (CAR_HEATERS, OFFICE)),
+        (500.0, ON, (CAR_HEATERS,)),
+        (515.0, ON, (OFFICE,)),
+        (560.0, OFF, (CAR_HEATERS, OFFICE)),
+    ]
+
+
+async def test_after_a_restart_mid_outage_the_switches_tell_what_is_shed(
+    hass: HomeAssistant, clock: Clock, relays: Relays
+) -> None:
+    """Home Assistant restarting on the generator carries on from the switches it finds."""
+    hass.states.async_set(GRID, STATE_OFF)
+    hass.states.async_set(BACKUP, STATE_ON)
+    hass.states.async_set(LOAD, "95.0")
+    relays.set(STATE_ON, CHILLED_CASE, COLD_ROOM, WARM_ROOM)
+    relays.set(STATE_OFF, CAR_HEATERS, OFFICE)
+    hass.set_state(CoreState.not_running)
+    await setup_blueprint_automation(hass, "load_shedding.yaml", INPUTS)
+    hass.set_state(CoreState.running)
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STARTED)
+    await clock.settle()
+
+    # Tier 4 is found off, so an overload lasting 30 s sheds tier 3 next.
+    await clock.advance_to(29)
+    assert relays.take() == []
+    await clock.advance_to(40)
+    assert relays.take() == [(30.0, OFF, (WARM_ROOM,))]
+    # And spare capacity brings back tier 3 first, tier 4 after it.
+    await set_states(hass, clock, load="40.0")
+    await clock.advance_to(700)
+    assert relays.take() == [
+        (340.0, ON, (WARM_ROOM,)),
+        (640.0, ON, (CAR_HEATERS,)),
+        (655.0, ON, (OFFICE,)),
+    ]
+
+
+ROTATION_INPUTS: dict[str, Any] = {
+    **INPUTS,
+    "tier_2_loads": [CHILLED_CASE],
+    "changeover_shed": "2",
+    "rotated_freezers": [
+        {"switch": FREEZER_1, "temperature": FREEZER_1_TEMP},
+        {"switch": FREEZER_2, "temperature": FREEZER_2_TEMP},
+    ],
+    "rotation_tier": "2",
+    "rotation_low_limit": -18,
+    "rotation_high_limit": -15,
+    "critical_limit": -12,
+}
+
+
+async def test_freezer_rotation_keeps_freezers_between_limits(
+    hass: HomeAssistant, clock: Clock, relays: Relays
+) -> None:
+    """While tier 2 is shed, freezers are switched off when cold and on again at the high limit."""
+    await site_on_grid(hass, relays, clock)
+    relays.set(STATE_ON, FREEZER_1, FREEZER_2)
+    await set_states(hass, clock, f1="-21.0", f2="-14.5")
+    await setup_blueprint_automation(hass, "load_shedding.yaml", ROTATION_INPUTS)
+
+    # Changeover: the cold freezer 1 is shed with tier 2; freezer 2, already at -14.5 °C, stays on.
+    await set_states(hass, clock, grid=STATE_OFF)
+    assert relays.take() == [
+        (0.0, OFF, (CAR_HEATERS, OFFICE, WARM_ROOM, FREEZER_1, CHILLED_CASE)),
+    ]
+    await clock.advance_to(10)
+    await set_states(hass, clock, backup=STATE_ON, load="60.0")
+
+    # Freezer 2 pulls down; it is switched off once colder than -18 °C, not before.
+    for second, reading in ((600, "-16.0"), (1200, "-17.9"), (1800, "-18.0")):
+        await clock.advance_to(second, step=10)
+        await set_states(hass, clock, f2=reading)
+    assert relays.take() == []
+    await clock.advance_to(2400, step=10)
+    await set_states(hass, clock, f2="-18.2")
+    assert relays.take() == [(2400.0, OFF, (FREEZER_2,))]
+
+    # Freezer 1 drifts up (a loaded freezer takes hours); at -15 °C it runs again.
+    for second, reading in ((3600, "-17.0"), (7200, "-15.6"), (9000, "-15.1")):
+        await clock.advance_to(second, step=30)
+        await set_states(hass, clock, f1=reading)
+    assert relays.take() == []
+    await clock.advance_to(9600, step=30)
+    await set_states(hass, clock, f1="-15.0")
+    assert relays.take() == [(9600.0, ON, (FREEZER_1,))]
+
+    # Both warm past the high limit in the same minute: their compressors start 15 s apart.
+    await clock.advance_to(10800, step=30)
+    await set_states(hass, clock, f1="-18.5")
+    assert relays.take() == [(10800.0, OFF, (FREEZER_1,))]
+    await clock.advance_to(14300, step=30)
+    await set_states(hass, clock, load="40.0")
+    await clock.advance_to(14400)
+    await set_states(hass, clock, f1="-14.9", f2="-14.8")
+    await clock.advance_to(14430)
+    assert relays.take() == [(14400.0, ON, (FREEZER_1,)), (14415.0, ON, (FREEZER_2,))]
+
+    # Capacity to spare from 14300 s: tier 2 is restored in full and rotation stops. The freezers
+    # starting counts as a load step, so the restore waits 5 min from 14415 s, not from 14300 s.
+    await clock.advance_to(14800)
+    assert relays.take() == [(14715.0, ON, (CHILLED_CASE,))]
+    await set_states(hass, clock, f1="-20.0", f2="-20.0")
+    await clock.advance_to(15000)
+    assert relays.take() == []
+
+
+async def test_freezer_rotation_never_lets_a_freezer_past_the_critical_limit(
+    hass: HomeAssistant, clock: Clock, relays: Relays
+) -> None:
+    """A rotated freezer reported at the critical limit, or not reported at all, runs at once."""
+    await site_on_grid(hass, relays, clock)
+    relays.set(STATE_ON, FREEZER_1, FREEZER_2)
+    await set_states(hass, clock, f1="-21.0", f2="-21.0")
+    await setup_blueprint_automation(
+        hass, "load_shedding.yaml", {**ROTATION_INPUTS, "min_off_time": 10}
+    )
+    await set_states(hass, clock, grid=STATE_OFF)
+    await set_states(hass, clock, backup=STATE_ON, load="60.0")
+    assert relays.take() == [
+        (0.0, OFF, (CAR_HEATERS, OFFICE, WARM_ROOM, FREEZER_1, FREEZER_2, CHILLED_CASE)),
+    ]
+
+    # Freezer 1's node was offline; its first reading after reconnecting is past -12 °C. It is
+    # switched on at once, inside its 10 min minimum off time and without a stagger delay.
+    await clock.advance_to(120)
+    await set_states(hass, clock, f1="-11.5")
+    assert relays.take() == [(120.0, ON, (FREEZER_1,))]
+
+    # Freezer 2's sensor goes silent: without a reading it is kept running.
+    await clock.advance_to(300)
+    await set_states(hass, clock, f2=STATE_UNAVAILABLE)
+    await clock.advance_to(650)
+    assert relays.take() == [(600.0, ON, (FREEZER_2,))]
+
+
+@pytest.mark.parametrize(
+    ("inputs", "error"),
+    [
+        pytest.param(
+            {k: v for k, v in INPUTS.items() if k != "load_sensor"},
+            "Missing input load_sensor",
+            id="missing-required-input",
+        ),
+        pytest.param(
+            {**INPUTS, "restore_level": 95},
+            "A value can never be above 95",
+            id="restore-level-above-shed-level",
+        ),
+        pytest.param(
+            {**ROTATION_INPUTS, "rotation_low_limit": -14},
+            "A value can never be above -14",
+            id="rotation-low-limit-above-high-limit",
+        ),
+        pytest.param(
+            {**ROTATION_INPUTS, "rotation_high_limit": -10},
+            "A value can never be above -10",
+            id="rotation-high-limit-above-critical-limit",
+        ),
+        pytest.param(
+            {**INPUTS, "shed_level": "ninety"},
+            "expected float",
+            id="shed-level-not-a-number",
+        ),
+        pytest.param(
+            {**INPUTS, "grid_sensor": "kall grid present"},
+            "Entity kall grid present is neither a valid entity ID nor a valid UUID",
+            id="grid-sensor-not-an-entity",
+        ),
+        pytest.param(
+            {**INPUTS, "shed_delay": "soon"},
+            "offset soon should be format",
+            id="shed-delay-not-a-duration",
+        ),
+    ],
+)
+async def test_invalid_inputs_are_refused_at_setup(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture, inputs: dict[str, Any], error: str
+) -> None:
+    """Home Assistant refuses to set up the automation and says why."""
+    await setup_blueprint_automation(hass, "load_shedding.yaml", inputs)
+    assert hass.states.get("automation.under_test").state == STATE_UNAVAILABLE
+    assert error in caplog.text
+
+
+async def test_valid_inputs_set_up(hass: HomeAssistant) -> None:
+    """The inputs the failure cases start from are themselves accepted."""
+    await setup_blueprint_automation(hass, "load_shedding.yaml", ROTATION_INPUTS)
+    assert hass.states.get("automation.under_test").state == STATE_ON
