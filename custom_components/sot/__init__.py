@@ -13,6 +13,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN, PLATFORMS
 from .coordinator import SiteCoordinator, SotConfigEntry
+from .modbus_hub import ModbusHub
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -31,6 +32,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: SotConfigEntry) -> bool:
     coordinator = SiteCoordinator(hass, entry)
     await coordinator.async_start()
     entry.runtime_data = coordinator
+    modbus = ModbusHub(hass, entry, coordinator)
+    await modbus.async_start()
+    coordinator.transports.append(modbus)
+    entry.async_on_unload(modbus.async_stop)
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True

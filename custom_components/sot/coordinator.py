@@ -57,6 +57,9 @@ class Transport(Protocol):
     async def command(self, command: Command) -> None:
         """Carry out `command`; raise HomeAssistantError with a translation when it fails."""
 
+    def actions(self, kind: str, component_id: str) -> frozenset[str]:
+        """The commands (kind, id) accepts through this transport, beyond switching a load."""
+
     def diagnostics(self) -> dict[str, Any]:
         """Health of the transport's devices."""
 
@@ -171,6 +174,8 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         """Take readings from another transport (a Modbus device named `node`)."""
         for rejection in rejections:
             self._reject(rejection)
+            if rejection.reason in NO_READING and rejection.quantity:
+                self.site.no_reading(*rejection.quantity)
         now = dt_util.utcnow()
         self._publish(now, self.site.apply(readings, now, node=node))
 
@@ -271,6 +276,13 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             name = f"{self.site_name} {component.name}"
             if device.name != name:
                 registry.async_update_device(device.id, name=name)
+
+    def actions(self, kind: str, component_id: str) -> frozenset[str]:
+        """What can be commanded of (kind, id): generator start, stop, modes, when enabled."""
+        for transport in self.transports:
+            if transport.owns(kind, component_id):
+                return transport.actions(kind, component_id)
+        return frozenset()
 
     def transport_diagnostics(self) -> list[dict[str, Any]]:
         """Diagnostics of the transports other than MQTT."""

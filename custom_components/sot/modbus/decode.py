@@ -1,0 +1,144 @@
+"""Raw registers and bits to checked values, and back (for simulators and tests)."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+from typing import Final
+
+from ..site.readings import RejectReason
+from ..site.values import ValueRejected, check_number
+from ..site.vocabulary import QUANTITIES, Quantity, Value, ValueType
+from .profile import DataType, Field, WordOrder
+
+# Scaling by 0.1 leaves binary noise (2314 × 0.1 = 231.40000000000003); no meter is that exact.
+_DECIMALS: Final = 9
+
+
+def spec_of(field: Field) -> Quantity:
+    """The vocabulary entry a field feeds (the profile loader has checked that it exists)."""
+    return QUANTITIES[field.kind][field.quantity]
+
+
+def decode(field: Field, units: Sequence[int] | Sequence[bool]) -> Value:
+    """Decode the field's registers (or its one bit) into a value the site model may show.
+
+    Raises ValueRejected for a sentinel, an unmapped raw value or a number outside the
+    quantity's physical range, so a bad register never reaches an entity.
+    """
+    spec = spec_of(field)
+    if len(units) != field.width:
+        raise ValueRejected(
+            RejectReason.DEVICE_ERROR,
+            f"{field.label}: got {len(units)} registers, needs {field.width}",
+        )
+    unsigned = _unsigned(field, units)
+    if any(low <= unsigned <= high for low, high in field.sentinels):
+        raise ValueRejected(
+            RejectReason.NO_READING, f"{field.label}: raw 0x{unsigned:X} means no reading"
+        )
+    if field.type is DataType.F32:
+        (number,) = struct.unpack(">f", unsigned.to_bytes(4, "big"))
+        return _from_number(field, spec, number)
+    raw = _signed(field.type, unsigned)
+    if field.bit is not None:
+        return bool(unsigned >> field.bit & 1) != field.invert
+    if field.flags:
+        for bit, word in field.flags:
+            if unsigned >> bit & 1:
+                return word
+        return _meaning(field, None, f"no flag set in 0x{unsigned:X}")
+    if field.mapping is not None:
+        meaning = field.mapping.get(raw)
+        value = _meaning(field, meaning, f"raw value {raw} has no meaning in the profile")
+        return value != field.invert if isinstance(value, bool) else value
+    if field.type is DataType.BOOL and spec.type is ValueType.BOOL:
+        return bool(raw) != field.invert
+    return _from_number(field, spec, float(raw))
+
+
+def _meaning(field: Field, meaning: Value | None, detail: str) -> Value:
+    if meaning is None:
+        meaning = field.default
+    if meaning is None:
+        raise ValueRejected(RejectReason.BAD_ENUM, f"{field.label}: {detail}")
+    return meaning
+
+
+def _from_number(field: Field, spec: Quantity, number: float) -> Value:
+    scaled = round(number * field.scale + field.offset, _DECIMALS)
+    if field.above is not None:
+        return (scaled > field.above) != field.invert
+    return check_number(spec, scaled)
+
+
+def _unsigned(field: Field, units: Sequence[int] | Sequence[bool]) -> int:
+    words = [int(unit) & 0xFFFF for unit in units]
+    if field.word_order is WordOrder.LITTLE:
+        words.reverse()
+    value = 0
+    for word in words:
+        value = value << 16 | word
+    return value
+
+
+def _signed(data_type: DataType, unsigned: int) -> int:
+    if data_type is DataType.S16 and unsigned & 0x8000:
+        return unsigned - 0x10000
+    if data_type is DataType.S32 and unsigned & 0x80000000:
+        return unsigned - 0x100000000
+    return unsigned
+
+
+def encode(field: Field, value: Value) -> list[int]:
+    """The raw registers (or one 0/1 bit) a device would hold for `value`.
+
+    The inverse of `decode`, for simulators that serve a profile. A field that shares its
+    register with others (bits, flags) yields only its own part; combine with `merge_bits`.
+    """
+    if field.bit is not None:
+        return _split(field, (1 << field.bit) if bool(value) != field.invert else 0)
+    if field.flags:
+        for bit, word in field.flags:
+            if word == value:
+                return _split(field, 1 << bit)
+        if value == field.default:
+            return _split(field, 0)
+        raise ValueError(f"{field.label}: no flag means {value!r}")
+    if field.mapping is not None:
+        wanted = value != field.invert if isinstance(value, bool) else value
+        for raw, meaning in field.mapping.items():
+            if meaning == wanted:
+                return _split(field, raw & _mask(field.type))
+        if wanted == field.default:
+            return _split(field, next(raw for raw in range(65536) if raw not in field.mapping))
+        raise ValueError(f"{field.label}: the map has no raw value for {value!r}")
+    if field.type is DataType.BOOL:
+        return [int(bool(value) != field.invert)]
+    if isinstance(value, bool):
+        if field.above is None:
+            raise ValueError(f"{field.label}: {value!r} is not a number")
+        # Any value on the right side of the threshold will do; one scale step past it.
+        value = field.above + (abs(field.scale) if value != field.invert else 0.0)
+    if isinstance(value, str):
+        raise ValueError(f"{field.label}: {value!r} is not a number")
+    number = (value - field.offset) / field.scale
+    if field.type is DataType.F32:
+        return _split(field, int.from_bytes(struct.pack(">f", number), "big"))
+    return _split(field, round(number) & _mask(field.type))
+
+
+def merge_bits(words: Sequence[int], other: Sequence[int]) -> list[int]:
+    """Combine the registers of two fields that share them (bits of one status word)."""
+    return [a | b for a, b in zip(words, other, strict=True)]
+
+
+def _mask(data_type: DataType) -> int:
+    return (1 << 16 * data_type.words) - 1
+
+
+def _split(field: Field, unsigned: int) -> list[int]:
+    words = [unsigned >> 16 * shift & 0xFFFF for shift in reversed(range(field.width))]
+    if field.word_order is WordOrder.LITTLE:
+        words.reverse()
+    return words

@@ -1,0 +1,386 @@
+"""Polling a bus of devices into readings, and carrying commands back to them.
+
+Each device reads its profile's fields in planned blocks, each scan group on its own interval.
+A device that stops answering goes offline (a NodeStatus, like an MQTT node's last will) and
+its values are not refreshed, so nothing stale is shown as current. A device that refuses a
+block across a gap in its register map gets that block split; a register it does not have at
+all is dropped from the plan and reported once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from ..mqtt.topics import ID_PATTERN
+from ..site.readings import Command, NodeStatus, Reading, Rejection, RejectReason
+from ..site.values import ValueRejected
+from .client import (
+    ILLEGAL_ADDRESS,
+    ILLEGAL_FUNCTION,
+    BusError,
+    BusSettings,
+    DeviceRefused,
+    ModbusBus,
+    NoResponse,
+)
+from .decode import decode
+from .planner import Block, plan, split
+from .profile import MAX_SCAN_INTERVAL, Field, Profile
+
+_LOGGER = logging.getLogger(__name__)
+
+# Exception codes meaning "this device has no such register", as opposed to a passing fault.
+_NOT_THERE: Final = frozenset({ILLEGAL_ADDRESS, ILLEGAL_FUNCTION})
+MAX_UNIT: Final = 247
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DeviceSettings:
+    """One device on a bus: its profile, unit id and which components it feeds."""
+
+    id: str
+    profile: Profile
+    unit: int = 1
+    # Slot -> component id; a slot left out gets the profile's default id, None turns it off.
+    components: Mapping[str, str | None] = field(default_factory=dict)
+    # Scan group -> seconds, overriding the profile's intervals.
+    scan_intervals: Mapping[str, float] = field(default_factory=dict)
+
+
+class CommandError(Exception):
+    """A command that could not be carried out; `reason` is a stable word for translations."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class PollResult:
+    """What one poll of a bus produced, also sorted by the device (node) it came from."""
+
+    readings: list[Reading] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    statuses: list[NodeStatus] = field(default_factory=list)
+    by_node: dict[str, tuple[list[Reading], list[Rejection]]] = field(default_factory=dict)
+
+    def add_reading(self, node: str, reading: Reading) -> None:
+        """Record a reading of device `node`."""
+        self.readings.append(reading)
+        self.by_node.setdefault(node, ([], []))[0].append(reading)
+
+    def add_rejection(self, node: str, rejection: Rejection) -> None:
+        """Record a value of device `node` that was refused."""
+        self.rejections.append(rejection)
+        self.by_node.setdefault(node, ([], []))[1].append(rejection)
+
+
+class _Device:
+    """A device's plan and state between polls."""
+
+    def __init__(self, settings: DeviceSettings) -> None:
+        self.settings = settings
+        profile = settings.profile
+        self.ids: dict[str, str] = {}
+        for slot in profile.slots:
+            component = settings.components.get(slot, profile.default_component_id(slot))
+            if component is not None:
+                self.ids[slot] = component
+        self.intervals = {**profile.scan_intervals, **settings.scan_intervals}
+        self.plans: dict[str, list[Block]] = {}
+        for group in self.intervals:
+            fields = [f for f in profile.fields if f.scan == group and f.slot in self.ids]
+            if fields:
+                self.plans[group] = plan(
+                    fields,
+                    max_registers=profile.max_registers,
+                    max_bits=profile.max_bits,
+                    max_gap=profile.max_gap,
+                )
+        self.due: dict[str, float] = dict.fromkeys(self.plans, 0.0)
+        self.online: bool | None = None
+        # Polls in a row the device was silent while its bus was up.
+        self.silent_polls = 0
+        self.unsupported: list[Field] = []
+        self.split_blocks = 0
+
+    @property
+    def source(self) -> str:
+        """How rejections and logs name this device."""
+        return f"modbus {self.settings.id}"
+
+    def component(self, slot: str) -> tuple[str, str]:
+        return self.settings.profile.slots[slot].value, self.ids[slot]
+
+
+class BusPoller:
+    """Polls every device on one bus; the only code that talks to that bus."""
+
+    def __init__(
+        self,
+        settings: BusSettings,
+        devices: Sequence[DeviceSettings],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.bus = ModbusBus(settings)
+        self._clock = clock
+        self._devices = [_Device(device) for device in devices]
+        self._owners: dict[tuple[str, str], tuple[_Device, str]] = {}
+        seen_ids: set[str] = set()
+        seen_units: set[int] = set()
+        for device in self._devices:
+            device_id, unit = device.settings.id, device.settings.unit
+            if not ID_PATTERN.match(device_id) or device_id in seen_ids:
+                raise ValueError(f"device id {device_id!r} is not a unique id")
+            # Unit 0 is broadcast: nothing answers it, so nothing can be polled there.
+            if not 1 <= unit <= MAX_UNIT or unit in seen_units:
+                raise ValueError(f"unit {unit} of {device_id} is not a unique unit id 1..247")
+            seen_ids.add(device_id)
+            seen_units.add(unit)
+            for slot, component_id in device.ids.items():
+                if not ID_PATTERN.match(component_id):
+                    raise ValueError(f"{device_id}: component id {component_id!r} is not an id")
+                key = device.component(slot)
+                if key in self._owners:
+                    raise ValueError(f"{key[0]}/{key[1]} is fed by two devices")
+                self._owners[key] = (device, slot)
+
+    @property
+    def components(self) -> list[tuple[str, str]]:
+        """Every (kind, id) this bus feeds."""
+        return list(self._owners)
+
+    def owns(self, kind: str, component_id: str) -> bool:
+        """Whether commands for this component are routed to this bus."""
+        return (kind, component_id) in self._owners
+
+    def node_of(self, kind: str, component_id: str) -> str | None:
+        """The device (node) whose availability the component follows."""
+        owner = self._owners.get((kind, component_id))
+        return owner[0].settings.id if owner else None
+
+    def seconds_to_next_poll(self) -> float:
+        """How long until some scan group is due (0 when one is due now)."""
+        dues = [at for device in self._devices for at in device.due.values()]
+        if not dues:
+            return MAX_SCAN_INTERVAL
+        return max(0.0, min(dues) - self._clock())
+
+    async def poll(self, now: datetime) -> PollResult:
+        """Read every scan group that is due, on every device."""
+        result = PollResult()
+        tick = self._clock()
+        bus_down: BusError | None = None
+        for device in self._devices:
+            due = [group for group, at in device.due.items() if at <= tick]
+            if not due:
+                continue
+            for group in due:
+                device.due[group] = tick + device.intervals[group]
+            if bus_down is not None:
+                # The connection just failed for a neighbour: no need to wait for it again.
+                self._went_offline(device, now, result, str(bus_down), silent=False)
+                continue
+            try:
+                await self._poll_device(device, due, now, result)
+            except BusError as err:
+                bus_down = err
+                self._went_offline(device, now, result, str(err), silent=False)
+            except NoResponse as err:
+                self._went_offline(device, now, result, str(err), silent=True)
+        return result
+
+    async def execute(self, command: Command) -> None:
+        """Carry out a command on the device that owns the component."""
+        owner = self._owners.get((command.kind, command.id))
+        if owner is None:
+            raise CommandError(
+                "unknown_component", f"no Modbus device feeds {command.kind}/{command.id}"
+            )
+        device, slot = owner
+        spec = device.settings.profile.command(slot, command.action)
+        if spec is None:
+            raise CommandError(
+                "unsupported_action",
+                f"{device.settings.profile.name} has no {command.action!r} for {slot}",
+            )
+        unit = device.settings.unit
+        try:
+            for write in spec.writes:
+                await self.bus.write(unit, write)
+        except (BusError, NoResponse) as err:
+            raise CommandError("unreachable", f"{device.settings.id}: {err}") from None
+        except DeviceRefused as err:
+            raise CommandError("refused", f"{device.settings.id} refused: {err}") from None
+        # Read the component back on the next poll rather than waiting out its interval.
+        for group, blocks in device.plans.items():
+            if any(f.slot == slot for block in blocks for f in block.fields):
+                device.due[group] = 0.0
+
+    async def close(self) -> None:
+        """Close the bus connection."""
+        await self.bus.close()
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Plan, request counts and problems, for the integration's diagnostics."""
+        return {
+            "bus": self.bus.settings.name,
+            "connected": self.bus.connected,
+            "connects": self.bus.connects,
+            "requests": self.bus.requests,
+            "failures": self.bus.failures,
+            "devices": [
+                {
+                    "id": device.settings.id,
+                    "profile": device.settings.profile.key,
+                    "unit": device.settings.unit,
+                    "online": device.online,
+                    "blocks": {
+                        group: [f"{b.function.value} {b.start}+{b.count}" for b in blocks]
+                        for group, blocks in device.plans.items()
+                    },
+                    "split_blocks": device.split_blocks,
+                    "unsupported": [f.label for f in device.unsupported],
+                }
+                for device in self._devices
+            ],
+        }
+
+    async def _poll_device(
+        self, device: _Device, groups: list[str], now: datetime, result: PollResult
+    ) -> None:
+        """Read the due groups of one device; BusError and NoResponse escape to the caller."""
+        answered = False
+        for group in groups:
+            blocks = list(device.plans.get(group, ()))
+            while blocks:
+                block = blocks.pop(0)
+                try:
+                    values = await self.bus.read(
+                        device.settings.unit, block.function, block.start, block.count
+                    )
+                except DeviceRefused as err:
+                    answered = True
+                    blocks[:0] = self._refused(device, group, block, err, result)
+                    continue
+                answered = True
+                self._decode(device, block, values, now, result)
+        if answered:
+            device.silent_polls = 0
+            self._set_online(device, True, now, result, "")
+
+    def _went_offline(
+        self, device: _Device, now: datetime, result: PollResult, why: str, *, silent: bool
+    ) -> None:
+        """Mark a device offline; `silent` when the bus works and only the device is mute."""
+        self._set_online(device, False, now, result, why)
+        device.silent_polls = device.silent_polls + 1 if silent else 0
+        # A lost connection says nothing about the device, and one timeout may be the bus
+        # dying: only a second silent poll, on a bus that answered a reconnect, means anything.
+        meanings = device.settings.profile.when_silent if device.silent_polls >= 2 else ()
+        for silent_value in meanings:
+            if silent_value.slot in device.ids:
+                kind, component_id = device.component(silent_value.slot)
+                result.add_reading(
+                    device.settings.id,
+                    Reading(kind, component_id, silent_value.quantity, silent_value.value, now),
+                )
+        # An offline device is retried on its fastest interval, not its slowest.
+        if device.due:
+            retry = self._clock() + min(device.intervals[group] for group in device.due)
+            for group in device.due:
+                device.due[group] = min(device.due[group], retry)
+
+    def _refused(
+        self,
+        device: _Device,
+        group: str,
+        block: Block,
+        err: DeviceRefused,
+        result: PollResult,
+    ) -> list[Block]:
+        """Handle an exception answer; return the blocks to read instead, now."""
+        if err.code not in _NOT_THERE:
+            for item in block.fields:
+                result.add_rejection(
+                    device.settings.id,
+                    Rejection(RejectReason.DEVICE_ERROR, device.source, f"{item.label}: {err}"),
+                )
+            return []
+        plan_ = device.plans[group]
+        pieces = split(block)
+        if len(pieces) > 1:
+            index = plan_.index(block)
+            plan_[index : index + 1] = pieces
+            device.split_blocks += 1
+            _LOGGER.info(
+                "%s refused %s %d+%d (%s); reading its values one by one",
+                device.settings.id,
+                block.function.value,
+                block.start,
+                block.count,
+                err,
+            )
+            return pieces
+        plan_.remove(block)
+        if not plan_:
+            del device.plans[group]
+            del device.due[group]
+        for item in block.fields:
+            device.unsupported.append(item)
+            _LOGGER.warning(
+                "%s has no %s (%s); it is no longer read", device.settings.id, item.label, err
+            )
+            result.add_rejection(
+                device.settings.id,
+                Rejection(
+                    RejectReason.DEVICE_ERROR,
+                    device.source,
+                    f"{item.label}: not supported by the device ({err})",
+                ),
+            )
+        return []
+
+    def _decode(
+        self,
+        device: _Device,
+        block: Block,
+        values: list[int] | list[bool],
+        now: datetime,
+        result: PollResult,
+    ) -> None:
+        for item in block.fields:
+            kind, component_id = device.component(item.slot)
+            try:
+                value = decode(item, block.units(values, item))
+            except ValueRejected as err:
+                result.add_rejection(
+                    device.settings.id,
+                    Rejection(
+                        err.reason,
+                        device.source,
+                        str(err),
+                        (kind, component_id, item.quantity),
+                    ),
+                )
+                continue
+            result.add_reading(
+                device.settings.id, Reading(kind, component_id, item.quantity, value, now)
+            )
+
+    def _set_online(
+        self, device: _Device, online: bool, now: datetime, result: PollResult, why: str
+    ) -> None:
+        if device.online is not online:
+            if online and device.online is False:
+                _LOGGER.info("%s answers again", device.settings.id)
+            elif not online:
+                _LOGGER.warning("%s does not answer: %s", device.settings.id, why)
+        device.online = online
+        result.statuses.append(NodeStatus(device.settings.id, online, now))

@@ -1,0 +1,300 @@
+"""Adding a Modbus device to a SOT point: profile, connection, a test read, component ids."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import voluptuous as vol
+from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
+    ConfigSubentry,
+    ConfigSubentryFlow,
+    SubentryFlowResult,
+)
+from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
+from homeassistant.helpers import selector
+from homeassistant.util import dt as dt_util
+from homeassistant.util import slugify
+
+from .const import SUBENTRY_MODBUS
+from .modbus.poller import BusPoller, DeviceSettings
+from .modbus.profile import Profile, ProfileError, builtin_profiles, load_builtin
+from .modbus_hub import (
+    CONF_BAUDRATE,
+    CONF_COMPONENTS,
+    CONF_CONNECTION,
+    CONF_DEVICE_ID,
+    CONF_PARITY,
+    CONF_PROFILE,
+    CONF_SERIAL_PORT,
+    CONF_STOPBITS,
+    CONF_UNIT,
+    CONNECTION_SERIAL,
+    CONNECTIONS,
+    DEFAULT_BAUDRATE,
+    DEFAULT_TCP_PORT,
+    bus_settings,
+    device_settings,
+)
+from .mqtt.topics import ID_PATTERN
+
+BAUDRATES: Final = ("1200", "2400", "4800", "9600", "19200", "38400", "57600", "115200")
+PARITIES: Final = ("N", "E", "O")
+MAX_UNIT: Final = 247
+
+
+def _all_profiles() -> dict[str, Profile]:
+    return {key: load_builtin(key) for key in builtin_profiles()}
+
+
+class ModbusDeviceSubentryFlow(ConfigSubentryFlow):
+    """Add or change one Modbus device of a site."""
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self._data: dict[str, Any] = {}
+        self._title = ""
+        self._profiles: dict[str, Profile] = {}
+
+    async def _load_profiles(self) -> dict[str, Profile]:
+        if not self._profiles:
+            try:
+                self._profiles = await self.hass.async_add_executor_job(_all_profiles)
+            except ProfileError:
+                self._profiles = {}
+        return self._profiles
+
+    def _others(self) -> list[ConfigSubentry]:
+        """The site's other Modbus devices (all of them when adding one)."""
+        entry = self._get_entry()
+        editing = self._reconfigure_subentry_id if self.source == SOURCE_RECONFIGURE else None
+        return [
+            sub
+            for sub in entry.subentries.values()
+            if sub.subentry_type == SUBENTRY_MODBUS and sub.subentry_id != editing
+        ]
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Name the device, pick its profile, how it is connected and its unit id."""
+        profiles = await self._load_profiles()
+        if not profiles:
+            return self.async_abort(reason="no_profiles")
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            device_id = str(user_input[CONF_DEVICE_ID]).strip().lower()
+            if not ID_PATTERN.match(device_id):
+                errors[CONF_DEVICE_ID] = "invalid_device_id"
+            elif any(sub.data.get(CONF_DEVICE_ID) == device_id for sub in self._others()):
+                errors[CONF_DEVICE_ID] = "device_id_taken"
+            if not errors:
+                self._title = str(user_input[CONF_NAME]).strip() or device_id
+                self._data = {
+                    CONF_DEVICE_ID: device_id,
+                    CONF_PROFILE: user_input[CONF_PROFILE],
+                    CONF_CONNECTION: user_input[CONF_CONNECTION],
+                    CONF_UNIT: int(user_input[CONF_UNIT]),
+                }
+                return await self.async_step_connection()
+        name = str((user_input or {}).get(CONF_NAME, ""))
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_NAME): selector.TextSelector(),
+                vol.Required(CONF_DEVICE_ID, default=slugify(name) or "genset"): (
+                    selector.TextSelector()
+                ),
+                vol.Required(CONF_PROFILE): selector.SelectSelector(
+                    selector.SelectSelectorConfig(
+                        options=[
+                            selector.SelectOptionDict(value=key, label=profile.name)
+                            for key, profile in profiles.items()
+                        ],
+                        mode=selector.SelectSelectorMode.DROPDOWN,
+                    )
+                ),
+                vol.Required(CONF_CONNECTION, default=CONNECTIONS[0]): selector.SelectSelector(
+                    selector.SelectSelectorConfig(
+                        options=list(CONNECTIONS), translation_key="modbus_connection"
+                    )
+                ),
+                vol.Required(CONF_UNIT, default=1): _unit_selector(),
+            }
+        )
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or {}),
+            errors=errors,
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change where an existing device is connected, or its component ids."""
+        subentry = self._get_reconfigure_subentry()
+        self._data = dict(subentry.data)
+        self._title = subentry.title
+        return await self.async_step_connection()
+
+    async def async_step_connection(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Where the bus is; the device must answer a test read before it is added."""
+        profiles = await self._load_profiles()
+        profile = profiles.get(self._data[CONF_PROFILE])
+        if profile is None:
+            return self.async_abort(reason="unknown_profile")
+        serial = self._data[CONF_CONNECTION] == CONNECTION_SERIAL
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            candidate = {
+                **self._data,
+                **user_input,
+                CONF_UNIT: int(user_input.get(CONF_UNIT, self._data[CONF_UNIT])),
+            }
+            if serial:
+                candidate[CONF_BAUDRATE] = int(candidate[CONF_BAUDRATE])
+                candidate[CONF_STOPBITS] = int(candidate[CONF_STOPBITS])
+            else:
+                candidate[CONF_PORT] = int(candidate[CONF_PORT])
+            if any(
+                bus_settings(sub.data) == bus_settings(candidate)
+                and sub.data.get(CONF_UNIT) == candidate[CONF_UNIT]
+                for sub in self._others()
+            ):
+                errors["base"] = "unit_taken"
+            elif not await self._answers(candidate, profile):
+                errors["base"] = "cannot_connect"
+            else:
+                self._data = candidate
+                return await self.async_step_components()
+        current = {**self._data, **(user_input or {})}
+        for key in (CONF_BAUDRATE, CONF_STOPBITS):
+            if key in current:
+                current[key] = str(current[key])  # the selector's options are strings
+        return self.async_show_form(
+            step_id="connection",
+            data_schema=self.add_suggested_values_to_schema(
+                _serial_schema() if serial else _tcp_schema(), current
+            ),
+            errors=errors,
+            description_placeholders={"profile": profile.name},
+        )
+
+    async def async_step_components(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Which component id each of the device's slots feeds; blank leaves a slot unused."""
+        profile = (await self._load_profiles())[self._data[CONF_PROFILE]]
+        current = self._data.get(CONF_COMPONENTS) or {
+            slot: profile.default_component_id(slot) for slot in profile.slots
+        }
+        errors: dict[str, str] = {}
+        placeholders = {"profile": profile.name, "component": ""}
+        if user_input is not None:
+            components = {
+                slot: str(user_input.get(slot, "")).strip().lower() for slot in profile.slots
+            }
+            claimed = await self._claimed()
+            for slot, component_id in components.items():
+                if component_id and not ID_PATTERN.match(component_id):
+                    errors[slot] = "invalid_component_id"
+                elif component_id and (profile.slots[slot].value, component_id) in claimed:
+                    errors[slot] = "component_taken"
+                    placeholders["component"] = f"{profile.slots[slot].value}/{component_id}"
+            if not errors and not any(components.values()):
+                errors["base"] = "no_components"
+            if not errors:
+                data = {**self._data, CONF_COMPONENTS: components}
+                if self.source == SOURCE_RECONFIGURE:
+                    return self.async_update_and_abort(
+                        self._get_entry(), self._get_reconfigure_subentry(), data=data
+                    )
+                return self.async_create_entry(
+                    title=self._title, data=data, unique_id=data[CONF_DEVICE_ID]
+                )
+            current = components
+        schema = vol.Schema(
+            {
+                vol.Optional(slot, description={"suggested_value": current.get(slot, "")}): (
+                    selector.TextSelector()
+                )
+                for slot in profile.slots
+            }
+        )
+        return self.async_show_form(
+            step_id="components",
+            data_schema=schema,
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def _claimed(self) -> set[tuple[str, str]]:
+        """(kind, id) of every component the site's other Modbus devices feed."""
+        profiles = await self._load_profiles()
+        claimed: set[tuple[str, str]] = set()
+        for sub in self._others():
+            profile = profiles.get(sub.data.get(CONF_PROFILE, ""))
+            if profile is None:
+                continue
+            settings = device_settings(sub.data, profile)
+            for slot, kind in profile.slots.items():
+                component_id = settings.components.get(slot, profile.default_component_id(slot))
+                if component_id:
+                    claimed.add((kind.value, component_id))
+        return claimed
+
+    async def _answers(self, data: dict[str, Any], profile: Profile) -> bool:
+        """Whether the device answers one poll of its registers."""
+        device = DeviceSettings(id=data[CONF_DEVICE_ID], profile=profile, unit=data[CONF_UNIT])
+        try:
+            poller = BusPoller(bus_settings(data), [device])
+        except ValueError:
+            return False
+        try:
+            result = await poller.poll(dt_util.utcnow())
+        finally:
+            await poller.close()
+        return any(status.online for status in result.statuses)
+
+
+def _unit_selector() -> selector.NumberSelector:
+    return selector.NumberSelector(
+        selector.NumberSelectorConfig(
+            min=1, max=MAX_UNIT, step=1, mode=selector.NumberSelectorMode.BOX
+        )
+    )
+
+
+def _tcp_schema() -> vol.Schema:
+    return vol.Schema(
+        {
+            vol.Required(CONF_HOST): selector.TextSelector(),
+            vol.Required(CONF_PORT, default=DEFAULT_TCP_PORT): selector.NumberSelector(
+                selector.NumberSelectorConfig(
+                    min=1, max=65535, step=1, mode=selector.NumberSelectorMode.BOX
+                )
+            ),
+            vol.Required(CONF_UNIT): _unit_selector(),
+        }
+    )
+
+
+def _serial_schema() -> vol.Schema:
+    return vol.Schema(
+        {
+            vol.Required(CONF_SERIAL_PORT): selector.TextSelector(),
+            vol.Required(CONF_BAUDRATE, default=str(DEFAULT_BAUDRATE)): selector.SelectSelector(
+                selector.SelectSelectorConfig(
+                    options=list(BAUDRATES), mode=selector.SelectSelectorMode.DROPDOWN
+                )
+            ),
+            vol.Required(CONF_PARITY, default="N"): selector.SelectSelector(
+                selector.SelectSelectorConfig(
+                    options=list(PARITIES), translation_key="modbus_parity"
+                )
+            ),
+            vol.Required(CONF_STOPBITS, default="1"): selector.SelectSelector(
+                selector.SelectSelectorConfig(options=["1", "2"])
+            ),
+            vol.Required(CONF_UNIT): _unit_selector(),
+        }
+    )

@@ -1,0 +1,212 @@
+"""The Modbus hub: the site's Modbus devices, one poller per bus, feeding the coordinator.
+
+Each Modbus device is a subentry of the site's config entry. Devices that share a bus (one TCP
+gateway, one serial port) share one poller and one connection. Readings go to the coordinator
+exactly as MQTT readings do; a device's availability goes in as a node status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any, Final
+
+from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.util import dt as dt_util
+
+from .const import DOMAIN, SUBENTRY_MODBUS
+from .coordinator import SiteCoordinator, SotConfigEntry
+from .modbus.client import BusSettings, SerialSettings, TcpSettings
+from .modbus.poller import BusPoller, CommandError, DeviceSettings, PollResult
+from .modbus.profile import Profile, ProfileError, load_builtin
+from .site.readings import Command
+
+_LOGGER = logging.getLogger(__name__)
+
+CONF_DEVICE_ID: Final = "device_id"
+CONF_PROFILE: Final = "profile"
+CONF_CONNECTION: Final = "connection"
+CONF_SERIAL_PORT: Final = "serial_port"
+CONF_BAUDRATE: Final = "baudrate"
+CONF_PARITY: Final = "parity"
+CONF_STOPBITS: Final = "stopbits"
+CONF_UNIT: Final = "unit"
+CONF_COMPONENTS: Final = "components"
+
+CONNECTION_TCP: Final = "tcp"
+CONNECTION_RTU_OVER_TCP: Final = "rtu_over_tcp"
+CONNECTION_SERIAL: Final = "serial"
+CONNECTIONS: Final = (CONNECTION_TCP, CONNECTION_RTU_OVER_TCP, CONNECTION_SERIAL)
+
+DEFAULT_TCP_PORT: Final = 502
+DEFAULT_BAUDRATE: Final = 9600
+_RETRY_AFTER_BUG: Final = 30.0
+_STOP_TIMEOUT: Final = 5.0
+
+
+def bus_settings(data: Mapping[str, Any]) -> BusSettings:
+    """The bus a device subentry's data describes."""
+    if data[CONF_CONNECTION] == CONNECTION_SERIAL:
+        return SerialSettings(
+            port=str(data[CONF_SERIAL_PORT]),
+            baudrate=int(data.get(CONF_BAUDRATE, DEFAULT_BAUDRATE)),
+            parity=str(data.get(CONF_PARITY, "N")),
+            stopbits=int(data.get(CONF_STOPBITS, 1)),
+        )
+    return TcpSettings(
+        host=str(data[CONF_HOST]),
+        port=int(data.get(CONF_PORT, DEFAULT_TCP_PORT)),
+        rtu_over_tcp=data[CONF_CONNECTION] == CONNECTION_RTU_OVER_TCP,
+    )
+
+
+def device_settings(data: Mapping[str, Any], profile: Profile) -> DeviceSettings:
+    """The device a subentry's data describes; a blank component id turns that slot off."""
+    components = data.get(CONF_COMPONENTS, {})
+    return DeviceSettings(
+        id=str(data[CONF_DEVICE_ID]),
+        profile=profile,
+        unit=int(data.get(CONF_UNIT, 1)),
+        components={slot: (str(cid) or None) for slot, cid in components.items()},
+    )
+
+
+class ModbusHub:
+    """Runs the pollers of one site; the coordinator's transport for Modbus components."""
+
+    def __init__(
+        self, hass: HomeAssistant, entry: SotConfigEntry, coordinator: SiteCoordinator
+    ) -> None:
+        """Prepare, without touching any bus yet."""
+        self.hass = hass
+        self.entry = entry
+        self.coordinator = coordinator
+        self.pollers: list[BusPoller] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._wake: dict[int, asyncio.Event] = {}
+        self._online: dict[str, bool] = {}
+
+    async def async_start(self) -> None:
+        """Build a poller per bus from the entry's Modbus subentries and start polling."""
+        subentries = [
+            s for s in self.entry.subentries.values() if s.subentry_type == SUBENTRY_MODBUS
+        ]
+        if not subentries:
+            return
+        keys = {str(s.data[CONF_PROFILE]) for s in subentries}
+        profiles = await self.hass.async_add_executor_job(_load_profiles, keys)
+        by_bus: dict[BusSettings, list[DeviceSettings]] = defaultdict(list)
+        for subentry in subentries:
+            profile = profiles.get(str(subentry.data[CONF_PROFILE]))
+            if profile is None:
+                _LOGGER.error(
+                    "%s: Modbus device %s uses an unknown profile %s; it is not polled",
+                    self.coordinator.site_name,
+                    subentry.title,
+                    subentry.data[CONF_PROFILE],
+                )
+                continue
+            by_bus[bus_settings(subentry.data)].append(device_settings(subentry.data, profile))
+        for settings, devices in by_bus.items():
+            try:
+                poller = BusPoller(settings, devices)
+            except ValueError as err:
+                _LOGGER.error(
+                    "%s: Modbus bus %s: %s", self.coordinator.site_name, settings.name, err
+                )
+                continue
+            self.pollers.append(poller)
+            self._wake[id(poller)] = asyncio.Event()
+            self._tasks.append(
+                self.hass.async_create_background_task(
+                    self._run(poller), f"{DOMAIN} {self.coordinator.site_id} modbus {settings.name}"
+                )
+            )
+
+    async def async_stop(self) -> None:
+        """Stop polling and close every bus."""
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            # A request in flight ends within its timeout; never wait longer than that.
+            await asyncio.wait(self._tasks, timeout=_STOP_TIMEOUT)
+        self._tasks.clear()
+        for poller in self.pollers:
+            await poller.close()
+
+    def owns(self, kind: str, component_id: str) -> bool:
+        """Whether a Modbus device feeds (kind, id), so its commands go to that device."""
+        return any(poller.owns(kind, component_id) for poller in self.pollers)
+
+    async def command(self, command: Command) -> None:
+        """Carry out `command` on the device that feeds the component."""
+        for poller in self.pollers:
+            if poller.owns(command.kind, command.id):
+                try:
+                    await poller.execute(command)
+                except CommandError as err:
+                    raise HomeAssistantError(
+                        translation_domain=DOMAIN,
+                        translation_key="command_failed",
+                        translation_placeholders={"component": command.id, "error": str(err)},
+                    ) from err
+                # Read the result back now rather than at the next interval.
+                self._wake[id(poller)].set()
+                return
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="command_failed",
+            translation_placeholders={"component": command.id, "error": "no Modbus device"},
+        )
+
+    def actions(self, kind: str, component_id: str) -> frozenset[str]:
+        """Generator commands offered as entities (none until control is turned on per device)."""
+        return frozenset()
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Each bus's plan, counters and problems."""
+        return {"modbus_buses": [poller.diagnostics() for poller in self.pollers]}
+
+    async def _run(self, poller: BusPoller) -> None:
+        wake = self._wake[id(poller)]
+        while True:
+            wake.clear()
+            try:
+                result = await poller.poll(dt_util.utcnow())
+            except Exception:
+                # A bug must not silently end the bus's polling for good.
+                _LOGGER.exception(
+                    "%s: polling %s failed", self.coordinator.site_name, poller.bus.settings.name
+                )
+                await asyncio.sleep(_RETRY_AFTER_BUG)
+                continue
+            self._deliver(result)
+            try:
+                async with asyncio.timeout(poller.seconds_to_next_poll()):
+                    await wake.wait()
+            except TimeoutError:
+                pass
+
+    def _deliver(self, result: PollResult) -> None:
+        coordinator = self.coordinator
+        for status in result.statuses:
+            # Statuses come with every poll; the site only needs to hear about changes.
+            if self._online.get(status.node) is not status.online:
+                self._online[status.node] = status.online
+                coordinator.async_node_status(status.node, status.online)
+        for node, (readings, rejections) in result.by_node.items():
+            coordinator.async_readings(node, readings, rejections)
+
+
+def _load_profiles(keys: set[str]) -> dict[str, Profile]:
+    profiles: dict[str, Profile] = {}
+    for key in keys:
+        try:
+            profiles[key] = load_builtin(key)
+        except ProfileError as err:
+            _LOGGER.error("Modbus profile %s cannot be used: %s", key, err)
+    return profiles

@@ -1,0 +1,360 @@
+"""Modbus devices in Home Assistant: added through the site's subentry flow, shown as entities.
+
+A real pymodbus server plays the generator controller and the relay module; the operator's view
+is the entity states and the coils the switches move.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiomqtt
+import pytest
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.sot.const import SUBENTRY_MODBUS
+from custom_components.sot.coordinator import SiteCoordinator
+from custom_components.sot.modbus_hub import ModbusHub
+
+from .helpers import site_entry, start_site, wait_for, wait_for_state
+from .modbus_server import SimulatedDevice, dse_on_load_during_outage, rtu_server, tcp_server
+
+
+def _device(title: str, **data: Any) -> ConfigSubentryData:
+    return ConfigSubentryData(
+        data=data, subentry_type=SUBENTRY_MODBUS, title=title, unique_id=data["device_id"]
+    )
+
+
+def _site_with_devices(port: int, *more: ConfigSubentryData) -> MockConfigEntry:
+    entry = site_entry()
+    genset = _device(
+        "Genset",
+        device_id="genset",
+        profile="deep_sea_gencomm",
+        connection="tcp",
+        host="127.0.0.1",
+        port=port,
+        unit=1,
+    )
+    relays = _device(
+        "Relays",
+        device_id="relays",
+        profile="relay_8ch",
+        connection="tcp",
+        host="127.0.0.1",
+        port=port,
+        unit=2,
+        components={"relay1": "heater", **{f"relay{n}": "" for n in range(2, 9)}},
+    )
+    return MockConfigEntry(
+        domain=entry.domain,
+        title=entry.title,
+        unique_id=entry.unique_id,
+        data=dict(entry.data),
+        options=dict(entry.options),
+        subentries_data=[genset, relays, *more],
+    )
+
+
+async def _modbus_hub(hass: HomeAssistant, coordinator: SiteCoordinator) -> ModbusHub:
+    """The Modbus hub the site's setup started."""
+    hubs = [t for t in coordinator.transports if isinstance(t, ModbusHub)]
+    assert len(hubs) == 1, f"the site runs {len(hubs)} Modbus hubs"
+    return hubs[0]
+
+
+async def test_generator_controller_and_relays_on_the_dashboard(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, socket_enabled: None
+) -> None:
+    relays = SimulatedDevice(coils={0: [False] * 8})
+    async with tcp_server({1: dse_on_load_during_outage(), 2: relays}) as port:
+        entry = _site_with_devices(port)
+        coordinator = await start_site(mqtt_hass, field, entry)
+        hub = await _modbus_hub(mqtt_hass, coordinator)
+        assert len(hub.pollers) == 1  # two devices behind one gateway: one connection
+
+        await wait_for_state(mqtt_hass, "sensor.kall_generator_state", "running")
+        await wait_for_state(mqtt_hass, "binary_sensor.kall_grid_present", "off")
+        await wait_for_state(mqtt_hass, "binary_sensor.kall_on_backup_power", "on")
+        await wait_for_state(mqtt_hass, "sensor.kall_tank_level", "64.0")
+        await wait_for_state(mqtt_hass, "sensor.kall_generator_load", "42.0")
+
+        switch = await _entity_of(mqtt_hass, "switch", "heater")
+        await wait_for_state(mqtt_hass, switch, "off")
+        await mqtt_hass.services.async_call(
+            "switch", "turn_on", {"entity_id": switch}, blocking=True
+        )
+        assert relays.value("coils", 0) == 1
+        # The switch shows what the relay reads back, and it reads back at once.
+        await wait_for_state(mqtt_hass, switch, "on")
+
+    # The gateway is gone: the controller's values must not go on looking live.
+    await wait_for_state(mqtt_hass, "sensor.kall_generator_state", STATE_UNAVAILABLE)
+    await wait_for_state(mqtt_hass, "sensor.kall_tank_level", STATE_UNAVAILABLE)
+    diagnostics = hub.diagnostics()["modbus_buses"][0]
+    assert {d["id"]: d["online"] for d in diagnostics["devices"]} == {
+        "genset": False,
+        "relays": False,
+    }
+    assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+
+
+async def _entity_of(hass: HomeAssistant, domain: str, component_id: str) -> str:
+    """The entity of a component, once the platform has added it."""
+
+    def matches() -> list[str]:
+        return [s.entity_id for s in hass.states.async_all(domain) if component_id in s.entity_id]
+
+    await wait_for(hass, lambda: len(matches()) == 1, f"one {domain} entity for {component_id}")
+    return matches()[0]
+
+
+async def test_add_a_modbus_device_through_the_flow(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, socket_enabled: None
+) -> None:
+    async with tcp_server({3: dse_on_load_during_outage()}) as port:
+        entry = site_entry()
+        await start_site(mqtt_hass, field, entry)
+        flows = mqtt_hass.config_entries.subentries
+        result = await flows.async_init(
+            (entry.entry_id, SUBENTRY_MODBUS), context={"source": "user"}
+        )
+        assert result["type"] is FlowResultType.FORM
+        assert result["step_id"] == "user"
+        result = await flows.async_configure(
+            result["flow_id"],
+            {
+                "name": "Kall genset",
+                "device_id": "Genset",
+                "profile": "deep_sea_gencomm",
+                "connection": "tcp",
+                "unit": 3,
+            },
+        )
+        assert result["step_id"] == "connection"
+        # Nothing answers at unit 4: the test read fails and the form says so.
+        result = await flows.async_configure(
+            result["flow_id"], {"host": "127.0.0.1", "port": port, "unit": 4}
+        )
+        assert result["type"] is FlowResultType.FORM
+        assert result["errors"] == {"base": "cannot_connect"}
+        result = await flows.async_configure(
+            result["flow_id"], {"host": "127.0.0.1", "port": port, "unit": 3}
+        )
+        assert result["step_id"] == "components"
+        result = await flows.async_configure(
+            result["flow_id"], {"generator": "main", "mains": "Bad Id", "fuel": "main"}
+        )
+        assert result["errors"] == {"mains": "invalid_component_id"}
+        result = await flows.async_configure(
+            result["flow_id"], {"generator": "main", "mains": "", "fuel": "diesel"}
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        await mqtt_hass.async_block_till_done()
+        # The site restarts with its new device, and the generator shows up.
+        await wait_for_state(mqtt_hass, "sensor.kall_generator_state", "running")
+        await wait_for_state(mqtt_hass, "sensor.kall_tank_diesel_level", "64.0")
+        assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+
+    (subentry,) = entry.subentries.values()
+    assert subentry.title == "Kall genset"
+    assert subentry.unique_id == "genset"
+    assert dict(subentry.data) == {
+        "device_id": "genset",
+        "profile": "deep_sea_gencomm",
+        "connection": "tcp",
+        "host": "127.0.0.1",
+        "port": port,
+        "unit": 3,
+        "components": {"generator": "main", "mains": "", "fuel": "diesel"},
+    }
+
+
+async def test_flow_refuses_a_second_device_at_the_same_address(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, socket_enabled: None
+) -> None:
+    relays = SimulatedDevice(coils={0: [False] * 8})
+    async with tcp_server({1: dse_on_load_during_outage(), 7: relays}) as port:
+        entry = _site_with_devices(port)
+        await start_site(mqtt_hass, field, entry)
+        flows = mqtt_hass.config_entries.subentries
+        result = await flows.async_init(
+            (entry.entry_id, SUBENTRY_MODBUS), context={"source": "user"}
+        )
+        result = await flows.async_configure(
+            result["flow_id"],
+            {
+                "name": "Genset",
+                "device_id": "genset",
+                "profile": "deep_sea_gencomm",
+                "connection": "tcp",
+                "unit": 1,
+            },
+        )
+        assert result["errors"] == {"device_id": "device_id_taken"}
+        result = await flows.async_configure(
+            result["flow_id"],
+            {
+                "name": "Second genset",
+                "device_id": "genset2",
+                "profile": "deep_sea_gencomm",
+                "connection": "tcp",
+                "unit": 1,
+            },
+        )
+        result = await flows.async_configure(
+            result["flow_id"], {"host": "127.0.0.1", "port": port, "unit": 1}
+        )
+        assert result["errors"] == {"base": "unit_taken"}
+
+        # A second relay module may not take over the heater the first one switches.
+        result = await flows.async_init(
+            (entry.entry_id, SUBENTRY_MODBUS), context={"source": "user"}
+        )
+        result = await flows.async_configure(
+            result["flow_id"],
+            {
+                "name": "More relays",
+                "device_id": "relays2",
+                "profile": "relay_8ch",
+                "connection": "tcp",
+                "unit": 7,
+            },
+        )
+        result = await flows.async_configure(
+            result["flow_id"], {"host": "127.0.0.1", "port": port, "unit": 7}
+        )
+        assert result["step_id"] == "components"
+        result = await flows.async_configure(result["flow_id"], {"relay1": "heater"})
+        assert result["errors"] == {"relay1": "component_taken"}
+        assert result["description_placeholders"]["component"] == "load/heater"
+        result = await flows.async_configure(result["flow_id"], {})
+        assert result["errors"] == {"base": "no_components"}
+        result = await flows.async_configure(result["flow_id"], {"relay1": "pump"})
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        await mqtt_hass.async_block_till_done()
+        assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_change_a_device_through_reconfigure(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, socket_enabled: None
+) -> None:
+    async with tcp_server({1: dse_on_load_during_outage(), 6: dse_on_load_during_outage()}) as port:
+        entry = _site_with_devices(port)
+        await start_site(mqtt_hass, field, entry)
+        genset = next(s for s in entry.subentries.values() if s.unique_id == "genset")
+        flows = mqtt_hass.config_entries.subentries
+        result = await flows.async_init(
+            (entry.entry_id, SUBENTRY_MODBUS),
+            context={"source": "reconfigure", "subentry_id": genset.subentry_id},
+        )
+        assert result["step_id"] == "connection"
+        # The controller was readdressed to unit 6.
+        result = await flows.async_configure(
+            result["flow_id"], {"host": "127.0.0.1", "port": port, "unit": 6}
+        )
+        assert result["step_id"] == "components"
+        result = await flows.async_configure(
+            result["flow_id"], {"generator": "main", "mains": "main", "fuel": "diesel"}
+        )
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "reconfigure_successful"
+        await mqtt_hass.async_block_till_done()
+        assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+    changed = entry.subentries[genset.subentry_id]
+    assert changed.data["unit"] == 6
+    assert changed.data["components"] == {"generator": "main", "mains": "main", "fuel": "diesel"}
+
+
+async def test_add_a_serial_device_through_the_flow(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """A PZEM on an RS-485 line (here a pty pair) answers the flow's test read."""
+    pzem = SimulatedDevice(input={0: [2290, 0, 0, 5000, 0, 1000, 0, 499, 95, 0]})
+    async with rtu_server({1: pzem}) as serial_port:
+        entry = site_entry()
+        await start_site(mqtt_hass, field, entry)
+        flows = mqtt_hass.config_entries.subentries
+        result = await flows.async_init(
+            (entry.entry_id, SUBENTRY_MODBUS), context={"source": "user"}
+        )
+        result = await flows.async_configure(
+            result["flow_id"],
+            {
+                "name": "Grid meter",
+                "device_id": "grid-meter",
+                "profile": "pzem_004t",
+                "connection": "serial",
+                "unit": 1,
+            },
+        )
+        assert result["step_id"] == "connection"
+        result = await flows.async_configure(
+            result["flow_id"],
+            {
+                "serial_port": serial_port,
+                "baudrate": "9600",
+                "parity": "N",
+                "stopbits": "1",
+                "unit": 1,
+            },
+        )
+        assert result["step_id"] == "components"
+        result = await flows.async_configure(result["flow_id"], {"meter": "main"})
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        await mqtt_hass.async_block_till_done()
+        assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+    (subentry,) = entry.subentries.values()
+    assert subentry.data["baudrate"] == 9600
+    assert subentry.data["stopbits"] == 1
+    assert subentry.data["serial_port"] == serial_port
+
+
+async def test_broken_device_settings_are_logged_and_the_rest_runs(
+    mqtt_hass: HomeAssistant,
+    field: aiomqtt.Client,
+    socket_enabled: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Hand-edited subentries: an unknown profile, and a bus where two devices feed one tank."""
+    async with tcp_server({1: dse_on_load_during_outage()}) as port:
+        gauge = {"connection": "tcp", "host": "127.0.0.1", "port": port + 1, "unit": 1}
+        entry = _site_with_devices(
+            port,
+            _device("Old", device_id="old", profile="retired_model", **gauge),
+            _device("Gauge A", device_id="gauge-a", profile="tank_gauge", **gauge),
+            _device("Gauge B", device_id="gauge-b", profile="tank_gauge", **{**gauge, "unit": 2}),
+        )
+        coordinator = await start_site(mqtt_hass, field, entry)
+        hub = await _modbus_hub(mqtt_hass, coordinator)
+        await wait_for_state(mqtt_hass, "sensor.kall_generator_state", "running")
+    assert "Modbus device Old uses an unknown profile retired_model" in caplog.text
+    assert "tank/main is fed by two devices" in caplog.text
+    assert [p.bus.settings.name for p in hub.pollers] == [f"127.0.0.1:{port}"]
+    assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_command_to_a_silent_device_tells_the_operator(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, socket_enabled: None
+) -> None:
+    relays = SimulatedDevice(coils={0: [False] * 8})
+    async with tcp_server({1: dse_on_load_during_outage(), 2: relays}) as port:
+        entry = _site_with_devices(port)
+        coordinator = await start_site(mqtt_hass, field, entry)
+        await _modbus_hub(mqtt_hass, coordinator)
+        switch = await _entity_of(mqtt_hass, "switch", "heater")
+        await wait_for_state(mqtt_hass, switch, "off")
+    with pytest.raises(HomeAssistantError) as caught:
+        await mqtt_hass.services.async_call(
+            "switch", "turn_on", {"entity_id": switch}, blocking=True
+        )
+    assert caught.value.translation_key == "command_failed"
+    assert caught.value.translation_placeholders["component"] == "heater"
+    assert "relays" in caught.value.translation_placeholders["error"]
+    assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
