@@ -1,0 +1,191 @@
+"""The whole demo in a real browser: Mosquitto, the simulator, Home Assistant, headless Chromium.
+
+Starts the same stack as scripts/demo (one Home Assistant start), opens the operator dashboard
+and waits until it shows what the simulator is playing: Kall's generator state and a freezer
+temperature the simulator measured. Screenshots go to artifacts/dashboard.png and
+artifacts/county.png.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+from simulator.demo import DemoStack, free_port
+from simulator.demo_config import REPO
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = REPO / "artifacts"
+# Collects every text node, through shadow roots: Home Assistant's cards are web components.
+DEEP_TEXT = """(root) => {
+  const out = [];
+  const walk = (node) => {
+    if (node.nodeType === Node.TEXT_NODE) { out.push(node.textContent); return; }
+    if (node.shadowRoot) walk(node.shadowRoot);
+    for (const child of node.childNodes) walk(child);
+  };
+  walk(root);
+  return out.join(' ').replace(/\\s+/g, ' ').trim();
+}"""
+TEMPERATURE = re.compile(r"(-?\d+(?:\.\d+)?)\s*°C")
+
+
+class StatusWatcher:
+    """Every value the simulator reported, read from its status file in the background."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.freezer_f1: set[float] = set()
+        self.generator_states: set[str] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="status-watcher", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.1):
+            try:
+                kall = json.loads(self.path.read_text(encoding="utf-8"))["sites"]["kall"]
+            except (OSError, ValueError, KeyError):
+                continue
+            self.freezer_f1.add(kall["freezers"]["f1"]["temperature"])
+            self.generator_states.add(kall["generator"]["state"])
+
+    def __enter__(self) -> StatusWatcher:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+def tile_text(page: Page, name: str) -> str:
+    """The visible text of the dashboard tile titled `name` ('' while it is not rendered)."""
+    for tile in page.locator("hui-tile-card").all():
+        text: str = tile.evaluate(DEEP_TEXT)
+        if text.startswith(name + " ") or text == name:
+            return text
+    return ""
+
+
+@pytest.fixture
+def demo(socket_enabled: None) -> Iterator[tuple[DemoStack, StatusWatcher]]:
+    """The demo stack on free ports, at 3:20 into the storm: Kall on its generator, shedding."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/setup (apt-get install chromium)")
+    if shutil.which("mosquitto") is None and not Path("/usr/sbin/mosquitto").exists():
+        pytest.fail("mosquitto is missing: run scripts/setup (apt-get install mosquitto)")
+    with tempfile.TemporaryDirectory(prefix="sot-e2e-") as tmp:
+        root = Path(tmp)
+        stack = DemoStack(
+            config_dir=root / "config",
+            ha_port=free_port(),
+            broker_port=free_port(),
+            modbus_port=free_port(),
+            speed=20,
+            scenario="storm",
+            start_at="3:20",
+            status_file=root / "status.json",
+            log_dir=root / "logs",
+        )
+        try:
+            with stack.running(), StatusWatcher(root / "status.json") as watcher:
+                yield stack, watcher
+        except BaseException:
+            for log in sorted((root / "logs").glob("*.log")):
+                print(f"--- {log.name} (last 60 lines)")
+                print("\n".join(log.read_text(errors="replace").splitlines()[-60:]))
+            raise
+
+
+def test_dashboard_shows_the_simulated_site(demo: tuple[DemoStack, StatusWatcher]) -> None:
+    """The operator sees Kall's generator running and a freezer temperature from the site."""
+    stack, watcher = demo
+    translations = json.loads(
+        (REPO / "custom_components/sot/translations/en.json").read_text(encoding="utf-8")
+    )
+    state_words = translations["entity"]["sensor"]["state"]["state"]
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    with sync_playwright() as playwright, tempfile.TemporaryDirectory() as profile:
+        browser = playwright.chromium.launch_persistent_context(
+            profile,
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1600, "height": 1400},
+            locale="en-US",
+        )
+        try:
+            page = browser.new_page()
+            page.goto(stack.url)
+            deadline = time.monotonic() + 120
+            generator = freezer = ""
+            while time.monotonic() < deadline:
+                generator = tile_text(page, "Läge")
+                freezer = tile_text(page, "Frys 1")
+                shown = TEMPERATURE.search(freezer)
+                expected_states = {state_words[s] for s in watcher.generator_states}
+                if (
+                    shown
+                    and any(abs(float(shown.group(1)) - t) < 0.051 for t in watcher.freezer_f1)
+                    and any(word in generator for word in expected_states)
+                ):
+                    break
+                time.sleep(1)
+            page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+
+            assert "Running" in generator, f"generator tile shows {generator!r}"
+            assert "running" in watcher.generator_states
+            shown = TEMPERATURE.search(freezer)
+            assert shown, f"freezer tile shows no temperature: {freezer!r}"
+            temperature = float(shown.group(1))
+            assert any(abs(temperature - t) < 0.051 for t in watcher.freezer_f1), (
+                f"dashboard shows {temperature} °C for Frys 1; the simulator reported "
+                f"{sorted(watcher.freezer_f1)}"
+            )
+            page_text = page.evaluate(DEEP_TEXT, page.locator("body").element_handle())
+            assert "Reservkraft: Kall går på generatorn" in page_text
+
+            # The county view: one row per site, Valsjöbyn on backup while Hallen keeps the grid.
+            sources = translations["entity"]["sensor"]["power_source"]["state"]
+            page.goto(stack.url.removesuffix("/kall") + "/lan")
+            rows: dict[str, str] = {}
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                rows = {
+                    text.split(" ")[0]: text
+                    for card in page.locator("hui-glance-card").all()
+                    if (text := card.evaluate(DEEP_TEXT))
+                }
+                if (
+                    sources["generator"] in rows.get("Valsjöbyn", "")
+                    and sources["grid"] in rows.get("Hallen", "")
+                    and state_words["running"] in rows.get("Kall", "")
+                ):
+                    break
+                time.sleep(1)
+            page.screenshot(path=str(ARTIFACTS / "county.png"), full_page=True)
+            assert set(rows) >= {"Kall", "Valsjöbyn", "Hallen"}, rows
+            assert f"Matning {sources['generator']}" in rows["Valsjöbyn"], rows["Valsjöbyn"]
+            assert f"Matning {sources['grid']}" in rows["Hallen"], rows["Hallen"]
+            assert f"Generator {state_words['running']}" in rows["Kall"], rows["Kall"]
+        finally:
+            browser.close()

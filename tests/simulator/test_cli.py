@@ -1,0 +1,72 @@
+"""`python -m simulator` as a user runs it: a whole storm at 3600× against a real broker."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from simulator.demo_config import REPO
+
+from ..mosquitto import free_port
+
+
+def run_simulator(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "simulator", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_storm_plays_to_its_end_at_high_speed(sim_broker: int, tmp_path: Path) -> None:
+    """Twelve simulated hours in about twelve seconds; the console tells the story."""
+    status = tmp_path / "status.json"
+    started = time.monotonic()
+    result = run_simulator(
+        "--broker", f"127.0.0.1:{sim_broker}",
+        "--modbus", f"127.0.0.1:{free_port()}",
+        "--speed", "3600",
+        "--exit-at-end",
+        "--status-file", str(status),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - started < 45
+    log = result.stderr
+    for line in (
+        "valsjobyn  grid lost",
+        "kall       changeover to generator",
+        "hallen     generator failed",
+        "kall       refuelled 400 L",
+        "kall       generator stopped",
+        "Storm over",
+    ):
+        assert line in log, f"{line!r} missing from the console:\n{log}"
+    state = json.loads(status.read_text())
+    assert state["finished"]
+    kall = state["sites"]["kall"]
+    assert kall["source"] == "grid"
+    assert kall["generator"]["state"] == "stopped"
+    assert kall["tank"]["level"] > 70
+    assert state["sites"]["valsjobyn"]["generator"]["starts"] == 1
+
+
+def test_bad_arguments_are_explained(tmp_path: Path) -> None:
+    """A typo in a scenario or site name is a clear message and exit code 2, not a traceback."""
+    result = run_simulator("--scenario", "stromm")
+    assert result.returncode == 2
+    assert "shipped scenarios: normal, storm" in result.stderr
+    result = run_simulator("--sites", "kall,oslo")
+    assert result.returncode == 2
+    assert "unknown site(s) ['oslo']" in result.stderr
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("events:\n  - {at: soon, grid: lost}\n")
+    result = run_simulator("--scenario", str(broken))
+    assert result.returncode == 2
+    assert "event 1: not a duration: 'soon'" in result.stderr
+    assert "Traceback" not in result.stderr
