@@ -72,3 +72,14 @@ async def test_a_new_sites_node_is_offered_as_a_discovered_site(
     (flow,) = mqtt_hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert flow["step_id"] == "discovery_confirm"
     assert flow["context"]["title_placeholders"] == {"site_id": "valsjobyn"}
+
+
+async def test_generator_on_load_is_derived_without_a_breaker_signal(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """A controller that reports only its output still tells the operator it carries the site."""
+    await start_site(mqtt_hass, field, site_entry())
+    await field.publish("sot/kall/generator/main", json.dumps({"state": "running", "power": 0.0}))
+    await wait_for_state(mqtt_hass, "binary_sensor.kall_generator_on_load", "off")
+    await field.publish("sot/kall/generator/main/power", "31.5")
+    await wait_for_state(mqtt_hass, "binary_sensor.kall_generator_on_load", "on")

@@ -43,6 +43,10 @@ def _generator_running(site: Site, _: Component | None, now: datetime) -> bool |
     return site.generator_running(now)
 
 
+def _generator_on_load(site: Site, _: Component | None, now: datetime) -> bool | None:
+    return site.generator_on_load(now)
+
+
 BINARY_SENSORS: tuple[SotBinarySensorDescription, ...] = (
     SotBinarySensorDescription(
         key="on_backup_power",
@@ -82,6 +86,15 @@ BINARY_SENSORS: tuple[SotBinarySensorDescription, ...] = (
         kind=Kind.GENERATOR,
         translation_key="on_load",
         device_class=BinarySensorDeviceClass.POWER,
+        # Derived when the controller has no breaker signal: from output power, load or running.
+        exists_fn=lambda _, component: (
+            component is not None
+            and any(q in component.values for q in ("on_load", "power", "load", "state", "speed"))
+        ),
+        is_on_fn=_generator_on_load,
+        available_fn=lambda site, component, now: (
+            _generator_on_load(site, component, now) is not None
+        ),
     ),
     SotBinarySensorDescription(
         key="door",
