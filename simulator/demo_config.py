@@ -255,13 +255,15 @@ logger:
 
 
 LOAD_SHEDDING_BLUEPRINT: Final = "sot/load_shedding.yaml"
+OUTAGE_ALERTS_BLUEPRINT: Final = "sot/outage_alerts.yaml"
 
 
 def automations_yaml(config: DemoConfig) -> str:
-    """Automations from the shipped blueprints, for the sites whose scenario leaves loads alone.
+    """Automations from the shipped blueprints: outage alerts for every site, and load shedding
+    for the sites whose scenario leaves loads alone.
 
     Kall's loads are switched by its volunteer in the storm scenario; an automation shedding
-    them as well would fight the story, so it gets none.
+    them as well would fight the story, so it gets no load shedding.
     """
     blueprints = REPO / "blueprints" / "automation"
     lines = ["# Written by scripts/demo (simulator/demo_config.py) on every demo start."]
@@ -280,6 +282,19 @@ def automations_yaml(config: DemoConfig) -> str:
             "      tier_4_loads: [switch.valsjobyn_load_carwash]",
             '      changeover_shed: "4"',
         ]
+    if (blueprints / OUTAGE_ALERTS_BLUEPRINT).exists():
+        # The demo has no phones; its alarms show in Home Assistant's own notifications.
+        for spec in config.sites:
+            lines += [
+                f"- id: sot_demo_{spec.id}_outage_alerts",
+                f"  alias: {spec.name} outage alerts",
+                "  use_blueprint:",
+                f"    path: {OUTAGE_ALERTS_BLUEPRINT}",
+                "    input:",
+                f"      alarm_entity: event.{spec.id}_alarms",
+                "      notify_devices: []",
+                "      show_in_home_assistant: true",
+            ]
     if len(lines) == 1:
         lines.append("[]")
     return "\n".join(lines) + "\n"

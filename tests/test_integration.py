@@ -196,6 +196,20 @@ async def test_garbage_is_refused_logged_once_and_counted(
     assert diagnostics["entry"]["data"]["site_id"] == "kall"
 
 
+async def test_node_alarm_names_the_node(mqtt_hass: HomeAssistant, field: aiomqtt.Client) -> None:
+    await start_site(mqtt_hass, field, site_entry())
+    await field.publish("sot/kall/node/freezers/status", "online")
+    await field.publish("sot/kall/node/freezers/status", "offline")
+
+    def fired() -> bool:
+        state = mqtt_hass.states.get("event.kall_alarms")
+        return state is not None and state.attributes.get("event_type") == "node_offline"
+
+    await wait_for(mqtt_hass, fired, "a node_offline event")
+    attributes = mqtt_hass.states.get("event.kall_alarms").attributes  # type: ignore[union-attr]
+    assert (attributes["component_id"], attributes["component_name"]) == ("freezers", "freezers")
+
+
 async def test_gone_component_can_be_removed_but_a_live_one_cannot(
     mqtt_hass: HomeAssistant, field: aiomqtt.Client, freezer: FrozenDateTimeFactory
 ) -> None:

@@ -261,6 +261,8 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
 
     def component_name(self, kind: str, component_id: str) -> str:
         """The display name of a component (its meta name, else kind and id)."""
+        if kind == "node":
+            return component_id
         component = self.site.component(kind, component_id)
         if component is not None and component.name:
             return component.name

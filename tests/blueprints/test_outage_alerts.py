@@ -8,6 +8,7 @@ import pytest
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import async_mock_service
 
 from .conftest import Clock, Notification, Phones, setup_blueprint_automation
 
@@ -365,3 +366,32 @@ async def test_invalid_inputs_are_refused_at_setup(
     await setup_blueprint_automation(hass, "outage_alerts.yaml", inputs)
     assert hass.states.get("automation.under_test").state == STATE_UNAVAILABLE
     assert error in caplog.text
+
+
+async def test_alarms_also_shown_in_home_assistant_once_each(
+    hass: HomeAssistant, clock: Clock, site: Phones
+) -> None:
+    """The screen at the site shows each alarm once; 'grid back' replaces 'grid lost' there."""
+    posted = async_mock_service(hass, "persistent_notification", "create")
+    await setup_alerts(hass, site, show_in_home_assistant=True, language="en", max_repeats=2)
+    await alarm(hass, clock, "grid_lost", fuel_hours=30.5, fuel_level=64.0)
+    await clock.advance_to(1300, step=30)  # both repeats sent to the phones
+    await alarm(hass, clock, "grid_restored", outage_minutes=95)
+    assert [(call.data["notification_id"], call.data["title"]) for call in posted] == [
+        ("sot-kall-grid", "Kall: Grid power lost"),
+        ("sot-kall-grid", "Kall: Grid power is back"),
+    ]
+    assert posted[0].data["message"] == (
+        "Grid voltage was lost at 11:00. Fuel for about 30.5 h, tank 64 %."
+    )
+    assert len(site.take()) == 2 * 4  # phones: lost + 2 repeats, then restored, on both
+
+
+async def test_home_assistant_notifications_are_off_by_default(
+    hass: HomeAssistant, clock: Clock, site: Phones
+) -> None:
+    posted = async_mock_service(hass, "persistent_notification", "create")
+    await setup_alerts(hass, site)
+    await alarm(hass, clock, "node_offline", component_id="freezers", component_name="Frysnod")
+    assert posted == []
+    assert len(site.take()) == 2

@@ -96,11 +96,21 @@ def test_integration_dashboard_and_blueprints_are_linked(tmp_path: Path) -> None
     config = yaml.safe_load((root / "configuration.yaml").read_text().replace("!include", ""))
     dashboard = config["lovelace"]["dashboards"]["sot-operator"]
     assert (root / dashboard["filename"]).is_file()
-    automations = yaml.safe_load((root / "automations.yaml").read_text())
-    if (REPO / "blueprints/automation/sot/load_shedding.yaml").exists():
-        (shedding,) = automations
-        assert shedding["use_blueprint"]["path"] == "sot/load_shedding.yaml"
-        assert (root / "blueprints/automation" / shedding["use_blueprint"]["path"]).is_file()
+    automations = {a["id"]: a for a in yaml.safe_load((root / "automations.yaml").read_text())}
+    assert sorted(automations) == [
+        "sot_demo_hallen_outage_alerts",
+        "sot_demo_kall_outage_alerts",
+        "sot_demo_valsjobyn_load_shedding",
+        "sot_demo_valsjobyn_outage_alerts",
+    ]
+    for automation in automations.values():
+        assert (root / "blueprints/automation" / automation["use_blueprint"]["path"]).is_file()
+    alerts = automations["sot_demo_kall_outage_alerts"]["use_blueprint"]["input"]
+    assert alerts == {
+        "alarm_entity": "event.kall_alarms",
+        "notify_devices": [],
+        "show_in_home_assistant": True,
+    }
 
 
 def test_rewriting_keeps_the_user(tmp_path: Path) -> None:
