@@ -197,8 +197,9 @@ async def test_garbage_is_refused_logged_once_and_counted(
 
 
 async def test_node_alarm_names_the_node(mqtt_hass: HomeAssistant, field: aiomqtt.Client) -> None:
-    await start_site(mqtt_hass, field, site_entry())
+    coordinator = await start_site(mqtt_hass, field, site_entry())
     await field.publish("sot/kall/node/freezers/status", "online")
+    await wait_for(mqtt_hass, lambda: "freezers" in coordinator.site.nodes, "the node's birth")
     await field.publish("sot/kall/node/freezers/status", "offline")
 
     def fired() -> bool:
@@ -208,6 +209,9 @@ async def test_node_alarm_names_the_node(mqtt_hass: HomeAssistant, field: aiomqt
     await wait_for(mqtt_hass, fired, "a node_offline event")
     attributes = mqtt_hass.states.get("event.kall_alarms").attributes  # type: ignore[union-attr]
     assert (attributes["component_id"], attributes["component_name"]) == ("freezers", "freezers")
+    # A node's birth is also MQTT discovery's cue; for a site already set up it must not
+    # restart the site (which would forget the node's state and lose the alarm).
+    assert mqtt_hass.config_entries.async_entries(DOMAIN)[0].runtime_data is coordinator
 
 
 async def test_gone_component_can_be_removed_but_a_live_one_cannot(

@@ -12,7 +12,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN, PLATFORMS
-from .coordinator import SiteCoordinator, SotConfigEntry
+from .coordinator import SiteCoordinator, SotConfigEntry, settings_snapshot
 from .modbus_hub import ModbusHub
 
 _LOGGER = logging.getLogger(__name__)
@@ -50,8 +50,12 @@ async def async_unload_entry(hass: HomeAssistant, entry: SotConfigEntry) -> bool
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: SotConfigEntry) -> None:
-    """New settings or Modbus devices: start the site again with them."""
-    await hass.config_entries.async_reload(entry.entry_id)
+    """New settings or Modbus devices: start the site again with them.
+
+    Other updates of the entry (MQTT discovery recording a node's topic, say) leave it running.
+    """
+    if entry.runtime_data.started_with != settings_snapshot(entry):
+        await hass.config_entries.async_reload(entry.entry_id)
 
 
 async def async_remove_config_entry_device(

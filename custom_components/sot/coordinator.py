@@ -79,6 +79,15 @@ def settings_from_options(options: dict[str, Any]) -> Settings:
     )
 
 
+def settings_snapshot(entry: ConfigEntry) -> tuple[Any, ...]:
+    """What a running site was started with: a change in it needs a restart of the site."""
+    return (
+        dict(entry.data),
+        dict(entry.options),
+        {key: (sub.subentry_type, dict(sub.data)) for key, sub in entry.subentries.items()},
+    )
+
+
 class SiteCoordinator(DataUpdateCoordinator[Site]):
     """Owns one SOT point's model and feeds its entities; push-driven, never polls."""
 
@@ -90,6 +99,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         self.site_id: str = entry.data[CONF_SITE_ID]
         self.site_name: str = entry.title
         self.base_topic: str = entry.data[CONF_BASE_TOPIC]
+        self.started_with = settings_snapshot(entry)
         self.site = Site(settings_from_options(dict(entry.options)))
         self.data = self.site
         self.rejected: Counter[str] = Counter()
