@@ -23,24 +23,37 @@ from .modbus_hub import (
     CONF_BAUDRATE,
     CONF_COMPONENTS,
     CONF_CONNECTION,
+    CONF_CONTROL_ENABLED,
     CONF_DEVICE_ID,
+    CONF_PACING,
     CONF_PARITY,
     CONF_PROFILE,
     CONF_SERIAL_PORT,
     CONF_STOPBITS,
+    CONF_TIMEOUT,
     CONF_UNIT,
     CONNECTION_SERIAL,
     CONNECTIONS,
     DEFAULT_BAUDRATE,
+    DEFAULT_SERIAL_TIMEOUT,
     DEFAULT_TCP_PORT,
+    DEFAULT_TCP_TIMEOUT,
     bus_settings,
     device_settings,
 )
 from .mqtt.topics import ID_PATTERN
+from .site.vocabulary import Kind
 
 BAUDRATES: Final = ("1200", "2400", "4800", "9600", "19200", "38400", "57600", "115200")
 PARITIES: Final = ("N", "E", "O")
 MAX_UNIT: Final = 247
+MAX_TIMEOUT: Final = 30.0
+MAX_PACING_MS: Final = 1000
+
+
+def controls_a_generator(profile: Profile) -> bool:
+    """Whether the profile can start, stop or switch a generator (not only switch loads)."""
+    return any(profile.slots[spec.slot] is not Kind.LOAD for spec in profile.commands)
 
 
 def _all_profiles() -> dict[str, Profile]:
@@ -155,6 +168,8 @@ class ModbusDeviceSubentryFlow(ConfigSubentryFlow):
                 candidate[CONF_STOPBITS] = int(candidate[CONF_STOPBITS])
             else:
                 candidate[CONF_PORT] = int(candidate[CONF_PORT])
+            candidate[CONF_TIMEOUT] = float(candidate.get(CONF_TIMEOUT) or _default_timeout(serial))
+            candidate[CONF_PACING] = int(candidate.get(CONF_PACING) or 0)
             if any(
                 bus_settings(sub.data) == bus_settings(candidate)
                 and sub.data.get(CONF_UNIT) == candidate[CONF_UNIT]
@@ -166,7 +181,12 @@ class ModbusDeviceSubentryFlow(ConfigSubentryFlow):
             else:
                 self._data = candidate
                 return await self.async_step_components()
-        current = {**self._data, **(user_input or {})}
+        current = {
+            CONF_TIMEOUT: _default_timeout(serial),
+            CONF_PACING: 0,
+            **self._data,
+            **(user_input or {}),
+        }
         for key in (CONF_BAUDRATE, CONF_STOPBITS):
             if key in current:
                 current[key] = str(current[key])  # the selector's options are strings
@@ -189,10 +209,13 @@ class ModbusDeviceSubentryFlow(ConfigSubentryFlow):
         }
         errors: dict[str, str] = {}
         placeholders = {"profile": profile.name, "component": ""}
+        controls = controls_a_generator(profile)
+        control_enabled = bool(self._data.get(CONF_CONTROL_ENABLED, False))
         if user_input is not None:
             components = {
                 slot: str(user_input.get(slot, "")).strip().lower() for slot in profile.slots
             }
+            control_enabled = controls and bool(user_input.get(CONF_CONTROL_ENABLED, False))
             claimed = await self._claimed()
             for slot, component_id in components.items():
                 if component_id and not ID_PATTERN.match(component_id):
@@ -203,7 +226,11 @@ class ModbusDeviceSubentryFlow(ConfigSubentryFlow):
             if not errors and not any(components.values()):
                 errors["base"] = "no_components"
             if not errors:
-                data = {**self._data, CONF_COMPONENTS: components}
+                data = {
+                    **self._data,
+                    CONF_COMPONENTS: components,
+                    CONF_CONTROL_ENABLED: control_enabled,
+                }
                 if self.source == SOURCE_RECONFIGURE:
                     return self.async_update_and_abort(
                         self._get_entry(), self._get_reconfigure_subentry(), data=data
@@ -212,14 +239,18 @@ class ModbusDeviceSubentryFlow(ConfigSubentryFlow):
                     title=self._title, data=data, unique_id=data[CONF_DEVICE_ID]
                 )
             current = components
-        schema = vol.Schema(
-            {
-                vol.Optional(slot, description={"suggested_value": current.get(slot, "")}): (
-                    selector.TextSelector()
-                )
-                for slot in profile.slots
-            }
-        )
+        fields: dict[vol.Marker, Any] = {
+            vol.Optional(slot, description={"suggested_value": current.get(slot, "")}): (
+                selector.TextSelector()
+            )
+            for slot in profile.slots
+        }
+        if controls:
+            # Off unless the operator turns it on: a remote start is a running engine.
+            fields[vol.Required(CONF_CONTROL_ENABLED, default=control_enabled)] = (
+                selector.BooleanSelector()
+            )
+        schema = vol.Schema(fields)
         return self.async_show_form(
             step_id="components",
             data_schema=schema,
@@ -244,7 +275,14 @@ class ModbusDeviceSubentryFlow(ConfigSubentryFlow):
 
     async def _answers(self, data: dict[str, Any], profile: Profile) -> bool:
         """Whether the device answers one poll of its registers."""
-        device = DeviceSettings(id=data[CONF_DEVICE_ID], profile=profile, unit=data[CONF_UNIT])
+        settings = device_settings(data, profile)
+        device = DeviceSettings(
+            id=settings.id,
+            profile=profile,
+            unit=settings.unit,
+            timeout=settings.timeout,
+            pacing=settings.pacing,
+        )
         try:
             poller = BusPoller(bus_settings(data), [device])
         except ValueError:
@@ -264,6 +302,33 @@ def _unit_selector() -> selector.NumberSelector:
     )
 
 
+def _default_timeout(serial: bool) -> float:
+    return DEFAULT_SERIAL_TIMEOUT if serial else DEFAULT_TCP_TIMEOUT
+
+
+def _pace_fields(serial: bool) -> dict[vol.Marker, Any]:
+    return {
+        vol.Required(CONF_TIMEOUT, default=_default_timeout(serial)): selector.NumberSelector(
+            selector.NumberSelectorConfig(
+                min=0.1,
+                max=MAX_TIMEOUT,
+                step=0.1,
+                unit_of_measurement="s",
+                mode=selector.NumberSelectorMode.BOX,
+            )
+        ),
+        vol.Required(CONF_PACING, default=0): selector.NumberSelector(
+            selector.NumberSelectorConfig(
+                min=0,
+                max=MAX_PACING_MS,
+                step=1,
+                unit_of_measurement="ms",
+                mode=selector.NumberSelectorMode.BOX,
+            )
+        ),
+    }
+
+
 def _tcp_schema() -> vol.Schema:
     return vol.Schema(
         {
@@ -274,6 +339,7 @@ def _tcp_schema() -> vol.Schema:
                 )
             ),
             vol.Required(CONF_UNIT): _unit_selector(),
+            **_pace_fields(serial=False),
         }
     )
 
@@ -296,5 +362,6 @@ def _serial_schema() -> vol.Schema:
                 selector.SelectSelectorConfig(options=["1", "2"])
             ),
             vol.Required(CONF_UNIT): _unit_selector(),
+            **_pace_fields(serial=True),
         }
     )

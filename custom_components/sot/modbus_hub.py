@@ -36,6 +36,9 @@ CONF_PARITY: Final = "parity"
 CONF_STOPBITS: Final = "stopbits"
 CONF_UNIT: Final = "unit"
 CONF_COMPONENTS: Final = "components"
+CONF_CONTROL_ENABLED: Final = "control_enabled"
+CONF_TIMEOUT: Final = "timeout"
+CONF_PACING: Final = "pacing"
 
 CONNECTION_TCP: Final = "tcp"
 CONNECTION_RTU_OVER_TCP: Final = "rtu_over_tcp"
@@ -44,6 +47,14 @@ CONNECTIONS: Final = (CONNECTION_TCP, CONNECTION_RTU_OVER_TCP, CONNECTION_SERIAL
 
 DEFAULT_TCP_PORT: Final = 502
 DEFAULT_BAUDRATE: Final = 9600
+# Seconds a device gets to answer: a TCP device answers in milliseconds, an RS-485 device at
+# 9600 baud needs a quarter second for a long block; slower lines get more.
+DEFAULT_TCP_TIMEOUT: Final = 3.0
+DEFAULT_SERIAL_TIMEOUT: Final = 1.0
+# Reasons a command fails that have their own translated message; others name the error.
+_OWN_MESSAGES: Final = frozenset(
+    {"control_disabled", "action_not_supported", "write_not_confirmed"}
+)
 _RETRY_AFTER_BUG: Final = 30.0
 _STOP_TIMEOUT: Final = 5.0
 
@@ -67,11 +78,16 @@ def bus_settings(data: Mapping[str, Any]) -> BusSettings:
 def device_settings(data: Mapping[str, Any], profile: Profile) -> DeviceSettings:
     """The device a subentry's data describes; a blank component id turns that slot off."""
     components = data.get(CONF_COMPONENTS, {})
+    timeout = data.get(CONF_TIMEOUT)
     return DeviceSettings(
         id=str(data[CONF_DEVICE_ID]),
         profile=profile,
         unit=int(data.get(CONF_UNIT, 1)),
         components={slot: (str(cid) or None) for slot, cid in components.items()},
+        control_enabled=bool(data.get(CONF_CONTROL_ENABLED, False)),
+        timeout=float(timeout) if timeout else None,
+        # Stored in milliseconds, the unit people who tune RS-485 lines think in.
+        pacing=float(data.get(CONF_PACING, 0)) / 1000,
     )
 
 
@@ -149,10 +165,16 @@ class ModbusHub:
                 try:
                     await poller.execute(command)
                 except CommandError as err:
+                    own = err.reason in _OWN_MESSAGES
                     raise HomeAssistantError(
                         translation_domain=DOMAIN,
-                        translation_key="command_failed",
-                        translation_placeholders={"component": command.id, "error": str(err)},
+                        translation_key=err.reason if own else "command_failed",
+                        translation_placeholders={
+                            "component": command.id,
+                            "action": command.action,
+                            "device": poller.node_of(command.kind, command.id) or "",
+                            "error": str(err),
+                        },
                     ) from err
                 # Read the result back now rather than at the next interval.
                 self._wake[id(poller)].set()
@@ -165,6 +187,9 @@ class ModbusHub:
 
     def actions(self, kind: str, component_id: str) -> frozenset[str]:
         """Generator commands offered as entities (none until control is turned on per device)."""
+        for poller in self.pollers:
+            if poller.owns(kind, component_id):
+                return poller.actions(kind, component_id)
         return frozenset()
 
     def diagnostics(self) -> dict[str, Any]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Final
@@ -110,6 +112,20 @@ def _make_client(settings: BusSettings) -> AnyClient:
     )
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Pace:
+    """How one device on a bus wants to be asked: its answer timeout and the quiet before."""
+
+    # Seconds to wait for an answer; None keeps the bus's own timeout.
+    timeout: float | None = None
+    # Seconds the line stays quiet before a request: slow RS-485 converters and some
+    # controllers need a pause between one answer and the next question.
+    pacing: float = 0.0
+
+
+NO_PACE: Final = Pace()
+
+
 class ModbusBus:
     """Serialises requests on one connection and turns pymodbus' failures into three errors."""
 
@@ -117,6 +133,7 @@ class ModbusBus:
         self.settings = settings
         self._client: AnyClient | None = None
         self._lock = asyncio.Lock()
+        self._quiet_since = -math.inf
         self.requests = 0
         self.failures = 0
         self.connects = 0
@@ -127,11 +144,12 @@ class ModbusBus:
         return self._client is not None and self._client.connected
 
     async def read(
-        self, unit: int, function: Function, start: int, count: int
+        self, unit: int, function: Function, start: int, count: int, pace: Pace = NO_PACE
     ) -> list[int] | list[bool]:
         """Read `count` registers (or bits) from `start` of one device's table."""
         async with self._lock:
             client = await self._connected()
+            await self._wait_turn(client, pace)
             calls = {
                 Function.COIL: client.read_coils,
                 Function.DISCRETE: client.read_discrete_inputs,
@@ -148,10 +166,11 @@ class ModbusBus:
                 raise NoResponse(f"asked for {count} registers, got {len(registers)}")
             return registers
 
-    async def write(self, unit: int, write: Write) -> None:
+    async def write(self, unit: int, write: Write, pace: Pace = NO_PACE) -> None:
         """Carry out one write of a command."""
         async with self._lock:
             client = await self._connected()
+            await self._wait_turn(client, pace)
             if write.function is Function.COIL:
                 await self._call(
                     client.write_coil(write.address, bool(write.state), device_id=unit)
@@ -190,11 +209,36 @@ class ModbusBus:
         self._client = client
         return client
 
+    async def _wait_turn(self, client: AnyClient, pace: Pace) -> None:
+        """Keep the line quiet for the device's pacing, and give it its own answer timeout."""
+        wait = self._quiet_since + pace.pacing - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        # pymodbus waits this long for each answer; one bus serves devices with different needs.
+        client.ctx.comm_params.timeout_connect = (
+            self.settings.timeout if pace.timeout is None else pace.timeout
+        )
+
     async def _call(self, request: Awaitable[ModbusPDU]) -> ModbusPDU:
         """Await one pymodbus request, mapping its outcomes to our three errors."""
         self.requests += 1
         try:
-            response = await request
+            return self._checked(await self._send(request))
+        finally:
+            self._quiet_since = time.monotonic()
+
+    def _checked(self, response: ModbusPDU) -> ModbusPDU:
+        if response.isError():
+            code = response.exception_code
+            self.failures += 1
+            if code in _GATEWAY_SILENT:
+                raise NoResponse(EXCEPTION_NAMES[code])
+            raise DeviceRefused(code)
+        return response
+
+    async def _send(self, request: Awaitable[ModbusPDU]) -> ModbusPDU:
+        try:
+            return await request
         except ModbusIOException as err:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
@@ -211,13 +255,6 @@ class ModbusBus:
             self.failures += 1
             self._drop()
             raise BusError(f"{self.settings.name}: {err}") from None
-        if response.isError():
-            code = response.exception_code
-            self.failures += 1
-            if code in _GATEWAY_SILENT:
-                raise NoResponse(EXCEPTION_NAMES[code])
-            raise DeviceRefused(code)
-        return response
 
     def _drop(self) -> None:
         if self._client is not None:

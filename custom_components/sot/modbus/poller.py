@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +20,9 @@ from typing import Any, Final
 from ..mqtt.topics import ID_PATTERN
 from ..site.readings import Command, NodeStatus, Reading, Rejection, RejectReason
 from ..site.values import ValueRejected
+from ..site.vocabulary import Kind
 from .client import (
+    EXCEPTION_NAMES,
     ILLEGAL_ADDRESS,
     ILLEGAL_FUNCTION,
     BusError,
@@ -27,16 +30,26 @@ from .client import (
     DeviceRefused,
     ModbusBus,
     NoResponse,
+    Pace,
 )
 from .decode import decode
 from .planner import Block, plan, split
-from .profile import MAX_SCAN_INTERVAL, Field, Profile
+from .profile import MAX_SCAN_INTERVAL, Field, Profile, Requirement
 
 _LOGGER = logging.getLogger(__name__)
 
 # Exception codes meaning "this device has no such register", as opposed to a passing fault.
 _NOT_THERE: Final = frozenset({ILLEGAL_ADDRESS, ILLEGAL_FUNCTION})
 MAX_UNIT: Final = 247
+# The generator commands that become buttons and the mode select.
+GENERATOR_ACTIONS: Final = frozenset({"start", "stop", "mode_auto", "mode_manual"})
+# A register the device refused is asked again after this long: firmware updates and
+# controllers that only serve a page once the engine has been started do happen.
+QUARANTINE_SECONDS: Final = 3600.0
+_SWITCHED: Final = {"turn_on": True, "turn_off": False}
+# An unreachable device is asked again after its fastest interval, then twice as long after
+# each further failure, up to this: a dead unit must not eat a shared line's time.
+BACKOFF_CAP_SECONDS: Final = 60.0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -50,6 +63,13 @@ class DeviceSettings:
     components: Mapping[str, str | None] = field(default_factory=dict)
     # Scan group -> seconds, overriding the profile's intervals.
     scan_intervals: Mapping[str, float] = field(default_factory=dict)
+    # Starting, stopping or switching the mode of a generator is refused unless turned on;
+    # switching a load (a relay module) is always allowed.
+    control_enabled: bool = False
+    # Seconds to wait for an answer (None: the bus's default) and seconds of quiet before each
+    # request, for slow RS-485 devices.
+    timeout: float | None = None
+    pacing: float = 0.0
 
 
 class CommandError(Exception):
@@ -92,22 +112,50 @@ class _Device:
             if component is not None:
                 self.ids[slot] = component
         self.intervals = {**profile.scan_intervals, **settings.scan_intervals}
+        self.pace = Pace(timeout=settings.timeout, pacing=settings.pacing)
+        # Label -> (field, when to ask for it again) of registers the device refused.
+        self.quarantined: dict[str, tuple[Field, float]] = {}
         self.plans: dict[str, list[Block]] = {}
         for group in self.intervals:
-            fields = [f for f in profile.fields if f.scan == group and f.slot in self.ids]
-            if fields:
-                self.plans[group] = plan(
-                    fields,
-                    max_registers=profile.max_registers,
-                    max_bits=profile.max_bits,
-                    max_gap=profile.max_gap,
-                )
+            if self.fields(group):
+                self.replan(group)
         self.due: dict[str, float] = dict.fromkeys(self.plans, 0.0)
         self.online: bool | None = None
         # Polls in a row the device was silent while its bus was up.
         self.silent_polls = 0
-        self.unsupported: list[Field] = []
+        # Polls in a row that failed for any reason; sets the backoff.
+        self.failures = 0
         self.split_blocks = 0
+        self.errors: Counter[str] = Counter()
+        self.rejected: Counter[str] = Counter()
+        self.logged: set[str] = set()
+        self.last_poll: datetime | None = None
+        self.last_poll_ms: float | None = None
+        self.requests_last_poll = 0
+
+    def fields(self, group: str) -> list[Field]:
+        """The fields of a scan group that feed a component and are not quarantined."""
+        return [
+            f
+            for f in self.settings.profile.fields
+            if f.scan == group and f.slot in self.ids and f.label not in self.quarantined
+        ]
+
+    def replan(self, group: str) -> None:
+        profile = self.settings.profile
+        self.plans[group] = plan(
+            self.fields(group),
+            max_registers=profile.max_registers,
+            max_bits=profile.max_bits,
+            max_gap=profile.max_gap,
+        )
+
+    def release(self, tick: float) -> None:
+        """Put refused registers whose quarantine is over back into the plan."""
+        over = [label for label, (_, until) in self.quarantined.items() if until <= tick]
+        groups = {self.quarantined.pop(label)[0].scan for label in over}
+        for group in groups:
+            self.replan(group)
 
     @property
     def source(self) -> str:
@@ -165,6 +213,18 @@ class BusPoller:
         owner = self._owners.get((kind, component_id))
         return owner[0].settings.id if owner else None
 
+    def actions(self, kind: str, component_id: str) -> frozenset[str]:
+        """Generator commands the owning device has, when its control is turned on."""
+        owner = self._owners.get((kind, component_id))
+        if owner is None or not owner[0].settings.control_enabled:
+            return frozenset()
+        device, slot = owner
+        return frozenset(
+            spec.action
+            for spec in device.settings.profile.commands
+            if spec.slot == slot and spec.action in GENERATOR_ACTIONS
+        )
+
     def seconds_to_next_poll(self) -> float:
         """How long until some scan group is due (0 when one is due now)."""
         dues = [at for device in self._devices for at in device.due.values()]
@@ -185,15 +245,23 @@ class BusPoller:
                 device.due[group] = tick + device.intervals[group]
             if bus_down is not None:
                 # The connection just failed for a neighbour: no need to wait for it again.
+                device.errors["connection"] += 1
                 self._went_offline(device, now, result, str(bus_down), silent=False)
                 continue
+            device.release(tick)
+            started, asked = time.monotonic(), self.bus.requests
             try:
                 await self._poll_device(device, due, now, result)
             except BusError as err:
                 bus_down = err
+                device.errors["connection"] += 1
                 self._went_offline(device, now, result, str(err), silent=False)
             except NoResponse as err:
+                device.errors["timeout"] += 1
                 self._went_offline(device, now, result, str(err), silent=True)
+            device.last_poll = now
+            device.last_poll_ms = round((time.monotonic() - started) * 1000, 1)
+            device.requests_last_poll = self.bus.requests - asked
         return result
 
     async def execute(self, command: Command) -> None:
@@ -207,13 +275,26 @@ class BusPoller:
         spec = device.settings.profile.command(slot, command.action)
         if spec is None:
             raise CommandError(
-                "unsupported_action",
+                "action_not_supported",
                 f"{device.settings.profile.name} has no {command.action!r} for {slot}",
+            )
+        if device.settings.profile.slots[slot] is not Kind.LOAD and not (
+            device.settings.control_enabled
+        ):
+            raise CommandError(
+                "control_disabled",
+                f"control of {device.settings.id} is turned off in its settings",
             )
         unit = device.settings.unit
         try:
+            if spec.requires is not None and not await self._supported(device, spec.requires):
+                raise CommandError(
+                    "action_not_supported",
+                    f"{device.settings.id} reports that it does not support {command.action}",
+                )
             for write in spec.writes:
-                await self.bus.write(unit, write)
+                await self.bus.write(unit, write, device.pace)
+            await self._confirm(device, slot, command.action)
         except (BusError, NoResponse) as err:
             raise CommandError("unreachable", f"{device.settings.id}: {err}") from None
         except DeviceRefused as err:
@@ -222,6 +303,38 @@ class BusPoller:
         for group, blocks in device.plans.items():
             if any(f.slot == slot for block in blocks for f in block.fields):
                 device.due[group] = 0.0
+
+    async def _confirm(self, device: _Device, slot: str, action: str) -> None:
+        """Read a switched load back: a relay that did not follow must not look switched."""
+        wanted = _SWITCHED.get(action)
+        state = next(
+            (f for f in device.settings.profile.fields if f.slot == slot and f.quantity == "state"),
+            None,
+        )
+        if wanted is None or state is None:
+            return
+        units = await self.bus.read(
+            device.settings.unit, state.function, state.address, state.width, device.pace
+        )
+        try:
+            value = decode(state, units)
+        except ValueRejected as err:
+            raise CommandError("write_not_confirmed", f"{device.settings.id}: {err}") from None
+        if value is not wanted:
+            raise CommandError(
+                "write_not_confirmed",
+                f"{device.settings.id}: {state.label} reads {'on' if value else 'off'} "
+                f"after {action}",
+            )
+
+    async def _supported(self, device: _Device, requirement: Requirement) -> bool:
+        """Whether the device has set the bit that says it supports a command."""
+        (word,) = await self.bus.read(
+            device.settings.unit, requirement.function, requirement.address, 1, device.pace
+        )
+        if requirement.bit is None:
+            return bool(word)
+        return bool(int(word) >> requirement.bit & 1)
 
     async def close(self) -> None:
         """Close the bus connection."""
@@ -241,12 +354,24 @@ class BusPoller:
                     "profile": device.settings.profile.key,
                     "unit": device.settings.unit,
                     "online": device.online,
+                    "failures_in_a_row": device.failures,
+                    "control_enabled": device.settings.control_enabled,
+                    "timeout_s": device.pace.timeout,
+                    "pacing_s": device.pace.pacing,
+                    "last_poll": device.last_poll.isoformat() if device.last_poll else None,
+                    "last_poll_ms": device.last_poll_ms,
+                    "requests_per_poll": device.requests_last_poll,
+                    "errors": dict(device.errors),
+                    "rejected": dict(device.rejected),
                     "blocks": {
                         group: [f"{b.function.value} {b.start}+{b.count}" for b in blocks]
                         for group, blocks in device.plans.items()
                     },
                     "split_blocks": device.split_blocks,
-                    "unsupported": [f.label for f in device.unsupported],
+                    "quarantined": {
+                        label: round(max(0.0, until - self._clock()))
+                        for label, (_, until) in device.quarantined.items()
+                    },
                 }
                 for device in self._devices
             ],
@@ -263,16 +388,18 @@ class BusPoller:
                 block = blocks.pop(0)
                 try:
                     values = await self.bus.read(
-                        device.settings.unit, block.function, block.start, block.count
+                        device.settings.unit, block.function, block.start, block.count, device.pace
                     )
                 except DeviceRefused as err:
                     answered = True
+                    device.errors[_error_kind(err.code)] += 1
                     blocks[:0] = self._refused(device, group, block, err, result)
                     continue
                 answered = True
                 self._decode(device, block, values, now, result)
         if answered:
             device.silent_polls = 0
+            device.failures = 0
             self._set_online(device, True, now, result, "")
 
     def _went_offline(
@@ -291,11 +418,14 @@ class BusPoller:
                     device.settings.id,
                     Reading(kind, component_id, silent_value.quantity, silent_value.value, now),
                 )
-        # An offline device is retried on its fastest interval, not its slowest.
+        device.failures += 1
+        # An offline device is retried on its fastest interval, not its slowest, backing off.
         if device.due:
-            retry = self._clock() + min(device.intervals[group] for group in device.due)
+            fastest = min(device.intervals[group] for group in device.due)
+            wait = min(fastest * 2 ** (device.failures - 1), max(fastest, BACKOFF_CAP_SECONDS))
+            retry = self._clock() + wait
             for group in device.due:
-                device.due[group] = min(device.due[group], retry)
+                device.due[group] = retry
 
     def _refused(
         self,
@@ -329,13 +459,17 @@ class BusPoller:
             )
             return pieces
         plan_.remove(block)
-        if not plan_:
-            del device.plans[group]
-            del device.due[group]
+        retry_at = self._clock() + QUARANTINE_SECONDS
         for item in block.fields:
-            device.unsupported.append(item)
-            _LOGGER.warning(
-                "%s has no %s (%s); it is no longer read", device.settings.id, item.label, err
+            device.quarantined[item.label] = (item, retry_at)
+            # Logged once: the hourly retry of a register the device never has is not news.
+            log = _LOGGER.debug if item.label in device.logged else _LOGGER.warning
+            device.logged.add(item.label)
+            log(
+                "%s has no %s (%s); it is asked again in an hour",
+                device.settings.id,
+                item.label,
+                err,
             )
             result.add_rejection(
                 device.settings.id,
@@ -360,6 +494,7 @@ class BusPoller:
             try:
                 value = decode(item, block.units(values, item))
             except ValueRejected as err:
+                device.rejected[err.reason.value] += 1
                 result.add_rejection(
                     device.settings.id,
                     Rejection(
@@ -384,3 +519,8 @@ class BusPoller:
                 _LOGGER.warning("%s does not answer: %s", device.settings.id, why)
         device.online = online
         result.statuses.append(NodeStatus(device.settings.id, online, now))
+
+
+def _error_kind(code: int) -> str:
+    """A stable word for a Modbus exception code, for diagnostics."""
+    return EXCEPTION_NAMES.get(code, f"exception {code}").replace(" ", "_")

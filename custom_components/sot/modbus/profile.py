@@ -128,12 +128,23 @@ class Write:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Requirement:
+    """A bit the device sets when it supports a command (DSE's control support bitmap)."""
+
+    function: Function
+    address: int
+    bit: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CommandSpec:
     """The writes that carry out one action on one component."""
 
     slot: str
     action: str
     writes: tuple[Write, ...]
+    # Read before writing; the command is refused when the bit is clear.
+    requires: Requirement | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -246,7 +257,8 @@ _FIELD_KEYS: Final = frozenset(
         "note",
     }
 )
-_COMMAND_KEYS: Final = frozenset({"component", "action", "writes", "note"})
+_COMMAND_KEYS: Final = frozenset({"component", "action", "writes", "requires", "note"})
+_REQUIRES_KEYS: Final = frozenset({"function", "address", "bit"})
 _WRITE_KEYS: Final = frozenset({"function", "address", "values", "state"})
 _SILENT_KEYS: Final = frozenset({"component", "quantity", "value"})
 _RAW_LIMITS: Final[Mapping[DataType, tuple[int, int]]] = {
@@ -577,7 +589,21 @@ class _Reader:
             slot=slot,
             action=action,
             writes=tuple(self.write(write, where) for write in writes),
+            requires=self.requirement(item["requires"], where) if "requires" in item else None,
         )
+
+    def requirement(self, entry: object, where: str) -> Requirement:
+        item = self.mapping(entry, f"{where} requires", _REQUIRES_KEYS)
+        function = self.choice(Function, item.get("function", "holding"), f"{where} requires")
+        address = self.integer(item.get("address"), f"{where} requires address", 0, MAX_ADDRESS)
+        if function.is_bit:
+            if "bit" in item:
+                raise self.fail(where, "requires: a coil or discrete input is one bit already")
+            return Requirement(function=function, address=address)
+        if "bit" not in item:
+            raise self.fail(where, "requires: name the register's bit (0..15)")
+        bit = self.integer(item["bit"], f"{where} requires bit", 0, 15)
+        return Requirement(function=function, address=address, bit=bit)
 
     def write(self, entry: object, where: str) -> Write:
         item = self.mapping(entry, f"{where} write", _WRITE_KEYS)

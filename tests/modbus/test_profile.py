@@ -11,6 +11,7 @@ from custom_components.sot.modbus.profile import (
     DataType,
     Function,
     ProfileError,
+    Requirement,
     WordOrder,
     builtin_profiles,
     load_builtin,
@@ -169,6 +170,26 @@ def _profile(body: str) -> str:
             "must be a whole number in 65535..4294967295",
         ),
         ("registers: []\n", "registers: must be a non-empty list"),
+        (
+            "registers:\n  - {component: generator, quantity: speed, address: 1, unit: rpm}\n"
+            "commands:\n  - {component: generator, action: start, requires: {address: 4098},"
+            " writes: [{address: 4104, values: [35732, 29803]}]}\n",
+            "command generator/start: requires: name the register's bit (0..15)",
+        ),
+        (
+            "registers:\n  - {component: generator, quantity: speed, address: 1, unit: rpm}\n"
+            "commands:\n  - {component: generator, action: start,"
+            " requires: {function: coil, address: 3, bit: 1},"
+            " writes: [{address: 4104, values: [35732, 29803]}]}\n",
+            "requires: a coil or discrete input is one bit already",
+        ),
+        (
+            "registers:\n  - {component: generator, quantity: speed, address: 1, unit: rpm}\n"
+            "commands:\n  - {component: generator, action: start,"
+            " requires: {address: 4098, bit: 16},"
+            " writes: [{address: 4104, values: [35732, 29803]}]}\n",
+            "command generator/start requires bit: must be a whole number in 0..15",
+        ),
     ],
 )
 def test_broken_profile_names_file_and_register(body: str, message: str) -> None:
@@ -202,3 +223,18 @@ def test_load_profile_from_a_file(tmp_path: Path) -> None:
         load_profile(tmp_path / "missing.yaml")
     with pytest.raises(ProfileError, match="no shipped profile named 'nope'"):
         load_builtin("nope")
+
+
+def test_a_command_may_require_a_coil() -> None:
+    profile = parse_profile(
+        _profile(
+            "registers:\n  - {component: generator, quantity: speed, address: 1, unit: rpm}\n"
+            "commands:\n  - {component: generator, action: start,"
+            " requires: {function: discrete, address: 7},"
+            " writes: [{function: coil, address: 0, state: true}]}\n"
+        ),
+        "test",
+    )
+    spec = profile.command("generator", "start")
+    assert spec is not None
+    assert spec.requires == Requirement(function=Function.DISCRETE, address=7)

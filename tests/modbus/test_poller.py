@@ -23,7 +23,7 @@ from custom_components.sot.modbus.profile import load_builtin
 from custom_components.sot.site.readings import Command, RejectReason
 from custom_components.sot.site.vocabulary import Value
 
-from .modbus_server import SimulatedDevice, dse_on_load_during_outage, rtu_server, tcp_server
+from .server import SimulatedDevice, dse_on_load_during_outage, rtu_server, tcp_server
 
 NOW = datetime(2026, 11, 22, 7, 0, tzinfo=UTC)
 FAST_TIMEOUT = 0.3
@@ -141,8 +141,9 @@ async def test_missing_registers_are_split_out_then_dropped(
     assert "holding 1290 (generator/fuel_rate): not supported" in rejection.detail
     assert "genset has no holding 1290" in caplog.text
     diagnostics = poller.diagnostics()["devices"][0]
-    assert diagnostics["unsupported"] == ["holding 1290 (generator/fuel_rate)"]
+    assert diagnostics["quarantined"] == {"holding 1290 (generator/fuel_rate)": 3600}
     assert diagnostics["split_blocks"] == 1
+    assert diagnostics["errors"] == {"illegal_data_address": 2}
 
 
 async def test_dropped_register_is_not_asked_again(socket_enabled: None) -> None:
@@ -218,7 +219,7 @@ async def test_silent_pzem_means_the_grid_is_down(socket_enabled: None) -> None:
         dead = await poller.poll(NOW)
     # The gateway itself is gone: that says nothing about the grid.
     for _ in range(2):
-        clock.now += 5
+        clock.now += 60  # past the backoff
         gateway_down = await poller.poll(NOW)
         assert _online(gateway_down) == {"grid-meter": False}
         assert gateway_down.readings == []
@@ -260,7 +261,9 @@ async def test_out_of_range_register_is_refused_not_shown(socket_enabled: None) 
 async def test_deep_sea_remote_start_writes_the_control_key(socket_enabled: None) -> None:
     device = dse_on_load_during_outage()
     async with tcp_server({1: device}) as port:
-        poller = BusPoller(TcpSettings(host="127.0.0.1", port=port), [_dse_settings()])
+        poller = BusPoller(
+            TcpSettings(host="127.0.0.1", port=port), [_dse_settings(control_enabled=True)]
+        )
         await poller.execute(Command("generator", "main", "start"))
         start = (device.value("holding", 4104), device.value("holding", 4105))
         await poller.execute(Command("generator", "main", "mode_manual"))
@@ -272,7 +275,7 @@ async def test_deep_sea_remote_start_writes_the_control_key(socket_enabled: None
         await poller.close()
     assert start == (35732, 29803)
     assert manual == (35702, 29833)
-    assert unknown.value.reason == "unsupported_action"
+    assert unknown.value.reason == "action_not_supported"
     assert elsewhere.value.reason == "unknown_component"
     assert not poller.owns("load", "heater")
     assert poller.owns("generator", "main")
@@ -307,7 +310,9 @@ async def test_relay_command_switches_the_coil_and_reads_it_back(socket_enabled:
 async def test_command_to_an_unreachable_device(socket_enabled: None) -> None:
     async with tcp_server({}) as port:
         pass
-    poller = BusPoller(TcpSettings(host="127.0.0.1", port=port), [_dse_settings()])
+    poller = BusPoller(
+        TcpSettings(host="127.0.0.1", port=port), [_dse_settings(control_enabled=True)]
+    )
     with pytest.raises(CommandError) as caught:
         await poller.execute(Command("generator", "main", "stop"))
     await poller.close()
@@ -358,6 +363,7 @@ async def test_smartgen_and_pzem_on_one_rtu_line() -> None:
                     profile=load_builtin("smartgen_hgm6100"),
                     unit=3,
                     components={"mains": None},
+                    control_enabled=True,
                 ),
                 DeviceSettings(id="pzem", profile=load_builtin("pzem_004t"), unit=1),
             ],

@@ -19,10 +19,12 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.sot.const import SUBENTRY_MODBUS
 from custom_components.sot.coordinator import SiteCoordinator
+from custom_components.sot.diagnostics import async_get_config_entry_diagnostics
 from custom_components.sot.modbus_hub import ModbusHub
+from custom_components.sot.site.readings import Command
 
-from .helpers import site_entry, start_site, wait_for, wait_for_state
-from .modbus_server import SimulatedDevice, dse_on_load_during_outage, rtu_server, tcp_server
+from ..helpers import site_entry, start_site, wait_for, wait_for_state
+from .server import SimulatedDevice, dse_on_load_during_outage, rtu_server, tcp_server
 
 
 def _device(title: str, **data: Any) -> ConfigSubentryData:
@@ -31,7 +33,9 @@ def _device(title: str, **data: Any) -> ConfigSubentryData:
     )
 
 
-def _site_with_devices(port: int, *more: ConfigSubentryData) -> MockConfigEntry:
+def _site_with_devices(
+    port: int, *more: ConfigSubentryData, **genset_settings: Any
+) -> MockConfigEntry:
     entry = site_entry()
     genset = _device(
         "Genset",
@@ -41,6 +45,7 @@ def _site_with_devices(port: int, *more: ConfigSubentryData) -> MockConfigEntry:
         host="127.0.0.1",
         port=port,
         unit=1,
+        **genset_settings,
     )
     relays = _device(
         "Relays",
@@ -73,7 +78,8 @@ async def test_generator_controller_and_relays_on_the_dashboard(
     mqtt_hass: HomeAssistant, field: aiomqtt.Client, socket_enabled: None
 ) -> None:
     relays = SimulatedDevice(coils={0: [False] * 8})
-    async with tcp_server({1: dse_on_load_during_outage(), 2: relays}) as port:
+    genset = dse_on_load_during_outage()
+    async with tcp_server({1: genset, 2: relays}) as port:
         entry = _site_with_devices(port)
         coordinator = await start_site(mqtt_hass, field, entry)
         hub = await _modbus_hub(mqtt_hass, coordinator)
@@ -94,6 +100,25 @@ async def test_generator_controller_and_relays_on_the_dashboard(
         # The switch shows what the relay reads back, and it reads back at once.
         await wait_for_state(mqtt_hass, switch, "on")
 
+        # Generator control was never turned on: no buttons, no mode select, and a command
+        # sent anyway (an automation calling the coordinator) is refused, not written.
+        assert mqtt_hass.states.get("button.kall_generator_start") is None
+        assert mqtt_hass.states.get("button.kall_generator_stop") is None
+        assert mqtt_hass.states.get("select.kall_generator_control_mode") is None
+        with pytest.raises(HomeAssistantError) as refused:
+            await coordinator.async_command(Command("generator", "main", "start"))
+        assert refused.value.translation_key == "control_disabled"
+        assert refused.value.translation_placeholders["device"] == "genset"
+        assert genset.value("holding", 4104) == 0
+
+        live = await _device_diagnostics(mqtt_hass, entry, "genset")
+        assert live["online"] is True
+        assert live["requests_per_poll"] in (6, 7)  # the fast blocks, and once the slow one
+        assert live["last_poll"] is not None
+        assert live["errors"] == {}
+        assert live["quarantined"] == {}
+        assert live["control_enabled"] is False
+
     # The gateway is gone: the controller's values must not go on looking live.
     await wait_for_state(mqtt_hass, "sensor.kall_generator_state", STATE_UNAVAILABLE)
     await wait_for_state(mqtt_hass, "sensor.kall_tank_level", STATE_UNAVAILABLE)
@@ -102,7 +127,24 @@ async def test_generator_controller_and_relays_on_the_dashboard(
         "genset": False,
         "relays": False,
     }
+    gone = await _device_diagnostics(mqtt_hass, entry, "genset")
+    assert set(gone["errors"]) <= {"connection", "timeout"}
+    assert sum(gone["errors"].values()) >= 1
     assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+
+
+async def _device_diagnostics(
+    hass: HomeAssistant, entry: MockConfigEntry, device_id: str
+) -> dict[str, Any]:
+    """One Modbus device's part of the site's diagnostics download."""
+    report = await async_get_config_entry_diagnostics(hass, entry)
+    devices = [
+        device
+        for transport in report["modbus"]
+        for bus in transport["modbus_buses"]
+        for device in bus["devices"]
+    ]
+    return next(device for device in devices if device["id"] == device_id)
 
 
 async def _entity_of(hass: HomeAssistant, domain: str, component_id: str) -> str:
@@ -172,7 +214,10 @@ async def test_add_a_modbus_device_through_the_flow(
         "host": "127.0.0.1",
         "port": port,
         "unit": 3,
+        "timeout": 3.0,
+        "pacing": 0,
         "components": {"generator": "main", "mains": "", "fuel": "diesel"},
+        "control_enabled": False,
     }
 
 
@@ -231,6 +276,8 @@ async def test_flow_refuses_a_second_device_at_the_same_address(
             result["flow_id"], {"host": "127.0.0.1", "port": port, "unit": 7}
         )
         assert result["step_id"] == "components"
+        # Relays switch loads: always allowed, so there is no control toggle to turn on.
+        assert "control_enabled" not in result["data_schema"].schema
         result = await flows.async_configure(result["flow_id"], {"relay1": "heater"})
         assert result["errors"] == {"relay1": "component_taken"}
         assert result["description_placeholders"]["component"] == "load/heater"
@@ -255,13 +302,16 @@ async def test_change_a_device_through_reconfigure(
             context={"source": "reconfigure", "subentry_id": genset.subentry_id},
         )
         assert result["step_id"] == "connection"
-        # The controller was readdressed to unit 6.
+        # The controller was readdressed to unit 6, behind a gateway that needs a pause.
         result = await flows.async_configure(
-            result["flow_id"], {"host": "127.0.0.1", "port": port, "unit": 6}
+            result["flow_id"],
+            {"host": "127.0.0.1", "port": port, "unit": 6, "timeout": 0.5, "pacing": 20},
         )
         assert result["step_id"] == "components"
+        assert "control_enabled" in result["data_schema"].schema
         result = await flows.async_configure(
-            result["flow_id"], {"generator": "main", "mains": "main", "fuel": "diesel"}
+            result["flow_id"],
+            {"generator": "main", "mains": "main", "fuel": "diesel", "control_enabled": True},
         )
         assert result["type"] is FlowResultType.ABORT
         assert result["reason"] == "reconfigure_successful"
@@ -270,6 +320,8 @@ async def test_change_a_device_through_reconfigure(
     changed = entry.subentries[genset.subentry_id]
     assert changed.data["unit"] == 6
     assert changed.data["components"] == {"generator": "main", "mains": "main", "fuel": "diesel"}
+    assert (changed.data["timeout"], changed.data["pacing"]) == (0.5, 20)
+    assert changed.data["control_enabled"] is True
 
 
 async def test_add_a_serial_device_through_the_flow(
@@ -358,3 +410,40 @@ async def test_command_to_a_silent_device_tells_the_operator(
     assert caught.value.translation_placeholders["component"] == "heater"
     assert "relays" in caught.value.translation_placeholders["error"]
     assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_generator_control_turned_on_gives_buttons_and_mode(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, socket_enabled: None
+) -> None:
+    genset = dse_on_load_during_outage()
+    async with tcp_server({1: genset, 2: SimulatedDevice(coils={0: [False] * 8})}) as port:
+        entry = _site_with_devices(port, control_enabled=True)
+        await start_site(mqtt_hass, field, entry)
+        await wait_for_state(mqtt_hass, "select.kall_generator_control_mode", "auto")
+        assert mqtt_hass.states.get("button.kall_generator_stop") is not None
+
+        await mqtt_hass.services.async_call(
+            "button", "press", {"entity_id": "button.kall_generator_start"}, blocking=True
+        )
+        # DSE GenComm: the remote start key and its complement, in one write.
+        assert (genset.value("holding", 4104), genset.value("holding", 4105)) == (35732, 29803)
+        # The controller was asked whether it supports remote start before the write.
+        assert (3, 4098, 1) in genset.requests
+
+        await mqtt_hass.services.async_call(
+            "select",
+            "select_option",
+            {"entity_id": "select.kall_generator_control_mode", "option": "manual"},
+            blocking=True,
+        )
+        assert (genset.value("holding", 4104), genset.value("holding", 4105)) == (35702, 29833)
+
+        # This controller does not offer remote stop: the operator is told, nothing is written.
+        genset.set("holding", 4098, [0b01])
+        with pytest.raises(HomeAssistantError) as refused:
+            await mqtt_hass.services.async_call(
+                "button", "press", {"entity_id": "button.kall_generator_stop"}, blocking=True
+            )
+        assert refused.value.translation_key == "action_not_supported"
+        assert genset.value("holding", 4104) == 35702
+        assert await mqtt_hass.config_entries.async_unload(entry.entry_id)

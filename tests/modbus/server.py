@@ -2,24 +2,65 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import select
 import threading
+import time
 import tty
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 
+from pymodbus.constants import ExcCodes
 from pymodbus.datastore import (
     ModbusDeviceContext,
     ModbusServerContext,
     ModbusSparseDataBlock,
 )
+from pymodbus.framer import FramerType
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 
-from .mosquitto import free_port
+from ..mosquitto import free_port
 
 type Table = Mapping[int, int | bool | Sequence[int] | Sequence[bool]]
+
+
+_READS = frozenset({1, 2, 3, 4})
+
+
+class _SlowContext(ModbusDeviceContext):
+    """A device context that takes its time to answer, as a device on a slow line does."""
+
+    def __init__(self, device: SimulatedDevice, **blocks: ModbusSparseDataBlock) -> None:
+        super().__init__(**blocks)
+        self.device = device
+
+    async def async_getValues(
+        self, func_code: int, address: int, count: int = 1
+    ) -> list[int] | list[bool] | ExcCodes:
+        if func_code not in _READS:
+            # pymodbus reads a written value back to build its answer: not a request.
+            return self.getValues(func_code, address, count)
+        self.device.requests.append((func_code, address, count))
+        self.device.arrivals.append(time.monotonic())
+        if self.device.delay is not None:
+            await asyncio.sleep(self.device.delay(func_code, count))
+        for failing, code in self.device.failing.items():
+            if address <= failing < address + count:
+                return code
+        return self.getValues(func_code, address, count)
+
+    async def async_setValues(
+        self, func_code: int, address: int, values: list[int] | list[bool]
+    ) -> ExcCodes | None:
+        self.device.requests.append((func_code, address, len(values)))
+        self.device.arrivals.append(time.monotonic())
+        if self.device.delay is not None:
+            await asyncio.sleep(self.device.delay(func_code, len(values)))
+        if func_code in (5, 15) and address in self.device.stuck:
+            return None  # acknowledged, but the contact does not move
+        return self.setValues(func_code, address, values)
 
 
 @dataclass
@@ -30,13 +71,23 @@ class SimulatedDevice:
     input: Table = field(default_factory=dict)
     coils: Table = field(default_factory=dict)
     discrete: Table = field(default_factory=dict)
+    # Seconds a request takes, from its function code and register count (a slow line).
+    delay: Callable[[int, int], float] | None = None
 
     def __post_init__(self) -> None:
         self.blocks = {
             name: ModbusSparseDataBlock(_shifted(getattr(self, name)))
             for name in ("holding", "input", "coils", "discrete")
         }
-        self.context = ModbusDeviceContext(
+        # (function code, address, count) of every request it was asked, and when it came.
+        self.requests: list[tuple[int, int, int]] = []
+        self.arrivals: list[float] = []
+        # Address -> the exception a read covering it is answered with (a failing sensor page).
+        self.failing: dict[int, ExcCodes] = {}
+        # Coils whose relay does not follow a write (a failed driver, a welded contact).
+        self.stuck: set[int] = set()
+        self.context = _SlowContext(
+            self,
             hr=self.blocks["holding"],
             ir=self.blocks["input"],
             co=self.blocks["coils"],
@@ -76,12 +127,22 @@ def _context(devices: Mapping[int, SimulatedDevice]) -> ModbusServerContext:
 
 @asynccontextmanager
 async def tcp_server(
-    devices: Mapping[int, SimulatedDevice], *, port: int | None = None
+    devices: Mapping[int, SimulatedDevice],
+    *,
+    port: int | None = None,
+    framer: FramerType = FramerType.SOCKET,
 ) -> AsyncIterator[int]:
-    """A Modbus TCP server on 127.0.0.1; yields its port. Unknown unit ids get no answer."""
+    """A Modbus TCP server on 127.0.0.1; yields its port. Unknown unit ids get no answer.
+
+    With `framer=FramerType.RTU` it speaks RTU frames over TCP, as a serial gateway in
+    transparent mode does.
+    """
     port = port or free_port()
     server = ModbusTcpServer(
-        _context(devices), address=("127.0.0.1", port), ignore_missing_devices=True
+        _context(devices),
+        address=("127.0.0.1", port),
+        framer=framer,
+        ignore_missing_devices=True,
     )
     await server.serve_forever(background=True)
     try:
@@ -161,6 +222,9 @@ def dse_on_load_during_outage(*, holes: Iterable[int] = ()) -> SimulatedDevice:
         holding.update({start + i: v for i, v in enumerate(values)})
     holding.update(
         {
+            # Control support: stop, auto, manual (functions 0-2), remote start and stop (32, 33).
+            4096: 0b111,
+            4098: 0b11,
             772: 1,  # auto
             774: 0,  # no alarm
             1024: 345,  # oil kPa
