@@ -30,6 +30,14 @@ class SotBinarySensorDescription(SotEntityDescription, BinarySensorEntityDescrip
     is_on_fn: Callable[[Site, Component | None, datetime], bool | None] | None = None
 
 
+IsOnFn = Callable[[Site, Component | None, datetime], bool | None]
+
+
+def _known(is_on: IsOnFn) -> Callable[[Site, Component | None, datetime], bool]:
+    """Available exactly when the answer is known: unknown inputs are stale or offline."""
+    return lambda site, component, now: is_on(site, component, now) is not None
+
+
 def _on_backup(site: Site, _: Component | None, now: datetime) -> bool | None:
     source = site.power_source(now)
     return None if source is None else source is PowerSource.GENERATOR
@@ -54,7 +62,7 @@ BINARY_SENSORS: tuple[SotBinarySensorDescription, ...] = (
         device_class=BinarySensorDeviceClass.POWER,
         exists_fn=lambda _, __: True,
         is_on_fn=_on_backup,
-        available_fn=lambda site, component, now: _on_backup(site, component, now) is not None,
+        available_fn=_known(_on_backup),
     ),
     SotBinarySensorDescription(
         key="present",
@@ -66,7 +74,7 @@ BINARY_SENSORS: tuple[SotBinarySensorDescription, ...] = (
             and ("present" in component.values or "voltage" in component.values)
         ),
         is_on_fn=_grid_present,
-        available_fn=lambda site, component, now: _grid_present(site, component, now) is not None,
+        available_fn=_known(_grid_present),
     ),
     SotBinarySensorDescription(
         key="running",
@@ -77,9 +85,7 @@ BINARY_SENSORS: tuple[SotBinarySensorDescription, ...] = (
             component is not None and ("state" in component.values or "speed" in component.values)
         ),
         is_on_fn=_generator_running,
-        available_fn=lambda site, component, now: (
-            _generator_running(site, component, now) is not None
-        ),
+        available_fn=_known(_generator_running),
     ),
     SotBinarySensorDescription(
         key="on_load",
@@ -92,9 +98,7 @@ BINARY_SENSORS: tuple[SotBinarySensorDescription, ...] = (
             and any(q in component.values for q in ("on_load", "power", "load", "state", "speed"))
         ),
         is_on_fn=_generator_on_load,
-        available_fn=lambda site, component, now: (
-            _generator_on_load(site, component, now) is not None
-        ),
+        available_fn=_known(_generator_on_load),
     ),
     SotBinarySensorDescription(
         key="door",
