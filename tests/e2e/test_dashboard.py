@@ -189,3 +189,8 @@ def test_dashboard_shows_the_simulated_site(demo: tuple[DemoStack, StatusWatcher
             assert f"Generator {state_words['running']}" in rows["Kall"], rows["Kall"]
         finally:
             browser.close()
+
+    # Loading the integration, its three sites and the blueprint automations logged no error.
+    log = (stack.config_dir / "home-assistant.log").read_text(encoding="utf-8", errors="replace")
+    errors = [line for line in log.splitlines() if " ERROR " in line]
+    assert errors == [], "\n".join(errors[:20])
