@@ -49,7 +49,9 @@ async def wait_for(
         await hass.async_block_till_done()
 
 
-async def wait_for_state(hass: HomeAssistant, entity_id: str, expected: str) -> State:
+async def wait_for_state(
+    hass: HomeAssistant, entity_id: str, expected: str, limit: float = TIMEOUT
+) -> State:
     """Wait until `entity_id` shows `expected`; fail with what it showed instead."""
 
     def matches() -> bool:
@@ -57,7 +59,7 @@ async def wait_for_state(hass: HomeAssistant, entity_id: str, expected: str) -> 
         return state is not None and state.state == expected
 
     try:
-        await wait_for(hass, matches, f"{entity_id} == {expected}")
+        await wait_for(hass, matches, f"{entity_id} == {expected}", limit)
     except AssertionError:
         state = hass.states.get(entity_id)
         raise AssertionError(

@@ -130,6 +130,13 @@ async def test_generator_controller_and_relays_on_the_dashboard(
     gone = await _device_diagnostics(mqtt_hass, entry, "genset")
     assert set(gone["errors"]) <= {"connection", "timeout"}
     assert sum(gone["errors"].values()) >= 1
+
+    # The gateway is back on the same address: the values come back without a reload.
+    async with tcp_server({1: genset, 2: relays}, port=port):
+        await wait_for_state(mqtt_hass, "sensor.kall_generator_state", "running", limit=90)
+        await wait_for_state(mqtt_hass, "sensor.kall_tank_level", "64.0")
+        assert (await _device_diagnostics(mqtt_hass, entry, "genset"))["online"] is True
+        assert entry.runtime_data is coordinator
     assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
 
 
