@@ -272,6 +272,9 @@ async def test_outage_survives_a_reload(mqtt_hass: HomeAssistant, field: aiomqtt
     await wait_for_state(mqtt_hass, "binary_sensor.kall_grid_present", "off")
     assert coordinator.site.outage is not None
     started = coordinator.site.outage.start
+    state = await wait_for_state(mqtt_hass, "sensor.kall_outage_duration", "0")
+    assert state.attributes["started"] == started.isoformat()
+    assert state.attributes["last_outage"] is None
 
     assert await mqtt_hass.config_entries.async_reload(entry.entry_id)
     await mqtt_hass.async_block_till_done()
@@ -285,6 +288,10 @@ async def test_outage_survives_a_reload(mqtt_hass: HomeAssistant, field: aiomqtt
     await wait_for_state(mqtt_hass, "binary_sensor.kall_grid_present", "on")
     assert reloaded.site.outage is None
     assert reloaded.site.outage_log[-1].start == started
+    state = await wait_for_state(mqtt_hass, "sensor.kall_outage_duration", "0")
+    assert state.attributes["started"] is None
+    assert state.attributes["last_outage"]["start"] == started.isoformat()
+    assert state.attributes["outages_logged"] == 1
 
 
 async def start_site_again(hass: HomeAssistant, field: aiomqtt.Client) -> None:

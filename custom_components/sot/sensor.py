@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -48,6 +49,7 @@ class SotSensorDescription(SotEntityDescription, SensorEntityDescription):
     """A sensor row: by default the live value of the quantity named by `key`."""
 
     value_fn: ValueFn | None = None
+    attributes_fn: Callable[[Site, datetime], dict[str, Any]] | None = None
 
 
 def _always(_: SiteCoordinator, __: Component | None) -> bool:
@@ -109,6 +111,24 @@ def _outage_minutes(site: Site, _: Component | None, now: datetime) -> StateType
     return 0 if duration is None else round(duration.total_seconds() / 60)
 
 
+def _outage_attributes(site: Site, now: datetime) -> dict[str, Any]:
+    """When the present outage began, and the last one that ended (from the outage log)."""
+    last = site.outage_log[-1] if site.outage_log else None
+    return {
+        "started": site.outage.start.isoformat() if site.outage else None,
+        "last_outage": None
+        if last is None or last.end is None
+        else {
+            "start": last.start.isoformat(),
+            "end": last.end.isoformat(),
+            "minutes": round((last.end - last.start).total_seconds() / 60),
+            "generator_hours": round(last.generator_seconds / 3600, 2),
+            "fuel_used": round(last.fuel_used, 1),
+        },
+        "outages_logged": len(site.outage_log),
+    }
+
+
 def _freezer_status(site: Site, component: Component | None, now: datetime) -> StateType:
     status = None if component is None else site.freezer_status(component, now)
     return None if status is None else status.value
@@ -168,6 +188,7 @@ SENSORS: tuple[SotSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         exists_fn=_always,
         value_fn=_outage_minutes,
+        attributes_fn=_outage_attributes,
         available_fn=lambda site, _, now: site.grid_present(now) is not None,
     ),
     SotSensorDescription(
@@ -395,6 +416,14 @@ class SotSensor(SotEntity, SensorEntity):
     """A measured or derived value of a SOT point."""
 
     entity_description: SotSensorDescription
+    # The outage summary changes once per outage; the recorder need not store it every minute.
+    _unrecorded_attributes = frozenset({"started", "last_outage", "outages_logged"})
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Extra figures for the rows that have them (the outage log's summary)."""
+        attributes = self.entity_description.attributes_fn
+        return None if attributes is None else attributes(self.coordinator.site, dt_util.utcnow())
 
     @property
     def native_value(self) -> StateType:
