@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 from datetime import timedelta
+from typing import Any
 
 import aiomqtt
 import pytest
@@ -325,3 +326,66 @@ async def test_setup_waits_for_mqtt(hass: HomeAssistant) -> None:
     with patch("custom_components.sot.async_wait_for_mqtt_client", return_value=False):
         await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.SETUP_RETRY
+
+
+async def test_a_counter_dropping_out_is_unavailable_not_reset(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """The controller's run hours never fall back to the model's own (a false meter reset)."""
+    await start_site(mqtt_hass, field, site_entry())
+    await field.publish(
+        "sot/kall/generator/main", json.dumps({"state": "running", "run_hours": 1234.5})
+    )
+    await wait_for_state(mqtt_hass, "sensor.kall_generator_run_hours", "1234.5")
+    await field.publish("sot/kall/generator/main/run_hours", "nan")
+    await wait_for_state(mqtt_hass, "sensor.kall_generator_run_hours", STATE_UNAVAILABLE)
+    await field.publish("sot/kall/generator/main/run_hours", "1234.6")
+    await wait_for_state(mqtt_hass, "sensor.kall_generator_run_hours", "1234.6")
+
+
+async def test_only_the_sites_generator_gets_the_models_own_counters(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    await start_site(mqtt_hass, field, site_entry())
+    await field.publish("sot/kall/generator/a", json.dumps({"state": "running", "power": 20.0}))
+    await field.publish("sot/kall/generator/b", json.dumps({"state": "stopped", "power": 0.0}))
+    await wait_for_state(mqtt_hass, "sensor.kall_generator_b_power", "0.0")
+    await wait_for_state(mqtt_hass, "sensor.kall_generator_a_run_hours", "0.0")
+    assert mqtt_hass.states.get("sensor.kall_generator_a_energy") is not None
+    assert mqtt_hass.states.get("sensor.kall_generator_b_run_hours") is None
+    assert mqtt_hass.states.get("sensor.kall_generator_b_energy") is None
+
+
+async def test_site_state_is_saved_while_running(
+    mqtt_hass: HomeAssistant,
+    field: aiomqtt.Client,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A power cut of Home Assistant itself must not lose the outage in progress."""
+    entry = site_entry()
+    await start_site(mqtt_hass, field, entry, freezer)
+    key = f"sot.{entry.entry_id}"
+    await field.publish("sot/kall/grid/main/present", "OFF")
+    await wait_for_state(mqtt_hass, "binary_sensor.kall_grid_present", "off")
+    for _ in range(3):  # readings keep arriving; the save must not be put off by them
+        freezer.tick(timedelta(seconds=1))
+        async_fire_time_changed(mqtt_hass)
+        await field.publish("sot/kall/grid/main/present", "OFF")
+        await mqtt_hass.async_block_till_done()
+    await wait_for(mqtt_hass, lambda: key in hass_storage, "the outage to be saved")
+    assert hass_storage[key]["data"]["outage"]["end"] is None
+
+    # Integrated counters are saved on a fixed beat even while messages never stop.
+    await field.publish("sot/kall/generator/main", json.dumps({"state": "running", "power": 30.0}))
+    await wait_for_state(mqtt_hass, "sensor.kall_generator_state", "running")
+    for _ in range(8):
+        freezer.tick(timedelta(seconds=10))
+        async_fire_time_changed(mqtt_hass)
+        await field.publish("sot/kall/generator/main/power", "30.0")
+        await mqtt_hass.async_block_till_done()
+    await wait_for(
+        mqtt_hass,
+        lambda: hass_storage[key]["data"]["generator_seconds"] > 0,
+        "run time to be saved while messages keep coming",
+    )

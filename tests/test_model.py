@@ -376,3 +376,116 @@ def test_forgotten_component_is_gone_until_it_reports_again() -> None:
     assert site.component("freezer", "old") is None
     feed(site, 1, "freezer", "old", temperature=-18.0)
     assert site.component("freezer", "old") is not None
+
+
+# -- what a flaky field must not do ----------------------------------------------------------
+
+
+def test_a_silent_grid_side_meter_means_no_grid() -> None:
+    """The transport reports the meter offline and, from that silence, the grid as gone."""
+    site = Site()
+    site.apply([Reading("grid", "main", "present", True, at(0))], at(0), node="modbus-pzem")
+    site.set_node(NodeStatus("modbus-pzem", True, at(0)))
+    site.set_node(NodeStatus("modbus-pzem", False, at(1)))
+    assert site.grid_present(at(1)) is None  # its last live value is not shown
+    events = site.apply(
+        [Reading("grid", "main", "present", False, at(1))], at(1), node="modbus-pzem"
+    )
+    assert types(events) == [EventType.GRID_LOST]
+    assert site.grid_present(at(1)) is False
+    assert site.power_source(at(1)) is PowerSource.NONE
+    site.set_node(NodeStatus("modbus-pzem", True, at(30)))
+    events = site.apply(
+        [Reading("grid", "main", "present", True, at(30))], at(30), node="modbus-pzem"
+    )
+    assert types(events) == [EventType.GRID_RESTORED]
+
+
+def test_a_probe_dropout_does_not_restart_the_alarm_delay() -> None:
+    site = Site(Settings(alarm_delay=timedelta(minutes=10)))
+    raised: list[EventType] = []
+    for minute in range(0, 16):
+        if minute % 4 == 3:  # every fourth reading the probe says "no reading"
+            site.no_reading("freezer", "f1", "temperature")
+            raised += types(site.tick(at(minute)))
+        else:
+            raised += types(feed(site, minute, "freezer", "f1", temperature=-8.0))
+    assert EventType.FREEZER_CRITICAL in raised
+
+
+def test_fuel_low_is_not_raised_again_by_a_missed_poll_or_an_engine_restart() -> None:
+    site = Site(Settings(tank_capacity=100.0, tank_reserve=0.0, fuel_low_hours=12.0))
+    site.set_meta(Meta("generator", "main", node="controller"))
+    site.set_node(NodeStatus("controller", True, at(0)))
+    feed(site, 0, "tank", "main", level=50.0)
+    feed(site, 0, "generator", "main", state="running", fuel_rate=5.0)
+    raised = types(feed(site, 1, "generator", "main", fuel_rate=5.0))
+    assert raised == [EventType.FUEL_LOW]
+    raised = types(site.set_node(NodeStatus("controller", False, at(2))))  # one missed poll
+    raised += types(site.set_node(NodeStatus("controller", True, at(3))))
+    raised += types(feed(site, 3, "generator", "main", state="running", fuel_rate=5.0))
+    raised += types(feed(site, 4, "generator", "main", state="stopped"))
+    raised += types(feed(site, 6, "generator", "main", state="running", fuel_rate=5.0))
+    raised += types(feed(site, 7, "generator", "main", state="running", fuel_rate=5.0))
+    assert EventType.FUEL_LOW not in raised
+
+
+def test_power_source_is_unknown_while_the_generator_is() -> None:
+    site = Site()
+    site.set_meta(Meta("generator", "main", node="controller"))
+    site.set_node(NodeStatus("controller", True, at(0)))
+    feed(site, 0, "grid", "main", present=False)
+    feed(site, 0, "generator", "main", state="running", on_load=True)
+    assert site.power_source(at(0)) is PowerSource.GENERATOR
+    site.set_node(NodeStatus("controller", False, at(1)))
+    feed(site, 1, "grid", "main", present=False)
+    assert site.power_source(at(1)) is None  # not "no power"
+    # A closed breaker with an unknown engine state still counts as on load.
+    other = Site()
+    feed(other, 0, "generator", "main", on_load=True)
+    assert other.generator_on_load(at(0)) is True
+
+
+def test_active_alarms_are_not_raised_again_after_a_restart() -> None:
+    settings = Settings(alarm_delay=timedelta(minutes=5), tank_capacity=100.0, tank_reserve=0.0)
+    site = Site(settings)
+    feed(site, 0, "generator", "main", state="running", fuel_rate=5.0)
+    feed(site, 0, "tank", "main", level=20.0)
+    feed(site, 0, "freezer", "f1", temperature=-8.0)
+    raised = types(feed(site, 5, "freezer", "f1", temperature=-8.0))
+    raised += types(feed(site, 5, "generator", "main", fuel_rate=5.0))
+    assert set(raised) == {EventType.FREEZER_CRITICAL, EventType.FUEL_LOW}
+
+    restarted = Site(settings)
+    restarted.restore(site.as_dict())
+    raised = types(feed(restarted, 10, "freezer", "f1", temperature=-8.0))
+    raised += types(feed(restarted, 10, "generator", "main", state="running", fuel_rate=5.0))
+    raised += types(feed(restarted, 10, "tank", "main", level=20.0))
+    raised += types(feed(restarted, 20, "freezer", "f1", temperature=-8.0))
+    assert raised == []
+    freezer = restarted.component("freezer", "f1")
+    assert freezer is not None
+    assert restarted.freezer_status(freezer, at(10)) is FreezerStatus.CRITICAL
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        {"outage": "yesterday"},
+        {"outage_log": [42]},
+        {"freezers": {"f1": "melting"}},
+    ],
+)
+def test_any_damaged_storage_is_refused_cleanly(stored: dict[str, object]) -> None:
+    site = Site()
+    with pytest.raises(ValueError, match="damaged"):
+        site.restore(stored)  # type: ignore[arg-type]
+    assert site.outage is None
+
+
+def test_stored_times_without_a_zone_are_read_as_utc() -> None:
+    site = Site()
+    site.restore({"outage": {"start": "2026-11-22T12:00:00"}})
+    assert site.outage is not None
+    assert site.outage.start == T0
+    assert types(feed(site, 30, "grid", "main", present=True)) == [EventType.GRID_RESTORED]

@@ -108,6 +108,7 @@ def test_json_object_keeps_the_good_part_of_a_partly_bad_object() -> None:
         ("sot/kall/freezer/f1", '{"temperature": NaN}', RejectReason.NOT_FINITE),
         ("sot/kall/freezer/f1", '{"temperature": 85}', RejectReason.NO_READING),
         ("sot/kall/freezer/f1", '{"door": 3}', RejectReason.WRONG_TYPE),
+        ("sot/kall/generator/main", '{"energy": 1' + "0" * 400 + "}", RejectReason.OUT_OF_RANGE),
         (
             "sot/kall/freezer/f1",
             json.dumps({"temperature": -18, "pad": "x" * 5000}),

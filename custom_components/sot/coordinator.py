@@ -42,7 +42,10 @@ from .site.readings import Command, NodeStatus, Reading, Rejection, RejectReason
 _LOGGER = logging.getLogger(__name__)
 # A sensor that reports "no reading" (NaN, a probe's error value) has no value: its last one goes.
 NO_READING = frozenset({RejectReason.NO_READING, RejectReason.NOT_FINITE})
-SAVE_DELAY = 30
+# The counters and the present outage are saved on a fixed beat, not after each message: a
+# save postponed by every new message would never happen on a busy site.
+SAVE_INTERVAL = timedelta(minutes=1)
+EVENT_SAVE_DELAY = 1
 RECENT_REJECTIONS = 20
 
 type SotConfigEntry = ConfigEntry[SiteCoordinator]
@@ -140,6 +143,9 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         self._unsubscribe.append(
             async_track_time_interval(self.hass, self._tick, timedelta(seconds=TICK_SECONDS))
         )
+        self._unsubscribe.append(
+            async_track_time_interval(self.hass, self._save_now, SAVE_INTERVAL)
+        )
 
     async def async_stop(self) -> None:
         """Stop listening and save the site's state."""
@@ -199,6 +205,10 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
     def _tick(self, now: datetime) -> None:
         self._publish(dt_util.utcnow(), self.site.tick(dt_util.utcnow()))
 
+    @callback
+    def _save_now(self, _: datetime) -> None:
+        self._store.async_delay_save(self.site.as_dict, 0)
+
     def _reject(self, rejection: Rejection) -> None:
         self.rejected[rejection.reason.value] += 1
         self.recent_rejections.append(
@@ -236,7 +246,9 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         for event in events:
             for event_listener in list(self._event_listeners):
                 event_listener(event)
-        self._store.async_delay_save(self.site.as_dict, SAVE_DELAY)
+        if events:
+            # An alarm changes what must survive a power cut (an outage begun or ended): soon.
+            self._store.async_delay_save(self.site.as_dict, EVENT_SAVE_DELAY)
         self.async_set_updated_data(self.site)
 
     def _log_availability(self, now: datetime) -> None:

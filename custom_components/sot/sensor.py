@@ -149,10 +149,14 @@ def _temperature_live(site: Site, component: Component | None, now: datetime) ->
 
 
 def _counter(key: str, fallback: Callable[[Site], float]) -> ValueFn:
-    """The controller's own counter when it reports one, else what the model integrated."""
+    """The controller's own counter once it has reported one, else what the model integrated.
+
+    The source is fixed by the first report: a counter that drops out for a poll shows as
+    unavailable, never as the model's much smaller figure (a false meter reset).
+    """
 
     def value(site: Site, component: Component | None, now: datetime) -> StateType:
-        if component is not None and key in component.values:
+        if component is not None and key in component.reported:
             live = site.fresh(component, key, now)
             return None if live is None else float(live)
         return round(fallback(site), 3)
@@ -162,11 +166,28 @@ def _counter(key: str, fallback: Callable[[Site], float]) -> ValueFn:
 
 def _counter_available(key: str) -> Callable[[Site, Component | None, datetime], bool]:
     def available(site: Site, component: Component | None, now: datetime) -> bool:
-        if component is not None and key in component.values:
+        if component is None:
+            return False
+        if key in component.reported:
             return site.fresh(component, key, now) is not None
-        return component is not None and site.available(component, now)
+        return site.available(component, now)
 
     return available
+
+
+def _counter_exists(key: str, *sources: str) -> Callable[[SiteCoordinator, Component | None], bool]:
+    """A controller counter, or the model's own, which integrates only the site's generator."""
+
+    def exists(coordinator: SiteCoordinator, component: Component | None) -> bool:
+        if component is None:
+            return False
+        if key in component.reported:
+            return True
+        return component is coordinator.site.generator() and any(
+            q in component.values for q in sources
+        )
+
+    return exists
 
 
 SENSORS: tuple[SotSensorDescription, ...] = (
@@ -327,7 +348,7 @@ SENSORS: tuple[SotSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfTime.HOURS,
         state_class=SensorStateClass.TOTAL_INCREASING,
         suggested_display_precision=1,
-        exists_fn=lambda _, component: component is not None,
+        exists_fn=_counter_exists("run_hours", "state", "speed"),
         value_fn=_counter("run_hours", lambda site: site.generator_seconds / 3600),
         available_fn=_counter_available("run_hours"),
     ),
@@ -339,7 +360,7 @@ SENSORS: tuple[SotSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         state_class=SensorStateClass.TOTAL_INCREASING,
         suggested_display_precision=1,
-        exists_fn=_has_any("energy", "power"),
+        exists_fn=_counter_exists("energy", "power"),
         value_fn=_counter("energy", lambda site: site.generator_kwh),
         available_fn=_counter_available("energy"),
     ),

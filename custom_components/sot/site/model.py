@@ -10,7 +10,7 @@ import math
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
 
@@ -33,6 +33,8 @@ FREEZER_TREND_MIN_SPAN: Final = timedelta(minutes=10)
 FREEZER_MIN_WARMING: Final = 0.05
 FREEZER_CLEAR_MARGIN: Final = 0.5
 FUEL_LOW_CLEAR_FACTOR: Final = 1.2
+# A rise in usable fuel beyond this (on top of the factor) is a refill, not sensor noise.
+REFILL_LITRES: Final = 20.0
 OUTAGE_LOG_LENGTH: Final = 100
 
 
@@ -99,6 +101,9 @@ class Sample:
 
     value: Value
     time: datetime
+    # Delivered by its transport while that transport knew the node was silent: a conclusion
+    # drawn from the silence itself (a grid-side meter that stops answering: no grid).
+    despite_offline: bool = False
 
 
 @dataclass(slots=True)
@@ -123,8 +128,8 @@ class Outage:
     def from_dict(cls, data: dict[str, Any]) -> Outage:
         """Read the storage form back."""
         return cls(
-            start=datetime.fromisoformat(data["start"]),
-            end=datetime.fromisoformat(data["end"]) if data.get("end") else None,
+            start=_aware(datetime.fromisoformat(data["start"])),
+            end=_aware(datetime.fromisoformat(data["end"])) if data.get("end") else None,
             generator_seconds=float(data.get("generator_seconds", 0.0)),
             fuel_used=float(data.get("fuel_used", 0.0)),
         )
@@ -147,6 +152,8 @@ class Component:
     kind: Kind
     id: str
     values: dict[str, Sample] = field(default_factory=dict)
+    # Every quantity ever reported, so a counter's source is fixed once it has reported.
+    reported: set[str] = field(default_factory=set)
     last_seen: datetime | None = None
     name: str | None = None
     node: str | None = None
@@ -176,6 +183,7 @@ class Site:
         self._was_running: bool | None = None
         self._was_fault = False
         self._fuel_low = False
+        self._fuel_low_litres: float | None = None
 
     # -- input -----------------------------------------------------------------------------
 
@@ -193,7 +201,9 @@ class Site:
             assert component is not None  # created on demand
             if node is not None:
                 component.node = node
-            component.values[reading.quantity] = Sample(reading.value, reading.time)
+            silent = node is not None and not self.nodes.get(node, True)
+            component.values[reading.quantity] = Sample(reading.value, reading.time, silent)
+            component.reported.add(reading.quantity)
             component.last_seen = max(component.last_seen or reading.time, reading.time)
             if component.kind is Kind.FREEZER and reading.quantity == "temperature":
                 self._track_trend(component.id, reading.time, float(reading.value))
@@ -266,7 +276,7 @@ class Site:
         live while the node says it is online or the component still reports anything else.
         """
         sample = component.values.get(name)
-        if sample is None or not self.node_online(component):
+        if sample is None or not (self.node_online(component) or sample.despite_offline):
             return None
         timeout = self.settings.stale_timeout
         if now - sample.time <= timeout:
@@ -331,7 +341,9 @@ class Site:
             return None
         on_load = self._flag(generator, "on_load", now)
         if on_load is not None:
-            return on_load and bool(self.generator_running(now))
+            # A closed breaker on a stopped engine feeds nothing; an unknown engine state does
+            # not overrule the breaker.
+            return on_load and self.generator_running(now) is not False
         power = self._number(generator, "power", now)
         if power is not None:
             return power > ON_LOAD_KW
@@ -341,11 +353,16 @@ class Site:
         return self.generator_running(now)
 
     def power_source(self, now: datetime) -> PowerSource | None:
-        """Grid, generator (also while the grid is back but not yet switched over) or none."""
-        if self.generator_on_load(now):
+        """Grid, generator (also while the grid is back but not yet switched over) or none.
+
+        None (unknown) when the grid is unknown, or when the site has a generator whose state
+        is unknown: "no power" must not be shown for a controller that merely missed a poll.
+        """
+        on_load = self.generator_on_load(now)
+        if on_load:
             return PowerSource.GENERATOR
         grid = self.grid_present(now)
-        if grid is None:
+        if grid is None or (on_load is None and self.generator() is not None):
             return None
         return PowerSource.GRID if grid else PowerSource.NONE
 
@@ -577,14 +594,10 @@ class Site:
     def _evaluate_fuel(self, now: datetime, events: list[SiteEvent]) -> None:
         hours = self.fuel_runtime(now)
         usable = self.usable_fuel(now)
-        low_now = (hours is not None and hours < self.settings.fuel_low_hours) or (
-            usable is not None and usable <= 0
-        )
-        cleared = (
-            hours is not None and hours > self.settings.fuel_low_hours * FUEL_LOW_CLEAR_FACTOR
-        ) or (hours is None and usable is not None and usable > 0)
+        limit = self.settings.fuel_low_hours
+        low_now = (hours is not None and hours < limit) or (usable is not None and usable <= 0)
         if low_now and not self._fuel_low:
-            self._fuel_low = True
+            self._fuel_low, self._fuel_low_litres = True, usable
             tanks = self.of_kind(Kind.TANK)
             events.append(
                 SiteEvent(
@@ -595,14 +608,29 @@ class Site:
                     self._fuel_figures(now),
                 )
             )
-        elif cleared and self._fuel_low:
-            self._fuel_low = False
+            return
+        # Cleared only on evidence (a known runtime well above the limit, or a refill), never
+        # because the runtime is momentarily unknown (a missed poll, the engine restarting).
+        refilled = (
+            usable is not None
+            and self._fuel_low_litres is not None
+            and usable > self._fuel_low_litres * FUEL_LOW_CLEAR_FACTOR + REFILL_LITRES
+        )
+        if (
+            self._fuel_low
+            and not low_now
+            and (refilled or (hours is not None and hours > limit * FUEL_LOW_CLEAR_FACTOR))
+        ):
+            self._fuel_low, self._fuel_low_litres = False, None
 
     def _evaluate_freezer(self, freezer: Component, now: datetime, events: list[SiteEvent]) -> None:
         temperature = self._number(freezer, "temperature", now)
         alarm = self._freezers.setdefault(freezer.id, FreezerAlarm())
         if temperature is None:
-            alarm.above_warning_since = alarm.above_critical_since = None
+            # A probe's single "no reading" must not restart the alarm delay, or a thawing
+            # freezer with a flaky probe would never alarm; only silence past the timeout does.
+            if freezer.last_seen is None or now - freezer.last_seen > self.settings.stale_timeout:
+                alarm.above_warning_since = alarm.above_critical_since = None
             return
         warning, critical = self.freezer_limits(freezer)
         delay = self.settings.alarm_delay
@@ -659,6 +687,8 @@ class Site:
             "generator_kwh": round(self.generator_kwh, 4),
             "fuel_used": round(self.fuel_used, 3),
             "fuel_low": self._fuel_low,
+            "fuel_low_litres": self._fuel_low_litres,
+            "freezers": {fid: alarm.status.value for fid, alarm in self._freezers.items()},
         }
 
     def restore(self, data: dict[str, Any]) -> None:
@@ -670,10 +700,19 @@ class Site:
             self.generator_kwh = float(data.get("generator_kwh", 0.0))
             self.fuel_used = float(data.get("fuel_used", 0.0))
             self._fuel_low = bool(data.get("fuel_low", False))
-        except (KeyError, TypeError, ValueError) as err:
+            litres = data.get("fuel_low_litres")
+            self._fuel_low_litres = None if litres is None else float(litres)
+            for freezer_id, status in dict(data.get("freezers") or {}).items():
+                self._freezers[str(freezer_id)] = FreezerAlarm(status=FreezerStatus(status))
+        except (AttributeError, KeyError, TypeError, ValueError) as err:
             self.outage, self.outage_log = None, []
             self.generator_seconds = self.generator_kwh = self.fuel_used = 0.0
             raise ValueError(f"stored site state is damaged: {err}") from err
+
+
+def _aware(moment: datetime) -> datetime:
+    """Stored times are UTC; one written without a zone is read as UTC, not compared naive."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _since(since: datetime | None, condition: bool, now: datetime) -> datetime | None:

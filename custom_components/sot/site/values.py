@@ -71,7 +71,13 @@ def parse_json_value(spec: Quantity, value: object) -> Value:
         and isinstance(value, int | float)
         and not isinstance(value, bool)
     ):
-        return check_number(spec, float(value))
+        try:
+            number = float(value)
+        except OverflowError:  # a JSON integer too large for a float
+            raise ValueRejected(
+                RejectReason.OUT_OF_RANGE, f"{spec.name}: number too large"
+            ) from None
+        return check_number(spec, number)
     raise ValueRejected(
         RejectReason.WRONG_TYPE,
         f"{spec.name}: JSON {type(value).__name__} is not a {spec.type.value}",
