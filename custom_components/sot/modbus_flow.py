@@ -17,6 +17,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util import slugify
 
 from .const import SUBENTRY_MODBUS
+from .modbus.client import BusSettings, ModbusBus
 from .modbus.poller import BusPoller, DeviceSettings
 from .modbus.profile import Profile, ProfileError, builtin_profiles, load_builtin
 from .modbus_hub import (
@@ -38,6 +39,7 @@ from .modbus_hub import (
     DEFAULT_SERIAL_TIMEOUT,
     DEFAULT_TCP_PORT,
     DEFAULT_TCP_TIMEOUT,
+    ModbusHub,
     bus_settings,
     device_settings,
 )
@@ -273,6 +275,15 @@ class ModbusDeviceSubentryFlow(ConfigSubentryFlow):
                     claimed.add((kind.value, component_id))
         return claimed
 
+    def _bus_in_use(self, settings: BusSettings) -> ModbusBus | None:
+        """The site's open connection to this gateway or line, so the test read shares it."""
+        entry = self._get_entry()
+        coordinator = getattr(entry, "runtime_data", None)
+        for transport in getattr(coordinator, "transports", ()):
+            if isinstance(transport, ModbusHub):
+                return transport.bus_for(settings)
+        return None
+
     async def _answers(self, data: dict[str, Any], profile: Profile) -> bool:
         """Whether the device answers one poll of its registers."""
         settings = device_settings(data, profile)
@@ -283,8 +294,9 @@ class ModbusDeviceSubentryFlow(ConfigSubentryFlow):
             timeout=settings.timeout,
             pacing=settings.pacing,
         )
+        bus = bus_settings(data)
         try:
-            poller = BusPoller(bus_settings(data), [device])
+            poller = BusPoller(bus, [device], bus=self._bus_in_use(bus))
         except ValueError:
             return False
         try:

@@ -20,7 +20,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN, SUBENTRY_MODBUS
 from .coordinator import SiteCoordinator, SotConfigEntry
-from .modbus.client import BusSettings, SerialSettings, TcpSettings
+from .modbus.client import BusSettings, ModbusBus, SerialSettings, TcpSettings
 from .modbus.poller import BusPoller, CommandError, DeviceSettings, PollResult
 from .modbus.profile import Profile, ProfileError, load_builtin
 from .site.readings import Command
@@ -184,6 +184,13 @@ class ModbusHub:
             translation_key="command_failed",
             translation_placeholders={"component": command.id, "error": "no Modbus device"},
         )
+
+    def bus_for(self, settings: BusSettings) -> ModbusBus | None:
+        """The open bus of that gateway or serial line, if the site already polls it."""
+        for poller in self.pollers:
+            if poller.bus.settings == settings:
+                return poller.bus
+        return None
 
     def actions(self, kind: str, component_id: str) -> frozenset[str]:
         """Generator commands offered as entities (none until control is turned on per device)."""

@@ -7,6 +7,7 @@ is the entity states and the coils the switches move.
 from __future__ import annotations
 
 from typing import Any
+from unittest.mock import patch
 
 import aiomqtt
 import pytest
@@ -20,6 +21,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.sot.const import SUBENTRY_MODBUS
 from custom_components.sot.coordinator import SiteCoordinator
 from custom_components.sot.diagnostics import async_get_config_entry_diagnostics
+from custom_components.sot.modbus.client import ModbusBus
 from custom_components.sot.modbus_hub import ModbusHub
 from custom_components.sot.site.readings import Command
 
@@ -279,10 +281,15 @@ async def test_flow_refuses_a_second_device_at_the_same_address(
                 "unit": 7,
             },
         )
-        result = await flows.async_configure(
-            result["flow_id"], {"host": "127.0.0.1", "port": port, "unit": 7}
-        )
+        # The site already polls this gateway: the test read shares that connection (a gateway
+        # that takes one client would refuse a second), and leaves it open for the site.
+        with patch("custom_components.sot.modbus.poller.ModbusBus", wraps=ModbusBus) as opened:
+            result = await flows.async_configure(
+                result["flow_id"], {"host": "127.0.0.1", "port": port, "unit": 7}
+            )
+        assert opened.call_count == 0
         assert result["step_id"] == "components"
+        await wait_for_state(mqtt_hass, "sensor.kall_generator_state", "running")
         # Relays switch loads: always allowed, so there is no control toggle to turn on.
         assert "control_enabled" not in result["data_schema"].schema
         result = await flows.async_configure(result["flow_id"], {"relay1": "heater"})

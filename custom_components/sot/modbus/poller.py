@@ -175,8 +175,12 @@ class BusPoller:
         devices: Sequence[DeviceSettings],
         *,
         clock: Callable[[], float] = time.monotonic,
+        bus: ModbusBus | None = None,
     ) -> None:
-        self.bus = ModbusBus(settings)
+        # A bus already in use (a test read while the site polls the same line) is shared:
+        # its lock keeps the two from talking over each other, and it stays open afterwards.
+        self.bus = bus or ModbusBus(settings)
+        self._owns_bus = bus is None
         self._clock = clock
         self._devices = [_Device(device) for device in devices]
         self._owners: dict[tuple[str, str], tuple[_Device, str]] = {}
@@ -337,8 +341,9 @@ class BusPoller:
         return bool(int(word) >> requirement.bit & 1)
 
     async def close(self) -> None:
-        """Close the bus connection."""
-        await self.bus.close()
+        """Close the bus connection, unless it was lent by another poller."""
+        if self._owns_bus:
+            await self.bus.close()
 
     def diagnostics(self) -> dict[str, Any]:
         """Plan, request counts and problems, for the integration's diagnostics."""
