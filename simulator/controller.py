@@ -21,9 +21,6 @@ class Mode(IntEnum):
     TEST = 3
 
 
-MODE_WORDS: Final = {Mode.STOP: "off", Mode.AUTO: "auto", Mode.MANUAL: "manual", Mode.TEST: "test"}
-
-
 class Phase(StrEnum):
     """Where the engine is in its sequence (finer than what the controller reports)."""
 

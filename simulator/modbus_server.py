@@ -56,7 +56,6 @@ class GeneratorContext(ModbusBaseDeviceContext):
 
     def __init__(self, site: Site) -> None:
         self.site = site
-        self.bad_keys = 0
 
     def reset(self) -> None:
         """Nothing to reset: registers come from the site's state."""
@@ -78,7 +77,6 @@ class GeneratorContext(ModbusBaseDeviceContext):
             return ExcCodes.ILLEGAL_ADDRESS
         key, complement = int(values[0]), int(values[1])
         if complement != 0xFFFF - key:
-            self.bad_keys += 1
             _LOGGER.warning(
                 "%s: control key %d with a wrong complement %d", self.site.spec.id, key, complement
             )

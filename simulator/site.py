@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -73,7 +72,6 @@ class SiteSpec:
     generator_over_mqtt: bool = True
     grid_over_mqtt: bool = True
     timers: Timers = field(default_factory=Timers)
-    seed: int = 1
 
 
 @dataclass(kw_only=True)
@@ -91,7 +89,6 @@ class Site:
         self.spec = spec
         self.start = start
         self.elapsed_s = 0.0
-        self.rng = random.Random(spec.seed)
         self.grid_present = True
         self.changeover_to_generator = False
         self.generator = Controller(

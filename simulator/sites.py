@@ -33,7 +33,6 @@ KALL: Final = SiteSpec(
     modbus=True,
     generator_over_mqtt=False,
     grid_over_mqtt=False,
-    seed=1,
 )
 
 # Valsjöbyn (Krokom): where SOT points began (storm Hilde, 2013); an automatic transfer switch.
@@ -57,7 +56,6 @@ VALSJOBYN: Final = SiteSpec(
         # Tier 4: what a load-shedding automation switches off the moment the grid goes.
         LoadSpec(id="carwash", power_kw=7.5, priority=4),
     ),
-    seed=2,
 )
 
 # Hallen (Åre): a small set on an automatic transfer switch, the grid holds in this storm.
@@ -74,7 +72,6 @@ HALLEN: Final = SiteSpec(
         LoadSpec(id="pumps", power_kw=1.5, priority=1),
         LoadSpec(id="freezers", power_kw=0.5, priority=2, freezers=("f1",)),
     ),
-    seed=3,
 )
 
 SITES: Final = {spec.id: spec for spec in (KALL, VALSJOBYN, HALLEN)}

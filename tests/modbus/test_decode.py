@@ -6,11 +6,13 @@ import struct
 
 import pytest
 
-from custom_components.sot.modbus.decode import decode, encode, merge_bits, spec_of
+from custom_components.sot.modbus.decode import decode, spec_of
 from custom_components.sot.modbus.profile import Field, Profile, builtin_profiles, load_builtin
 from custom_components.sot.site.readings import RejectReason
 from custom_components.sot.site.values import ValueRejected
 from custom_components.sot.site.vocabulary import Value, ValueType
+
+from .encoding import encode, merge_bits
 
 
 def _field(profile: Profile, slot: str, quantity: str) -> Field:

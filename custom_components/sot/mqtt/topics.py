@@ -38,21 +38,6 @@ def subscription(base: str) -> str:
     return f"{base}/#"
 
 
-def quantity_topic(base: str, kind: str, component_id: str, name: str) -> str:
-    """Topic of one quantity, plain payload."""
-    return f"{base}/{kind}/{component_id}/{name}"
-
-
-def component_topic(base: str, kind: str, component_id: str) -> str:
-    """Topic of a component's JSON object."""
-    return f"{base}/{kind}/{component_id}"
-
-
-def meta_topic(base: str, kind: str, component_id: str) -> str:
-    """Topic of a component's retained meta message."""
-    return f"{base}/{kind}/{component_id}/{META}"
-
-
 def status_topic(base: str, node: str) -> str:
     """Topic of a node's birth and last will."""
     return f"{base}/{NODE}/{node}/{STATUS}"
