@@ -181,7 +181,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             self._forgive(message.topic)
             events += self.site.apply(parsed.readings, now)
         if parsed.readings or cleared or parsed.status is not None or parsed.meta is not None:
-            self._publish(now, events)
+            self._publish(now, events, parsed.readings)
 
     @callback
     def async_readings(
@@ -193,7 +193,8 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             if rejection.reason in NO_READING and rejection.quantity:
                 self.site.no_reading(*rejection.quantity)
         now = dt_util.utcnow()
-        self._publish(now, self.site.apply(readings, now, node=node))
+        readings = list(readings)
+        self._publish(now, self.site.apply(readings, now, node=node), readings)
 
     @callback
     def async_node_status(self, node: str, online: bool) -> None:
@@ -203,7 +204,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
 
     @callback
     def _tick(self, now: datetime) -> None:
-        self._publish(dt_util.utcnow(), self.site.tick(dt_util.utcnow()))
+        self._publish(now, self.site.tick(now))
 
     @callback
     def _save_now(self, _: datetime) -> None:
@@ -231,15 +232,14 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
 
     # -- output -----------------------------------------------------------------------------
 
-    def _publish(self, now: datetime, events: list[SiteEvent]) -> None:
+    def _publish(
+        self, now: datetime, events: list[SiteEvent], readings: Iterable[Reading] = ()
+    ) -> None:
         """Tell entities about new state, platforms about new components, listeners of alarms."""
-        quantities = {
-            (component.kind.value, component.id, quantity)
-            for component in self.site.components.values()
-            for quantity in component.values
-        }
-        if not quantities <= self._known_quantities:
-            self._known_quantities |= quantities
+        # Only readings add quantities, so only they can call for new entities.
+        new = {(r.kind, r.id, r.quantity) for r in readings} - self._known_quantities
+        if new:
+            self._known_quantities |= new
             for listener in list(self._structure_listeners):
                 listener()
         self._log_availability(now)
