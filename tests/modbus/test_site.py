@@ -142,6 +142,15 @@ async def test_generator_controller_and_relays_on_the_dashboard(
     assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
 
 
+async def _add_device(hass: HomeAssistant, entry: MockConfigEntry, **device: Any) -> Any:
+    """Open "Add Modbus device" on the site and fill in its first form."""
+    flows = hass.config_entries.subentries
+    result = await flows.async_init((entry.entry_id, SUBENTRY_MODBUS), context={"source": "user"})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    return await flows.async_configure(result["flow_id"], device)
+
+
 async def _device_diagnostics(
     hass: HomeAssistant, entry: MockConfigEntry, device_id: str
 ) -> dict[str, Any]:
@@ -173,20 +182,14 @@ async def test_add_a_modbus_device_through_the_flow(
         entry = site_entry()
         await start_site(mqtt_hass, field, entry)
         flows = mqtt_hass.config_entries.subentries
-        result = await flows.async_init(
-            (entry.entry_id, SUBENTRY_MODBUS), context={"source": "user"}
-        )
-        assert result["type"] is FlowResultType.FORM
-        assert result["step_id"] == "user"
-        result = await flows.async_configure(
-            result["flow_id"],
-            {
-                "name": "Kall genset",
-                "device_id": "Genset",
-                "profile": "deep_sea_gencomm",
-                "connection": "tcp",
-                "unit": 3,
-            },
+        result = await _add_device(
+            mqtt_hass,
+            entry,
+            name="Kall genset",
+            device_id="Genset",
+            profile="deep_sea_gencomm",
+            connection="tcp",
+            unit=3,
         )
         assert result["step_id"] == "connection"
         # Nothing answers at unit 4: the test read fails and the form says so.
@@ -238,18 +241,14 @@ async def test_flow_refuses_a_second_device_at_the_same_address(
         entry = _site_with_devices(port)
         await start_site(mqtt_hass, field, entry)
         flows = mqtt_hass.config_entries.subentries
-        result = await flows.async_init(
-            (entry.entry_id, SUBENTRY_MODBUS), context={"source": "user"}
-        )
-        result = await flows.async_configure(
-            result["flow_id"],
-            {
-                "name": "Genset",
-                "device_id": "genset",
-                "profile": "deep_sea_gencomm",
-                "connection": "tcp",
-                "unit": 1,
-            },
+        result = await _add_device(
+            mqtt_hass,
+            entry,
+            name="Genset",
+            device_id="genset",
+            profile="deep_sea_gencomm",
+            connection="tcp",
+            unit=1,
         )
         assert result["errors"] == {"device_id": "device_id_taken"}
         result = await flows.async_configure(
@@ -268,18 +267,14 @@ async def test_flow_refuses_a_second_device_at_the_same_address(
         assert result["errors"] == {"base": "unit_taken"}
 
         # A second relay module may not take over the heater the first one switches.
-        result = await flows.async_init(
-            (entry.entry_id, SUBENTRY_MODBUS), context={"source": "user"}
-        )
-        result = await flows.async_configure(
-            result["flow_id"],
-            {
-                "name": "More relays",
-                "device_id": "relays2",
-                "profile": "relay_8ch",
-                "connection": "tcp",
-                "unit": 7,
-            },
+        result = await _add_device(
+            mqtt_hass,
+            entry,
+            name="More relays",
+            device_id="relays2",
+            profile="relay_8ch",
+            connection="tcp",
+            unit=7,
         )
         # The site already polls this gateway: the test read shares that connection (a gateway
         # that takes one client would refuse a second), and leaves it open for the site.
@@ -347,18 +342,14 @@ async def test_add_a_serial_device_through_the_flow(
         entry = site_entry()
         await start_site(mqtt_hass, field, entry)
         flows = mqtt_hass.config_entries.subentries
-        result = await flows.async_init(
-            (entry.entry_id, SUBENTRY_MODBUS), context={"source": "user"}
-        )
-        result = await flows.async_configure(
-            result["flow_id"],
-            {
-                "name": "Grid meter",
-                "device_id": "grid-meter",
-                "profile": "pzem_004t",
-                "connection": "serial",
-                "unit": 1,
-            },
+        result = await _add_device(
+            mqtt_hass,
+            entry,
+            name="Grid meter",
+            device_id="grid-meter",
+            profile="pzem_004t",
+            connection="serial",
+            unit=1,
         )
         assert result["step_id"] == "connection"
         result = await flows.async_configure(
