@@ -17,7 +17,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util import slugify
 
 from .const import SUBENTRY_MODBUS
-from .modbus.client import BusSettings, ModbusBus
+from .modbus.client import PARITY_LETTERS, BusSettings, ModbusBus
 from .modbus.poller import BusPoller, DeviceSettings
 from .modbus.profile import Profile, ProfileError, builtin_profiles, load_builtin
 from .modbus_hub import (
@@ -47,7 +47,9 @@ from .mqtt.topics import ID_PATTERN
 from .site.vocabulary import Kind
 
 BAUDRATES: Final = ("1200", "2400", "4800", "9600", "19200", "38400", "57600", "115200")
-PARITIES: Final = ("N", "E", "O")
+# Option values are translation keys ([a-z0-9-_]), so words; the bus maps them to N, E, O.
+PARITIES: Final = tuple(PARITY_LETTERS)
+_PARITY_WORDS: Final = {letter: word for word, letter in PARITY_LETTERS.items()}
 MAX_UNIT: Final = 247
 MAX_TIMEOUT: Final = 30.0
 MAX_PACING_MS: Final = 1000
@@ -146,6 +148,9 @@ class ModbusDeviceSubentryFlow(ConfigSubentryFlow):
         """Change where an existing device is connected, or its component ids."""
         subentry = self._get_reconfigure_subentry()
         self._data = dict(subentry.data)
+        if (parity := self._data.get(CONF_PARITY)) in _PARITY_WORDS:
+            # Saved as N, E or O before the options were words: offer the word it means.
+            self._data[CONF_PARITY] = _PARITY_WORDS[parity]
         self._title = subentry.title
         return await self.async_step_connection()
 
@@ -365,7 +370,7 @@ def _serial_schema() -> vol.Schema:
                     options=list(BAUDRATES), mode=selector.SelectSelectorMode.DROPDOWN
                 )
             ),
-            vol.Required(CONF_PARITY, default="N"): selector.SelectSelector(
+            vol.Required(CONF_PARITY, default=PARITIES[0]): selector.SelectSelector(
                 selector.SelectSelectorConfig(
                     options=list(PARITIES), translation_key="modbus_parity"
                 )

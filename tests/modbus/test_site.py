@@ -357,7 +357,7 @@ async def test_add_a_serial_device_through_the_flow(
             {
                 "serial_port": serial_port,
                 "baudrate": "9600",
-                "parity": "N",
+                "parity": "none",
                 "stopbits": "1",
                 "unit": 1,
             },
@@ -369,8 +369,73 @@ async def test_add_a_serial_device_through_the_flow(
         assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
     (subentry,) = entry.subentries.values()
     assert subentry.data["baudrate"] == 9600
+    assert subentry.data["parity"] == "none"
     assert subentry.data["stopbits"] == 1
     assert subentry.data["serial_port"] == serial_port
+
+
+async def test_serial_device_saved_with_a_parity_letter_keeps_working(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """Subentries saved when parity was stored as N/E/O still open the line and reconfigure."""
+    pzem = SimulatedDevice(input={0: [2290, 0, 0, 5000, 0, 1000, 0, 499, 95, 0]})
+    async with rtu_server({1: pzem}) as serial_port:
+        site = site_entry()
+        meter = _device(
+            "Grid meter",
+            device_id="grid-meter",
+            profile="pzem_004t",
+            connection="serial",
+            serial_port=serial_port,
+            baudrate=9600,
+            parity="N",
+            stopbits=1,
+            unit=1,
+            components={"meter": "main"},
+        )
+        entry = MockConfigEntry(
+            domain=site.domain,
+            title=site.title,
+            unique_id=site.unique_id,
+            data=dict(site.data),
+            options=dict(site.options),
+            subentries_data=[meter],
+        )
+        coordinator = await start_site(mqtt_hass, field, entry)
+        hub = await _modbus_hub(mqtt_hass, coordinator)
+        (poller,) = hub.pollers
+        assert poller.bus.settings.parity == "N"
+        await wait_for_state(mqtt_hass, "sensor.kall_grid_voltage", "229.0")
+
+        (subentry,) = entry.subentries.values()
+        flows = mqtt_hass.config_entries.subentries
+        result = await flows.async_init(
+            (entry.entry_id, SUBENTRY_MODBUS),
+            context={"source": "reconfigure", "subentry_id": subentry.subentry_id},
+        )
+        assert result["step_id"] == "connection"
+        suggested = {
+            str(key): key.description.get("suggested_value")
+            for key in result["data_schema"].schema
+            if key.description
+        }
+        assert suggested["parity"] == "none"
+        result = await flows.async_configure(
+            result["flow_id"],
+            {
+                "serial_port": serial_port,
+                "baudrate": "9600",
+                "parity": "none",
+                "stopbits": "1",
+                "unit": 1,
+            },
+        )
+        assert result["step_id"] == "components"
+        result = await flows.async_configure(result["flow_id"], {"meter": "main"})
+        assert result["reason"] == "reconfigure_successful"
+        await mqtt_hass.async_block_till_done()
+        assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+    assert entry.subentries[subentry.subentry_id].data["parity"] == "none"
 
 
 async def test_broken_device_settings_are_logged_and_the_rest_runs(

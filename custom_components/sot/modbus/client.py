@@ -31,6 +31,10 @@ EXCEPTION_NAMES: Final = {
     0x0B: "gateway target did not respond",
 }
 
+# Parity as the connection flow stores it (translatable option values) -> pymodbus' letter.
+# Subentries saved before the flow used words hold the letter itself.
+PARITY_LETTERS: Final = {"none": "N", "even": "E", "odd": "O"}
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class TcpSettings:
@@ -54,10 +58,15 @@ class SerialSettings:
 
     port: str
     baudrate: int = 9600
+    # pymodbus' letter: N, E or O. Given the flow's word (none, even, odd) it keeps the letter,
+    # so a device saved either way lands on the same line.
     parity: str = "N"
     stopbits: int = 1
     bytesize: int = 8
     timeout: float = 1.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "parity", PARITY_LETTERS.get(self.parity, self.parity))
 
     @property
     def name(self) -> str:
