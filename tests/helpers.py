@@ -11,6 +11,7 @@ from typing import Any
 import aiomqtt
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant, State
+from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.sot.const import CONF_BASE_TOPIC, CONF_SITE_ID, DEFAULT_OPTIONS, DOMAIN
@@ -24,6 +25,15 @@ _REAL = {"monotonic": time.monotonic}
 
 def _now() -> float:
     return _REAL["monotonic"]()
+
+
+def site_device(hass: HomeAssistant, entry_id: str, identifier: str) -> dr.DeviceEntry | None:
+    """The site entry's device registered as (sot, identifier), the same way on every HA."""
+    registry = dr.async_get(hass)
+    for device in dr.async_entries_for_config_entry(registry, entry_id):
+        if (DOMAIN, identifier) in device.identifiers:
+            return device
+    return None
 
 
 def site_entry(site_id: str = "kall", title: str = "Kall", **options: Any) -> MockConfigEntry:

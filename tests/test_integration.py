@@ -27,7 +27,14 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.sot.const import DOMAIN
 
-from .helpers import site_entry, start_site, wait_for, wait_for_state, wait_until_subscribed
+from .helpers import (
+    site_device,
+    site_entry,
+    start_site,
+    wait_for,
+    wait_for_state,
+    wait_until_subscribed,
+)
 
 
 async def collect(field: aiomqtt.Client, topic: str, count: int) -> list[aiomqtt.Message]:
@@ -106,7 +113,7 @@ async def test_new_components_appear_without_a_reload(
     await field.publish("sot/kall/freezer/f2/meta", json.dumps({"name": "Glasdisk"}), retain=True)
     await field.publish("sot/kall/freezer/f2/temperature", "-21.0")
     await wait_for_state(mqtt_hass, "sensor.kall_glasdisk_temperature", "-21.0")
-    device = dr.async_get(mqtt_hass).async_get_device(identifiers={(DOMAIN, "kall_freezer_f2")})
+    device = site_device(mqtt_hass, entry.entry_id, "kall_freezer_f2")
     assert device is not None
     assert device.name == "Kall Glasdisk"
     assert device.via_device_id is not None
@@ -117,14 +124,14 @@ async def test_new_components_appear_without_a_reload(
 async def test_meta_name_arriving_later_renames_the_device(
     mqtt_hass: HomeAssistant, field: aiomqtt.Client
 ) -> None:
-    await start_site(mqtt_hass, field, site_entry())
+    entry = site_entry()
+    await start_site(mqtt_hass, field, entry)
     await field.publish("sot/kall/freezer/f3/temperature", "-18.0")
     await wait_for_state(mqtt_hass, "sensor.kall_freezer_f3_temperature", "-18.0")
-    registry = dr.async_get(mqtt_hass)
     await field.publish("sot/kall/freezer/f3/meta", json.dumps({"name": "Frysbox 3"}))
 
     def renamed() -> bool:
-        device = registry.async_get_device(identifiers={(DOMAIN, "kall_freezer_f3")})
+        device = site_device(mqtt_hass, entry.entry_id, "kall_freezer_f3")
         return device is not None and device.name == "Kall Frysbox 3"
 
     await wait_for(mqtt_hass, renamed, "the device to take the meta name")
@@ -225,10 +232,9 @@ async def test_gone_component_can_be_removed_but_a_live_one_cannot(
     await wait_for_state(mqtt_hass, "sensor.kall_freezer_live_temperature", "-18.0")
     await wait_for_state(mqtt_hass, "sensor.kall_freezer_old_temperature", "-18.0")
     assert await async_setup_component(mqtt_hass, "config", {})
-    registry = dr.async_get(mqtt_hass)
-    site = registry.async_get_device(identifiers={(DOMAIN, "kall")})
-    old = registry.async_get_device(identifiers={(DOMAIN, "kall_freezer_old")})
-    live = registry.async_get_device(identifiers={(DOMAIN, "kall_freezer_live")})
+    site = site_device(mqtt_hass, entry.entry_id, "kall")
+    old = site_device(mqtt_hass, entry.entry_id, "kall_freezer_old")
+    live = site_device(mqtt_hass, entry.entry_id, "kall_freezer_live")
     assert site
     assert old
     assert live
@@ -243,7 +249,7 @@ async def test_gone_component_can_be_removed_but_a_live_one_cannot(
     assert not component
     assert not await async_remove(mqtt_hass, live.id, entry.entry_id)
     assert await async_remove(mqtt_hass, old.id, entry.entry_id)
-    assert registry.async_get_device(identifiers={(DOMAIN, "kall_freezer_old")}) is None
+    assert site_device(mqtt_hass, entry.entry_id, "kall_freezer_old") is None
     assert er.async_get(mqtt_hass).async_get("sensor.kall_freezer_old_temperature") is None
     # If it ever reports again, it comes back.
     await field.publish("sot/kall/freezer/old/temperature", "-17.0")
@@ -260,7 +266,8 @@ async def async_remove(hass: HomeAssistant, device_id: str, entry_id: str) -> bo
     assert device is not None
     allowed = await async_remove_config_entry_device(hass, entry, device)
     if allowed:
-        dr.async_get(hass).async_update_device(device_id, remove_config_entry_id=entry_id)
+        # What the device page's delete does once the integration allows it (HA 2026.11).
+        dr.async_get(hass).async_remove_device(device_id)
         await hass.async_block_till_done()
     return allowed
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from homeassistant.components.mqtt import async_wait_for_mqtt_client
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
-from .const import DOMAIN, PLATFORMS
+from .const import DOMAIN, PLATFORMS, STORAGE_VERSION
 from .coordinator import SiteCoordinator, SotConfigEntry, settings_snapshot
+from .issues import SiteIssues
 from .modbus_hub import ModbusHub
 
 _LOGGER = logging.getLogger(__name__)
@@ -30,13 +33,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: SotConfigEntry) -> bool:
     if not await async_wait_for_mqtt_client(hass):
         raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="mqtt_not_ready")
     coordinator = SiteCoordinator(hass, entry)
+    coordinator.async_register_site_device()
     await coordinator.async_start()
     entry.runtime_data = coordinator
     modbus = ModbusHub(hass, entry, coordinator)
     await modbus.async_start()
     coordinator.transports.append(modbus)
     entry.async_on_unload(modbus.async_stop)
-    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
@@ -49,13 +53,27 @@ async def async_unload_entry(hass: HomeAssistant, entry: SotConfigEntry) -> bool
     return unloaded
 
 
-async def _async_options_updated(hass: HomeAssistant, entry: SotConfigEntry) -> None:
-    """New settings or Modbus devices: start the site again with them.
+async def _async_entry_updated(hass: HomeAssistant, entry: SotConfigEntry) -> None:
+    """Apply a change of the entry: settings at once, anything else by one reload.
 
-    Other updates of the entry (MQTT discovery recording a node's topic, say) leave it running.
+    The flows only save; this listener is the one place that decides, so a reconfigure, a
+    rename or a new Modbus device restarts the site exactly once. Changed thresholds and
+    timeouts take effect in the running site without a reload, so nothing shown goes blank.
+    Other updates (MQTT discovery recording a node's topic, say) leave the site running.
     """
-    if entry.runtime_data.started_with != settings_snapshot(entry):
-        await hass.config_entries.async_reload(entry.entry_id)
+    coordinator = entry.runtime_data
+    data, options, subentries = settings_snapshot(entry)
+    started_data, started_options, started_subentries = coordinator.started_with
+    if (data, subentries, entry.title) != (started_data, started_subentries, coordinator.site_name):
+        hass.config_entries.async_schedule_reload(entry.entry_id)
+    elif options != started_options:
+        coordinator.async_apply_options()
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: SotConfigEntry) -> None:
+    """The site is deleted: its saved state and its repair issues go with it."""
+    await Store[dict[str, Any]](hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}").async_remove()
+    SiteIssues(hass, entry.entry_id).clear_all()
 
 
 async def async_remove_config_entry_device(

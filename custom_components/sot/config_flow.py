@@ -25,6 +25,7 @@ from .const import (
     CONF_FREEZER_WARNING,
     CONF_FUEL_LOW_HOURS,
     CONF_GENERATOR_RATING,
+    CONF_SILENT_AFTER,
     CONF_SITE_ID,
     CONF_STALE_TIMEOUT,
     CONF_TANK_CAPACITY,
@@ -62,6 +63,7 @@ OPTIONS_FIELDS: dict[str, selector.NumberSelector] = {
     CONF_ALARM_DELAY: _number(0, 240, 1, "min"),
     CONF_STALE_TIMEOUT: _number(30, 86400, 1, "s"),
     CONF_FUEL_LOW_HOURS: _number(0, 240, 0.5, "h"),
+    CONF_SILENT_AFTER: _number(5, 10080, 1, "min"),
 }
 
 
@@ -196,7 +198,9 @@ class SotConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             topic, errors = _check_topic(user_input, entry.data[CONF_BASE_TOPIC])
             if not errors:
-                return self.async_update_reload_and_abort(
+                # The entry's update listener restarts the site once; reloading here too
+                # would set it up twice (and is reported as deprecated by HA 2026.11).
+                return self.async_update_and_abort(
                     entry,
                     title=str(user_input[CONF_NAME]).strip() or entry.title,
                     data_updates={CONF_BASE_TOPIC: topic},

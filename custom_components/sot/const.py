@@ -20,6 +20,7 @@ CONF_FREEZER_CRITICAL: Final = "freezer_critical"
 CONF_ALARM_DELAY: Final = "alarm_delay"
 CONF_STALE_TIMEOUT: Final = "stale_timeout"
 CONF_FUEL_LOW_HOURS: Final = "fuel_low_hours"
+CONF_SILENT_AFTER: Final = "silent_after"
 
 DEFAULT_OPTIONS: Final = {
     CONF_TANK_CAPACITY: 1000.0,
@@ -30,6 +31,7 @@ DEFAULT_OPTIONS: Final = {
     CONF_ALARM_DELAY: 10,
     CONF_STALE_TIMEOUT: 300,
     CONF_FUEL_LOW_HOURS: 12.0,
+    CONF_SILENT_AFTER: 60,
 }
 
 SUBENTRY_MODBUS: Final = "modbus_device"

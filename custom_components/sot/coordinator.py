@@ -13,6 +13,8 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
@@ -26,6 +28,7 @@ from .const import (
     CONF_FREEZER_WARNING,
     CONF_FUEL_LOW_HOURS,
     CONF_GENERATOR_RATING,
+    CONF_SILENT_AFTER,
     CONF_SITE_ID,
     CONF_STALE_TIMEOUT,
     CONF_TANK_CAPACITY,
@@ -35,6 +38,7 @@ from .const import (
     STORAGE_VERSION,
     TICK_SECONDS,
 )
+from .issues import GENERATOR_NOT_EXERCISED, SITE_SILENT, Issue, SiteIssues
 from .mqtt.topics import command_payload, command_topic, parse_message, subscription
 from .site.model import Settings, Site, SiteEvent
 from .site.readings import Command, NodeStatus, Reading, Rejection, RejectReason
@@ -79,6 +83,7 @@ def settings_from_options(options: dict[str, Any]) -> Settings:
         alarm_delay=timedelta(minutes=float(merged[CONF_ALARM_DELAY])),
         stale_timeout=timedelta(seconds=float(merged[CONF_STALE_TIMEOUT])),
         fuel_low_hours=float(merged[CONF_FUEL_LOW_HOURS]),
+        silent_after=timedelta(minutes=float(merged[CONF_SILENT_AFTER])),
     )
 
 
@@ -120,6 +125,9 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         self._unsubscribe: list[CALLBACK_TYPE] = []
         # Unique ids of the entities the platforms have made, shared so removal can reset it.
         self.added_entities: set[str] = set()
+        self.site_device_id: str | None = None
+        self.issues = SiteIssues(hass, entry.entry_id)
+        self._started_at = dt_util.utcnow()
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -152,6 +160,14 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         while self._unsubscribe:
             self._unsubscribe.pop()()
         await self._store.async_save(self.site.as_dict())
+
+    @callback
+    def async_apply_options(self) -> None:
+        """Take the entry's changed settings into the running site, without a restart."""
+        self.started_with = settings_snapshot(self.config_entry)
+        self.site.settings = settings_from_options(dict(self.config_entry.options))
+        now = dt_util.utcnow()
+        self._publish(now, self.site.tick(now))
 
     # -- input ------------------------------------------------------------------------------
 
@@ -205,6 +221,52 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
     @callback
     def _tick(self, now: datetime) -> None:
         self._publish(now, self.site.tick(now))
+        self._check_watch(now)
+
+    @callback
+    def async_snooze_exercise(self, until: datetime) -> None:
+        """Put off the exercise reminder (the repair flow's "remind me later")."""
+        self.site.exercise_snoozed_until = until
+        self._check_watch(dt_util.utcnow())
+        self._store.async_delay_save(self.site.as_dict, EVENT_SAVE_DELAY)
+
+    @callback
+    def _check_watch(self, now: datetime) -> None:
+        """Raise or withdraw the repair issues that follow from time passing."""
+        heard = self.site.last_reading or self._started_at
+        silent = now - heard > self.site.settings.silent_after
+        self.issues.keep_only(SITE_SILENT, {""} if silent else set())
+        if silent:
+            self.issues.raise_issue(
+                Issue(
+                    SITE_SILENT,
+                    "",
+                    {
+                        "site": self.site_name,
+                        "since": dt_util.as_local(heard).strftime("%Y-%m-%d %H:%M"),
+                        "minutes": f"{self.site.settings.silent_after.total_seconds() / 60:.0f}",
+                    },
+                    severity=ir.IssueSeverity.WARNING,
+                )
+            )
+        generator = self.site.generator()
+        days = self.site.days_without_exercise(now)
+        overdue = {generator.id} if generator is not None and days is not None else set()
+        self.issues.keep_only(GENERATOR_NOT_EXERCISED, overdue)
+        if generator is not None and days is not None:
+            self.issues.raise_issue(
+                Issue(
+                    GENERATOR_NOT_EXERCISED,
+                    generator.id,
+                    {
+                        "site": self.site_name,
+                        "generator": self.component_name("generator", generator.id),
+                        "days": str(days),
+                    },
+                    severity=ir.IssueSeverity.WARNING,
+                    data={"generator": generator.id},
+                )
+            )
 
     @callback
     def _save_now(self, _: datetime) -> None:
@@ -292,14 +354,34 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
 
     def _rename_device(self, kind: str, component_id: str) -> None:
         registry = dr.async_get(self.hass)
-        device = registry.async_get_device(
-            identifiers={(DOMAIN, device_key(self.site_id, kind, component_id))}
-        )
+        device = self.device_entry(device_key(self.site_id, kind, component_id))
         component = self.site.component(kind, component_id)
         if device is not None and component is not None and component.name:
             name = f"{self.site_name} {component.name}"
             if device.name != name:
                 registry.async_update_device(device.id, name=name)
+
+    def device_entry(self, identifier: str) -> dr.DeviceEntry | None:
+        """This site's device registered under `identifier`.
+
+        Looked up among the entry's own devices: identifiers are unique per config entry only
+        (HA 2026.11 reports `async_get_device`, which searched all of them).
+        """
+        wanted = (DOMAIN, identifier)
+        registry = dr.async_get(self.hass)
+        for device in dr.async_entries_for_config_entry(registry, self.config_entry.entry_id):
+            if wanted in device.identifiers:
+                return device
+        return None
+
+    @callback
+    def async_register_site_device(self) -> None:
+        """Register the site's own device first, so components can name it as their parent."""
+        info = site_device_info(self)
+        device = dr.async_get(self.hass).async_get_or_create(
+            config_entry_id=self.config_entry.entry_id, **info
+        )
+        self.site_device_id = device.id
 
     def actions(self, kind: str, component_id: str) -> frozenset[str]:
         """What can be commanded of (kind, id): generator start, stop, modes, when enabled."""
@@ -352,6 +434,16 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
                 translation_key="command_failed",
                 translation_placeholders={"component": command.id, "error": str(err)},
             ) from err
+
+
+def site_device_info(coordinator: SiteCoordinator) -> DeviceInfo:
+    """The site's own device, parent of its components' devices."""
+    return DeviceInfo(
+        identifiers={(DOMAIN, coordinator.site_id)},
+        name=coordinator.site_name,
+        manufacturer="SOT Monitor",
+        model="SOT point",
+    )
 
 
 def device_key(site_id: str, kind: str | None, component_id: str | None) -> str:

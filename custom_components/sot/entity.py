@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
@@ -14,9 +15,11 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
-from .coordinator import SiteCoordinator, SotConfigEntry, device_key
+from .coordinator import SiteCoordinator, SotConfigEntry, device_key, site_device_info
 from .site.model import Component, Site
 from .site.vocabulary import Kind
+
+_LINK_BY_DEVICE_ID: Final = "via_device_id" in DeviceInfo.__optional_keys__
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,22 +61,16 @@ class SotEntity(CoordinatorEntity[SiteCoordinator]):
         self._attr_unique_id = entity_unique_id(
             coordinator.site_id, kind, component_id, description.key
         )
-        site_device = (DOMAIN, coordinator.site_id)
         if kind is None:
-            self._attr_device_info = DeviceInfo(
-                identifiers={site_device},
-                name=coordinator.site_name,
-                manufacturer="SOT Monitor",
-                model="SOT point",
-            )
+            self._attr_device_info = site_device_info(coordinator)
             return
         component = coordinator.site.component(kind, component_id or "")
         info = DeviceInfo(
             identifiers={(DOMAIN, device_key(coordinator.site_id, kind, component_id))},
-            via_device=site_device,
             manufacturer="SOT Monitor",
             model=kind,
         )
+        _link_to_site(info, coordinator)
         if component is not None and component.name:
             info["name"] = f"{coordinator.site_name} {component.name}"
         else:
@@ -102,6 +99,18 @@ class SotEntity(CoordinatorEntity[SiteCoordinator]):
         if check is None:
             return quantity_available(site, self.component, now, self.entity_description.key)
         return check(site, self.component, now)
+
+
+def _link_to_site(info: DeviceInfo, coordinator: SiteCoordinator) -> None:
+    """Show a component's device as connected through its site's device.
+
+    HA 2026.11 links by the parent's device id (`via_device_id`) and reports the identifier
+    form (`via_device`, removed in 2027.8); 2026.2 knows only the identifier form.
+    """
+    if _LINK_BY_DEVICE_ID:
+        info["via_device_id"] = coordinator.site_device_id  # type: ignore[typeddict-unknown-key]
+    else:
+        info["via_device"] = (DOMAIN, coordinator.site_id)
 
 
 def entity_unique_id(site_id: str, kind: str | None, component_id: str | None, key: str) -> str:

@@ -13,13 +13,16 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any, Final
 
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
+from homeassistant.util import slugify
 
 from .const import DOMAIN, SUBENTRY_MODBUS
 from .coordinator import SiteCoordinator, SotConfigEntry
+from .issues import MODBUS_BUS_CONFLICT, MODBUS_PROFILE_UNUSABLE, Issue
 from .modbus.client import BusSettings, ModbusBus, SerialSettings, TcpSettings
 from .modbus.poller import BusPoller, CommandError, DeviceSettings, PollResult
 from .modbus.profile import Profile, ProfileError, load_builtin
@@ -111,21 +114,41 @@ class ModbusHub:
         subentries = [
             s for s in self.entry.subentries.values() if s.subentry_type == SUBENTRY_MODBUS
         ]
-        if not subentries:
-            return
+        issues = self.coordinator.issues
         keys = {str(s.data[CONF_PROFILE]) for s in subentries}
         profiles = await self.hass.async_add_executor_job(_load_profiles, keys)
-        by_bus: dict[BusSettings, list[DeviceSettings]] = defaultdict(list)
+        unusable: set[str] = set()
+        usable: list[tuple[ConfigSubentry, Profile]] = []
         for subentry in subentries:
-            profile = profiles.get(str(subentry.data[CONF_PROFILE]))
-            if profile is None:
-                _LOGGER.error(
-                    "%s: Modbus device %s uses an unknown profile %s; it is not polled",
-                    self.coordinator.site_name,
-                    subentry.title,
-                    subentry.data[CONF_PROFILE],
-                )
+            key = str(subentry.data[CONF_PROFILE])
+            profile = profiles.get(key)
+            if isinstance(profile, Profile):
+                usable.append((subentry, profile))
                 continue
+            _LOGGER.error(
+                "%s: Modbus device %s uses profile %s, which cannot be used (%s); it is not polled",
+                self.coordinator.site_name,
+                subentry.title,
+                key,
+                profile,
+            )
+            unusable.add(subentry.subentry_id)
+            issues.raise_issue(
+                Issue(
+                    MODBUS_PROFILE_UNUSABLE,
+                    subentry.subentry_id,
+                    {
+                        "site": self.coordinator.site_name,
+                        "device": subentry.title,
+                        "profile": key,
+                        "error": str(profile),
+                    },
+                    data={"subentry_id": subentry.subentry_id},
+                )
+            )
+        issues.keep_only(MODBUS_PROFILE_UNUSABLE, unusable)
+        by_bus: dict[BusSettings, list[DeviceSettings]] = defaultdict(list)
+        for subentry, profile in self._without_line_conflicts(usable):
             by_bus[bus_settings(subentry.data)].append(device_settings(subentry.data, profile))
         for settings, devices in by_bus.items():
             try:
@@ -142,6 +165,50 @@ class ModbusHub:
                     self._run(poller), f"{DOMAIN} {self.coordinator.site_id} modbus {settings.name}"
                 )
             )
+
+    def _without_line_conflicts(
+        self, devices: list[tuple[ConfigSubentry, Profile]]
+    ) -> list[tuple[ConfigSubentry, Profile]]:
+        """Devices to poll: on a line whose devices disagree on its settings, the first's.
+
+        One serial port or gateway runs at one speed and framing; two settings for it would
+        open it twice and garble both. A repair issue lets the user settle which is right.
+        """
+        lines: dict[str, list[tuple[ConfigSubentry, Profile]]] = defaultdict(list)
+        for subentry, profile in devices:
+            lines[bus_settings(subentry.data).name].append((subentry, profile))
+        kept: list[tuple[ConfigSubentry, Profile]] = []
+        conflicts: set[str] = set()
+        for line, on_line in lines.items():
+            first = bus_settings(on_line[0][0].data)
+            agreeing = [d for d in on_line if bus_settings(d[0].data) == first]
+            kept += agreeing
+            if len(agreeing) == len(on_line):
+                continue
+            key = slugify(line)
+            conflicts.add(key)
+            left_out = [d[0].title for d in on_line if d not in agreeing]
+            _LOGGER.error(
+                "%s: Modbus devices on %s disagree on the line's settings; %s not polled",
+                self.coordinator.site_name,
+                line,
+                ", ".join(left_out),
+            )
+            self.coordinator.issues.raise_issue(
+                Issue(
+                    MODBUS_BUS_CONFLICT,
+                    key,
+                    {
+                        "site": self.coordinator.site_name,
+                        "bus": line,
+                        "devices": ", ".join(d[0].title for d in on_line),
+                        "ignored": ", ".join(left_out),
+                    },
+                    data={"bus": line},
+                )
+            )
+        self.coordinator.issues.keep_only(MODBUS_BUS_CONFLICT, conflicts)
+        return kept
 
     async def async_stop(self) -> None:
         """Stop polling and close every bus."""
@@ -234,11 +301,12 @@ class ModbusHub:
             coordinator.async_readings(node, readings, rejections)
 
 
-def _load_profiles(keys: set[str]) -> dict[str, Profile]:
-    profiles: dict[str, Profile] = {}
+def _load_profiles(keys: set[str]) -> dict[str, Profile | str]:
+    """Each profile, or why it cannot be used."""
+    profiles: dict[str, Profile | str] = {}
     for key in keys:
         try:
             profiles[key] = load_builtin(key)
         except ProfileError as err:
-            _LOGGER.error("Modbus profile %s cannot be used: %s", key, err)
+            profiles[key] = str(err)
     return profiles

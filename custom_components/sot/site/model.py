@@ -36,6 +36,8 @@ FUEL_LOW_CLEAR_FACTOR: Final = 1.2
 # A rise in usable fuel beyond this (on top of the factor) is a refill, not sensor noise.
 REFILL_LITRES: Final = 20.0
 OUTAGE_LOG_LENGTH: Final = 100
+# NFPA 110's monthly exercise, "monthly" being 20-40 days apart (DOMAIN.md).
+EXERCISE_DUE: Final = timedelta(days=40)
 
 
 class EventType(StrEnum):
@@ -93,6 +95,7 @@ class Settings:
     alarm_delay: timedelta = timedelta(minutes=10)
     stale_timeout: timedelta = timedelta(minutes=5)
     fuel_low_hours: float = 12.0
+    silent_after: timedelta = timedelta(minutes=60)
 
 
 @dataclass(slots=True)
@@ -184,6 +187,11 @@ class Site:
         self._was_fault = False
         self._fuel_low = False
         self._fuel_low_litres: float | None = None
+        # When anything last reported, and what is known of the generator's exercise.
+        self.last_reading: datetime | None = None
+        self.generator_watched_since: datetime | None = None
+        self.generator_last_run: datetime | None = None
+        self.exercise_snoozed_until: datetime | None = None
 
     # -- input -----------------------------------------------------------------------------
 
@@ -205,6 +213,7 @@ class Site:
             component.values[reading.quantity] = Sample(reading.value, reading.time, silent)
             component.reported.add(reading.quantity)
             component.last_seen = max(component.last_seen or reading.time, reading.time)
+            self.last_reading = max(self.last_reading or reading.time, reading.time)
             if component.kind is Kind.FREEZER and reading.quantity == "temperature":
                 self._track_trend(component.id, reading.time, float(reading.value))
         return self._evaluate(now)
@@ -575,6 +584,9 @@ class Site:
             events.append(SiteEvent(kind, "generator", generator.id, now, self._fuel_figures(now)))
         if running is not None:
             self._was_running = running
+            self.generator_watched_since = self.generator_watched_since or now
+            if running:
+                self.generator_last_run = now
         state = self.fresh(generator, "state", now)
         alarm = self.fresh(generator, "alarm", now)
         fault = state == "fault" or alarm in ("shutdown", "trip")
@@ -676,6 +688,29 @@ class Site:
             )
         )
 
+    # -- watchfulness ------------------------------------------------------------------------
+
+    def silent_since(self, now: datetime) -> datetime | None:
+        """When the site last reported, if nothing has for longer than the silence limit."""
+        if self.last_reading is None or now - self.last_reading <= self.settings.silent_after:
+            return None
+        return self.last_reading
+
+    def days_without_exercise(self, now: datetime) -> int | None:
+        """Days since the generator last ran, once that exceeds the exercise interval.
+
+        Only what was watched counts: a generator seen for less than the interval, or one whose
+        reminder was put off, is not called overdue.
+        """
+        if self.generator() is None or self.generator_watched_since is None:
+            return None
+        if self.exercise_snoozed_until is not None and now < self.exercise_snoozed_until:
+            return None
+        since = self.generator_last_run or self.generator_watched_since
+        if now - since <= EXERCISE_DUE:
+            return None
+        return int((now - since) / timedelta(days=1))
+
     # -- persistence -------------------------------------------------------------------------
 
     def as_dict(self) -> dict[str, Any]:
@@ -689,6 +724,10 @@ class Site:
             "fuel_low": self._fuel_low,
             "fuel_low_litres": self._fuel_low_litres,
             "freezers": {fid: alarm.status.value for fid, alarm in self._freezers.items()},
+            "last_reading": _iso(self.last_reading),
+            "generator_watched_since": _iso(self.generator_watched_since),
+            "generator_last_run": _iso(self.generator_last_run),
+            "exercise_snoozed_until": _iso(self.exercise_snoozed_until),
         }
 
     def restore(self, data: dict[str, Any]) -> None:
@@ -704,6 +743,10 @@ class Site:
             self._fuel_low_litres = None if litres is None else float(litres)
             for freezer_id, status in dict(data.get("freezers") or {}).items():
                 self._freezers[str(freezer_id)] = FreezerAlarm(status=FreezerStatus(status))
+            self.last_reading = _time(data.get("last_reading"))
+            self.generator_watched_since = _time(data.get("generator_watched_since"))
+            self.generator_last_run = _time(data.get("generator_last_run"))
+            self.exercise_snoozed_until = _time(data.get("exercise_snoozed_until"))
         except (AttributeError, KeyError, TypeError, ValueError) as err:
             self.outage, self.outage_log = None, []
             self.generator_seconds = self.generator_kwh = self.fuel_used = 0.0
@@ -713,6 +756,14 @@ class Site:
 def _aware(moment: datetime) -> datetime:
     """Stored times are UTC; one written without a zone is read as UTC, not compared naive."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _time(text: Any) -> datetime | None:
+    return None if text is None else _aware(datetime.fromisoformat(str(text)))
 
 
 def _since(since: datetime | None, condition: bool, now: datetime) -> datetime | None:

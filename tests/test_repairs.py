@@ -1,0 +1,290 @@
+"""Repair issues: raised when their condition starts, withdrawn when it ends, fixed in place.
+
+Each test reads the issue the way Settings → Repairs shows it (its title and text rendered from
+the translations in English, Swedish and Bokmål) and runs its fix flow through Home Assistant's
+repairs flow manager, as the frontend does.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import aiomqtt
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.translation import async_get_translations
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+
+from custom_components.sot.const import DOMAIN, SUBENTRY_MODBUS
+
+from .helpers import site_entry, start_site, wait_for, wait_for_state
+from .modbus.server import SimulatedDevice, tcp_server
+
+
+async def _tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float) -> None:
+    freezer.tick(timedelta(seconds=seconds))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+
+def _issues(hass: HomeAssistant, kind: str) -> list[ir.IssueEntry]:
+    return [
+        issue
+        for (domain, issue_id), issue in ir.async_get(hass).issues.items()
+        if domain == DOMAIN and issue_id.startswith(kind) and issue.active
+    ]
+
+
+async def _read(hass: HomeAssistant, issue: ir.IssueEntry, language: str = "en") -> str:
+    """The issue's title and text as Repairs shows them in `language`."""
+    texts = await async_get_translations(hass, language, "issues", {DOMAIN})
+    base = f"component.{DOMAIN}.issues.{issue.translation_key}"
+    placeholders = issue.translation_placeholders or {}
+    return " | ".join(
+        texts[f"{base}.{part}"].format(**placeholders) for part in ("title", "description")
+    )
+
+
+async def _fix(hass: HomeAssistant, issue: ir.IssueEntry) -> dict[str, Any]:
+    """Open the issue's fix flow the way the frontend does."""
+    assert await async_setup_component(hass, "repairs", {})
+    from homeassistant.components.repairs import repairs_flow_manager  # noqa: PLC0415
+
+    manager = repairs_flow_manager(hass)
+    assert manager is not None
+    result = await manager.async_init(DOMAIN, data={"issue_id": issue.issue_id})
+    return dict(result)
+
+
+async def _answer(hass: HomeAssistant, flow_id: str, answer: dict[str, Any]) -> dict[str, Any]:
+    from homeassistant.components.repairs import repairs_flow_manager  # noqa: PLC0415
+
+    manager = repairs_flow_manager(hass)
+    assert manager is not None
+    result = dict(await manager.async_configure(flow_id, answer))
+    await hass.async_block_till_done()
+    return result
+
+
+async def test_silent_site_raises_an_issue_that_ends_when_it_reports(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, freezer: FrozenDateTimeFactory
+) -> None:
+    """Nothing for longer than the limit: a warning; data again: the warning goes by itself."""
+    await mqtt_hass.config.async_set_time_zone("Europe/Stockholm")
+    freezer.move_to("2026-11-27 12:00:00+00:00")
+    entry = site_entry(silent_after=30, stale_timeout=600)
+    await start_site(mqtt_hass, field, entry, freezer)
+    await field.publish("sot/kall/freezer/f1/temperature", "-18.0")
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_f1_temperature", "-18.0")
+    await _tick(mqtt_hass, freezer, 29 * 60)
+    assert _issues(mqtt_hass, "site_silent") == []
+
+    await _tick(mqtt_hass, freezer, 2 * 60)
+    [issue] = _issues(mqtt_hass, "site_silent")
+    assert issue.severity is ir.IssueSeverity.WARNING
+    assert await _read(mqtt_hass, issue) == (
+        "Kall has gone silent | Nothing from Kall has arrived since 2026-11-27 13:00, more "
+        "than 30 minutes. Check the site's nodes, its network and the MQTT broker or its "
+        "bridge. Its values are shown as unavailable until data arrives again; this warning "
+        "then ends by itself."
+    )
+    assert (await _read(mqtt_hass, issue, "sv")).startswith("Kall har tystnat | Inget från Kall")
+    assert (await _read(mqtt_hass, issue, "nb")).startswith("Kall har blitt stille | Ingenting")
+
+    await field.publish("sot/kall/freezer/f1/temperature", "-18.5")
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_f1_temperature", "-18.5")
+    await _tick(mqtt_hass, freezer, 15)
+    assert _issues(mqtt_hass, "site_silent") == []
+
+
+async def test_silence_limit_is_changed_in_the_fix_flow_without_a_restart(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, freezer: FrozenDateTimeFactory
+) -> None:
+    """A site that reports seldom on purpose: the user allows more silence, nothing blanks."""
+    entry = site_entry(silent_after=30, stale_timeout=86400)
+    coordinator = await start_site(mqtt_hass, field, entry, freezer)
+    await field.publish("sot/kall/grid/main/present", "ON")
+    await wait_for_state(mqtt_hass, "binary_sensor.kall_grid_present", "on")
+    await _tick(mqtt_hass, freezer, 31 * 60)
+    [issue] = _issues(mqtt_hass, "site_silent")
+
+    form = await _fix(mqtt_hass, issue)
+    assert form["type"] is FlowResultType.FORM
+    assert form["step_id"] == "limit"
+    done = await _answer(mqtt_hass, form["flow_id"], {"silent_after": 120})
+    assert done["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options["silent_after"] == 120
+    # Applied in the running site: the same coordinator, the values still shown.
+    assert entry.runtime_data is coordinator
+    assert coordinator.site.settings.silent_after == timedelta(minutes=120)
+    assert mqtt_hass.states.get("binary_sensor.kall_grid_present").state == "on"
+    await _tick(mqtt_hass, freezer, 60)
+    assert _issues(mqtt_hass, "site_silent") == []
+
+
+async def test_unexercised_generator_is_reminded_and_can_be_put_off(
+    mqtt_hass: HomeAssistant,
+    field: aiomqtt.Client,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Watched for 41 days without a run: a warning; "remind me in a week" puts it off."""
+    freezer.move_to("2026-11-27 12:00:00+00:00")
+    entry = site_entry()
+    last_run = (dt_util.utcnow() - timedelta(days=41)).isoformat()
+    hass_storage[f"{DOMAIN}.{entry.entry_id}"] = {
+        "version": 1,
+        "key": f"{DOMAIN}.{entry.entry_id}",
+        "data": {"generator_watched_since": last_run, "generator_last_run": last_run},
+    }
+    await start_site(mqtt_hass, field, entry, freezer)
+    await field.publish("sot/kall/generator/main/state", "stopped")
+    await wait_for_state(mqtt_hass, "sensor.kall_generator_state", "stopped")
+    await _tick(mqtt_hass, freezer, 15)
+    [issue] = _issues(mqtt_hass, "generator_not_exercised")
+    assert (await _read(mqtt_hass, issue)).startswith(
+        "Kall: generator has not run for 41 days | generator at Kall has not run for 41 days."
+    )
+    assert (await _read(mqtt_hass, issue, "sv")).startswith(
+        "Kall: generator har inte gått på 41 dagar"
+    )
+
+    # No generator control over MQTT: the flow offers the reminder only.
+    form = await _fix(mqtt_hass, issue)
+    assert form["step_id"] == "snooze"
+    done = await _answer(mqtt_hass, form["flow_id"], {})
+    assert done["type"] is FlowResultType.CREATE_ENTRY
+    await _tick(mqtt_hass, freezer, 6 * 24 * 3600)
+    await field.publish("sot/kall/generator/main/state", "stopped")
+    await _tick(mqtt_hass, freezer, 15)
+    assert _issues(mqtt_hass, "generator_not_exercised") == []
+    await _tick(mqtt_hass, freezer, 2 * 24 * 3600)
+    await field.publish("sot/kall/generator/main/state", "stopped")
+    await _tick(mqtt_hass, freezer, 15)
+    [again] = _issues(mqtt_hass, "generator_not_exercised")
+    assert again.translation_placeholders == {
+        "site": "Kall",
+        "generator": "generator",
+        "days": "49",
+    }
+
+    # A run ends it.
+    await field.publish("sot/kall/generator/main/state", "running")
+    await wait_for_state(mqtt_hass, "sensor.kall_generator_state", "running")
+    await _tick(mqtt_hass, freezer, 15)
+    assert _issues(mqtt_hass, "generator_not_exercised") == []
+
+
+def _entry_with(*devices: ConfigSubentryData) -> MockConfigEntry:
+    base = site_entry()
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=base.title,
+        unique_id=base.unique_id,
+        data=dict(base.data),
+        options=dict(base.options),
+        subentries_data=list(devices),
+    )
+
+
+def _device(title: str, **data: Any) -> ConfigSubentryData:
+    return ConfigSubentryData(
+        data=data, subentry_type=SUBENTRY_MODBUS, title=title, unique_id=data["device_id"]
+    )
+
+
+async def test_unusable_profile_is_an_issue_whose_fix_removes_the_device(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """A device saved with a profile this version does not ship: an error, removed in place."""
+    entry = _entry_with(
+        _device(
+            "Old genset",
+            device_id="old",
+            profile="retired_profile",
+            connection="tcp",
+            host="127.0.0.1",
+            port=1502,
+            unit=1,
+        )
+    )
+    await start_site(mqtt_hass, field, entry)
+    [issue] = _issues(mqtt_hass, "modbus_profile_unusable")
+    assert issue.severity is ir.IssueSeverity.ERROR
+    assert (await _read(mqtt_hass, issue)).startswith(
+        "Kall: the Modbus device Old genset cannot be used | The Modbus device Old genset uses "
+        "the profile retired_profile, which cannot be used (no shipped profile named "
+        "'retired_profile')."
+    )
+
+    form = await _fix(mqtt_hass, issue)
+    assert form["step_id"] == "confirm"
+    done = await _answer(mqtt_hass, form["flow_id"], {})
+    assert done["type"] is FlowResultType.CREATE_ENTRY
+    await wait_for(mqtt_hass, lambda: not entry.subentries, "the device to be removed")
+    await mqtt_hass.async_block_till_done()
+    assert _issues(mqtt_hass, "modbus_profile_unusable") == []
+
+
+async def test_devices_disagreeing_on_a_line_are_settled_in_the_fix_flow(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """Two devices behind one gateway, one framed as RTU over TCP: one choice settles both."""
+    meter = SimulatedDevice(input={0: [0] * 80})
+    tank = SimulatedDevice(holding={0: [0] * 8})
+    async with tcp_server({1: meter, 2: tank}) as port:
+        entry = _entry_with(
+            _device(
+                "Grid meter",
+                device_id="meter",
+                profile="eastron_sdm120",
+                connection="tcp",
+                host="127.0.0.1",
+                port=port,
+                unit=1,
+            ),
+            _device(
+                "Tank gauge",
+                device_id="tank",
+                profile="tank_gauge",
+                connection="rtu_over_tcp",
+                host="127.0.0.1",
+                port=port,
+                unit=2,
+            ),
+        )
+        await start_site(mqtt_hass, field, entry)
+        [issue] = _issues(mqtt_hass, "modbus_bus_conflict")
+        bus = f"127.0.0.1:{port}"
+        assert issue.translation_placeholders == {
+            "site": "Kall",
+            "bus": bus,
+            "devices": "Grid meter, Tank gauge",
+            "ignored": "Tank gauge",
+        }
+        assert (await _read(mqtt_hass, issue, "nb")).startswith(
+            f"Kall: Modbus-enhetene på {bus} har ulike innstillinger"
+        )
+
+        form = await _fix(mqtt_hass, issue)
+        assert form["step_id"] == "choose"
+        options = form["data_schema"].schema["settings"].config["options"]
+        assert [o["label"] for o in options] == [
+            "Modbus TCP (Grid meter)",
+            "RTU over TCP (Tank gauge)",
+        ]
+        done = await _answer(mqtt_hass, form["flow_id"], {"settings": options[0]["value"]})
+        assert done["type"] is FlowResultType.CREATE_ENTRY
+        await wait_for(
+            mqtt_hass,
+            lambda: all(s.data["connection"] == "tcp" for s in entry.subentries.values()),
+            "both devices to use the chosen settings",
+        )
+        await mqtt_hass.async_block_till_done()
+        assert _issues(mqtt_hass, "modbus_bus_conflict") == []
