@@ -13,54 +13,21 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 
 from pymodbus.constants import ExcCodes
-from pymodbus.datastore import (
-    ModbusDeviceContext,
-    ModbusServerContext,
-    ModbusSparseDataBlock,
-)
 from pymodbus.framer import FramerType
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
+
+from simulator.modbus_server import UnitDevices
 
 from ..mosquitto import free_port
 
 type Table = Mapping[int, int | bool | Sequence[int] | Sequence[bool]]
+type Values = list[int] | list[bool]
 
-
+# The table each function code reads or writes.
+_TABLES = {1: "coils", 5: "coils", 15: "coils", 2: "discrete", 4: "input"} | dict.fromkeys(
+    (3, 6, 16, 22, 23), "holding"
+)
 _READS = frozenset({1, 2, 3, 4})
-
-
-class _SlowContext(ModbusDeviceContext):
-    """A device context that takes its time to answer, as a device on a slow line does."""
-
-    def __init__(self, device: SimulatedDevice, **blocks: ModbusSparseDataBlock) -> None:
-        super().__init__(**blocks)
-        self.device = device
-
-    async def async_getValues(
-        self, func_code: int, address: int, count: int = 1
-    ) -> list[int] | list[bool] | ExcCodes:
-        if func_code not in _READS:
-            # pymodbus reads a written value back to build its answer: not a request.
-            return self.getValues(func_code, address, count)
-        self.device.requests.append((func_code, address, count))
-        self.device.arrivals.append(time.monotonic())
-        if self.device.delay is not None:
-            await asyncio.sleep(self.device.delay(func_code, count))
-        for failing, code in self.device.failing.items():
-            if address <= failing < address + count:
-                return code
-        return self.getValues(func_code, address, count)
-
-    async def async_setValues(
-        self, func_code: int, address: int, values: list[int] | list[bool]
-    ) -> ExcCodes | None:
-        self.device.requests.append((func_code, address, len(values)))
-        self.device.arrivals.append(time.monotonic())
-        if self.device.delay is not None:
-            await asyncio.sleep(self.device.delay(func_code, len(values)))
-        if func_code in (5, 15) and address in self.device.stuck:
-            return None  # acknowledged, but the contact does not move
-        return self.setValues(func_code, address, values)
 
 
 @dataclass
@@ -75,8 +42,9 @@ class SimulatedDevice:
     delay: Callable[[int, int], float] | None = None
 
     def __post_init__(self) -> None:
-        self.blocks = {
-            name: ModbusSparseDataBlock(_shifted(getattr(self, name)))
+        # Protocol address -> value, per table.
+        self.tables: dict[str, dict[int, int | bool]] = {
+            name: _flattened(getattr(self, name))
             for name in ("holding", "input", "coils", "discrete")
         }
         # (function code, address, count) of every request it was asked, and when it came.
@@ -86,15 +54,8 @@ class SimulatedDevice:
         self.failing: dict[int, ExcCodes] = {}
         # Coils whose relay does not follow a write (a failed driver, a welded contact).
         self.stuck: set[int] = set()
-        self.context = _SlowContext(
-            self,
-            hr=self.blocks["holding"],
-            ir=self.blocks["input"],
-            co=self.blocks["coils"],
-            di=self.blocks["discrete"],
-        )
 
-        self._served_by: list[tuple[ModbusServerContext, int]] = []
+        self._served_by: list[tuple[UnitDevices, int]] = []
 
     def unplug(self) -> None:
         """Stop answering, as a meter does when it loses power; the bus stays up."""
@@ -104,22 +65,57 @@ class SimulatedDevice:
 
     def value(self, table: str, address: int) -> int:
         """What the device holds now at a protocol address (after the client's writes)."""
-        return int(self.blocks[table].values[address + 1])
+        return int(self.tables[table][address])
 
     def set(self, table: str, address: int, values: Sequence[int] | Sequence[bool]) -> None:
         """Change registers, as the real device would when its state changes."""
-        self.blocks[table].setValues(address + 1, list(values))
+        self.tables[table].update(enumerate(values, start=address))
+
+    async def async_getValues(
+        self, func_code: int, address: int, count: int = 1
+    ) -> Values | ExcCodes:
+        """Answer a read, taking the device's time; also pymodbus' read-back after a write."""
+        if func_code in _READS:
+            self.requests.append((func_code, address, count))
+            self.arrivals.append(time.monotonic())
+            if self.delay is not None:
+                await asyncio.sleep(self.delay(func_code, count))
+            for failing, code in self.failing.items():
+                if address <= failing < address + count:
+                    return code
+        table = self.tables[_TABLES[func_code]]
+        try:
+            return [table[at] for at in range(address, address + count)]
+        except KeyError:
+            return ExcCodes.ILLEGAL_ADDRESS
+
+    async def async_setValues(
+        self, func_code: int, address: int, values: Values
+    ) -> ExcCodes | None:
+        """Take a write; like pymodbus' own sparse store, a write may add an address."""
+        self.requests.append((func_code, address, len(values)))
+        self.arrivals.append(time.monotonic())
+        if self.delay is not None:
+            await asyncio.sleep(self.delay(func_code, len(values)))
+        if func_code in (5, 15) and address in self.stuck:
+            return None  # acknowledged, but the contact does not move
+        self.set(_TABLES[func_code], address, values)
+        return None
 
 
-def _shifted(table: Table) -> dict[int, object]:
-    # pymodbus' device context adds one to every protocol address before it asks the block.
-    return {address + 1: value for address, value in table.items()}
+def _flattened(table: Table) -> dict[int, int | bool]:
+    """A table given as single values and runs of values, one entry per address."""
+    flat: dict[int, int | bool] = {}
+    for address, value in table.items():
+        if isinstance(value, int):
+            flat[address] = value
+        else:
+            flat.update(enumerate(value, start=address))
+    return flat
 
 
-def _context(devices: Mapping[int, SimulatedDevice]) -> ModbusServerContext:
-    context = ModbusServerContext(
-        devices={unit: device.context for unit, device in devices.items()}, single=False
-    )
+def _context(devices: Mapping[int, SimulatedDevice]) -> UnitDevices:
+    context = UnitDevices(devices)
     for unit, device in devices.items():
         device._served_by.append((context, unit))
     return context
