@@ -278,8 +278,8 @@ async def test_outage_survives_a_reload(mqtt_hass: HomeAssistant, field: aiomqtt
     coordinator = await start_site(mqtt_hass, field, entry)
     await field.publish("sot/kall/grid/main/present", "OFF")
     await wait_for_state(mqtt_hass, "binary_sensor.kall_grid_present", "off")
-    assert coordinator.site.outage is not None
-    started = coordinator.site.outage.start
+    assert coordinator.site.outages.current is not None
+    started = coordinator.site.outages.current.start
     state = await wait_for_state(mqtt_hass, "sensor.kall_outage_duration", "0")
     assert state.attributes["started"] == started.isoformat()
     assert state.attributes["last_outage"] is None
@@ -288,14 +288,14 @@ async def test_outage_survives_a_reload(mqtt_hass: HomeAssistant, field: aiomqtt
     await mqtt_hass.async_block_till_done()
     reloaded = entry.runtime_data
     assert reloaded is not coordinator
-    assert reloaded.site.outage is not None
-    assert reloaded.site.outage.start == started
+    assert reloaded.site.outages.current is not None
+    assert reloaded.site.outages.current.start == started
 
     await start_site_again(mqtt_hass, field)
     await field.publish("sot/kall/grid/main/present", "ON")
     await wait_for_state(mqtt_hass, "binary_sensor.kall_grid_present", "on")
-    assert reloaded.site.outage is None
-    assert reloaded.site.outage_log[-1].start == started
+    assert reloaded.site.outages.current is None
+    assert reloaded.site.outages.log[-1].start == started
     state = await wait_for_state(mqtt_hass, "sensor.kall_outage_duration", "0")
     assert state.attributes["started"] is None
     assert state.attributes["last_outage"]["start"] == started.isoformat()
@@ -350,17 +350,22 @@ async def test_a_counter_dropping_out_is_unavailable_not_reset(
     await wait_for_state(mqtt_hass, "sensor.kall_generator_run_hours", "1234.6")
 
 
-async def test_only_the_sites_generator_gets_the_models_own_counters(
+async def test_estimates_only_for_counters_a_controller_does_not_keep(
     mqtt_hass: HomeAssistant, field: aiomqtt.Client
 ) -> None:
+    """Each generator gets its own estimate, and none where its controller counts itself."""
     await start_site(mqtt_hass, field, site_entry())
     await field.publish("sot/kall/generator/a", json.dumps({"state": "running", "power": 20.0}))
-    await field.publish("sot/kall/generator/b", json.dumps({"state": "stopped", "power": 0.0}))
-    await wait_for_state(mqtt_hass, "sensor.kall_generator_b_power", "0.0")
-    await wait_for_state(mqtt_hass, "sensor.kall_generator_a_run_hours", "0.0")
-    assert mqtt_hass.states.get("sensor.kall_generator_a_energy") is not None
-    assert mqtt_hass.states.get("sensor.kall_generator_b_run_hours") is None
-    assert mqtt_hass.states.get("sensor.kall_generator_b_energy") is None
+    await field.publish(
+        "sot/kall/generator/b",
+        json.dumps({"state": "stopped", "power": 0.0, "run_hours": 812.0, "energy": 9100.0}),
+    )
+    await wait_for_state(mqtt_hass, "sensor.kall_generator_b_run_hours", "812.0")
+    await wait_for_state(mqtt_hass, "sensor.kall_generator_a_run_hours_estimated", "0.0")
+    assert mqtt_hass.states.get("sensor.kall_generator_a_energy_estimated") is not None
+    assert mqtt_hass.states.get("sensor.kall_generator_a_run_hours") is None
+    assert mqtt_hass.states.get("sensor.kall_generator_b_run_hours_estimated") is None
+    assert mqtt_hass.states.get("sensor.kall_generator_b_energy_estimated") is None
 
 
 async def test_site_state_is_saved_while_running(
@@ -383,7 +388,7 @@ async def test_site_state_is_saved_while_running(
     await wait_for(mqtt_hass, lambda: key in hass_storage, "the outage to be saved")
     assert hass_storage[key]["data"]["outage"]["end"] is None
 
-    # Integrated counters are saved on a fixed beat even while messages never stop.
+    # Integrated counters are saved within a minute even while messages never stop.
     await field.publish("sot/kall/generator/main", json.dumps({"state": "running", "power": 30.0}))
     await wait_for_state(mqtt_hass, "sensor.kall_generator_state", "running")
     for _ in range(8):
@@ -393,6 +398,6 @@ async def test_site_state_is_saved_while_running(
         await mqtt_hass.async_block_till_done()
     await wait_for(
         mqtt_hass,
-        lambda: hass_storage[key]["data"]["generator_seconds"] > 0,
+        lambda: hass_storage[key]["data"]["generators"]["main"]["seconds"] > 0,
         "run time to be saved while messages keep coming",
     )

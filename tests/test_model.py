@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from custom_components.sot.site.fuel import fuel_rate
+from custom_components.sot.site.fuel_curve import fuel_rate
 from custom_components.sot.site.model import (
+    Component,
     EventType,
     FreezerStatus,
     PowerSource,
@@ -23,6 +24,12 @@ T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 def at(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
+
+
+def main_generator(site: Site) -> Component:
+    generator = site.component("generator", "main")
+    assert generator is not None
+    return generator
 
 
 def feed(
@@ -66,43 +73,43 @@ def test_fuel_curve_between_and_beyond_the_chart() -> None:
 
 def test_power_source_follows_grid_and_generator() -> None:
     site = Site()
-    assert site.power_source(at(0)) is None
+    assert site.power.source(at(0)) is None
     feed(site, 0, "grid", "main", present=True)
-    assert site.power_source(at(0)) is PowerSource.GRID
+    assert site.power.source(at(0)) is PowerSource.GRID
     feed(site, 1, "grid", "main", present=False)
-    assert site.power_source(at(1)) is PowerSource.NONE
+    assert site.power.source(at(1)) is PowerSource.NONE
     feed(site, 2, "generator", "main", state="running", on_load=False)
     # Kall's manual changeover: running, not on load, the shop is still dark.
-    assert site.power_source(at(2)) is PowerSource.NONE
+    assert site.power.source(at(2)) is PowerSource.NONE
     feed(site, 3, "generator", "main", on_load=True)
-    assert site.power_source(at(3)) is PowerSource.GENERATOR
+    assert site.power.source(at(3)) is PowerSource.GENERATOR
     feed(site, 4, "grid", "main", present=True)
     # The grid is back, but the site still runs on the generator until changed over.
-    assert site.power_source(at(4)) is PowerSource.GENERATOR
-    assert site.grid_present(at(4)) is True
+    assert site.power.source(at(4)) is PowerSource.GENERATOR
+    assert site.power.grid_present(at(4)) is True
 
 
 def test_grid_presence_from_voltage_when_no_meter_says_so() -> None:
     site = Site()
     feed(site, 0, "grid", "main", voltage=231.0)
-    assert site.grid_present(at(0)) is True
+    assert site.power.grid_present(at(0)) is True
     feed(site, 1, "grid", "main", voltage=12.0)
-    assert site.grid_present(at(1)) is False
+    assert site.power.grid_present(at(1)) is False
 
 
 def test_generator_on_load_from_power_or_load_when_no_breaker_signal() -> None:
     site = Site()
     feed(site, 0, "generator", "main", state="running", power=0.0)
-    assert site.generator_on_load(at(0)) is False
+    assert site.power.on_load(main_generator(site), at(0)) is False
     feed(site, 1, "generator", "main", power=12.0)
-    assert site.generator_on_load(at(1)) is True
+    assert site.power.on_load(main_generator(site), at(1)) is True
     other = Site()
     feed(other, 0, "generator", "main", load=30.0)
-    assert other.generator_on_load(at(0)) is True
+    assert other.power.on_load(main_generator(other), at(0)) is True
     by_speed = Site()
     feed(by_speed, 0, "generator", "main", speed=1500.0)
-    assert by_speed.generator_running(at(0)) is True
-    assert by_speed.generator_on_load(at(0)) is True
+    assert by_speed.power.running(main_generator(by_speed), at(0)) is True
+    assert by_speed.power.on_load(main_generator(by_speed), at(0)) is True
 
 
 def test_outage_is_logged_with_generator_time_and_fuel() -> None:
@@ -110,24 +117,24 @@ def test_outage_is_logged_with_generator_time_and_fuel() -> None:
     feed(site, 0, "grid", "main", present=True)
     events = feed(site, 10, "grid", "main", present=False)
     assert types(events) == [EventType.GRID_LOST]
-    assert site.outage is not None
-    assert site.outage.start == at(10)
+    assert site.outages.current is not None
+    assert site.outages.current.start == at(10)
     feed(site, 11, "generator", "main", state="running", on_load=True, load=50.0)
     for minute in range(12, 72):  # an hour on the generator, a reading a minute
         feed(site, minute, "generator", "main", load=50.0)
         feed(site, minute, "grid", "main", present=False)
-    assert site.outage_duration(at(71)) == timedelta(minutes=61)
+    assert site.outages.duration(at(71)) == timedelta(minutes=61)
     events = feed(site, 72, "grid", "main", present=True)
     assert types(events) == [EventType.GRID_RESTORED]
     assert events[0].data["outage_minutes"] == pytest.approx(62)
-    assert site.outage is None
-    logged = site.outage_log[-1]
+    assert site.outages.current is None
+    logged = site.outages.log[-1]
     assert logged.start == at(10)
     assert logged.end == at(72)
     assert logged.generator_seconds == pytest.approx(61 * 60)
     # 60 kW at 50 %: 11 L/h for about an hour.
     assert logged.fuel_used == pytest.approx(11.0 * 61 / 60, rel=0.02)
-    assert site.generator_seconds == pytest.approx(61 * 60)
+    assert site.runs["main"].seconds == pytest.approx(61 * 60)
 
 
 def test_outage_survives_a_restart() -> None:
@@ -135,33 +142,33 @@ def test_outage_survives_a_restart() -> None:
     feed(site, 0, "grid", "main", present=False)
     for minute in range(1, 32):
         feed(site, minute, "generator", "main", state="running", power=20.0)
-    stored = site.as_dict()
+    stored = site.snapshot()
 
     restarted = Site()
     restarted.restore(stored)
-    assert restarted.outage is not None
-    assert restarted.outage.start == at(0)
-    assert restarted.generator_kwh == pytest.approx(10.0)
+    assert restarted.outages.current is not None
+    assert restarted.outages.current.start == at(0)
+    assert restarted.runs["main"].kwh == pytest.approx(10.0)
     # The grid is still down after the restart: no second "grid lost".
     assert types(feed(restarted, 40, "grid", "main", present=False)) == []
     assert types(feed(restarted, 50, "grid", "main", present=True)) == [EventType.GRID_RESTORED]
-    assert restarted.outage_log[-1].start == at(0)
+    assert restarted.outages.log[-1].start == at(0)
 
 
 def test_damaged_storage_is_refused_and_leaves_a_clean_site() -> None:
     site = Site()
     with pytest.raises(ValueError, match="damaged"):
         site.restore({"outage": {"start": "not a time"}})
-    assert site.outage is None
-    assert site.outage_log == []
+    assert site.outages.current is None
+    assert site.outages.log == []
 
 
 def test_no_integration_across_a_gap_in_the_data() -> None:
     site = Site(Settings(stale_timeout=timedelta(minutes=5)))
     feed(site, 0, "generator", "main", state="running", power=30.0)
     feed(site, 60, "generator", "main", state="running", power=30.0)  # an hour of silence
-    assert site.generator_kwh == 0
-    assert site.generator_seconds == 0
+    assert site.runs["main"].kwh == 0
+    assert site.runs["main"].seconds == 0
 
 
 # -- fuel runtime ----------------------------------------------------------------------------
@@ -175,7 +182,7 @@ def test_fuel_runtime_from_the_controllers_fuel_rate() -> None:
         feed(site, minute, "generator", "main", fuel_rate=10.0)
         feed(site, minute, "tank", "main", level=50.0)
     # (50 % - 10 %) of 1000 L at 10 L/h.
-    assert site.fuel_runtime(at(3)) == pytest.approx(40.0)
+    assert site.fuel.runtime(at(3)) == pytest.approx(40.0)
 
 
 def test_fuel_runtime_from_the_curve_is_smoothed() -> None:
@@ -183,12 +190,12 @@ def test_fuel_runtime_from_the_curve_is_smoothed() -> None:
     feed(site, 0, "tank", "main", level=100.0)
     feed(site, 0, "generator", "main", state="running", load=50.0)
     feed(site, 1, "generator", "main", load=50.0)
-    steady = site.fuel_runtime(at(1))
+    steady = site.fuel.runtime(at(1))
     assert steady == pytest.approx(1000 / 11.0, rel=0.01)
     # A one-minute spike to full load moves the estimate only a little.
     feed(site, 2, "generator", "main", load=100.0)
     feed(site, 3, "generator", "main", load=50.0)
-    spiked = site.fuel_runtime(at(3))
+    spiked = site.fuel.runtime(at(3))
     assert spiked is not None
     assert 1000 / 18.2 < spiked < steady
 
@@ -199,8 +206,8 @@ def test_fuel_runtime_uses_tank_meta_and_volume() -> None:
     feed(site, 0, "tank", "main", volume=500.0)
     feed(site, 0, "generator", "main", state="running", fuel_rate=5.0)
     feed(site, 1, "generator", "main", fuel_rate=5.0)
-    assert site.usable_fuel(at(1)) == pytest.approx(500.0)
-    assert site.fuel_runtime(at(1)) == pytest.approx(100.0)
+    assert site.fuel.usable(at(1)) == pytest.approx(500.0)
+    assert site.fuel.runtime(at(1)) == pytest.approx(100.0)
 
 
 def test_fuel_runtime_is_not_shown_from_stale_inputs_or_a_stopped_engine() -> None:
@@ -208,13 +215,13 @@ def test_fuel_runtime_is_not_shown_from_stale_inputs_or_a_stopped_engine() -> No
     feed(site, 0, "tank", "main", level=50.0)
     feed(site, 0, "generator", "main", state="running", fuel_rate=10.0)
     feed(site, 1, "generator", "main", fuel_rate=10.0)
-    assert site.fuel_runtime(at(1)) is not None
-    assert site.fuel_runtime(at(7)) is None  # the tank level is six minutes old
+    assert site.fuel.runtime(at(1)) is not None
+    assert site.fuel.runtime(at(7)) is None  # the tank level is six minutes old
     feed(site, 8, "tank", "main", level=50.0)
     feed(site, 8, "generator", "main", state="stopped")
-    assert site.fuel_runtime(at(8)) is None
-    assert site.fuel_rate_now(at(8)) == 0.0
-    assert Site().fuel_runtime(at(0)) is None
+    assert site.fuel.runtime(at(8)) is None
+    assert site.fuel.rate_now(at(8)) == 0.0
+    assert Site().fuel.runtime(at(0)) is None
 
 
 def test_fuel_low_alarm_once_and_again_after_refuelling() -> None:
@@ -247,12 +254,12 @@ def test_freezer_alarms_wait_out_a_defrost() -> None:
     feed(site, 0, "freezer", "f1", temperature=-19.0)
     freezer = site.component("freezer", "f1")
     assert freezer is not None
-    assert site.freezer_status(freezer, at(0)) is FreezerStatus.OK
+    assert site.freezers.status(freezer, at(0)) is FreezerStatus.OK
     # A 20-minute defrost up to -13 °C raises nothing.
     for minute in range(1, 21):
         assert types(feed(site, minute, "freezer", "f1", temperature=-13.0)) == []
     feed(site, 21, "freezer", "f1", temperature=-19.0)
-    assert site.freezer_status(freezer, at(21)) is FreezerStatus.OK
+    assert site.freezers.status(freezer, at(21)) is FreezerStatus.OK
 
 
 def test_freezer_warning_then_critical_then_ok() -> None:
@@ -270,7 +277,7 @@ def test_freezer_warning_then_critical_then_ok() -> None:
     assert types(feed(site, 30, "freezer", "f1", temperature=-13.5)) == []
     freezer = site.component("freezer", "f1")
     assert freezer is not None
-    assert site.freezer_status(freezer, at(30)) is FreezerStatus.WARNING
+    assert site.freezers.status(freezer, at(30)) is FreezerStatus.WARNING
     assert types(feed(site, 40, "freezer", "f1", temperature=-18.0)) == [EventType.FREEZER_OK]
 
 
@@ -297,11 +304,11 @@ def test_time_to_limits_at_the_present_warming_rate() -> None:
         feed(site, minute, "freezer", "f1", temperature=-20.0 + 2.0 * minute / 60)
     freezer = site.component("freezer", "f1")
     assert freezer is not None
-    assert site.warming_rate(freezer, at(30)) == pytest.approx(2.0)
+    assert site.freezers.warming_rate(freezer, at(30)) == pytest.approx(2.0)
     # At -19 °C: 2 h to -15 °C, 3.5 h to -12 °C.
-    assert site.time_to_limit(freezer, -15.0, at(30)) == pytest.approx(2.0)
-    assert site.time_to_limit(freezer, -12.0, at(30)) == pytest.approx(3.5)
-    assert site.time_to_limit(freezer, -19.5, at(30)) == 0.0
+    assert site.freezers.time_to_limit(freezer, -15.0, at(30)) == pytest.approx(2.0)
+    assert site.freezers.time_to_limit(freezer, -12.0, at(30)) == pytest.approx(3.5)
+    assert site.freezers.time_to_limit(freezer, -19.5, at(30)) == 0.0
 
 
 def test_no_countdown_for_a_cold_or_barely_known_freezer() -> None:
@@ -310,11 +317,11 @@ def test_no_countdown_for_a_cold_or_barely_known_freezer() -> None:
     feed(site, 1, "freezer", "f1", temperature=-20.0)
     freezer = site.component("freezer", "f1")
     assert freezer is not None
-    assert site.warming_rate(freezer, at(1)) is None  # not enough history
+    assert site.freezers.warming_rate(freezer, at(1)) is None  # not enough history
     for minute in range(2, 40, 5):
         feed(site, minute, "freezer", "f1", temperature=-20.0)
-    assert site.time_to_limit(freezer, -15.0, at(37)) is None  # steady, not warming
-    assert site.time_to_limit(freezer, -15.0, at(60)) is None  # stale
+    assert site.freezers.time_to_limit(freezer, -15.0, at(37)) is None  # steady, not warming
+    assert site.freezers.time_to_limit(freezer, -15.0, at(60)) is None  # stale
 
 
 # -- availability and nodes ------------------------------------------------------------------
@@ -331,7 +338,7 @@ def test_node_offline_makes_components_unavailable_and_raises_an_alarm() -> None
     events = site.set_node(NodeStatus("freezers", False, at(1)))
     assert types(events) == [EventType.NODE_OFFLINE]
     assert not site.available(freezer, at(1))
-    assert site.freezer_status(freezer, at(1)) is None
+    assert site.freezers.status(freezer, at(1)) is None
     assert types(site.set_node(NodeStatus("freezers", True, at(2)))) == [EventType.NODE_ONLINE]
     assert site.available(freezer, at(2))
 
@@ -339,11 +346,11 @@ def test_node_offline_makes_components_unavailable_and_raises_an_alarm() -> None
 def test_readings_from_a_named_source_follow_its_status() -> None:
     site = Site()
     site.apply([Reading("generator", "main", "state", "running", at(0))], at(0), node="modbus-dse")
-    generator = site.generator()
+    generator = site.component("generator", "main")
     assert generator is not None
     assert generator.node == "modbus-dse"
     site.set_node(NodeStatus("modbus-dse", False, at(1)))
-    assert site.generator_running(at(1)) is None
+    assert site.power.running(main_generator(site), at(1)) is None
 
 
 def test_stale_data_is_unavailable() -> None:
@@ -387,13 +394,13 @@ def test_a_silent_grid_side_meter_means_no_grid() -> None:
     site.apply([Reading("grid", "main", "present", True, at(0))], at(0), node="modbus-pzem")
     site.set_node(NodeStatus("modbus-pzem", True, at(0)))
     site.set_node(NodeStatus("modbus-pzem", False, at(1)))
-    assert site.grid_present(at(1)) is None  # its last live value is not shown
+    assert site.power.grid_present(at(1)) is None  # its last live value is not shown
     events = site.apply(
         [Reading("grid", "main", "present", False, at(1))], at(1), node="modbus-pzem"
     )
     assert types(events) == [EventType.GRID_LOST]
-    assert site.grid_present(at(1)) is False
-    assert site.power_source(at(1)) is PowerSource.NONE
+    assert site.power.grid_present(at(1)) is False
+    assert site.power.source(at(1)) is PowerSource.NONE
     site.set_node(NodeStatus("modbus-pzem", True, at(30)))
     events = site.apply(
         [Reading("grid", "main", "present", True, at(30))], at(30), node="modbus-pzem"
@@ -436,14 +443,14 @@ def test_power_source_is_unknown_while_the_generator_is() -> None:
     site.set_node(NodeStatus("controller", True, at(0)))
     feed(site, 0, "grid", "main", present=False)
     feed(site, 0, "generator", "main", state="running", on_load=True)
-    assert site.power_source(at(0)) is PowerSource.GENERATOR
+    assert site.power.source(at(0)) is PowerSource.GENERATOR
     site.set_node(NodeStatus("controller", False, at(1)))
     feed(site, 1, "grid", "main", present=False)
-    assert site.power_source(at(1)) is None  # not "no power"
+    assert site.power.source(at(1)) is None  # not "no power"
     # A closed breaker with an unknown engine state still counts as on load.
     other = Site()
     feed(other, 0, "generator", "main", on_load=True)
-    assert other.generator_on_load(at(0)) is True
+    assert other.power.on_load(main_generator(other), at(0)) is True
 
 
 def test_active_alarms_are_not_raised_again_after_a_restart() -> None:
@@ -457,7 +464,7 @@ def test_active_alarms_are_not_raised_again_after_a_restart() -> None:
     assert set(raised) == {EventType.FREEZER_CRITICAL, EventType.FUEL_LOW}
 
     restarted = Site(settings)
-    restarted.restore(site.as_dict())
+    restarted.restore(site.snapshot())
     raised = types(feed(restarted, 10, "freezer", "f1", temperature=-8.0))
     raised += types(feed(restarted, 10, "generator", "main", state="running", fuel_rate=5.0))
     raised += types(feed(restarted, 10, "tank", "main", level=20.0))
@@ -465,7 +472,7 @@ def test_active_alarms_are_not_raised_again_after_a_restart() -> None:
     assert raised == []
     freezer = restarted.component("freezer", "f1")
     assert freezer is not None
-    assert restarted.freezer_status(freezer, at(10)) is FreezerStatus.CRITICAL
+    assert restarted.freezers.status(freezer, at(10)) is FreezerStatus.CRITICAL
 
 
 @pytest.mark.parametrize(
@@ -480,12 +487,12 @@ def test_any_damaged_storage_is_refused_cleanly(stored: dict[str, object]) -> No
     site = Site()
     with pytest.raises(ValueError, match="damaged"):
         site.restore(stored)  # type: ignore[arg-type]
-    assert site.outage is None
+    assert site.outages.current is None
 
 
 def test_stored_times_without_a_zone_are_read_as_utc() -> None:
     site = Site()
     site.restore({"outage": {"start": "2026-11-22T12:00:00"}})
-    assert site.outage is not None
-    assert site.outage.start == T0
+    assert site.outages.current is not None
+    assert site.outages.current.start == T0
     assert types(feed(site, 30, "grid", "main", present=True)) == [EventType.GRID_RESTORED]

@@ -41,14 +41,25 @@ def _issues(hass: HomeAssistant, kind: str) -> list[ir.IssueEntry]:
     ]
 
 
+FIRST_STEP = {
+    "modbus_profile_unusable": "confirm",
+    "modbus_bus_conflict": "choose",
+    "site_silent": "limit",
+    "generator_not_exercised": "init",
+}
+
+
 async def _read(hass: HomeAssistant, issue: ir.IssueEntry, language: str = "en") -> str:
-    """The issue's title and text as Repairs shows them in `language`."""
+    """The issue's title and text as Repairs shows them in `language`.
+
+    A fixable issue's text is its fix flow's first step (hassfest allows no other).
+    """
     texts = await async_get_translations(hass, language, "issues", {DOMAIN})
     base = f"component.{DOMAIN}.issues.{issue.translation_key}"
     placeholders = issue.translation_placeholders or {}
-    return " | ".join(
-        texts[f"{base}.{part}"].format(**placeholders) for part in ("title", "description")
-    )
+    step = FIRST_STEP[str(issue.translation_key)]
+    parts = (f"{base}.title", f"{base}.fix_flow.step.{step}.description")
+    return " | ".join(texts[part].format(**placeholders) for part in parts)
 
 
 async def _fix(hass: HomeAssistant, issue: ir.IssueEntry) -> dict[str, Any]:
@@ -92,7 +103,8 @@ async def test_silent_site_raises_an_issue_that_ends_when_it_reports(
         "Kall has gone silent | Nothing from Kall has arrived since 2026-11-27 13:00, more "
         "than 30 minutes. Check the site's nodes, its network and the MQTT broker or its "
         "bridge. Its values are shown as unavailable until data arrives again; this warning "
-        "then ends by itself."
+        "then ends by itself.\n\nIf the site reports this seldom on purpose, allow it a "
+        "longer silence."
     )
     assert (await _read(mqtt_hass, issue, "sv")).startswith("Kall har tystnat | Inget från Kall")
     assert (await _read(mqtt_hass, issue, "nb")).startswith("Kall har blitt stille | Ingenting")

@@ -39,20 +39,20 @@ def _known(is_on: IsOnFn) -> Callable[[Site, Component | None, datetime], bool]:
 
 
 def _on_backup(site: Site, _: Component | None, now: datetime) -> bool | None:
-    source = site.power_source(now)
+    source = site.power.source(now)
     return None if source is None else source is PowerSource.GENERATOR
 
 
 def _grid_present(site: Site, _: Component | None, now: datetime) -> bool | None:
-    return site.grid_present(now)
+    return site.power.grid_present(now)
 
 
-def _generator_running(site: Site, _: Component | None, now: datetime) -> bool | None:
-    return site.generator_running(now)
+def _generator_running(site: Site, generator: Component | None, now: datetime) -> bool | None:
+    return None if generator is None else site.power.running(generator, now)
 
 
-def _generator_on_load(site: Site, _: Component | None, now: datetime) -> bool | None:
-    return site.generator_on_load(now)
+def _generator_on_load(site: Site, generator: Component | None, now: datetime) -> bool | None:
+    return None if generator is None else site.power.on_load(generator, now)
 
 
 BINARY_SENSORS: tuple[SotBinarySensorDescription, ...] = (

@@ -46,9 +46,11 @@ from .site.readings import Command, NodeStatus, Reading, Rejection, RejectReason
 _LOGGER = logging.getLogger(__name__)
 # A sensor that reports "no reading" (NaN, a probe's error value) has no value: its last one goes.
 NO_READING = frozenset({RejectReason.NO_READING, RejectReason.NOT_FINITE})
-# The counters and the present outage are saved on a fixed beat, not after each message: a
-# save postponed by every new message would never happen on a busy site.
-SAVE_INTERVAL = timedelta(minutes=1)
+# The site's state is saved at most this long after it changed, and never when it did not: a
+# save put off again by every new message would never happen on a busy site, and a save on a
+# timer would write an idle site's SD card 1,440 times a day. Home Assistant writes a pending
+# save when it stops, so a clean stop loses nothing.
+SAVE_DELAY = 60
 EVENT_SAVE_DELAY = 1
 RECENT_REJECTIONS = 20
 
@@ -128,6 +130,8 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         self.site_device_id: str | None = None
         self.issues = SiteIssues(hass, entry.entry_id)
         self._started_at = dt_util.utcnow()
+        self._save_due: float | None = None
+        self._saved_revision = self.site.revision
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -138,7 +142,11 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             try:
                 self.site.restore(stored)
             except ValueError as err:
-                _LOGGER.warning("%s: %s; starting with an empty outage log", self.site_name, err)
+                _LOGGER.warning("%s: %s; starting afresh", self.site_name, err)
+        # Restored values are known quantities: entities for them are made at setup.
+        self._known_quantities = {
+            (c.kind.value, c.id, q) for c in self.site.components.values() for q in c.values
+        }
         self._unsubscribe.append(
             await mqtt.async_subscribe(
                 self.hass,
@@ -151,15 +159,12 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         self._unsubscribe.append(
             async_track_time_interval(self.hass, self._tick, timedelta(seconds=TICK_SECONDS))
         )
-        self._unsubscribe.append(
-            async_track_time_interval(self.hass, self._save_now, SAVE_INTERVAL)
-        )
 
     async def async_stop(self) -> None:
         """Stop listening and save the site's state."""
         while self._unsubscribe:
             self._unsubscribe.pop()()
-        await self._store.async_save(self.site.as_dict())
+        await self._store.async_save(self._saved_snapshot())
 
     @callback
     def async_apply_options(self) -> None:
@@ -228,7 +233,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         """Put off the exercise reminder (the repair flow's "remind me later")."""
         self.site.exercise_snoozed_until = until
         self._check_watch(dt_util.utcnow())
-        self._store.async_delay_save(self.site.as_dict, EVENT_SAVE_DELAY)
+        self._changed(EVENT_SAVE_DELAY)
 
     @callback
     def _check_watch(self, now: datetime) -> None:
@@ -249,28 +254,51 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
                     severity=ir.IssueSeverity.WARNING,
                 )
             )
-        generator = self.site.generator()
-        days = self.site.days_without_exercise(now)
-        overdue = {generator.id} if generator is not None and days is not None else set()
-        self.issues.keep_only(GENERATOR_NOT_EXERCISED, overdue)
-        if generator is not None and days is not None:
+        overdue = self.site.exercise_overdue(now)
+        self.issues.keep_only(GENERATOR_NOT_EXERCISED, set(overdue))
+        for generator_id, days in overdue.items():
             self.issues.raise_issue(
                 Issue(
                     GENERATOR_NOT_EXERCISED,
-                    generator.id,
+                    generator_id,
                     {
                         "site": self.site_name,
-                        "generator": self.component_name("generator", generator.id),
+                        "generator": self.component_name("generator", generator_id),
                         "days": str(days),
                     },
                     severity=ir.IssueSeverity.WARNING,
-                    data={"generator": generator.id},
+                    data={"generator": generator_id},
                 )
             )
 
     @callback
-    def _save_now(self, _: datetime) -> None:
-        self._store.async_delay_save(self.site.as_dict, 0)
+    def async_counter_floor(self, generator_id: str, counter: str, value: float) -> None:
+        """A counter estimate was already shown this high (the recorder says so): keep to it.
+
+        After Home Assistant was killed, the saved state can be up to a minute older than what
+        was shown; an estimate must never go down, or the statistics see a meter reset.
+        """
+        run = self.site.runs.get(generator_id)
+        if run is None:
+            return
+        if counter == "run_hours" and value * 3600 > run.seconds:
+            run.seconds = value * 3600
+        elif counter == "energy" and value > run.kwh:
+            run.kwh = value
+        else:
+            return
+        self._changed()
+
+    def _changed(self, within: float = SAVE_DELAY) -> None:
+        """Something to save happened: save within `within` seconds (once, not again and again)."""
+        if self._save_due is None or within < self._save_due:
+            self._save_due = within
+            self._store.async_delay_save(self._saved_snapshot, within)
+
+    def _saved_snapshot(self) -> dict[str, Any]:
+        self._save_due = None
+        self._saved_revision = self.site.revision
+        return self.site.snapshot()
 
     def _reject(self, rejection: Rejection) -> None:
         self.rejected[rejection.reason.value] += 1
@@ -310,7 +338,9 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
                 event_listener(event)
         if events:
             # An alarm changes what must survive a power cut (an outage begun or ended): soon.
-            self._store.async_delay_save(self.site.as_dict, EVENT_SAVE_DELAY)
+            self._changed(EVENT_SAVE_DELAY)
+        elif self.site.revision != self._saved_revision:
+            self._changed()
         self.async_set_updated_data(self.site)
 
     def _log_availability(self, now: datetime) -> None:

@@ -55,11 +55,11 @@ async def async_get_config_entry_diagnostics(
         "nodes": dict(site.nodes),
         "components": components,
         "derived": {
-            "grid_present": site.grid_present(now),
-            "power_source": site.power_source(now),
-            "fuel_runtime_h": site.fuel_runtime(now),
-            "usable_fuel_l": site.usable_fuel(now),
+            "grid_present": site.power.grid_present(now),
+            "power_source": site.power.source(now),
+            "fuel_runtime_h": site.fuel.runtime(now),
+            "usable_fuel_l": site.fuel.usable(now),
         },
-        "stored": site.as_dict(),
+        "state": {k: v for k, v in site.snapshot().items() if k != "components"},
         "modbus": coordinator.transport_diagnostics(),
     }

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from homeassistant.components.sensor import (
+    RestoreSensor,
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
@@ -35,11 +36,14 @@ from homeassistant.util import dt as dt_util
 
 from .coordinator import SiteCoordinator, SotConfigEntry
 from .entity import SotEntity, SotEntityDescription, async_setup_discovery
+from .site.generators import GeneratorRun
 from .site.model import Component, FreezerStatus, PowerSource, Site
 from .site.vocabulary import GENERATOR_ALARMS, GENERATOR_MODES, GENERATOR_STATES, Kind
 
 # Entities only show what arrives; nothing here polls.
 PARALLEL_UPDATES = 0
+# Enough of an estimate's last states to get past the `unavailable` of a reload.
+_RECORDED_STATES = 5
 
 ValueFn = Callable[[Site, Component | None, datetime], StateType]
 
@@ -50,6 +54,8 @@ class SotSensorDescription(SotEntityDescription, SensorEntityDescription):
 
     value_fn: ValueFn | None = None
     attributes_fn: Callable[[Site, datetime], dict[str, Any]] | None = None
+    # For the model's counter estimates: which counter, so the figure already shown is kept to.
+    estimates: str | None = None
 
 
 def _always(_: SiteCoordinator, __: Component | None) -> bool:
@@ -90,32 +96,32 @@ def _measured(
 
 
 def _fuel_runtime(site: Site, _: Component | None, now: datetime) -> StateType:
-    hours = site.fuel_runtime(now)
+    hours = site.fuel.runtime(now)
     return None if hours is None else round(hours, 2)
 
 
 def _fuel_runtime_available(site: Site, _: Component | None, now: datetime) -> bool:
-    # Unknown (not unavailable) while the generator stands still and the tank level is live.
-    return site.usable_fuel(now) is not None and (
-        site.generator_running(now) is not None or site.generator() is None
-    )
+    # Unknown (not unavailable) while the generators stand still and the tank level is live.
+    return site.fuel.usable(now) is not None and site.power.any_running(now) is not None
 
 
 def _power_source(site: Site, _: Component | None, now: datetime) -> StateType:
-    source = site.power_source(now)
+    source = site.power.source(now)
     return None if source is None else source.value
 
 
 def _outage_minutes(site: Site, _: Component | None, now: datetime) -> StateType:
-    duration = site.outage_duration(now)
+    duration = site.outages.duration(now)
     return 0 if duration is None else round(duration.total_seconds() / 60)
 
 
 def _outage_attributes(site: Site, now: datetime) -> dict[str, Any]:
     """When the present outage began, and the last one that ended (from the outage log)."""
-    last = site.outage_log[-1] if site.outage_log else None
+    log = site.outages.log
+    last = log[-1] if log else None
+    current = site.outages.current
     return {
-        "started": site.outage.start.isoformat() if site.outage else None,
+        "started": current.start.isoformat() if current else None,
         "last_outage": None
         if last is None or last.end is None
         else {
@@ -125,12 +131,12 @@ def _outage_attributes(site: Site, now: datetime) -> dict[str, Any]:
             "generator_hours": round(last.generator_seconds / 3600, 2),
             "fuel_used": round(last.fuel_used, 1),
         },
-        "outages_logged": len(site.outage_log),
+        "outages_logged": len(log),
     }
 
 
 def _freezer_status(site: Site, component: Component | None, now: datetime) -> StateType:
-    status = None if component is None else site.freezer_status(component, now)
+    status = None if component is None else site.freezers.status(component, now)
     return None if status is None else status.value
 
 
@@ -138,7 +144,8 @@ def _time_to(limit_index: int) -> ValueFn:
     def value(site: Site, component: Component | None, now: datetime) -> StateType:
         if component is None:
             return None
-        hours = site.time_to_limit(component, site.freezer_limits(component)[limit_index], now)
+        limit = site.freezers.limits(component)[limit_index]
+        hours = site.freezers.time_to_limit(component, limit, now)
         return None if hours is None else round(hours, 2)
 
     return value
@@ -148,46 +155,40 @@ def _temperature_live(site: Site, component: Component | None, now: datetime) ->
     return component is not None and site.fresh(component, "temperature", now) is not None
 
 
-def _counter(key: str, fallback: Callable[[Site], float]) -> ValueFn:
-    """The controller's own counter once it has reported one, else what the model integrated.
+def _estimate(
+    counter: str, value: Callable[[GeneratorRun], float], *sources: str
+) -> dict[str, Any]:
+    """The model's own figure for a counter the generator's controller does not report.
 
-    The source is fixed by the first report: a counter that drops out for a poll shows as
-    unavailable, never as the model's much smaller figure (a false meter reset).
+    A controller counter and the model's estimate are never one entity: the Energy dashboard
+    and the statistics would take a switch between them for a meter reset. Which one a
+    generator has is decided by whether its controller ever reported the counter (kept across
+    restarts); the estimate goes unavailable, never over to the other, if it starts to.
     """
 
-    def value(site: Site, component: Component | None, now: datetime) -> StateType:
-        if component is not None and key in component.reported:
-            live = site.fresh(component, key, now)
-            return None if live is None else float(live)
-        return round(fallback(site), 3)
-
-    return value
-
-
-def _counter_available(key: str) -> Callable[[Site, Component | None, datetime], bool]:
-    def available(site: Site, component: Component | None, now: datetime) -> bool:
-        if component is None:
-            return False
-        if key in component.reported:
-            return site.fresh(component, key, now) is not None
-        return site.available(component, now)
-
-    return available
-
-
-def _counter_exists(key: str, *sources: str) -> Callable[[SiteCoordinator, Component | None], bool]:
-    """A controller counter, or the model's own, which integrates only the site's generator."""
-
-    def exists(coordinator: SiteCoordinator, component: Component | None) -> bool:
-        if component is None:
-            return False
-        if key in component.reported:
-            return True
-        return component is coordinator.site.generator() and any(
-            q in component.values for q in sources
+    def exists(_: SiteCoordinator, component: Component | None) -> bool:
+        return (
+            component is not None
+            and counter not in component.reported
+            and any(q in component.values for q in sources)
         )
 
-    return exists
+    def shown(site: Site, component: Component | None, now: datetime) -> StateType:
+        return None if component is None else round(value(site.run(component)), 3)
+
+    def available(site: Site, component: Component | None, now: datetime) -> bool:
+        return (
+            component is not None
+            and counter not in component.reported
+            and site.available(component, now)
+        )
+
+    return {
+        "exists_fn": exists,
+        "value_fn": shown,
+        "available_fn": available,
+        "estimates": counter,
+    }
 
 
 SENSORS: tuple[SotSensorDescription, ...] = (
@@ -199,7 +200,7 @@ SENSORS: tuple[SotSensorDescription, ...] = (
         options=[source.value for source in PowerSource],
         exists_fn=_always,
         value_fn=_power_source,
-        available_fn=lambda site, _, now: site.power_source(now) is not None,
+        available_fn=lambda site, _, now: site.power.source(now) is not None,
     ),
     SotSensorDescription(
         key="outage_duration",
@@ -210,7 +211,7 @@ SENSORS: tuple[SotSensorDescription, ...] = (
         exists_fn=_always,
         value_fn=_outage_minutes,
         attributes_fn=_outage_attributes,
-        available_fn=lambda site, _, now: site.grid_present(now) is not None,
+        available_fn=lambda site, _, now: site.power.grid_present(now) is not None,
     ),
     SotSensorDescription(
         key="fuel_runtime",
@@ -340,29 +341,43 @@ SENSORS: tuple[SotSensorDescription, ...] = (
         state_class=SensorStateClass.TOTAL_INCREASING,
         category=EntityCategory.DIAGNOSTIC,
     ),
+    # The controller's own counters, as it reports them.
+    _measured(
+        "run_hours",
+        Kind.GENERATOR,
+        unit=UnitOfTime.HOURS,
+        device_class=SensorDeviceClass.DURATION,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        precision=1,
+    ),
+    _measured(
+        "energy",
+        Kind.GENERATOR,
+        unit=UnitOfEnergy.KILO_WATT_HOUR,
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        precision=1,
+    ),
+    # The model's estimates, for controllers that keep no such counter.
     SotSensorDescription(
-        key="run_hours",
+        key="run_hours_estimated",
         kind=Kind.GENERATOR,
-        translation_key="run_hours",
+        translation_key="run_hours_estimated",
         device_class=SensorDeviceClass.DURATION,
         native_unit_of_measurement=UnitOfTime.HOURS,
         state_class=SensorStateClass.TOTAL_INCREASING,
         suggested_display_precision=1,
-        exists_fn=_counter_exists("run_hours", "state", "speed"),
-        value_fn=_counter("run_hours", lambda site: site.generator_seconds / 3600),
-        available_fn=_counter_available("run_hours"),
+        **_estimate("run_hours", lambda run: run.seconds / 3600, "state", "speed"),
     ),
     SotSensorDescription(
-        key="energy",
+        key="energy_estimated",
         kind=Kind.GENERATOR,
-        translation_key="energy",
+        translation_key="energy_estimated",
         device_class=SensorDeviceClass.ENERGY,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         state_class=SensorStateClass.TOTAL_INCREASING,
         suggested_display_precision=1,
-        exists_fn=_counter_exists("energy", "power"),
-        value_fn=_counter("energy", lambda site: site.generator_kwh),
-        available_fn=_counter_available("energy"),
+        **_estimate("energy", lambda run: run.kwh, "power"),
     ),
     # Tank.
     _measured("level", Kind.TANK, unit=PERCENTAGE, precision=0),
@@ -430,7 +445,14 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the site's sensors, now and as components appear."""
-    async_setup_discovery(entry, async_add_entities, SENSORS, SotSensor)
+    async_setup_discovery(entry, async_add_entities, SENSORS, _sensor)
+
+
+def _sensor(
+    coordinator: SiteCoordinator, description: SotSensorDescription, component_id: str | None
+) -> SotSensor:
+    kind = SotEstimateSensor if description.estimates else SotSensor
+    return kind(coordinator, description, component_id)
 
 
 class SotSensor(SotEntity, SensorEntity):
@@ -456,3 +478,44 @@ class SotSensor(SotEntity, SensorEntity):
             return None
         value = site.fresh(component, self.entity_description.key, now)
         return None if value is None or isinstance(value, bool) else value
+
+
+class SotEstimateSensor(SotSensor, RestoreSensor):
+    """A counter the model integrates: never shown lower than it was shown before.
+
+    The saved state can be older than the last figure shown when Home Assistant was killed;
+    the figure the recorder (else the restore state) last holds is the floor the count resumes
+    from, so the statistics never see a meter reset.
+    """
+
+    async def async_added_to_hass(self) -> None:
+        """Find the last figure shown before the first one is written."""
+        await super().async_added_to_hass()
+        counter = self.entity_description.estimates
+        if counter is None or self.component_id is None:
+            return
+        shown = await _last_recorded(self.hass, self.entity_id)
+        if shown is None and (restored := await self.async_get_last_sensor_data()) is not None:
+            value = restored.native_value
+            shown = float(value) if isinstance(value, int | float) else None
+        if shown is not None:
+            self.coordinator.async_counter_floor(self.component_id, counter, shown)
+
+
+async def _last_recorded(hass: HomeAssistant, entity_id: str) -> float | None:
+    """The highest of the entity's last recorded numbers, if the recorder runs."""
+    if "recorder" not in hass.config.components:
+        return None
+    from homeassistant.components.recorder import history  # noqa: PLC0415
+    from homeassistant.helpers.recorder import get_instance  # noqa: PLC0415
+
+    states = await get_instance(hass).async_add_executor_job(
+        history.get_last_state_changes, hass, _RECORDED_STATES, entity_id
+    )
+    numbers: list[float] = []
+    for state in states.get(entity_id, []):
+        try:
+            numbers.append(float(state.state))
+        except ValueError:
+            continue  # unavailable while the site was reloading
+    return max(numbers, default=None)

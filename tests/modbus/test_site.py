@@ -456,7 +456,7 @@ async def test_broken_device_settings_are_logged_and_the_rest_runs(
         coordinator = await start_site(mqtt_hass, field, entry)
         hub = await _modbus_hub(mqtt_hass, coordinator)
         await wait_for_state(mqtt_hass, "sensor.kall_generator_state", "running")
-    assert "Modbus device Old uses an unknown profile retired_model" in caplog.text
+    assert "Modbus device Old uses profile retired_model, which cannot be used" in caplog.text
     assert "tank/main is fed by two devices" in caplog.text
     assert [p.bus.settings.name for p in hub.pollers] == [f"127.0.0.1:{port}"]
     assert await mqtt_hass.config_entries.async_unload(entry.entry_id)

@@ -1,0 +1,91 @@
+"""A site's components and their last good values, with the time each was measured."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from .vocabulary import Kind, Value
+
+
+@dataclass(slots=True)
+class Sample:
+    """The last good value of a quantity and when it was measured."""
+
+    value: Value
+    time: datetime
+    # Delivered by its transport while that transport knew the node was silent: a conclusion
+    # drawn from the silence itself (a grid-side meter that stops answering: no grid).
+    despite_offline: bool = False
+
+
+@dataclass(slots=True)
+class Component:
+    """One grid connection, generator, tank, freezer or load, and its last good values."""
+
+    kind: Kind
+    id: str
+    values: dict[str, Sample] = field(default_factory=dict)
+    # Every quantity ever reported, so a counter's source is fixed once it has reported.
+    reported: set[str] = field(default_factory=set)
+    last_seen: datetime | None = None
+    name: str | None = None
+    node: str | None = None
+    settings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """(kind, id), the component's identity within its site."""
+        return (self.kind.value, self.id)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Storage form: everything, values with the time they were measured."""
+        return {
+            "kind": self.kind.value,
+            "id": self.id,
+            "values": {
+                name: [sample.value, sample.time.isoformat(), sample.despite_offline]
+                for name, sample in self.values.items()
+            },
+            "reported": sorted(self.reported),
+            "last_seen": iso(self.last_seen),
+            "name": self.name,
+            "node": self.node,
+            "settings": dict(self.settings),
+        }
+
+    @classmethod
+    def from_snapshot(cls, data: dict[str, Any]) -> Component:
+        """Read the storage form back."""
+        values: dict[str, Sample] = {}
+        for name, (value, time, despite) in dict(data.get("values") or {}).items():
+            if not isinstance(value, bool | int | float | str):
+                raise ValueError(f"value of {name} is {value!r}")
+            values[str(name)] = Sample(value, parse_time(time), bool(despite))
+        return cls(
+            kind=Kind(data["kind"]),
+            id=str(data["id"]),
+            values=values,
+            reported={str(q) for q in data.get("reported") or ()},
+            last_seen=optional_time(data.get("last_seen")),
+            name=data.get("name"),
+            node=data.get("node"),
+            settings={str(k): float(v) for k, v in dict(data.get("settings") or {}).items()},
+        )
+
+
+def iso(moment: datetime | None) -> str | None:
+    """A time in storage form."""
+    return None if moment is None else moment.isoformat()
+
+
+def parse_time(text: Any) -> datetime:
+    """A stored time; one written without a zone is UTC, never compared naive."""
+    moment = datetime.fromisoformat(str(text))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def optional_time(text: Any) -> datetime | None:
+    """A stored time that may be absent."""
+    return None if text is None else parse_time(text)

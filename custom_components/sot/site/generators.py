@@ -1,0 +1,56 @@
+"""Each generator's run: what the model integrates for it, and what it last said."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .components import iso, optional_time
+
+
+@dataclass(slots=True)
+class GeneratorRun:
+    """The model's own figures for one generator, and the flags that keep alarms from repeating.
+
+    `seconds`, `kwh` and `fuel` are integrated from the running state, the power and the fuel
+    rate; they are shown only for counters the controller does not report itself.
+    """
+
+    seconds: float = 0.0
+    kwh: float = 0.0
+    fuel: float = 0.0
+    was_running: bool | None = None
+    was_fault: bool = False
+    smoothed_rate: float | None = None
+    watched_since: datetime | None = None
+    last_run: datetime | None = None
+
+    def snapshot(self) -> dict[str, Any]:
+        """Storage form."""
+        return {
+            "seconds": self.seconds,
+            "kwh": self.kwh,
+            "fuel": self.fuel,
+            "was_running": self.was_running,
+            "was_fault": self.was_fault,
+            "smoothed_rate": self.smoothed_rate,
+            "watched_since": iso(self.watched_since),
+            "last_run": iso(self.last_run),
+        }
+
+    @classmethod
+    def from_snapshot(cls, data: dict[str, Any]) -> GeneratorRun:
+        """Read the storage form back."""
+        was_running = data.get("was_running")
+        rate = data.get("smoothed_rate")
+        return cls(
+            seconds=float(data.get("seconds", 0.0)),
+            kwh=float(data.get("kwh", 0.0)),
+            fuel=float(data.get("fuel", 0.0)),
+            was_running=None if was_running is None else bool(was_running),
+            was_fault=bool(data.get("was_fault", False)),
+            smoothed_rate=None if rate is None else float(rate),
+            watched_since=optional_time(data.get("watched_since")),
+            last_run=optional_time(data.get("last_run")),
+        )

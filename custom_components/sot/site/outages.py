@@ -1,0 +1,78 @@
+"""Grid outages: the present one and the log of those that ended."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from .components import optional_time, parse_time
+
+OUTAGE_LOG_LENGTH: Final = 100
+
+
+@dataclass(slots=True)
+class Outage:
+    """One grid outage: when, how long the generators ran, how much fuel they used."""
+
+    start: datetime
+    end: datetime | None = None
+    generator_seconds: float = 0.0
+    fuel_used: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """Storage form."""
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat() if self.end else None,
+            "generator_seconds": round(self.generator_seconds, 1),
+            "fuel_used": round(self.fuel_used, 3),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Outage:
+        """Read the storage form back."""
+        return cls(
+            start=parse_time(data["start"]),
+            end=optional_time(data.get("end")),
+            generator_seconds=float(data.get("generator_seconds", 0.0)),
+            fuel_used=float(data.get("fuel_used", 0.0)),
+        )
+
+
+class Outages:
+    """The present outage, if any, and the last outages that ended."""
+
+    def __init__(self) -> None:
+        """No outage known."""
+        self.current: Outage | None = None
+        self.log: list[Outage] = []
+
+    def duration(self, now: datetime) -> timedelta | None:
+        """How long the present outage has lasted; None when there is none."""
+        return None if self.current is None else now - self.current.start
+
+    def begin(self, start: datetime) -> Outage:
+        """The grid has gone."""
+        self.current = Outage(start=start)
+        return self.current
+
+    def end(self, end: datetime) -> Outage | None:
+        """The grid is back: log the outage that ended."""
+        outage, self.current = self.current, None
+        if outage is not None:
+            outage.end = end
+            self.log = [*self.log, outage][-OUTAGE_LOG_LENGTH:]
+        return outage
+
+    def snapshot(self) -> dict[str, Any]:
+        """Storage form."""
+        return {
+            "outage": self.current.as_dict() if self.current else None,
+            "outage_log": [o.as_dict() for o in self.log],
+        }
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Read the storage form back."""
+        self.current = Outage.from_dict(data["outage"]) if data.get("outage") else None
+        self.log = [Outage.from_dict(o) for o in data.get("outage_log") or ()]
