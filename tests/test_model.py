@@ -496,3 +496,47 @@ def test_stored_times_without_a_zone_are_read_as_utc() -> None:
     assert site.outages.current is not None
     assert site.outages.current.start == T0
     assert types(feed(site, 30, "grid", "main", present=True)) == [EventType.GRID_RESTORED]
+
+
+# -- several generators ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("standby", "feeding"), [("a", "b"), ("b", "a"), ("main", "z")])
+def test_two_generators_in_any_order_of_ids(standby: str, feeding: str) -> None:
+    """The set on load feeds the site whatever its id; fuel and runtime add up both."""
+    site = Site(Settings(tank_capacity=1000.0, tank_reserve=0.0))
+    feed(site, 0, "grid", "main", present=False)
+    feed(site, 0, "tank", "main", level=50.0)
+    feed(site, 0, "generator", standby, state="stopped", power=0.0)
+    feed(site, 0, "generator", feeding, state="running", power=30.0, fuel_rate=8.0)
+    assert site.power.source(at(0)) is PowerSource.GENERATOR
+    assert site.fuel.rate_now(at(0)) == pytest.approx(8.0)
+    for minute in range(1, 61):
+        feed(site, minute, "generator", feeding, power=30.0, fuel_rate=8.0)
+        feed(site, minute, "generator", standby, state="stopped", power=0.0)
+        feed(site, minute, "tank", "main", level=50.0)
+    assert site.runs[feeding].seconds == pytest.approx(3600)
+    assert site.runs[feeding].kwh == pytest.approx(30.0)
+    assert site.runs[standby].seconds == 0
+    # 500 L at 8 L/h.
+    assert site.fuel.runtime(at(60)) == pytest.approx(500 / 8.0, rel=0.01)
+    # The second set starts too: both burn.
+    feed(site, 61, "generator", standby, state="running", power=10.0, fuel_rate=4.0)
+    assert site.fuel.rate_now(at(61)) == pytest.approx(12.0)
+    # The second set's controller goes silent: its state is unknown, the first still feeds.
+    site.apply([Reading("generator", standby, "power", 10.0, at(62))], at(62), node="ctl")
+    site.set_node(NodeStatus("ctl", False, at(62)))
+    standby_set = site.component("generator", standby)
+    assert standby_set is not None
+    assert site.power.on_load(standby_set, at(62)) is None
+    assert site.power.source(at(62)) is PowerSource.GENERATOR
+
+
+def test_a_fault_on_one_generator_is_its_own_alarm() -> None:
+    site = Site()
+    feed(site, 0, "generator", "a", state="running")
+    feed(site, 0, "generator", "b", state="running")
+    events = feed(site, 1, "generator", "b", alarm="shutdown")
+    assert [(e.type, e.component_id) for e in events] == [(EventType.GENERATOR_FAULT, "b")]
+    events = feed(site, 2, "generator", "a", alarm="shutdown")
+    assert [(e.type, e.component_id) for e in events] == [(EventType.GENERATOR_FAULT, "a")]
