@@ -1,0 +1,274 @@
+"""Every error the integration raises reaches the user as a translated text, not its key.
+
+Home Assistant renders `HomeAssistantError(translation_domain=, translation_key=,
+translation_placeholders=)` from its translation cache: `str(err)` is the English message
+(`homeassistant/exceptions.py`, `helpers/translation.py: async_get_exception_message`), and the
+frontend shows the user's language from the same key and placeholders. The errors are raised
+here through the real code paths: a site set up before MQTT is connected, a switch turned on with
+the broker gone, and Modbus devices that refuse, do not answer or do not switch.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+from typing import Any
+from unittest.mock import patch
+
+import aiomqtt
+import pytest
+from homeassistant.components import mqtt
+from homeassistant.components.mqtt.models import DATA_MQTT
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import translation
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.sot.const import DOMAIN, SUBENTRY_MODBUS
+from custom_components.sot.coordinator import SiteCoordinator
+from custom_components.sot.entity import entity_unique_id
+from custom_components.sot.site.readings import Command
+
+from .helpers import site_entry, start_site, wait_for, wait_for_state
+from .modbus.server import SimulatedDevice, dse_on_load_during_outage, tcp_server
+from .mosquitto import mosquitto
+from .test_hassfest_rules import (
+    DYNAMIC_EXCEPTION_KEYS,
+    LANGUAGES,
+    _keyword,
+    _modules,
+    _strings,
+    placeholders,
+    translations,
+)
+
+# What each message reads with the placeholders these tests raise it with (English, as str()).
+EXPECTED = {
+    "mqtt_not_ready": "The MQTT integration is not connected yet",
+    "command_failed": (
+        "Could not send the command to heater: Error talking to MQTT:"
+        " The client is not currently connected."
+    ),
+    "control_disabled": (
+        "Generator control of genset is turned off, so start was not sent. Turn on 'Allow"
+        " generator control' in the Modbus device's settings to control the generator from"
+        " Home Assistant"
+    ),
+    "action_not_supported": "relays does not support the command start",
+    "write_not_confirmed": (
+        "relays did not switch heater: it reads back the other way. Check the relay and its wiring"
+    ),
+}
+
+
+def test_every_exception_is_raised_here() -> None:
+    """The tests below cover every message en.json has: a new one needs its own case."""
+    assert sorted(EXPECTED) == sorted(translations("en")["exceptions"])
+
+
+def raise_sites() -> list[tuple[str, str, set[str] | None]]:
+    """(translation key, where, placeholder names given) of every translated raise."""
+    sites: list[tuple[str, str, set[str] | None]] = []
+    for module, tree in _modules():
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call) or _keyword(node, "translation_domain") is None:
+                continue
+            keys, dynamic = _strings(_keyword(node, "translation_key"), module)
+            if dynamic:
+                keys |= DYNAMIC_EXCEPTION_KEYS[module.__name__]()
+            given = _keyword(node, "translation_placeholders")
+            names: set[str] | None = set()
+            if isinstance(given, ast.Dict):
+                names = {k.value for k in given.keys if isinstance(k, ast.Constant)}
+            elif given is not None:
+                names = None  # built at run time: not checked here
+            sites += [(key, f"{module.__name__}:{node.lineno}", names) for key in keys]
+    return sites
+
+
+def test_every_raise_gives_the_placeholders_its_message_uses() -> None:
+    """A placeholder the code does not give shows as {name} in the message."""
+    messages = translations("en")["exceptions"]
+    problems = [
+        f"{where}: {key} uses {sorted(placeholders(messages[key]['message']) - names)}"
+        for key, where, names in raise_sites()
+        if names is not None and not placeholders(messages[key]["message"]) <= names
+    ]
+    assert problems == []
+
+
+@pytest.mark.parametrize("lang", [lang for lang in LANGUAGES if lang != "en"])
+def test_translated_messages_use_the_english_placeholders(lang: str) -> None:
+    english, other = translations("en")["exceptions"], translations(lang)["exceptions"]
+    assert sorted(other) == sorted(english)
+    for key, entry in english.items():
+        assert placeholders(other[key]["message"]) == placeholders(entry["message"]), key
+
+
+async def _message(hass: HomeAssistant, lang: str, err: HomeAssistantError) -> str:
+    """The message in `lang`, as the frontend renders the error's key and placeholders."""
+    texts = await translation.async_get_translations(hass, lang, "exceptions", {DOMAIN})
+    message = texts[f"component.{DOMAIN}.exceptions.{err.translation_key}.message"]
+    return message.format(**(err.translation_placeholders or {}))
+
+
+async def _check(hass: HomeAssistant, err: HomeAssistantError, key: str) -> None:
+    """The error has its key, reads as EXPECTED, and renders in every language we ship."""
+    assert err.translation_domain == DOMAIN
+    assert err.translation_key == key
+    assert str(err) == EXPECTED[key]
+    for lang in LANGUAGES:
+        text = await _message(hass, lang, err)
+        assert "{" not in text, f"{lang}: {text}"
+        assert text != key
+
+
+async def test_setup_before_mqtt_connects_says_so(hass: HomeAssistant) -> None:
+    """The entry waits for MQTT; its reason, shown on the integration's card, is the text."""
+    entry = site_entry()
+    entry.add_to_hass(hass)
+    with patch("custom_components.sot.async_wait_for_mqtt_client", return_value=False):
+        await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry.error_reason_translation_key == "mqtt_not_ready"
+    assert entry.reason == EXPECTED["mqtt_not_ready"]
+    err = HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key="mqtt_not_ready",
+        translation_placeholders=entry.error_reason_translation_placeholders,
+    )
+    await _check(hass, err, "mqtt_not_ready")
+    assert await _message(hass, "sv", err) == "MQTT-integrationen är inte ansluten än."
+    assert await _message(hass, "nb", err) == "MQTT-integrasjonen er ikke tilkoblet ennå."
+
+
+async def test_switch_with_the_broker_down_says_the_command_failed(
+    hass: HomeAssistant, socket_enabled: None, tmp_path: Path
+) -> None:
+    """The broker (a private one, so stopping it touches no other test) goes away."""
+    hass.config.config_dir = str(tmp_path)
+    (tmp_path / "configuration.yaml").write_text("")
+    with mosquitto() as port:
+        mqtt_entry = MockConfigEntry(domain="mqtt", data={"broker": "127.0.0.1", "port": port})
+        mqtt_entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(mqtt_entry.entry_id)
+        assert await mqtt.async_wait_for_mqtt_client(hass)
+        async with aiomqtt.Client("127.0.0.1", port, identifier="field-exceptions") as field:
+            entry = site_entry()
+            await start_site(hass, field, entry)
+            await field.publish("sot/kall/load/heater/state", "ON")
+            switch = await _switch_of(hass, "heater")
+            await wait_for_state(hass, switch, "on")
+    client = hass.data[DATA_MQTT].client
+    await wait_for(hass, lambda: not client.connected, "HA's MQTT client to see the broker go")
+
+    with pytest.raises(HomeAssistantError) as failed:
+        await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
+    await _check(hass, failed.value, "command_failed")
+    assert await _message(hass, "sv", failed.value) == (
+        "Kunde inte skicka kommandot till heater: Error talking to MQTT:"
+        " The client is not currently connected."
+    )
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert await hass.config_entries.async_unload(mqtt_entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def _switch_of(hass: HomeAssistant, load: str) -> str:
+    """The switch entity of a load, once the platform has added it."""
+    registry = er.async_get(hass)
+    unique_id = entity_unique_id("kall", "load", load, "state")
+
+    def found() -> str | None:
+        return registry.async_get_entity_id("switch", DOMAIN, unique_id)
+
+    await wait_for(hass, lambda: found() is not None, f"the switch of {load}")
+    switch = found()
+    assert switch is not None
+    return switch
+
+
+def _device(title: str, **data: Any) -> ConfigSubentryData:
+    return ConfigSubentryData(
+        data=data, subentry_type=SUBENTRY_MODBUS, title=title, unique_id=data["device_id"]
+    )
+
+
+async def test_modbus_commands_that_cannot_be_carried_out_say_why(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, socket_enabled: None
+) -> None:
+    """Control off, a command the device has not, and a relay that does not switch."""
+    relays = SimulatedDevice(coils={0: [False] * 8})
+    relays.stuck.add(0)  # relay 1's driver has failed
+    async with tcp_server({1: dse_on_load_during_outage(), 2: relays}) as port:
+        site = site_entry()
+        gateway = {"connection": "tcp", "host": "127.0.0.1", "port": port}
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            title=site.title,
+            unique_id=site.unique_id,
+            data=dict(site.data),
+            options=dict(site.options),
+            subentries_data=[
+                _device(
+                    "Genset", device_id="genset", profile="deep_sea_gencomm", unit=1, **gateway
+                ),
+                _device(
+                    "Relays",
+                    device_id="relays",
+                    profile="relay_8ch",
+                    unit=2,
+                    components={"relay1": "heater", **{f"relay{n}": "" for n in range(2, 9)}},
+                    **gateway,
+                ),
+            ],
+        )
+        coordinator: SiteCoordinator = await start_site(mqtt_hass, field, entry)
+        switch = await _switch_of(mqtt_hass, "heater")
+        await wait_for_state(mqtt_hass, switch, "off")
+
+        # An automation asking for a start while generator control is off.
+        with pytest.raises(HomeAssistantError) as refused:
+            await coordinator.async_command(Command("generator", "main", "start"))
+        await _check(mqtt_hass, refused.value, "control_disabled")
+        assert await _message(mqtt_hass, "sv", refused.value) == (
+            "Styrning av elverket via genset är avslagen, så start skickades inte. Slå på"
+            " ”Tillåt styrning av elverket” i Modbus-enhetens inställningar för att styra"
+            " elverket från Home Assistant."
+        )
+
+        # A relay module has no start.
+        with pytest.raises(HomeAssistantError) as unsupported:
+            await coordinator.async_command(Command("load", "heater", "start"))
+        await _check(mqtt_hass, unsupported.value, "action_not_supported")
+        assert await _message(mqtt_hass, "nb", unsupported.value) == (
+            "relays støtter ikke kommandoen start."
+        )
+
+        # The operator turns the heater on; the relay reads back off.
+        with pytest.raises(HomeAssistantError) as unconfirmed:
+            await mqtt_hass.services.async_call(
+                "switch", "turn_on", {"entity_id": switch}, blocking=True
+            )
+        await _check(mqtt_hass, unconfirmed.value, "write_not_confirmed")
+        assert await _message(mqtt_hass, "sv", unconfirmed.value) == (
+            "relays kopplade inte om heater: återläsningen visar motsatt läge. Kontrollera"
+            " reläet och dess kablage."
+        )
+        assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+
+
+def test_messages_are_plain_json_objects() -> None:
+    """The shape HA reads: exceptions.<key>.message in every file."""
+    for lang in LANGUAGES:
+        raw = json.loads(
+            (
+                Path(__file__).parent.parent / f"custom_components/sot/translations/{lang}.json"
+            ).read_text("utf-8")
+        )
+        for key, entry in raw["exceptions"].items():
+            assert isinstance(entry, dict), f"{lang}: {key}"
+            assert set(entry) == {"message"}, f"{lang}: {key}"
