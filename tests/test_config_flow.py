@@ -25,11 +25,20 @@ from .helpers import site_entry
 
 
 @pytest.fixture
-def mqtt_entry(hass: HomeAssistant) -> MockConfigEntry:
-    """An MQTT integration entry (the flows only check that one exists)."""
+def mqtt_entry(hass: HomeAssistant) -> Iterator[MockConfigEntry]:
+    """An MQTT integration entry (the flows only check that one exists).
+
+    Setting a site up sets MQTT up first (a dependency); this entry then loads without
+    connecting. A real setup would try the broker (HA 2026.7+ first tries a protocol-5
+    connection), and the test plugin from 0.13.375 fails any test that tries to open a socket.
+    """
     entry = MockConfigEntry(domain="mqtt", data={"broker": "127.0.0.1"})
     entry.add_to_hass(hass)
-    return entry
+    with (
+        patch("homeassistant.components.mqtt.async_setup_entry", return_value=True),
+        patch("homeassistant.components.mqtt.async_unload_entry", return_value=True),
+    ):
+        yield entry
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -49,6 +49,21 @@ def repo_blueprints() -> Iterator[None]:
 
     with patch("homeassistant.components.blueprint.models.DomainBlueprints._load_blueprint", _load):
         yield
+
+
+@pytest.fixture(autouse=True)
+async def automations_off_at_end(hass: HomeAssistant) -> AsyncIterator[None]:
+    """Turn every automation off after the test, detaching its triggers and stopping its runs.
+
+    Otherwise their time triggers and `for:` timers are still scheduled when Home Assistant
+    stops; the test plugin from 0.13.375 fails those as lingering timers (earlier versions
+    checked another event loop and never saw them).
+    """
+    yield
+    if hass.services.has_service("automation", "turn_off"):
+        await hass.services.async_call(
+            "automation", "turn_off", {"entity_id": "all", "stop_actions": True}, blocking=True
+        )
 
 
 @pytest.fixture
