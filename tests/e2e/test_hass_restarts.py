@@ -1,0 +1,172 @@
+"""A real Home Assistant killed and stopped mid-storm: counters never go down, alarms never repeat.
+
+Starts Mosquitto and `hass` (the demo's configuration, one MQTT site, recorder on) while this
+test plays the site's nodes: the grid is gone, generator `main` runs on load (its controller's
+energy counter reads 45,231 kWh; it keeps no run hours, so the model estimates them),
+generator `b` has shut down on a fault, freezer f1 is above its warning limit. Home Assistant
+is killed (SIGKILL), started again, stopped (SIGTERM), started again. Afterwards the recorder's
+database, which saw every state written, is read the way the history and statistics would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import paho.mqtt.client as paho
+import pytest
+
+from simulator.demo import DemoStack, free_port
+
+SITE = "valsjobyn"
+RUN_HOURS = f"sensor.{SITE}_generator_run_hours_estimated"
+ENERGY = f"sensor.{SITE}_generator_energy"
+ALARMS = f"event.{SITE}_alarms"
+
+
+class Nodes:
+    """The site's nodes, publishing their readings every half second until stopped."""
+
+    def __init__(self, port: int) -> None:
+        self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="test-nodes")
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        base = f"sot/{SITE}"
+        main = {"state": "running", "power": 30.0, "energy": 45231.0, "on_load": "ON"}
+        while not self._stop.wait(0.5):
+            self.client.publish(f"{base}/grid/main/present", "OFF", qos=1)
+            self.client.publish(f"{base}/generator/main", json.dumps(main), qos=1)
+            self.client.publish(
+                f"{base}/generator/b", json.dumps({"state": "fault", "alarm": "shutdown"}), qos=1
+            )
+            self.client.publish(f"{base}/freezer/f1/temperature", "-13.5", qos=1)
+            self.client.publish(f"{base}/tank/main/level", "64.0", qos=1)
+
+    def __enter__(self) -> Nodes:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+@pytest.fixture
+def stack(socket_enabled: None, tmp_path: Path) -> Iterator[DemoStack]:
+    demo = DemoStack(
+        config_dir=tmp_path / "config",
+        ha_port=free_port(),
+        site_ids=(SITE,),
+        mqtt_only=True,
+        log_dir=tmp_path / "logs",
+    )
+    demo.start_broker()
+    demo.write_config()
+    try:
+        yield demo
+    finally:
+        demo.stop()
+
+
+def _database(stack: DemoStack) -> sqlite3.Connection:
+    return sqlite3.connect(stack.config_dir / "home-assistant_v2.db")
+
+
+def _states(stack: DemoStack, entity_id: str) -> list[tuple[str, dict[str, object]]]:
+    """Every state the recorder wrote for `entity_id`, oldest first, with its attributes."""
+    with _database(stack) as db:
+        rows = db.execute(
+            "SELECT s.state, a.shared_attrs FROM states s "
+            "JOIN states_meta m ON s.metadata_id = m.metadata_id "
+            "LEFT JOIN state_attributes a ON s.attributes_id = a.attributes_id "
+            "WHERE m.entity_id = ? ORDER BY s.last_updated_ts, s.state_id",
+            (entity_id,),
+        ).fetchall()
+    return [(state, json.loads(attrs) if attrs else {}) for state, attrs in rows]
+
+
+def _numbers(stack: DemoStack, entity_id: str) -> list[float]:
+    return [float(s) for s, _ in _states(stack, entity_id) if s not in ("unavailable", "unknown")]
+
+
+def _wait_for_recorded(stack: DemoStack, entity_id: str, more_than: int, limit: float) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            if len(_numbers(stack, entity_id)) > more_than:
+                return
+        except sqlite3.Error:
+            pass  # the database is being created
+        time.sleep(1)
+    raise AssertionError(f"the recorder never wrote {entity_id} more than {more_than} times")
+
+
+def _hass(stack: DemoStack) -> Iterator[int]:
+    for proc in stack.procs:
+        if proc.args[0].endswith("hass") and proc.poll() is None:  # type: ignore[index]
+            yield proc.pid
+
+
+def _end_hass(stack: DemoStack, how: signal.Signals) -> None:
+    [pid] = list(_hass(stack))
+    os.killpg(pid, how)
+    for proc in stack.procs:
+        if proc.pid == pid:
+            proc.wait(60)
+    stack.procs[:] = [p for p in stack.procs if p.pid != pid]
+    # The old port lingers in TIME_WAIT; the next start listens on a fresh one.
+    stack.ha_port = free_port()
+    stack.write_config()
+
+
+def _raised(stack: DemoStack) -> Counter[str]:
+    """Alarms as the alerts blueprint counts them: a new timestamp, not a restored state."""
+    raised: Counter[str] = Counter()
+    previous: str | None = None
+    for state, attributes in _states(stack, ALARMS):
+        if previous not in (None, "unavailable", state) and state not in ("unavailable", "unknown"):
+            raised[str(attributes.get("event_type"))] += 1
+        previous = state
+    return raised
+
+
+def test_kill_and_stop_lose_nothing_and_raise_nothing_twice(stack: DemoStack) -> None:
+    assert stack.broker_port is not None
+    with Nodes(stack.broker_port):
+        stack.start_home_assistant()
+        _wait_for_recorded(stack, RUN_HOURS, 3, 120)
+        first_run = _numbers(stack, RUN_HOURS)[-1]
+        _end_hass(stack, signal.SIGKILL)
+
+        stack.start_home_assistant()
+        _wait_for_recorded(stack, RUN_HOURS, len(_numbers(stack, RUN_HOURS)) + 3, 120)
+        _end_hass(stack, signal.SIGTERM)
+
+        stack.start_home_assistant()
+        _wait_for_recorded(stack, RUN_HOURS, len(_numbers(stack, RUN_HOURS)) + 3, 120)
+        # Past the freezer's alarm delay (a minute in the demo), across both restarts.
+        time.sleep(5)
+        _end_hass(stack, signal.SIGTERM)
+
+    run_hours = _numbers(stack, RUN_HOURS)
+    assert run_hours == sorted(run_hours), f"run hours went down: {run_hours}"
+    assert run_hours[-1] > first_run
+    energy = _numbers(stack, ENERGY)
+    assert set(energy) == {45231.0}, f"the energy counter showed {sorted(set(energy))}"
+    raised = _raised(stack)
+    assert raised["grid_lost"] == 1, raised
+    assert raised["generator_fault"] == 1, raised
+    assert raised["freezer_warning"] <= 1, raised
