@@ -35,10 +35,18 @@ def reasons(topic: str, payload: bytes | str) -> list[RejectReason]:
         ("sot/kall/freezer/f1/door", "closed", False),
         ("sot/kall/grid/main/present", "off", False),
         ("sot/kall/grid/main/present", "1", True),
-        ("sot/kall/generator/main/state", "Running", "running"),
+        ("sot/kall/generator/main/state", "running", "running"),
         ("sot/kall/generator/main/mode", "auto", "auto"),
         ("sot/kall/tank/main/level", "100", 100.0),
         ("sot/kall/load/heater/state", "OFF", False),
+        # What ESPHome, Node-RED and PLCs send, exactly as docs/mqtt.md allows it.
+        ("sot/kall/freezer/f1/temperature", "-18.25", -18.25),
+        ("sot/kall/freezer/f1/temperature", "-18.4\r\n", -18.4),
+        ("sot/kall/freezer/f1/temperature", "\t007.50", 7.5),
+        ("sot/kall/freezer/f1/door", "Open", True),
+        ("sot/kall/freezer/f1/door", "FALSE", False),
+        ("sot/kall/load/heater/state", "on", True),
+        ("sot/kall/grid/main/present", "0", False),
     ],
 )
 def test_plain_payloads(topic: str, payload: str, value: object) -> None:
@@ -87,7 +95,7 @@ def test_json_object_keeps_the_good_part_of_a_partly_bad_object() -> None:
         ("sot/kall/freezer/f1/temperature", "55", RejectReason.OUT_OF_RANGE),
         ("sot/kall/tank/main/level", "101", RejectReason.OUT_OF_RANGE),
         ("sot/kall/tank/main/level", "-1", RejectReason.OUT_OF_RANGE),
-        ("sot/kall/grid/main/voltage", "1e9", RejectReason.OUT_OF_RANGE),
+        ("sot/kall/grid/main/voltage", "1000000000", RejectReason.OUT_OF_RANGE),
         ("sot/kall/grid/main/present", "maybe", RejectReason.BAD_BOOL),
         ("sot/kall/generator/main/state", "exploded", RejectReason.BAD_ENUM),
         ("sot/kall/freezer/f1/temperature", "1" * 65, RejectReason.OVERSIZED),
@@ -119,6 +127,106 @@ def test_bad_input_is_refused_with_its_reason(
     topic: str, payload: bytes | str, reason: RejectReason
 ) -> None:
     assert reasons(topic, payload) == [reason]
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        # Digits of other scripts: float() takes them, the contract does not.
+        ("\uff11\uff18.\uff15", RejectReason.NOT_A_NUMBER),  # fullwidth 18.5
+        ("-\u0661\u0668", RejectReason.NOT_A_NUMBER),  # Arabic-Indic -18
+        ("\u0967\u096e", RejectReason.NOT_A_NUMBER),  # Devanagari 18
+        # Python's own number syntax beyond the contract's.
+        ("1_8.5", RejectReason.NOT_A_NUMBER),
+        ("+5", RejectReason.NOT_A_NUMBER),
+        ("1e1", RejectReason.NOT_A_NUMBER),
+        ("-1.8E1", RejectReason.NOT_A_NUMBER),
+        ("1e400", RejectReason.NOT_A_NUMBER),
+        ("0x12", RejectReason.NOT_A_NUMBER),
+        (".5", RejectReason.NOT_A_NUMBER),
+        ("5.", RejectReason.NOT_A_NUMBER),
+        ("--5", RejectReason.NOT_A_NUMBER),
+        ("-18,5", RejectReason.NOT_A_NUMBER),
+        ("- 18", RejectReason.NOT_A_NUMBER),
+        ("18 5", RejectReason.NOT_A_NUMBER),
+        # Only spaces, tabs and line ends around a payload are ignored.
+        ("\u00a0-18", RejectReason.NOT_A_NUMBER),
+        ("-18\u2003", RejectReason.NOT_A_NUMBER),
+        ("-18\x0b", RejectReason.NOT_A_NUMBER),
+        # How ESPHome, C and JavaScript write a missing reading: refused as not finite.
+        ("-nan", RejectReason.NOT_FINITE),
+        ("Infinity", RejectReason.NOT_FINITE),
+        ("+inf", RejectReason.NOT_FINITE),
+    ],
+)
+def test_numbers_are_exactly_the_contracts(payload: str, reason: RejectReason) -> None:
+    assert reasons("sot/kall/freezer/f1/temperature", payload) == [reason]
+
+
+@pytest.mark.parametrize("payload", ["-0", "-0.0", "0", "-0.00", "0.0"])
+def test_minus_zero_is_zero(payload: str) -> None:
+    (reading,) = parse_message(BASE, "sot/kall/freezer/f1/temperature", payload, NOW).readings
+    assert str(reading.value) == "0.0"
+    (reading,) = parse_message(
+        BASE, "sot/kall/freezer/f1", f'{{"temperature": {payload}}}', NOW
+    ).readings
+    assert str(reading.value) == "0.0"
+
+
+@pytest.mark.parametrize(
+    "payload", ["yes", "no", "YES", "y", "n", "enabled", "1.0", "\uff2f\uff2e"]
+)
+def test_booleans_are_the_listed_words_only(payload: str) -> None:
+    assert reasons("sot/kall/freezer/f1/door", payload) == [RejectReason.BAD_BOOL]
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload"),
+    [
+        ("sot/kall/generator/main/state", "Running"),
+        ("sot/kall/generator/main/state", "RUNNING"),
+        ("sot/kall/generator/main/state", "warming-up"),
+        ("sot/kall/generator/main/mode", "AUTO"),
+        ("sot/kall/generator/main/alarm", "Ok"),
+    ],
+)
+def test_enum_words_are_lower_case(topic: str, payload: str) -> None:
+    assert reasons(topic, payload) == [RejectReason.BAD_ENUM]
+    assert reasons(topic.rsplit("/", 1)[0], json.dumps({topic.rsplit("/", 1)[1]: payload})) == [
+        RejectReason.BAD_ENUM
+    ]
+
+
+@pytest.mark.parametrize("payload", ["OFFLINE", "Online", "on", "0", "offline!", "\u00a0online"])
+def test_node_status_is_online_or_offline_in_lower_case(payload: str) -> None:
+    parsed = parse_message(BASE, "sot/kall/node/freezers/status", payload, NOW)
+    assert parsed.status is None
+    assert [r.reason for r in parsed.rejections] == [RejectReason.BAD_ENUM]
+
+
+def test_node_status_may_end_with_a_line_end() -> None:
+    parsed = parse_message(BASE, "sot/kall/node/freezers/status", "online\n", NOW)
+    assert parsed.status is not None
+    assert parsed.status.online
+
+
+@pytest.mark.parametrize(
+    "topic",
+    [
+        "sot/kall/freezer/f1\n/temperature",
+        "sot/kall/freezer/\uff46\uff11/temperature",  # fullwidth f1
+        "sot/kall/node/freezers\n/status",
+    ],
+)
+def test_ids_are_ascii_and_end_where_they_end(topic: str) -> None:
+    assert reasons(topic, "online" if "node" in topic else "-18") == [RejectReason.BAD_ID]
+
+
+def test_json_numbers_may_use_json_syntax_and_strings_the_plain_one() -> None:
+    parsed = parse_message(BASE, "sot/kall/tank/main", '{"volume": 1.2e3, "level": "64.5"}', NOW)
+    assert {r.quantity: r.value for r in parsed.readings} == {"volume": 1200.0, "level": 64.5}
+    assert reasons("sot/kall/tank/main", '{"level": "6.45e1"}') == [RejectReason.NOT_A_NUMBER]
+    assert reasons("sot/kall/tank/main", '{"level": "+64"}') == [RejectReason.NOT_A_NUMBER]
 
 
 def test_a_refused_value_names_its_quantity() -> None:

@@ -17,10 +17,12 @@ from datetime import datetime
 from typing import Final
 
 from ..site.readings import Command, Meta, NodeStatus, Parsed, Reading, Rejection, RejectReason
-from ..site.values import ValueRejected, parse_json_value, parse_text
-from ..site.vocabulary import META_SETTINGS, QUANTITIES, Kind, quantity
+from ..site.values import ValueRejected, parse_json_value, parse_text, strip_blank
+from ..site.vocabulary import QUANTITIES, Kind, quantity
+from .meta import check_settings
 
-ID_PATTERN: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+# `\Z`, not `$`: `$` would also match before a trailing line end ("f1\n").
+ID_PATTERN: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}\Z")
 MAX_PLAIN_PAYLOAD: Final = 64
 MAX_JSON_PAYLOAD: Final = 4096
 MAX_NAME_LENGTH: Final = 64
@@ -138,7 +140,8 @@ def _parse_status(parsed: Parsed, topic: str, node: str, raw: bytes, now: dateti
     text = _decode(parsed, topic, raw, MAX_PLAIN_PAYLOAD)
     if text is None:
         return
-    word = text.strip().lower()
+    # Exactly what ESPHome sends as its birth and last will: lower case.
+    word = strip_blank(text)
     if word not in (ONLINE, OFFLINE):
         _reject(parsed, RejectReason.BAD_ENUM, topic, f"status {word[:40]!r} is not online/offline")
         return
@@ -229,24 +232,9 @@ def _parse_meta(parsed: Parsed, topic: str, kind: Kind, component_id: str, raw: 
     if node is not None and (not isinstance(node, str) or not ID_PATTERN.match(node)):
         _reject(parsed, RejectReason.BAD_ID, topic, "meta node must be a node id")
         node = None
-    settings: dict[str, float] = {}
-    for key, (low, high) in META_SETTINGS[kind].items():
-        value = data.get(key)
-        if value is None:
-            continue
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not low <= value <= high
-        ):
-            _reject(
-                parsed,
-                RejectReason.BAD_SETTING,
-                topic,
-                f"meta {key} must be a number in {low}..{high}",
-            )
-            continue
-        settings[key] = float(value)
+    settings, refused = check_settings(kind, data)
+    for reason, detail in refused:
+        _reject(parsed, reason, topic, detail)
     parsed.meta = Meta(
         kind.value,
         component_id,

@@ -66,7 +66,12 @@ class RejectReason(StrEnum):
     BAD_ENUM = "bad_enum"
     BAD_JSON = "bad_json"
     WRONG_TYPE = "wrong_type"
+    # A meta setting that is not a number, or outside its range.
     BAD_SETTING = "bad_setting"
+    # A meta setting that would silence an alarm: a freezer limit at or above 0 °C.
+    UNSAFE_SETTING = "unsafe_setting"
+    # Meta settings that contradict each other: a freezer's critical limit not above its warning.
+    CONFLICTING_SETTINGS = "conflicting_settings"
     DEVICE_ERROR = "device_error"
 
 

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import math
+import re
+from typing import Final
 
 from .readings import RejectReason
 from .vocabulary import Quantity, Value, ValueType
 
-_TRUE = frozenset({"on", "true", "1", "open", "yes"})
-_FALSE = frozenset({"off", "false", "0", "closed", "no"})
+# docs/mqtt.md, "Payloads": what ESPHome (`-18.25`, `ON`), Node-RED and PLCs send, and no more.
+# A number: an optional minus sign, ASCII digits, optionally a dot and more ASCII digits. No
+# plus sign, exponent, digit separator, decimal comma, or digits of other scripts.
+_NUMBER: Final = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+# How ESPHome (`nan`), C (`-nan`, `inf`) and JavaScript (`NaN`, `Infinity`) write a non-number:
+# refused as not finite, so diagnostics tell a sensor without a reading from garbage.
+_NOT_FINITE: Final = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
+# Only these surround a payload harmlessly (a trailing line end from a PLC or a shell).
+_BLANK: Final = " \t\r\n"
+# Boolean words, in any case of ASCII letters.
+_TRUE: Final = frozenset({"on", "true", "1", "open"})
+_FALSE: Final = frozenset({"off", "false", "0", "closed"})
 # DS18B20 sentinel values are matched with a small tolerance: 85.0 may arrive as 85.00 or 84.999.
 _NO_READING_TOLERANCE = 0.01
 
@@ -32,29 +44,36 @@ def check_number(spec: Quantity, number: float) -> float:
     ):
         bounds = f"{spec.minimum}..{spec.maximum} {spec.unit or ''}".rstrip()
         raise ValueRejected(RejectReason.OUT_OF_RANGE, f"{spec.name}: {number} outside {bounds}")
-    return float(number)
+    # Adding zero turns -0.0 (a probe just below zero printed with one decimal) into 0.0.
+    return float(number) + 0.0
+
+
+def strip_blank(text: str) -> str:
+    """A plain payload without the spaces, tabs and line ends around it (and nothing else)."""
+    return text.strip(_BLANK)
 
 
 def parse_text(spec: Quantity, text: str) -> Value:
     """Parse a plain-text payload ("21.5", "ON", "running") as a value of `spec`."""
-    word = text.strip()
+    word = strip_blank(text)
     if spec.type is ValueType.NUMBER:
-        try:
-            number = float(word)
-        except ValueError:
-            raise ValueRejected(
-                RejectReason.NOT_A_NUMBER, f"{spec.name}: {word[:40]!r} is not a number"
-            ) from None
-        return check_number(spec, number)
-    lowered = word.lower()
+        if _NUMBER.fullmatch(word):
+            return check_number(spec, float(word))
+        if _NOT_FINITE.fullmatch(word):
+            raise ValueRejected(RejectReason.NOT_FINITE, f"{spec.name}: {word} is not finite")
+        raise ValueRejected(
+            RejectReason.NOT_A_NUMBER, f"{spec.name}: {word[:40]!r} is not a number"
+        )
     if spec.type is ValueType.BOOL:
+        lowered = word.lower() if word.isascii() else word
         if lowered in _TRUE:
             return True
         if lowered in _FALSE:
             return False
         raise ValueRejected(RejectReason.BAD_BOOL, f"{spec.name}: {word[:40]!r} is not ON/OFF")
-    if lowered in spec.options:
-        return lowered
+    # Enum words are written exactly as the vocabulary has them: lower case.
+    if word in spec.options:
+        return word
     raise ValueRejected(
         RejectReason.BAD_ENUM, f"{spec.name}: {word[:40]!r} is not one of {', '.join(spec.options)}"
     )

@@ -139,15 +139,6 @@ QUANTITIES: Final[dict[Kind, dict[str, Quantity]]] = {
     },
 }
 
-# Settings a component may carry in its retained meta message, with their allowed ranges.
-META_SETTINGS: Final[dict[Kind, dict[str, tuple[float, float]]]] = {
-    Kind.GRID: {},
-    Kind.GENERATOR: {"rating": (1, 5000)},
-    Kind.TANK: {"capacity": (1, 1e6), "reserve": (0, 90)},
-    Kind.FREEZER: {"warning": (-40, 15), "critical": (-40, 20)},
-    Kind.LOAD: {"priority": (1, 5)},
-}
-
 Value = float | bool | str
 
 

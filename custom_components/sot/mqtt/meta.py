@@ -1,0 +1,102 @@
+"""The settings a component's retained meta may carry, checked like the site's options.
+
+A meta moves a component's limits for as long as it stays retained, so it is held to the
+options flow's ranges (`config_flow.OPTIONS_FIELDS`) and to food safety: a freezer limit at or
+above 0 °C, or a critical limit not above the warning one, would let a thawing freezer stay
+`ok`. Each bad setting is refused with its reason; the good ones are kept.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from ..site.readings import RejectReason
+from ..site.vocabulary import Kind
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One meta setting: a JSON number from `low` to `high`."""
+
+    low: float
+    high: float
+    unit: str = ""
+    # A setting that must be a whole number (a tier, not a measure).
+    whole: bool = False
+    # Values from this one up are refused as unsafe, whatever the range says.
+    unsafe_from: float | None = None
+
+    def describe(self) -> str:
+        """The accepted values, for a log line."""
+        high = f"below {self.unsafe_from:g}" if self.unsafe_from is not None else f"{self.high:g}"
+        kind = "a whole number" if self.whole else "a number"
+        return f"{kind} from {self.low:g} to {high} {self.unit}".rstrip()
+
+
+# The same ranges as the site's options; a freezer's limits must also be below 0 °C.
+SETTINGS: Final[dict[Kind, dict[str, Setting]]] = {
+    Kind.GRID: {},
+    Kind.GENERATOR: {"rating": Setting(1, 5000, "kW")},
+    Kind.TANK: {"capacity": Setting(1, 100_000, "L"), "reserve": Setting(0, 90, "%")},
+    Kind.FREEZER: {
+        "warning": Setting(-40, 15, "°C", unsafe_from=0),
+        "critical": Setting(-40, 20, "°C", unsafe_from=0),
+    },
+    Kind.LOAD: {"priority": Setting(1, 5, whole=True)},
+}
+
+
+def check_settings(
+    kind: Kind, data: Mapping[str, object]
+) -> tuple[dict[str, float], list[tuple[RejectReason, str]]]:
+    """The good settings of a meta object, and a (reason, detail) for each refused one.
+
+    Keys that are not settings of `kind` (a name, a node, anything else) are left alone.
+    """
+    settings: dict[str, float] = {}
+    refused: list[tuple[RejectReason, str]] = []
+    for key, setting in SETTINGS[kind].items():
+        if key not in data:
+            continue
+        number = _number(data[key])
+        if number is None:
+            refused.append((RejectReason.BAD_SETTING, f"meta {key} must be {setting.describe()}"))
+            continue
+        if setting.unsafe_from is not None and number >= setting.unsafe_from:
+            refused.append(
+                (
+                    RejectReason.UNSAFE_SETTING,
+                    f"meta {key} {number:g} {setting.unit} would keep a thawing freezer ok",
+                )
+            )
+            continue
+        if not setting.low <= number <= setting.high or (setting.whole and number % 1):
+            refused.append((RejectReason.BAD_SETTING, f"meta {key} must be {setting.describe()}"))
+            continue
+        settings[key] = number + 0.0
+    if "warning" in settings and "critical" in settings:
+        warning, critical = settings["warning"], settings["critical"]
+        if critical <= warning:
+            # Which of the two is wrong is unknown: both go, and the site's pair applies.
+            del settings["warning"], settings["critical"]
+            refused.append(
+                (
+                    RejectReason.CONFLICTING_SETTINGS,
+                    f"meta critical {critical:g} °C must be above warning {warning:g} °C",
+                )
+            )
+    return settings, refused
+
+
+def _number(value: object) -> float | None:
+    """A finite JSON number as a float; None for anything else (a string, true, NaN, 1e999)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # a JSON integer too large for a float
+        return None
+    return number if math.isfinite(number) else None
