@@ -168,12 +168,12 @@ async def test_garbage_is_refused_logged_once_and_counted(
 ) -> None:
     """Bad payloads never replace the last good value, never crash, and show in diagnostics."""
     entry = site_entry()
-    await start_site(mqtt_hass, field, entry)
+    coordinator = await start_site(mqtt_hass, field, entry)
     await field.publish("sot/kall/freezer/f1/temperature", "-18.0")
     await wait_for_state(mqtt_hass, "sensor.kall_freezer_f1_temperature", "-18.0")
     caplog.set_level(logging.WARNING)
     caplog.clear()
-    for payload in ("hot", "hot", "hot", "1e400", "55", b"\xff"):
+    for payload in ("hot", "hot", "hot", "nan", "55", b"\xff"):
         await field.publish("sot/kall/freezer/f1/temperature", payload)
     await field.publish("sot/kall/freezer/f1", "{]")
     await field.publish("sot/kall/boiler/b1/temperature", "60")
@@ -184,14 +184,21 @@ async def test_garbage_is_refused_logged_once_and_counted(
     assert sum("not a number" in m for m in refusals) == 1  # three times sent, logged once
     assert len(refusals) == 6
 
-    # A probe's "no reading" clears the value rather than leaving the last one on show.
+    # A good value in between does not make the same garbage worth another line.
+    for payload in ("hot", "-18.4", "hot", "-18.3", "hot", "-18.2"):
+        await field.publish("sot/kall/freezer/f1/temperature", payload)
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_f1_temperature", "-18.2")
+    assert len([r for r in caplog.records if "refused" in r.getMessage()]) == 6
+
+    # A probe's "no reading" is refused like any bad value: the last good one stays.
     await field.publish("sot/kall/freezer/f1/temperature", "85")
-    await wait_for_state(mqtt_hass, "sensor.kall_freezer_f1_temperature", STATE_UNAVAILABLE)
+    await wait_for(mqtt_hass, lambda: coordinator.rejected["no_reading"] == 1, "the refusal")
+    assert mqtt_hass.states.get("sensor.kall_freezer_f1_temperature").state == "-18.2"  # type: ignore[union-attr]
 
     assert await async_setup_component(mqtt_hass, "diagnostics", {})
     diagnostics = await get_diagnostics_for_config_entry(mqtt_hass, hass_client, entry)
     assert diagnostics["rejected"] == {
-        "not_a_number": 3,
+        "not_a_number": 6,
         "not_finite": 1,
         "out_of_range": 1,
         "bad_encoding": 1,
@@ -202,6 +209,50 @@ async def test_garbage_is_refused_logged_once_and_counted(
     assert diagnostics["recent_rejections"][-1]["reason"] == "no_reading"
     assert "freezer/f1" in diagnostics["components"]
     assert diagnostics["entry"]["data"]["site_id"] == "kall"
+
+
+async def test_retained_garbage_is_not_logged_again_after_a_reload(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The broker delivers retained garbage at every subscription; the log says it once."""
+    caplog.set_level(logging.WARNING)
+    await field.publish("sot/kall/freezer/f9/temperature", "warm", retain=True)
+    await field.publish("sot/kall/freezer/f9/meta", '{"warning": 15}', retain=True)
+    try:
+        entry = site_entry()
+        coordinator = await start_site(mqtt_hass, field, entry)
+        await wait_for(mqtt_hass, lambda: sum(coordinator.rejected.values()) == 2, "both refusals")
+        refused = [r for r in caplog.records if "refused" in r.getMessage()]
+        assert len(refused) == 2
+
+        for _ in range(2):
+            assert await mqtt_hass.config_entries.async_reload(entry.entry_id)
+            await mqtt_hass.async_block_till_done()
+            await start_site_again(mqtt_hass, field)
+            counted = entry.runtime_data.rejected
+            await wait_for(mqtt_hass, lambda c=counted: sum(c.values()) == 2, "the refusals")
+        assert [r for r in caplog.records if "refused" in r.getMessage()] == refused
+    finally:
+        await field.publish("sot/kall/freezer/f9/temperature", b"", retain=True)
+        await field.publish("sot/kall/freezer/f9/meta", b"", retain=True)
+
+
+async def test_a_probes_no_reading_keeps_the_last_value_until_it_is_stale(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, freezer: FrozenDateTimeFactory
+) -> None:
+    """One glitch of a probe must not blank a freezer; a probe that stays dead goes stale."""
+    coordinator = await start_site(mqtt_hass, field, site_entry(stale_timeout=60), freezer)
+    await field.publish("sot/kall/freezer/f1/temperature", "-18.0")
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_f1_temperature", "-18.0")
+    for n, payload in enumerate(("85", "-127", "nan"), start=1):
+        freezer.tick(timedelta(seconds=15))
+        await field.publish("sot/kall/freezer/f1/temperature", payload)
+        await wait_for(mqtt_hass, lambda n=n: sum(coordinator.rejected.values()) == n, payload)
+        assert mqtt_hass.states.get("sensor.kall_freezer_f1_temperature").state == "-18.0"  # type: ignore[union-attr]
+        assert mqtt_hass.states.get("sensor.kall_freezer_f1_status").state == "ok"  # type: ignore[union-attr]
+    freezer.tick(timedelta(seconds=16))  # 61 s after the last good value
+    async_fire_time_changed(mqtt_hass)
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_f1_temperature", STATE_UNAVAILABLE)
 
 
 async def test_node_alarm_names_the_node(mqtt_hass: HomeAssistant, field: aiomqtt.Client) -> None:

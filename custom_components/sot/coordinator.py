@@ -40,11 +40,13 @@ from .const import (
 )
 from .issues import GENERATOR_NOT_EXERCISED, SITE_SILENT, Issue, SiteIssues
 from .mqtt.topics import command_payload, command_topic, parse_message, subscription
+from .refusals import RefusalLog, Verdict
 from .site.model import Settings, Site, SiteEvent
 from .site.readings import Command, NodeStatus, Reading, Rejection, RejectReason
 
 _LOGGER = logging.getLogger(__name__)
-# A sensor that reports "no reading" (NaN, a probe's error value) has no value: its last one goes.
+# A sensor's "no reading" (NaN, a probe's error value) is refused like any bad value: the last
+# good value stays until it is stale, so one glitch of a probe does not blank a freezer.
 NO_READING = frozenset({RejectReason.NO_READING, RejectReason.NOT_FINITE})
 # The site's state is saved at most this long after it changed, and never when it did not: a
 # save put off again by every new message would never happen on a busy site, and a save on a
@@ -53,6 +55,9 @@ NO_READING = frozenset({RejectReason.NO_READING, RejectReason.NOT_FINITE})
 SAVE_DELAY = 60
 EVENT_SAVE_DELAY = 1
 RECENT_REJECTIONS = 20
+# Each site's refusal log (refusals.py) by entry id: it outlives a reload, so retained garbage,
+# delivered again at every subscription, is not logged again.
+REFUSAL_LOGS = f"{DOMAIN}_refusal_logs"
 
 type SotConfigEntry = ConfigEntry[SiteCoordinator]
 
@@ -119,7 +124,6 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         self._store: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
         )
-        self._complaints: set[tuple[str, str]] = set()
         self._known_quantities: set[tuple[str, str, str]] = set()
         self._structure_listeners: list[CALLBACK_TYPE] = []
         self._event_listeners: list[Callable[[SiteEvent], None]] = []
@@ -191,15 +195,12 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             self._reject(rejection)
         events: list[SiteEvent] = []
         cleared = [r.quantity for r in parsed.rejections if r.reason in NO_READING and r.quantity]
-        for kind, component_id, name in cleared:
-            self.site.no_reading(kind, component_id, name)
         if parsed.meta is not None:
             self.site.set_meta(parsed.meta)
             self._rename_device(parsed.meta.kind, parsed.meta.id)
         if parsed.status is not None:
             events += self.site.set_node(parsed.status)
         if parsed.readings:
-            self._forgive(message.topic)
             events += self.site.apply(parsed.readings, now)
         if parsed.readings or cleared or parsed.status is not None or parsed.meta is not None:
             self._publish(now, events, parsed.readings)
@@ -211,8 +212,6 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         """Take readings from another transport (a Modbus device named `node`)."""
         for rejection in rejections:
             self._reject(rejection)
-            if rejection.reason in NO_READING and rejection.quantity:
-                self.site.no_reading(*rejection.quantity)
         now = dt_util.utcnow()
         readings = list(readings)
         self._publish(now, self.site.apply(readings, now, node=node), readings)
@@ -309,16 +308,17 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
                 "detail": rejection.detail,
             }
         )
-        key = (rejection.source, rejection.reason.value)
-        if key not in self._complaints:
-            # Once per topic and reason until the topic sends something good again.
-            self._complaints.add(key)
+        logs: dict[str, RefusalLog] = self.hass.data.setdefault(REFUSAL_LOGS, {})
+        log = logs.setdefault(self.config_entry.entry_id, RefusalLog())
+        verdict = log.verdict(rejection.source, rejection.reason.value, self.hass.loop.time())
+        if verdict is Verdict.QUIET:
+            return
+        _LOGGER.warning("%s: refused %s: %s", self.site_name, rejection.source, rejection.detail)
+        if verdict is Verdict.LOG_LAST:
             _LOGGER.warning(
-                "%s: refused %s: %s", self.site_name, rejection.source, rejection.detail
+                "%s: more refusals this hour are only counted (see the diagnostics)",
+                self.site_name,
             )
-
-    def _forgive(self, source: str) -> None:
-        self._complaints = {key for key in self._complaints if key[0] != source}
 
     # -- output -----------------------------------------------------------------------------
 
