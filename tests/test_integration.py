@@ -353,6 +353,28 @@ async def test_outage_survives_a_reload(mqtt_hass: HomeAssistant, field: aiomqtt
     assert state.attributes["outages_logged"] == 1
 
 
+async def test_last_outage_minutes_agree_with_the_event(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, freezer: FrozenDateTimeFactory
+) -> None:
+    """A 25 s outage is 0.4 minutes in the grid_restored event and in the outage log alike."""
+    await start_site(mqtt_hass, field, site_entry(), freezer)
+    await field.publish("sot/kall/grid/main/present", "OFF")
+    await wait_for_state(mqtt_hass, "binary_sensor.kall_grid_present", "off")
+    freezer.tick(timedelta(seconds=25))
+    await field.publish("sot/kall/grid/main/present", "ON")
+
+    def restored() -> bool:
+        state = mqtt_hass.states.get("event.kall_alarms")
+        return state is not None and state.attributes.get("event_type") == "grid_restored"
+
+    await wait_for(mqtt_hass, restored, "a grid_restored event")
+    event = mqtt_hass.states.get("event.kall_alarms")
+    assert event is not None
+    assert event.attributes["outage_minutes"] == 0.4
+    state = await wait_for_state(mqtt_hass, "sensor.kall_outage_duration", "0")
+    assert state.attributes["last_outage"]["minutes"] == 0.4
+
+
 async def start_site_again(hass: HomeAssistant, field: aiomqtt.Client) -> None:
     """Wait until the reloaded site's subscription is active."""
     entry = hass.config_entries.async_entries(DOMAIN)[0]

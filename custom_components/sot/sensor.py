@@ -127,7 +127,8 @@ def _outage_attributes(site: Site, now: datetime) -> dict[str, Any]:
         else {
             "start": last.start.isoformat(),
             "end": last.end.isoformat(),
-            "minutes": round((last.end - last.start).total_seconds() / 60),
+            # One decimal, as the grid_restored event says it: a 25 s outage is 0.4, not 0.
+            "minutes": round((last.end - last.start).total_seconds() / 60, 1),
             "generator_hours": round(last.generator_seconds / 3600, 2),
             "fuel_used": round(last.fuel_used, 1),
         },
