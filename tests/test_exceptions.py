@@ -48,9 +48,15 @@ from .test_hassfest_rules import (
 # What each message reads with the placeholders these tests raise it with (English, as str()).
 EXPECTED = {
     "mqtt_not_ready": "The MQTT integration is not connected yet",
-    "command_failed": (
-        "Could not send the command to heater: Error talking to MQTT:"
-        " The client is not currently connected."
+    # Ends with the transport's own words, which differ between pymodbus releases.
+    "command_failed": "Could not send the command to heater: relays: ",
+    "mqtt_disconnected": (
+        "Home Assistant is not connected to the MQTT broker, so the command to heater was not"
+        " sent. It will not be sent later either: try again once the broker is back"
+    ),
+    "command_not_confirmed": (
+        "heater did not confirm the command within 1 s. Its relay may not have switched:"
+        " check the node and the relay"
     ),
     "control_disabled": (
         "Generator control of genset is turned off, so start was not sent. Turn on 'Allow"
@@ -119,7 +125,10 @@ async def _check(hass: HomeAssistant, err: HomeAssistantError, key: str) -> None
     """The error has its key, reads as EXPECTED, and renders in every language we ship."""
     assert err.translation_domain == DOMAIN
     assert err.translation_key == key
-    assert str(err) == EXPECTED[key]
+    if key == "command_failed":
+        assert str(err).startswith(EXPECTED[key])
+    else:
+        assert str(err) == EXPECTED[key]
     for lang in LANGUAGES:
         text = await _message(hass, lang, err)
         assert "{" not in text, f"{lang}: {text}"
@@ -145,7 +154,7 @@ async def test_setup_before_mqtt_connects_says_so(hass: HomeAssistant) -> None:
     assert await _message(hass, "nb", err) == "MQTT-integrasjonen er ikke tilkoblet ennå."
 
 
-async def test_switch_with_the_broker_down_says_the_command_failed(
+async def test_a_command_with_the_broker_down_is_refused(
     hass: HomeAssistant, socket_enabled: None, tmp_path: Path
 ) -> None:
     """The broker (a private one, so stopping it touches no other test) goes away."""
@@ -165,12 +174,15 @@ async def test_switch_with_the_broker_down_says_the_command_failed(
     client = hass.data[DATA_MQTT].client
     await wait_for(hass, lambda: not client.connected, "HA's MQTT client to see the broker go")
 
-    with pytest.raises(HomeAssistantError) as failed:
-        await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
-    await _check(hass, failed.value, "command_failed")
-    assert await _message(hass, "sv", failed.value) == (
-        "Kunde inte skicka kommandot till heater: Error talking to MQTT:"
-        " The client is not currently connected."
+    # The switch shows unavailable (nothing can arrive from its relay); an automation asking
+    # anyway is told, in the operator's language, that nothing was sent.
+    await wait_for_state(hass, switch, "unavailable")
+    with pytest.raises(HomeAssistantError) as refused:
+        await entry.runtime_data.async_command(Command("load", "heater", "turn_on"))
+    await _check(hass, refused.value, "mqtt_disconnected")
+    assert await _message(hass, "sv", refused.value) == (
+        "Home Assistant är inte anslutet till MQTT-brokern, så kommandot till heater skickades"
+        " inte. Det skickas inte heller senare: försök igen när brokern är tillbaka."
     )
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert await hass.config_entries.async_unload(mqtt_entry.entry_id)
@@ -258,7 +270,38 @@ async def test_modbus_commands_that_cannot_be_carried_out_say_why(
             "relays kopplade inte om heater: återläsningen visar motsatt läge. Kontrollera"
             " reläet och dess kablage."
         )
+
+        # The relay module stops answering: the command cannot be carried out.
+        relays.unplug()
+        with pytest.raises(HomeAssistantError) as failed:
+            await coordinator.async_command(Command("load", "heater", "turn_off"))
+        await _check(mqtt_hass, failed.value, "command_failed")
         assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_relay_that_does_not_echo_is_reported(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """Over MQTT a switch command is done when the relay echoes; silence is an error."""
+    entry = site_entry()
+    await start_site(mqtt_hass, field, entry)
+    await field.publish("sot/kall/load/heater/state", "OFF")
+    switch = await _switch_of(mqtt_hass, "heater")
+    await wait_for_state(mqtt_hass, switch, "off")
+    with (
+        patch("custom_components.sot.coordinator.COMMAND_ECHO_TIMEOUT", 1),
+        pytest.raises(HomeAssistantError) as silent,
+    ):
+        await mqtt_hass.services.async_call(
+            "switch", "turn_on", {"entity_id": switch}, blocking=True
+        )
+    await _check(mqtt_hass, silent.value, "command_not_confirmed")
+    assert await _message(mqtt_hass, "nb", silent.value) == (
+        "heater bekreftet ikke kommandoen innen 1 s. Reléet har kanskje ikke slått om: sjekk"
+        " noden og reléet."
+    )
+    assert mqtt_hass.states.get(switch).state == "off"
+    assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
 
 
 def test_messages_are_plain_json_objects() -> None:

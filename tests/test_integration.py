@@ -58,8 +58,14 @@ async def test_switch_sends_load_commands_and_shows_the_relays_echo(
     await field.publish("sot/kall/load/heater/state", "ON")
     await wait_for_state(mqtt_hass, "switch.kall_load_heater", "on")
 
-    await mqtt_hass.services.async_call(
-        SWITCH_DOMAIN, SERVICE_TURN_OFF, {ATTR_ENTITY_ID: "switch.kall_load_heater"}, blocking=True
+    # The call is done when the relay echoes the new state.
+    call = asyncio.create_task(
+        mqtt_hass.services.async_call(
+            SWITCH_DOMAIN,
+            SERVICE_TURN_OFF,
+            {ATTR_ENTITY_ID: "switch.kall_load_heater"},
+            blocking=True,
+        )
     )
     (command,) = await collect(field, "sot/kall/load/heater/set", 1)
     assert command.payload == b"OFF"
@@ -67,14 +73,23 @@ async def test_switch_sends_load_commands_and_shows_the_relays_echo(
     assert not command.retain
     # The switch shows what the relay says, not what was asked.
     assert mqtt_hass.states.get("switch.kall_load_heater").state == "on"  # type: ignore[union-attr]
+    assert not call.done()
     await field.publish("sot/kall/load/heater/state", "OFF")
-    await wait_for_state(mqtt_hass, "switch.kall_load_heater", "off")
+    await call
+    assert mqtt_hass.states.get("switch.kall_load_heater").state == "off"  # type: ignore[union-attr]
 
-    await mqtt_hass.services.async_call(
-        SWITCH_DOMAIN, SERVICE_TURN_ON, {ATTR_ENTITY_ID: "switch.kall_load_heater"}, blocking=True
+    call = asyncio.create_task(
+        mqtt_hass.services.async_call(
+            SWITCH_DOMAIN,
+            SERVICE_TURN_ON,
+            {ATTR_ENTITY_ID: "switch.kall_load_heater"},
+            blocking=True,
+        )
     )
     (command,) = await collect(field, "sot/kall/load/heater/set", 1)
     assert command.payload == b"ON"
+    await field.publish("sot/kall/load/heater/state", "ON")
+    await call
 
 
 async def test_stale_data_becomes_unavailable_and_is_logged_once_each_way(
@@ -112,10 +127,13 @@ async def test_new_components_appear_without_a_reload(
     await wait_for_state(mqtt_hass, "sensor.kall_freezer_f1_temperature", "-18.0")
     await field.publish("sot/kall/freezer/f2/meta", json.dumps({"name": "Glasdisk"}), retain=True)
     await field.publish("sot/kall/freezer/f2/temperature", "-21.0")
-    await wait_for_state(mqtt_hass, "sensor.kall_glasdisk_temperature", "-21.0")
+    # The entity id comes from the kind and id; the device shows the meta's name.
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_f2_temperature", "-21.0")
+    await wait_for(
+        mqtt_hass, lambda: device_name(mqtt_hass, entry, "f2") == "Kall Glasdisk", "name"
+    )
     device = site_device(mqtt_hass, entry.entry_id, "kall_freezer_f2")
     assert device is not None
-    assert device.name == "Kall Glasdisk"
     assert device.via_device_id is not None
     assert entry.state is ConfigEntryState.LOADED
     await field.publish("sot/kall/freezer/f2/meta", b"", retain=True)
@@ -135,6 +153,76 @@ async def test_meta_name_arriving_later_renames_the_device(
         return device is not None and device.name == "Kall Frysbox 3"
 
     await wait_for(mqtt_hass, renamed, "the device to take the meta name")
+
+
+def device_name(hass: HomeAssistant, entry: Any, component: str, kind: str = "freezer") -> str:
+    """The registry name of one of the site's component devices ("" when there is none)."""
+    device = site_device(hass, entry.entry_id, f"kall_{kind}_{component}")
+    return device.name or "" if device is not None else ""
+
+
+async def test_entity_ids_do_not_depend_on_when_the_meta_name_arrives(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """Meta before the first value or after it: the same entity ids, from kind and id."""
+    entry = site_entry()
+    await start_site(mqtt_hass, field, entry)
+    try:
+        # The name first, then the values.
+        await field.publish(
+            "sot/kall/tank/main/meta", json.dumps({"name": "Diesel tank"}), retain=True
+        )
+        await field.publish("sot/kall/tank/main/volume", "800")
+        await wait_for_state(mqtt_hass, "sensor.kall_tank_volume", "800")
+        await wait_for(
+            mqtt_hass,
+            lambda: device_name(mqtt_hass, entry, "main", "tank") == "Kall Diesel tank",
+            "name",
+        )
+        # A quantity first seen later gets its id the same way, and the device keeps its name.
+        await field.publish("sot/kall/tank/main/level", "64.5")
+        await wait_for_state(mqtt_hass, "sensor.kall_tank_level", "64.5")
+        await wait_for(
+            mqtt_hass,
+            lambda: device_name(mqtt_hass, entry, "main", "tank") == "Kall Diesel tank",
+            "name",
+        )
+        # A value first, then the name.
+        await field.publish("sot/kall/freezer/f4/temperature", "-18.0")
+        await wait_for_state(mqtt_hass, "sensor.kall_freezer_f4_temperature", "-18.0")
+        await field.publish(
+            "sot/kall/freezer/f4/meta", json.dumps({"name": "Frysbox 4"}), retain=True
+        )
+        await wait_for(
+            mqtt_hass, lambda: device_name(mqtt_hass, entry, "f4") == "Kall Frysbox 4", "name"
+        )
+
+        entities = er.async_get(mqtt_hass)
+        assert {
+            e.entity_id
+            for e in er.async_entries_for_config_entry(entities, entry.entry_id)
+            if e.unique_id.startswith(("kall_tank_main_", "kall_freezer_f4_"))
+        } >= {
+            "sensor.kall_tank_volume",
+            "sensor.kall_tank_level",
+            "sensor.kall_freezer_f4_temperature",
+        }
+
+        # Clearing the meta gives the devices back their names from kind and id.
+        await field.publish("sot/kall/freezer/f4/meta", b"", retain=True)
+        await field.publish("sot/kall/tank/main/meta", b"", retain=True)
+        await wait_for(
+            mqtt_hass, lambda: device_name(mqtt_hass, entry, "f4") == "Kall freezer f4", "f4"
+        )
+        await wait_for(
+            mqtt_hass, lambda: device_name(mqtt_hass, entry, "main", "tank") == "Kall tank", "tank"
+        )
+        state = mqtt_hass.states.get("sensor.kall_freezer_f4_temperature")
+        assert state is not None
+        assert state.attributes["friendly_name"] == "Kall freezer f4 Temperature"
+    finally:
+        await field.publish("sot/kall/freezer/f4/meta", b"", retain=True)
+        await field.publish("sot/kall/tank/main/meta", b"", retain=True)
 
 
 async def test_alarm_event_carries_the_figures(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigEntry
@@ -43,6 +44,7 @@ from .mqtt.topics import command_payload, command_topic, parse_message, subscrip
 from .refusals import RefusalLog, Verdict
 from .site.model import Settings, Site, SiteEvent
 from .site.readings import Command, NodeStatus, Reading, Rejection, RejectReason
+from .site.vocabulary import Kind
 
 _LOGGER = logging.getLogger(__name__)
 # A sensor's "no reading" (NaN, a probe's error value) is refused like any bad value: the last
@@ -58,6 +60,11 @@ RECENT_REJECTIONS = 20
 # Each site's refusal log (refusals.py) by entry id: it outlives a reload, so retained garbage,
 # delivered again at every subscription, is not logged again.
 REFUSAL_LOGS = f"{DOMAIN}_refusal_logs"
+# How long a relay has to echo a switch command before the operator is told it did not.
+COMMAND_ECHO_TIMEOUT = 10
+_ECHOED: Final = {"turn_on": True, "turn_off": False}
+# Readings of these kinds can change the site-wide figures (power source, fuel runtime ...).
+_SITE_WIDE_KINDS = frozenset({Kind.GRID, Kind.GENERATOR, Kind.TANK, Kind.LOAD})
 
 type SotConfigEntry = ConfigEntry[SiteCoordinator]
 
@@ -126,6 +133,11 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         )
         self._known_quantities: set[tuple[str, str, str]] = set()
         self._structure_listeners: list[CALLBACK_TYPE] = []
+        self._site_listeners: list[CALLBACK_TYPE] = []
+        self._component_listeners: dict[tuple[str, str], list[CALLBACK_TYPE]] = {}
+        self._power_shown: tuple[Any, ...] = ()
+        # Switch commands waiting for their relay's echo: (kind, id) -> [(state, future)].
+        self._echoes: dict[tuple[str, str], list[tuple[bool, asyncio.Future[None]]]] = {}
         self._event_listeners: list[Callable[[SiteEvent], None]] = []
         self._availability: dict[tuple[str, str], bool] = {}
         self._unsubscribe: list[CALLBACK_TYPE] = []
@@ -161,6 +173,9 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             )
         )
         self._unsubscribe.append(
+            mqtt.async_subscribe_connection_status(self.hass, self._mqtt_connection)
+        )
+        self._unsubscribe.append(
             async_track_time_interval(self.hass, self._tick, timedelta(seconds=TICK_SECONDS))
         )
 
@@ -176,7 +191,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         self.started_with = settings_snapshot(self.config_entry)
         self.site.settings = settings_from_options(dict(self.config_entry.options))
         now = dt_util.utcnow()
-        self._publish(now, self.site.tick(now))
+        self._publish(now, self.site.tick(now), everything=True)
 
     # -- input ------------------------------------------------------------------------------
 
@@ -191,6 +206,8 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             payload if isinstance(payload, bytes | str) else b"",
             now,
         )
+        if self.transports and parsed.readings:
+            parsed.readings = self._not_owned_elsewhere(parsed.readings, message.topic)
         for rejection in parsed.rejections:
             self._reject(rejection)
         events: list[SiteEvent] = []
@@ -203,7 +220,31 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         if parsed.readings:
             events += self.site.apply(parsed.readings, now)
         if parsed.readings or cleared or parsed.status is not None or parsed.meta is not None:
-            self._publish(now, events, parsed.readings)
+            touched = {(kind, component_id) for kind, component_id, _ in cleared}
+            if parsed.meta is not None:
+                touched.add((parsed.meta.kind, parsed.meta.id))
+            self._publish(now, events, parsed.readings, touched, parsed.status)
+
+    def _not_owned_elsewhere(self, readings: list[Reading], topic: str) -> list[Reading]:
+        """Readings for components no other transport feeds; the others are refused.
+
+        A grid meter polled over Modbus must not be overruled by one MQTT message (which could
+        end an outage that is still going on).
+        """
+        kept: list[Reading] = []
+        for reading in readings:
+            if any(t.owns(reading.kind, reading.id) for t in self.transports):
+                self._reject(
+                    Rejection(
+                        RejectReason.OWNED_ELSEWHERE,
+                        topic,
+                        f"{reading.kind}/{reading.id} is fed by a Modbus device",
+                        (reading.kind, reading.id, reading.quantity),
+                    )
+                )
+            else:
+                kept.append(reading)
+        return kept
 
     @callback
     def async_readings(
@@ -214,17 +255,20 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             self._reject(rejection)
         now = dt_util.utcnow()
         readings = list(readings)
-        self._publish(now, self.site.apply(readings, now, node=node), readings)
+        touched = {r.quantity[:2] for r in rejections if r.quantity}
+        self._publish(now, self.site.apply(readings, now, node=node), readings, touched)
 
     @callback
     def async_node_status(self, node: str, online: bool) -> None:
         """Take a node's availability from another transport."""
         now = dt_util.utcnow()
-        self._publish(now, self.site.set_node(NodeStatus(node, online, now)))
+        status = NodeStatus(node, online, now)
+        self._publish(now, self.site.set_node(status), status=status)
 
     @callback
     def _tick(self, now: datetime) -> None:
-        self._publish(now, self.site.tick(now))
+        """Time passes: staleness, delays and countdowns move for every entity."""
+        self._publish(now, self.site.tick(now), everything=True)
         self._check_watch(now)
 
     @callback
@@ -323,16 +367,37 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
     # -- output -----------------------------------------------------------------------------
 
     def _publish(
-        self, now: datetime, events: list[SiteEvent], readings: Iterable[Reading] = ()
+        self,
+        now: datetime,
+        events: list[SiteEvent],
+        readings: Iterable[Reading] = (),
+        touched: Iterable[tuple[str, str]] = (),
+        status: NodeStatus | None = None,
+        *,
+        everything: bool = False,
     ) -> None:
-        """Tell entities about new state, platforms about new components, listeners of alarms."""
+        """Tell the entities whose figures may have changed, platforms of new components and
+        listeners of alarms.
+
+        A message reaches only the entities of the components it is about, and the site-wide
+        ones when it is about the grid, a generator, a tank or a load (or changed where power
+        comes from); each writes its state only if what it shows changed. So a reading costs
+        the same on a site of five components as on one of fifty.
+        """
+        readings = list(readings)
+        if self._echoes:
+            self._answer_echoes(readings)
+        keys = {(r.kind, r.id) for r in readings} | set(touched)
+        site_wide = everything or bool(events) or status is not None
+        if status is not None:
+            keys |= {c.key for c in self.site.components.values() if c.node == status.node}
         # Only readings add quantities, so only they can call for new entities.
         new = {(r.kind, r.id, r.quantity) for r in readings} - self._known_quantities
         if new:
             self._known_quantities |= new
             for listener in list(self._structure_listeners):
                 listener()
-        self._log_availability(now)
+        self._log_availability(now, None if everything else keys)
         for event in events:
             for event_listener in list(self._event_listeners):
                 event_listener(event)
@@ -341,10 +406,44 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             self._changed(EVENT_SAVE_DELAY)
         elif self.site.revision != self._saved_revision:
             self._changed()
-        self.async_set_updated_data(self.site)
+        if everything:
+            self.async_update_listeners()
+            return
+        site_wide = site_wide or any(kind in _SITE_WIDE_KINDS for kind, _ in keys)
+        power = (self.site.power.source(now), self.site.power.grid_present(now))
+        if power != self._power_shown:
+            # Freezers warm from the moment their power goes: their figures follow the source.
+            self._power_shown = power
+            keys |= {f.key for f in self.site.of_kind(Kind.FREEZER)}
+            site_wide = True
+        if site_wide:
+            keys |= {g.key for g in self.site.of_kind(Kind.GRID)}
+            for listener in list(self._site_listeners):
+                listener()
+        for key in keys:
+            for listener in list(self._component_listeners.get(key, ())):
+                listener()
 
-    def _log_availability(self, now: datetime) -> None:
-        for component in self.site.components.values():
+    @callback
+    def async_add_entity_listener(
+        self, component: tuple[str, str] | None, listener: CALLBACK_TYPE
+    ) -> CALLBACK_TYPE:
+        """Call `listener` when figures of `component` (None: the site's own) may change."""
+        listeners = (
+            self._site_listeners
+            if component is None
+            else self._component_listeners.setdefault(component, [])
+        )
+        listeners.append(listener)
+        return lambda: listeners.remove(listener)
+
+    def _log_availability(self, now: datetime, keys: set[tuple[str, str]] | None) -> None:
+        components = (
+            self.site.components.values()
+            if keys is None
+            else [c for key in keys if (c := self.site.components.get(key)) is not None]
+        )
+        for component in components:
             available = self.site.available(component, now)
             previous = self._availability.get(component.key)
             self._availability[component.key] = available
@@ -445,11 +544,31 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
     # -- commands ---------------------------------------------------------------------------
 
     async def async_command(self, command: Command) -> None:
-        """Send `command` through the transport that owns the component."""
+        """Send `command` through the transport that owns the component.
+
+        Over MQTT the command is refused while Home Assistant's MQTT client is disconnected
+        (a command queued in the client would fire whenever it reconnects, long after the
+        operator was told it failed), and a switch command is done only when the relay echoes
+        the new state; without an echo in time the operator is told so.
+        """
         for transport in self.transports:
             if transport.owns(command.kind, command.id):
                 await transport.command(command)
                 return
+        component = self.site.component(command.kind, command.id)
+        name = component.name if component is not None and component.name else command.id
+        if not mqtt.is_connected(self.hass):
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="mqtt_disconnected",
+                translation_placeholders={"component": name},
+            )
+        wanted = _ECHOED.get(command.action)
+        already = component is not None and self.site.fresh(component, "state", self.now())
+        echo: asyncio.Future[None] | None = None
+        if wanted is not None and already is not wanted:
+            echo = self.hass.loop.create_future()
+            self._echoes.setdefault((command.kind, command.id), []).append((wanted, echo))
         try:
             await mqtt.async_publish(
                 self.hass,
@@ -458,12 +577,40 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
                 qos=COMMAND_QOS,
                 retain=False,
             )
+            if echo is not None:
+                async with asyncio.timeout(COMMAND_ECHO_TIMEOUT):
+                    await echo
+        except TimeoutError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="command_not_confirmed",
+                translation_placeholders={"component": name, "seconds": f"{COMMAND_ECHO_TIMEOUT}"},
+            ) from err
         except HomeAssistantError as err:
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="command_failed",
-                translation_placeholders={"component": command.id, "error": str(err)},
+                translation_placeholders={"component": name, "error": str(err)},
             ) from err
+        finally:
+            if echo is not None:
+                waiting = self._echoes.get((command.kind, command.id), [])
+                waiting[:] = [pair for pair in waiting if pair[1] is not echo]
+
+    def _answer_echoes(self, readings: list[Reading]) -> None:
+        for reading in readings:
+            waiting = self._echoes.get((reading.kind, reading.id))
+            if not waiting or reading.quantity != "state":
+                continue
+            for wanted, echo in list(waiting):
+                if reading.value is wanted and not echo.done():
+                    echo.set_result(None)
+
+    @callback
+    def _mqtt_connection(self, connected: bool) -> None:
+        """HA's MQTT client connected or lost the broker: MQTT values are live only with it."""
+        now = dt_util.utcnow()
+        self._publish(now, self.site.set_link("mqtt", connected, now), everything=True)
 
 
 def site_device_info(coordinator: SiteCoordinator) -> DeviceInfo:

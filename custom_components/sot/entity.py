@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
@@ -46,6 +46,8 @@ class SotEntity(CoordinatorEntity[SiteCoordinator]):
 
     _attr_has_entity_name = True
     entity_description: SotEntityDescription
+    # What was last written to the state machine, to skip writes that would change nothing.
+    _last_shown: tuple[Any, ...] | None = None
 
     def __init__(
         self,
@@ -80,6 +82,32 @@ class SotEntity(CoordinatorEntity[SiteCoordinator]):
                 "id": component_id or "",
             }
         self._attr_device_info = info
+
+    async def async_added_to_hass(self) -> None:
+        """Hear about the messages that concern this entity, not every message of the site."""
+        await super().async_added_to_hass()
+        kind = self.entity_description.kind
+        scope = None if kind is None else (kind.value, self.component_id or "")
+        self.async_on_remove(self.coordinator.async_add_entity_listener(scope, self._refresh))
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Time passed (the site's tick): write only if what is shown changed."""
+        self._refresh()
+
+    @callback
+    def _refresh(self) -> None:
+        shown = self._shown_now()
+        if shown != self._last_shown:
+            self._last_shown = shown
+            self.async_write_ha_state()
+
+    def _shown_now(self) -> tuple[Any, ...]:
+        """What the state machine would get: availability, state and attributes."""
+        available = self.available
+        if not available:
+            return (False,)
+        return (True, self.state, self.extra_state_attributes)
 
     @property
     def component(self) -> Component | None:

@@ -47,6 +47,10 @@ class SotAlarmEvent(SotEntity, EventEntity):
         """Alarms can always be raised: losing data is itself an alarm."""
         return True
 
+    @callback
+    def _refresh(self) -> None:
+        """Its state changes only when an alarm is raised, which writes it (below)."""
+
     async def async_added_to_hass(self) -> None:
         """Listen for the site's alarms."""
         await super().async_added_to_hass()

@@ -33,6 +33,8 @@ class Component:
     name: str | None = None
     node: str | None = None
     settings: dict[str, float] = field(default_factory=dict)
+    # The link its readings come over ("mqtt", or "modbus" for a polled device).
+    link: str = "mqtt"
 
     @property
     def key(self) -> tuple[str, str]:
@@ -53,6 +55,7 @@ class Component:
             "name": self.name,
             "node": self.node,
             "settings": dict(self.settings),
+            "link": self.link,
         }
 
     @classmethod
@@ -72,6 +75,7 @@ class Component:
             name=data.get("name"),
             node=data.get("node"),
             settings={str(k): float(v) for k, v in dict(data.get("settings") or {}).items()},
+            link=str(data.get("link", "mqtt")),
         )
 
 

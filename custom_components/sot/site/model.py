@@ -13,7 +13,7 @@ in, moves time along, and saves and restores the whole state as one snapshot.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -63,6 +63,8 @@ class Settings:
     # Grid voltage (V, phase to neutral) from which the grid counts as present when a meter
     # does not say so itself: 0.8 of 230 V, inside EN 50160's 207-253 V band.
     grid_voltage: float = 184.0
+    # The air around the freezers (°C) when no probe measures it: a shop's, DOMAIN.md's 19 °C.
+    room_temperature: float = 20.0
 
 
 class Site:
@@ -71,6 +73,8 @@ class Site:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         self.components: dict[tuple[str, str], Component] = {}
+        self._kinds: dict[Kind, tuple[Component, ...]] = {}
+        self.links_down: set[str] = set()
         self.nodes: dict[str, bool] = {}
         self.power = Power(self)
         self.fuel = Fuel(self)
@@ -95,19 +99,25 @@ class Site:
         """
         self._advance(now)
         self.revision += 1
+        warmed: dict[str, Component] = {}
         for reading in readings:
             component = self.component(reading.kind, reading.id, create=True)
             assert component is not None  # created on demand
             if node is not None:
                 component.node = node
+                component.link = "modbus"
             silent = node is not None and not self.nodes.get(node, True)
             component.values[reading.quantity] = Sample(reading.value, reading.time, silent)
             component.reported.add(reading.quantity)
             component.last_seen = max(component.last_seen or reading.time, reading.time)
             self.last_reading = max(self.last_reading or reading.time, reading.time)
-            if component.kind is Kind.FREEZER and reading.quantity == "temperature":
-                self.freezers.track(component.id, reading.time, float(reading.value))
-        return self._evaluate(now)
+            if component.kind is Kind.FREEZER:
+                warmed[component.id] = component
+                if reading.quantity == "temperature":
+                    self.freezers.track(component.id, reading.time, float(reading.value))
+        # Only the freezers that reported move on here; the others do at the next tick. So a
+        # message costs the same however many freezers the site has.
+        return self._evaluate(now, freezers=warmed.values())
 
     def set_meta(self, meta: Meta) -> None:
         """Take in a component's retained description."""
@@ -145,6 +155,8 @@ class Site:
     def forget(self, kind: str, component_id: str) -> None:
         """Drop a component that is gone for good (it comes back if it reports again)."""
         self.components.pop((kind, component_id), None)
+        if kind in Kind.__members__.values():
+            self._index(Kind(kind))
         self.revision += 1
         if kind == Kind.FREEZER:
             self.freezers.forget(component_id)
@@ -156,13 +168,19 @@ class Site:
         found = self.components.get((kind, component_id))
         if found is None and create:
             found = self.components[(kind, component_id)] = Component(Kind(kind), component_id)
+            self._index(found.kind)
         return found
 
-    def of_kind(self, kind: Kind) -> list[Component]:
-        """All components of one kind, in a stable order."""
-        return sorted((c for c in self.components.values() if c.kind is kind), key=lambda c: c.id)
+    def of_kind(self, kind: Kind) -> Sequence[Component]:
+        """All components of one kind, by id (kept ready: asked for on every message)."""
+        return self._kinds.get(kind, ())
 
-    def generators(self) -> list[Component]:
+    def _index(self, kind: Kind) -> None:
+        self._kinds[kind] = tuple(
+            sorted((c for c in self.components.values() if c.kind is kind), key=lambda c: c.id)
+        )
+
+    def generators(self) -> Sequence[Component]:
         """The site's generators, by id."""
         return self.of_kind(Kind.GENERATOR)
 
@@ -173,8 +191,22 @@ class Site:
     # -- availability ----------------------------------------------------------------------
 
     def node_online(self, component: Component) -> bool:
-        """False only when the component's node has said it is offline."""
+        """False when the component's link is down or its node has said it is offline."""
+        if component.link in self.links_down:
+            return False
         return component.node is None or self.nodes.get(component.node, True)
+
+    def set_link(self, link: str, up: bool, now: datetime) -> list[SiteEvent]:
+        """Home Assistant's own connection for a link ("mqtt") came or went.
+
+        While it is down nothing can arrive over it, so what arrived before is not live.
+        """
+        self._advance(now)
+        if up:
+            self.links_down.discard(link)
+        else:
+            self.links_down.add(link)
+        return self._evaluate(now)
 
     def no_reading(self, kind: str, component_id: str, name: str) -> None:
         """A sensor said it has no reading (NaN, a probe's error value): drop the last one."""
@@ -195,9 +227,11 @@ class Site:
         if now - sample.time <= timeout:
             return sample.value
         spec = quantity(component.kind, name)
-        if spec is None or spec.type is ValueType.NUMBER:
-            return None
         node_alive = component.node is not None and self.nodes.get(component.node) is True
+        if spec is None or spec.type is ValueType.NUMBER:
+            # A probe that reports only on a change stays live while its node is online.
+            on_change = node_alive and self.freezers.reports_on_change(component, name)
+            return sample.value if on_change else None
         heard_lately = component.last_seen is not None and now - component.last_seen <= timeout
         return sample.value if node_alive or heard_lately else None
 
@@ -275,13 +309,17 @@ class Site:
             # Time with any generator running, not the sum over generators.
             outage.generator_seconds += running_seconds
 
-    def _evaluate(self, now: datetime) -> list[SiteEvent]:
+    def _evaluate(
+        self, now: datetime, freezers: Iterable[Component] | None = None
+    ) -> list[SiteEvent]:
+        """Move every alarm along; `freezers`: only these (all when None)."""
         events: list[SiteEvent] = []
         self._evaluate_grid(now, events)
+        self.freezers.observe_power(now)
         for generator in self.generators():
             self._evaluate_generator(generator, now, events)
         self.fuel.evaluate(now, events)
-        for freezer in self.of_kind(Kind.FREEZER):
+        for freezer in self.of_kind(Kind.FREEZER) if freezers is None else freezers:
             self.freezers.evaluate(freezer, now, events)
         if events:
             self.revision += 1
@@ -353,6 +391,7 @@ class Site:
             "generators": {gid: run.snapshot() for gid, run in self.runs.items()},
             **self.fuel.snapshot(),
             "freezers": self.freezers.snapshot(),
+            "freezer_power": self.freezers.power_snapshot(),
             "last_reading": iso(self.last_reading),
             "exercise_snoozed_until": iso(self.exercise_snoozed_until),
         }
@@ -374,11 +413,14 @@ class Site:
             fuel.restore(data)
             freezers = Freezers(self)
             freezers.restore(dict(data.get("freezers") or {}))
+            freezers.restore_power(dict(data.get("freezer_power") or {}))
             last_reading = optional_time(data.get("last_reading"))
             snoozed = optional_time(data.get("exercise_snoozed_until"))
         except (AttributeError, KeyError, TypeError, ValueError) as err:
             raise ValueError(f"stored site state is damaged: {err}") from err
         self.components = {c.key: c for c in components}
+        for each in Kind:
+            self._index(each)
         self.nodes = nodes
         self.outages, self.runs, self.fuel, self.freezers = outages, runs, fuel, freezers
         # Time is integrated again only from the first call after the restore: what happened

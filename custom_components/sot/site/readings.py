@@ -73,6 +73,8 @@ class RejectReason(StrEnum):
     # Meta settings that contradict each other: a freezer's critical limit not above its warning.
     CONFLICTING_SETTINGS = "conflicting_settings"
     DEVICE_ERROR = "device_error"
+    # A reading over MQTT for a component a Modbus device feeds: one component, one source.
+    OWNED_ELSEWHERE = "owned_elsewhere"
 
 
 @dataclass(frozen=True, slots=True)

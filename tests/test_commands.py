@@ -1,0 +1,169 @@
+"""Commands are delivered or refused, never left to fire later; one component, one source.
+
+A relay node listens on the broker the whole time and counts every command it receives, the
+way the load-relay ESPHome node would switch on each one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import paho.mqtt.client as paho
+import pytest
+from homeassistant.components import mqtt
+from homeassistant.components.mqtt.models import DATA_MQTT
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.sot.const import DOMAIN
+from custom_components.sot.coordinator import SiteCoordinator
+from custom_components.sot.site.readings import Command
+
+from .helpers import site_entry, start_site, wait_for, wait_for_state
+from .modbus.server import dse_on_load_during_outage, tcp_server
+from .mosquitto import free_port, mosquitto
+
+
+class RelayNode:
+    """The heater's relay: switches on every command, echoes its state, reconnects by itself."""
+
+    def __init__(self, port: int, *, echo: bool = True) -> None:
+        self.received: list[str] = []
+        self.echo = echo
+        self._lock = threading.Lock()
+        self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="relay-heater")
+        self.client.reconnect_delay_set(min_delay=1, max_delay=1)
+        self.client.on_connect = self._connected
+        self.client.on_message = self._command
+        self.client.connect_async("127.0.0.1", port)
+        self.client.loop_start()
+        self.subscribed = threading.Event()
+
+    def _connected(self, client: paho.Client, *_: Any) -> None:
+        client.subscribe("sot/kall/load/heater/set", qos=1)
+        with self._lock:
+            state = self.received[-1] if self.received else "OFF"
+        client.publish("sot/kall/load/heater/state", state, qos=1)
+        self.subscribed.set()
+
+    def _command(self, client: paho.Client, _: Any, message: paho.MQTTMessage) -> None:
+        payload = message.payload.decode()
+        with self._lock:
+            self.received.append(payload)
+        if self.echo:
+            client.publish("sot/kall/load/heater/state", payload, qos=1)
+
+    def report(self, state: str) -> None:
+        """Publish the relay's state, as the node does when asked or when it changes."""
+        self.client.publish("sot/kall/load/heater/state", state, qos=1)
+
+    def stop(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+async def test_a_command_during_a_broker_outage_never_fires_later(
+    hass: HomeAssistant, socket_enabled: None, tmp_path: Path
+) -> None:
+    """Broker gone: refused at once; broker back: the relay never receives it."""
+    port = free_port()
+    relay = RelayNode(port)
+    try:
+        await _broker_outage(hass, tmp_path, port, relay)
+    finally:
+        relay.stop()
+
+
+async def _broker_outage(hass: HomeAssistant, tmp_path: Path, port: int, relay: RelayNode) -> None:
+    hass.config.config_dir = str(tmp_path)
+    (tmp_path / "configuration.yaml").write_text("")
+    with mosquitto(port):
+        # No birth message: HA publishes it a while after connecting, and this test stops the
+        # broker sooner than that, which HA's client reports as an error of its own.
+        mqtt_entry = MockConfigEntry(
+            domain="mqtt", data={"broker": "127.0.0.1", "port": port, "birth_message": {}}
+        )
+        mqtt_entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(mqtt_entry.entry_id)
+        assert await mqtt.async_wait_for_mqtt_client(hass)
+        async with aiomqtt.Client("127.0.0.1", port, identifier="field-commands") as field:
+            entry = site_entry()
+            coordinator: SiteCoordinator = await start_site(hass, field, entry)
+            relay.report("OFF")
+            await wait_for_state(hass, "switch.kall_load_heater", "off")
+            # With the broker up a command is delivered and confirmed by the relay's echo.
+            await hass.services.async_call(
+                "switch", "turn_on", {"entity_id": "switch.kall_load_heater"}, blocking=True
+            )
+            assert hass.states.get("switch.kall_load_heater").state == "on"
+            assert relay.received == ["ON"]
+    client = hass.data[DATA_MQTT].client
+    await wait_for(hass, lambda: not client.connected, "HA's MQTT client to see the broker go")
+    # Nothing can arrive from the relay: the switch shows unavailable, not its last state.
+    await wait_for_state(hass, "switch.kall_load_heater", "unavailable")
+    with pytest.raises(HomeAssistantError) as refused:
+        await coordinator.async_command(Command("load", "heater", "turn_off"))
+    assert refused.value.translation_key == "mqtt_disconnected"
+
+    with mosquitto(port):
+        await wait_for(hass, lambda: client.connected, "HA's MQTT client to reconnect", 30)
+        await asyncio.get_running_loop().run_in_executor(None, relay.subscribed.wait, 10)
+        # The relay, back too, reports the state it kept: on.
+        await wait_for_state(hass, "switch.kall_load_heater", "on", 30)
+        # Time for anything left in HA's client to go out: nothing may.
+        await asyncio.sleep(3)
+        assert relay.received == ["ON"], "a refused command reached the relay later"
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        assert await hass.config_entries.async_unload(mqtt_entry.entry_id)
+        await hass.async_block_till_done()
+
+
+async def test_readings_for_a_component_a_modbus_device_feeds_are_refused(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """One MQTT message must not end an outage that Kall's Modbus controller still reports."""
+    async with tcp_server({1: dse_on_load_during_outage()}) as port:
+        base = site_entry()
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            title=base.title,
+            unique_id=base.unique_id,
+            data=dict(base.data),
+            options=dict(base.options),
+            subentries_data=[
+                {
+                    "data": {
+                        "device_id": "genset",
+                        "profile": "deep_sea_gencomm",
+                        "connection": "tcp",
+                        "host": "127.0.0.1",
+                        "port": port,
+                        "unit": 1,
+                    },
+                    "subentry_type": "modbus_device",
+                    "title": "Genset",
+                    "unique_id": "genset",
+                }
+            ],
+        )
+        coordinator = await start_site(mqtt_hass, field, entry)
+        await wait_for_state(mqtt_hass, "binary_sensor.kall_grid_present", "off")
+        outage = coordinator.site.outages.current
+        assert outage is not None
+        await field.publish("sot/kall/grid/main/present", "ON")
+        await field.publish("sot/kall/generator/main", json.dumps({"state": "stopped"}))
+        await wait_for(
+            mqtt_hass,
+            lambda: coordinator.rejected["owned_elsewhere"] == 2,
+            "the two readings to be refused",
+        )
+        assert mqtt_hass.states.get("binary_sensor.kall_grid_present").state == "off"
+        assert mqtt_hass.states.get("sensor.kall_generator_state").state == "running"
+        assert coordinator.site.outages.current is outage
+        assert await mqtt_hass.config_entries.async_unload(entry.entry_id)

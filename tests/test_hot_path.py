@@ -1,0 +1,79 @@
+"""One message costs what it changes: only the entities whose shown state changes are written.
+
+Home Assistant fires `state_changed` when a write changes something and `state_reported` when
+a write changed nothing; the second is the cost of rewriting entities for nothing. A site of
+twenty freezers, a generator, a tank and the grid: a reading of one freezer must write that
+freezer's entities that change, and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+
+import aiomqtt
+from homeassistant.const import EVENT_STATE_REPORTED
+from homeassistant.core import Event, HomeAssistant, callback
+
+from .helpers import site_entry, start_site, wait_for, wait_for_state
+
+FREEZERS = 20
+
+
+async def test_a_reading_writes_only_the_entities_it_changes(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    await start_site(mqtt_hass, field, site_entry())
+    await field.publish("sot/kall/grid/main/present", "ON")
+    await field.publish(
+        "sot/kall/generator/main", json.dumps({"state": "stopped", "power": 0.0, "load": 0.0})
+    )
+    await field.publish("sot/kall/tank/main/level", "64.0")
+    for n in range(FREEZERS):
+        await field.publish(f"sot/kall/freezer/f{n}/temperature", "-18.0")
+    await wait_for_state(mqtt_hass, f"sensor.kall_freezer_f{FREEZERS - 1}_temperature", "-18.0")
+    await wait_for_state(mqtt_hass, "sensor.kall_power_source", "grid")
+    await mqtt_hass.async_block_till_done()
+
+    changed: list[str] = []
+    reported: list[str] = []
+
+    @callback
+    def on_changed(event: Event) -> None:
+        changed.append(event.data["entity_id"])
+
+    @callback
+    def on_reported(event: Event) -> None:
+        reported.append(event.data["entity_id"])
+
+    mqtt_hass.bus.async_listen("state_changed", on_changed)
+    @callback
+    def every(_: object) -> bool:
+        return True
+
+    mqtt_hass.bus.async_listen(EVENT_STATE_REPORTED, on_reported, event_filter=every)
+
+    # A new temperature of one freezer: its temperature sensor, nothing else.
+    await field.publish("sot/kall/freezer/f7/temperature", "-17.5")
+    await wait_for(mqtt_hass, lambda: bool(changed), "the reading to be shown")
+    await mqtt_hass.async_block_till_done()
+    assert changed == ["sensor.kall_freezer_f7_temperature"]
+    assert reported == []
+
+    # The same value again: nothing to write at all.
+    changed.clear()
+    await field.publish("sot/kall/freezer/f7/temperature", "-17.5")
+    await field.publish("sot/kall/freezer/f8/temperature", "-18.25")
+    await wait_for(mqtt_hass, lambda: bool(changed), "the second reading to be shown")
+    await mqtt_hass.async_block_till_done()
+    assert changed == ["sensor.kall_freezer_f8_temperature"]
+    assert reported == []
+
+    # The grid goes: the site's power figures, the grid, the alarm; no freezer entity.
+    changed.clear()
+    await field.publish("sot/kall/grid/main/present", "OFF")
+    await wait_for_state(mqtt_hass, "binary_sensor.kall_grid_present", "off")
+    await mqtt_hass.async_block_till_done()
+    assert not [e for e in changed if "freezer" in e]
+    assert "sensor.kall_power_source" in changed
+    assert "event.kall_alarms" in changed
+    assert reported == []
