@@ -46,6 +46,7 @@ async def test_a_reading_writes_only_the_entities_it_changes(
         reported.append(event.data["entity_id"])
 
     mqtt_hass.bus.async_listen("state_changed", on_changed)
+
     @callback
     def every(_: object) -> bool:
         return True
