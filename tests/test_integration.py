@@ -497,15 +497,22 @@ async def test_setup_waits_for_mqtt(hass: HomeAssistant) -> None:
 
 
 async def test_a_counter_dropping_out_is_unavailable_not_reset(
-    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, freezer: FrozenDateTimeFactory
 ) -> None:
     """The controller's run hours never fall back to the model's own (a false meter reset)."""
-    await start_site(mqtt_hass, field, site_entry())
+    coordinator = await start_site(mqtt_hass, field, site_entry(stale_timeout=60), freezer)
     await field.publish(
         "sot/kall/generator/main", json.dumps({"state": "running", "run_hours": 1234.5})
     )
     await wait_for_state(mqtt_hass, "sensor.kall_generator_run_hours", "1234.5")
+    # "No reading" keeps the last good value until it is stale; then it is unavailable, never
+    # the model's own estimate.
+    freezer.tick(timedelta(seconds=30))
     await field.publish("sot/kall/generator/main/run_hours", "nan")
+    await wait_for(mqtt_hass, lambda: coordinator.rejected["not_finite"] == 1, "the refusal")
+    assert mqtt_hass.states.get("sensor.kall_generator_run_hours").state == "1234.5"  # type: ignore[union-attr]
+    freezer.tick(timedelta(seconds=31))
+    async_fire_time_changed(mqtt_hass)
     await wait_for_state(mqtt_hass, "sensor.kall_generator_run_hours", STATE_UNAVAILABLE)
     await field.publish("sot/kall/generator/main/run_hours", "1234.6")
     await wait_for_state(mqtt_hass, "sensor.kall_generator_run_hours", "1234.6")
