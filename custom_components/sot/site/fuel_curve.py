@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_left
+from functools import lru_cache
 from typing import Final
 
 # Rated kW -> fuel use in L/h at 25, 50, 75 and 100 % load.
@@ -25,6 +26,7 @@ def _interpolate(x: float, xs: tuple[float, ...] | list[float], ys: tuple[float,
     return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
 
 
+@lru_cache(maxsize=32)
 def _row(rating_kw: float) -> tuple[float, ...]:
     """The chart row for any rating: interpolated inside the chart, scaled outside it."""
     if rating_kw <= _RATINGS[0]:

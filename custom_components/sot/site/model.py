@@ -40,6 +40,8 @@ __all__ = [
     "SiteEvent",
 ]
 
+# Readings of these kinds can change where the site's power comes from.
+_POWER_KINDS: Final = frozenset({Kind.GRID, Kind.GENERATOR, Kind.LOAD})
 # The snapshot's form; `restore` reads every earlier one.
 SNAPSHOT_VERSION: Final = 2
 FUEL_RATE_SMOOTHING: Final = timedelta(minutes=10)
@@ -100,9 +102,11 @@ class Site:
         self._advance(now)
         self.revision += 1
         warmed: dict[str, Component] = {}
+        kinds: set[Kind] = set()
         for reading in readings:
             component = self.component(reading.kind, reading.id, create=True)
             assert component is not None  # created on demand
+            kinds.add(component.kind)
             if node is not None:
                 component.node = node
                 component.link = "modbus"
@@ -117,7 +121,7 @@ class Site:
                     self.freezers.track(component.id, reading.time, float(reading.value))
         # Only the freezers that reported move on here; the others do at the next tick. So a
         # message costs the same however many freezers the site has.
-        return self._evaluate(now, freezers=warmed.values())
+        return self._evaluate(now, freezers=warmed.values(), kinds=kinds)
 
     def set_meta(self, meta: Meta) -> None:
         """Take in a component's retained description."""
@@ -310,15 +314,25 @@ class Site:
             outage.generator_seconds += running_seconds
 
     def _evaluate(
-        self, now: datetime, freezers: Iterable[Component] | None = None
+        self,
+        now: datetime,
+        freezers: Iterable[Component] | None = None,
+        kinds: set[Kind] | None = None,
     ) -> list[SiteEvent]:
-        """Move every alarm along; `freezers`: only these (all when None)."""
+        """Move every alarm along; `freezers`: only these (all when None).
+
+        `kinds`: what the readings were about; only the alarms that follow from those move on
+        (all when None, as at every tick), so a freezer reading does not recompute fuel.
+        """
         events: list[SiteEvent] = []
-        self._evaluate_grid(now, events)
-        self.freezers.observe_power(now)
-        for generator in self.generators():
-            self._evaluate_generator(generator, now, events)
-        self.fuel.evaluate(now, events)
+        power = kinds is None or bool(kinds & _POWER_KINDS)
+        if power:
+            self._evaluate_grid(now, events)
+            self.freezers.observe_power(now)
+            for generator in self.generators():
+                self._evaluate_generator(generator, now, events)
+        if power or (kinds is not None and Kind.TANK in kinds):
+            self.fuel.evaluate(now, events)
         for freezer in self.of_kind(Kind.FREEZER) if freezers is None else freezers:
             self.freezers.evaluate(freezer, now, events)
         if events:
