@@ -173,7 +173,7 @@ async def test_entity_ids_do_not_depend_on_when_the_meta_name_arrives(
             "sot/kall/tank/main/meta", json.dumps({"name": "Diesel tank"}), retain=True
         )
         await field.publish("sot/kall/tank/main/volume", "800")
-        await wait_for_state(mqtt_hass, "sensor.kall_tank_volume", "800")
+        await wait_for_state(mqtt_hass, "sensor.kall_tank_volume", "800.0")
         await wait_for(
             mqtt_hass,
             lambda: device_name(mqtt_hass, entry, "main", "tank") == "Kall Diesel tank",

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from homeassistant.core import callback
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -48,6 +49,9 @@ class SotEntity(CoordinatorEntity[SiteCoordinator]):
     entity_description: SotEntityDescription
     # What was last written to the state machine, to skip writes that would change nothing.
     _last_shown: tuple[Any, ...] | None = None
+    # The meta name this entity last gave its device; None: the name from kind and id, which
+    # the device has again each time an entity of it is added.
+    _device_named: str | None = None
 
     def __init__(
         self,
@@ -66,21 +70,19 @@ class SotEntity(CoordinatorEntity[SiteCoordinator]):
         if kind is None:
             self._attr_device_info = site_device_info(coordinator)
             return
-        component = coordinator.site.component(kind, component_id or "")
+        # Always the name from kind and id, never the meta's: Home Assistant makes the entity id
+        # from the device's name when the entity is first registered, and that id must not
+        # depend on whether a meta name arrived before the first value (`sensor.kall_tank_volume`,
+        # never `sensor.kall_diesel_tank_volume`). The meta name is put on the device once the
+        # entity is added (`_name_device`).
         info = DeviceInfo(
             identifiers={(DOMAIN, device_key(coordinator.site_id, kind, component_id))},
             manufacturer="SOT Monitor",
             model=kind,
+            translation_key=kind if component_id == "main" else f"{kind}_id",
+            translation_placeholders={"site": coordinator.site_name, "id": component_id or ""},
         )
         _link_to_site(info, coordinator)
-        if component is not None and component.name:
-            info["name"] = f"{coordinator.site_name} {component.name}"
-        else:
-            info["translation_key"] = kind if component_id == "main" else f"{kind}_id"
-            info["translation_placeholders"] = {
-                "site": coordinator.site_name,
-                "id": component_id or "",
-            }
         self._attr_device_info = info
 
     async def async_added_to_hass(self) -> None:
@@ -89,6 +91,35 @@ class SotEntity(CoordinatorEntity[SiteCoordinator]):
         kind = self.entity_description.kind
         scope = None if kind is None else (kind.value, self.component_id or "")
         self.async_on_remove(self.coordinator.async_add_entity_listener(scope, self._refresh))
+        if scope is not None:
+            self.async_on_remove(
+                self.coordinator.async_add_entity_listener(scope, self._name_device)
+            )
+            self._name_device()
+
+    @callback
+    def _name_device(self) -> None:
+        """Give the device the component's meta name, or back the name from kind and id.
+
+        Only the registry name changes; the entity ids stay as they were registered.
+        """
+        component = self.component
+        name = component.name if component is not None else None
+        if name == self._device_named or self.device_entry is None:
+            return
+        self._device_named = name
+        registry = dr.async_get(self.hass)
+        if name:
+            full = f"{self.coordinator.site_name} {name}"
+            device = registry.async_get(self.device_entry.id)
+            if device is not None and device.name != full:
+                registry.async_update_device(device.id, name=full)
+        elif self._attr_device_info is not None:
+            # The meta was cleared: announce the device as at registration, translated name and
+            # all (what Home Assistant does each time an entity of the device is added).
+            registry.async_get_or_create(
+                config_entry_id=self.coordinator.config_entry.entry_id, **self._attr_device_info
+            )
 
     @callback
     def _handle_coordinator_update(self) -> None:
