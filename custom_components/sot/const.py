@@ -48,5 +48,7 @@ PLATFORMS: Final = [
 # How often staleness, alarm delays and countdowns are re-evaluated without new data.
 TICK_SECONDS: Final = 15
 STORAGE_VERSION: Final = 1
+# Fired on the bus with every alarm a site raises (the logbook describes it).
+EVENT_ALARM: Final = "sot_alarm"
 # Commands to loads: at-least-once delivery, never retained (a stale OFF must not come back).
 COMMAND_QOS: Final = 1

@@ -8,6 +8,7 @@ from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .const import EVENT_ALARM
 from .coordinator import SiteCoordinator, SotConfigEntry
 from .entity import SotEntity, SotEntityDescription
 from .site.model import EventType, SiteEvent
@@ -59,16 +60,19 @@ class SotAlarmEvent(SotEntity, EventEntity):
     @callback
     def _site_event(self, event: SiteEvent) -> None:
         coordinator = self.coordinator
-        self._trigger_event(
-            event.type.value,
-            {
-                "site_id": coordinator.site_id,
-                "site_name": coordinator.site_name,
-                "kind": event.kind,
-                "component_id": event.component_id,
-                "component_name": coordinator.component_name(event.kind, event.component_id),
-                "time": event.time.isoformat(),
-                **event.data,
-            },
-        )
+        attributes = {
+            "site_id": coordinator.site_id,
+            "site_name": coordinator.site_name,
+            "kind": event.kind,
+            "component_id": event.component_id,
+            "component_name": coordinator.component_name(event.kind, event.component_id),
+            "time": event.time.isoformat(),
+            **event.data,
+        }
+        self._trigger_event(event.type.value, attributes)
         self.async_write_ha_state()
+        # The logbook tells which alarm it was (logbook.py); automations can listen too.
+        self.hass.bus.async_fire(
+            EVENT_ALARM,
+            {"entity_id": self.entity_id, "event_type": event.type.value, **attributes},
+        )
