@@ -171,9 +171,13 @@ class DemoStack:
         """`hass -c <config>`, then wait until its web server answers."""
         if not port_is_free(self.ha_port):
             raise RuntimeError(f"port {self.ha_port} is taken: pass another with --port")
-        hass = Path(sys.executable).with_name("hass")
+        # SOT_HASS: another installation's hass (scripts/demo --ha-next: the newest release).
+        hass = Path(os.environ.get("SOT_HASS") or Path(sys.executable).with_name("hass"))
         if not hass.exists():
-            raise RuntimeError(f"{hass} is missing: run scripts/setup")
+            raise RuntimeError(
+                f"{hass} is missing: "
+                + ("check SOT_HASS" if os.environ.get("SOT_HASS") else "run scripts/setup")
+            )
         # The terminal is for the simulator's story; Home Assistant has its own log file.
         proc = self._spawn(
             "home-assistant",
