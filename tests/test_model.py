@@ -131,10 +131,12 @@ def test_outage_is_logged_with_generator_time_and_fuel() -> None:
     logged = site.outages.log[-1]
     assert logged.start == at(10)
     assert logged.end == at(72)
-    assert logged.generator_seconds == pytest.approx(61 * 60)
-    # 60 kW at 50 %: 11 L/h for about an hour.
-    assert logged.fuel_used == pytest.approx(11.0 * 61 / 60, rel=0.02)
-    assert site.runs["main"].seconds == pytest.approx(61 * 60)
+    # From the generator's first reading on load (minute 11) to its last (minute 71): what was
+    # measured, not the minute after its last reading.
+    assert logged.generator_seconds == pytest.approx(60 * 60)
+    # 60 kW at 50 %: 11 L/h for an hour.
+    assert logged.fuel_used == pytest.approx(11.0, rel=0.02)
+    assert site.runs["main"].seconds == pytest.approx(60 * 60)
 
 
 def test_outage_survives_a_restart() -> None:
@@ -540,3 +542,21 @@ def test_a_fault_on_one_generator_is_its_own_alarm() -> None:
     assert [(e.type, e.component_id) for e in events] == [(EventType.GENERATOR_FAULT, "b")]
     events = feed(site, 2, "generator", "a", alarm="shutdown")
     assert [(e.type, e.component_id) for e in events] == [(EventType.GENERATOR_FAULT, "a")]
+
+
+def test_late_delivery_integrates_like_live_delivery() -> None:
+    """A bridge replaying an hour of queued readings gives the figures live delivery gave."""
+    live, late = Site(), Site()
+    readings = [
+        Reading("generator", "main", name, value, at(minute / 6))
+        for minute in range(360)
+        for name, value in (("state", "running"), ("power", 20.0 + minute % 7))
+    ]
+    for reading in readings:
+        live.apply([reading], reading.time)
+    arrival = at(120)  # the link came back an hour after the last reading
+    for reading in readings:
+        late.apply([reading], arrival)
+    assert late.runs["main"].seconds == pytest.approx(live.runs["main"].seconds)
+    assert late.runs["main"].kwh == pytest.approx(live.runs["main"].kwh)
+    assert live.runs["main"].seconds == pytest.approx(3590)  # first to last reading

@@ -25,6 +25,9 @@ class GeneratorRun:
     smoothed_rate: float | None = None
     watched_since: datetime | None = None
     last_run: datetime | None = None
+    # The measurement time its figures are integrated to. Not saved: after a restart the count
+    # resumes from the first new measurement, and the gap is not guessed.
+    integrated_to: datetime | None = None
 
     def snapshot(self) -> dict[str, Any]:
         """Storage form."""

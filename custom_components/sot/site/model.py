@@ -85,7 +85,6 @@ class Site:
         self.runs: dict[str, GeneratorRun] = {}
         self.last_reading: datetime | None = None
         self.exercise_snoozed_until: datetime | None = None
-        self._last_advance: datetime | None = None
         # Goes up whenever something worth saving changed.
         self.revision = 0
 
@@ -99,7 +98,6 @@ class Site:
         `node` names the source that measured them (a Modbus device, say), which then decides
         the components' availability together with their data's age.
         """
-        self._advance(now)
         self.revision += 1
         warmed: dict[str, Component] = {}
         kinds: set[Kind] = set()
@@ -107,6 +105,8 @@ class Site:
             component = self.component(reading.kind, reading.id, create=True)
             assert component is not None  # created on demand
             kinds.add(component.kind)
+            if component.kind is Kind.GENERATOR:
+                self._integrate(component, reading.time)
             if node is not None:
                 component.node = node
                 component.link = "modbus"
@@ -135,7 +135,6 @@ class Site:
 
     def set_node(self, status: NodeStatus) -> list[SiteEvent]:
         """Take in a node's birth or last will; return node and follow-on alarms."""
-        self._advance(status.time)
         previous = self.nodes.get(status.node)
         self.nodes[status.node] = status.online
         self.revision += 1
@@ -152,8 +151,7 @@ class Site:
         return events + self._evaluate(status.time)
 
     def tick(self, now: datetime) -> list[SiteEvent]:
-        """Let time pass: staleness, alarm delays, integrators."""
-        self._advance(now)
+        """Let time pass: staleness, alarm delays, countdowns."""
         return self._evaluate(now)
 
     def forget(self, kind: str, component_id: str) -> None:
@@ -205,7 +203,6 @@ class Site:
 
         While it is down nothing can arrive over it, so what arrived before is not live.
         """
-        self._advance(now)
         if up:
             self.links_down.discard(link)
         else:
@@ -281,37 +278,44 @@ class Site:
 
     # -- derivation --------------------------------------------------------------------------
 
-    def _advance(self, now: datetime) -> None:
-        """Integrate run time, energy and fuel over the time since the last call."""
-        last, self._last_advance = self._last_advance, now
-        if last is None or now <= last:
+    def _integrate(self, generator: Component, until: datetime) -> None:
+        """Integrate a generator's run time, energy and fuel up to a new measurement of it.
+
+        Driven by the times its readings were measured, not by when they arrived or by the
+        clock: a bridge replaying an hour of queued readings gives the same figures as live
+        delivery, and nothing is integrated across a gap in the measurements longer than the
+        staleness timeout (a controller that was silent, Home Assistant not running).
+        """
+        run = self.run(generator)
+        last = run.integrated_to
+        if last is not None and until <= last:
             return
-        elapsed = now - last
-        if elapsed > self.settings.stale_timeout:
-            return  # a gap in the data; do not guess what happened in it
+        run.integrated_to = until
+        if last is None or until - last > self.settings.stale_timeout:
+            return
+        elapsed = until - last
         hours = elapsed.total_seconds() / 3600
         outage = self.outages.current
-        running_seconds = 0.0
-        for generator in self.generators():
-            run = self.run(generator)
-            if self.power.running(generator, last):
-                run.seconds += elapsed.total_seconds()
-                running_seconds = elapsed.total_seconds()
-                self.revision += 1
-            power = self.number(generator, "power", last)
-            if power is not None and power > 0:
-                run.kwh += power * hours
-            rate = self.fuel.rate(generator, last)
-            if rate:
-                run.fuel += rate * hours
-                if outage is not None:
-                    outage.fuel_used += rate * hours
-                weight = 1 - math.exp(-elapsed / FUEL_RATE_SMOOTHING)
-                previous = rate if run.smoothed_rate is None else run.smoothed_rate
-                run.smoothed_rate = previous + (rate - previous) * weight
-        if outage is not None:
-            # Time with any generator running, not the sum over generators.
-            outage.generator_seconds += running_seconds
+        if self.power.running(generator, last):
+            run.seconds += elapsed.total_seconds()
+            if outage is not None and self._first_running(last) is generator:
+                # Time with any generator running, not the sum over generators.
+                outage.generator_seconds += elapsed.total_seconds()
+        power = self.number(generator, "power", last)
+        if power is not None and power > 0:
+            run.kwh += power * hours
+        rate = self.fuel.rate(generator, last)
+        if rate:
+            run.fuel += rate * hours
+            if outage is not None:
+                outage.fuel_used += rate * hours
+            weight = 1 - math.exp(-elapsed / FUEL_RATE_SMOOTHING)
+            previous = rate if run.smoothed_rate is None else run.smoothed_rate
+            run.smoothed_rate = previous + (rate - previous) * weight
+        self.revision += 1
+
+    def _first_running(self, at: datetime) -> Component | None:
+        return next((g for g in self.generators() if self.power.running(g, at)), None)
 
     def _evaluate(
         self,
@@ -437,9 +441,6 @@ class Site:
             self._index(each)
         self.nodes = nodes
         self.outages, self.runs, self.fuel, self.freezers = outages, runs, fuel, freezers
-        # Time is integrated again only from the first call after the restore: what happened
-        # while nothing was watching is not guessed.
-        self._last_advance = None
         self.revision += 1
         self.last_reading = last_reading
         self.exercise_snoozed_until = snoozed
