@@ -218,7 +218,10 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         if parsed.status is not None:
             events += self.site.set_node(parsed.status)
         if parsed.readings:
-            events += self.site.apply(parsed.readings, now)
+            # Readings a bridge queued arrive late with the time they were measured (`ts`):
+            # what follows from them (an outage's start, a freezer's alarm) is placed then.
+            measured = max(reading.time for reading in parsed.readings)
+            events += self.site.apply(parsed.readings, min(now, measured))
         if parsed.readings or cleared or parsed.status is not None or parsed.meta is not None:
             touched = {(kind, component_id) for kind, component_id, _ in cleared}
             if parsed.meta is not None:

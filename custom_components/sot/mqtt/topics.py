@@ -1,7 +1,7 @@
 """The MQTT topic contract: topic names in, readings out (and commands the other way).
 
     <base>/<kind>/<id>/<quantity>   plain payload: number, ON/OFF, or an enum word
-    <base>/<kind>/<id>              JSON object {quantity: value, ...}
+    <base>/<kind>/<id>              JSON object {quantity: value, ..., "ts": measured at}
     <base>/<kind>/<id>/meta         retained JSON: name, node, per-component settings
     <base>/node/<node>/status       online / offline (retained birth and last will)
     <base>/load/<id>/set            command ON / OFF (QoS 1, never retained)
@@ -11,9 +11,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from ..site.readings import Command, Meta, NodeStatus, Parsed, Reading, Rejection, RejectReason
@@ -26,6 +28,13 @@ ID_PATTERN: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}\Z")
 MAX_PLAIN_PAYLOAD: Final = 64
 MAX_JSON_PAYLOAD: Final = 4096
 MAX_NAME_LENGTH: Final = 64
+# A JSON reading may say when it was measured: a bridge queues readings across a link loss and
+# delivers them late. A node's clock may run a little ahead; anything older than a county
+# bridge's queue keeps (two days, docs/county.md) no longer matters.
+TIME_KEY: Final = "ts"
+MAX_CLOCK_SKEW: Final = timedelta(seconds=30)
+MAX_READING_AGE: Final = timedelta(days=2)
+MAX_TIME_TEXT: Final = 40
 
 NODE: Final = "node"
 STATUS: Final = "status"
@@ -197,6 +206,11 @@ def _parse_object(
     data = _load_object(parsed, topic, raw)
     if data is None:
         return
+    if TIME_KEY in data:
+        measured = _measurement_time(parsed, topic, data.pop(TIME_KEY), now)
+        if measured is None:
+            return
+        now = measured
     specs = QUANTITIES[kind]
     for name, value in data.items():
         spec = specs.get(name)
@@ -214,6 +228,34 @@ def _parse_object(
             _reject(parsed, err.reason, topic, str(err), (kind.value, component_id, name))
             continue
         parsed.readings.append(Reading(kind.value, component_id, name, checked, now))
+
+
+def _measurement_time(
+    parsed: Parsed, topic: str, value: object, now: datetime
+) -> datetime | None:
+    """The `ts` of a JSON reading: when it was measured (a queue may deliver it much later).
+
+    Unix seconds (a JSON number) or an ISO 8601 time with its offset; refused when it is no
+    time, lies ahead of our clock by more than the allowed skew, or is older than a queue keeps.
+    """
+    measured: datetime | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        with contextlib.suppress(OverflowError, OSError, ValueError):
+            measured = datetime.fromtimestamp(value, UTC)
+    elif isinstance(value, str) and len(value) <= MAX_TIME_TEXT:
+        with contextlib.suppress(ValueError):
+            parsed_time = datetime.fromisoformat(value)
+            measured = parsed_time if parsed_time.tzinfo is not None else None
+    if measured is None:
+        _reject(parsed, RejectReason.BAD_TIME, topic, f"ts {str(value)[:40]!r} is not a time")
+        return None
+    if measured - now > MAX_CLOCK_SKEW:
+        _reject(parsed, RejectReason.FUTURE_TIME, topic, f"ts {measured.isoformat()} is ahead")
+        return None
+    if now - measured > MAX_READING_AGE:
+        _reject(parsed, RejectReason.TOO_OLD, topic, f"ts {measured.isoformat()} is too old")
+        return None
+    return min(measured, now)
 
 
 def _parse_meta(parsed: Parsed, topic: str, kind: Kind, component_id: str, raw: bytes) -> None:

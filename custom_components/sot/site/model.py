@@ -12,7 +12,6 @@ in, moves time along, and saves and restores the whole state as one snapshot.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -44,7 +43,6 @@ __all__ = [
 _POWER_KINDS: Final = frozenset({Kind.GRID, Kind.GENERATOR, Kind.LOAD})
 # The snapshot's form; `restore` reads every earlier one.
 SNAPSHOT_VERSION: Final = 2
-FUEL_RATE_SMOOTHING: Final = timedelta(minutes=10)
 # NFPA 110's monthly exercise, "monthly" being 20-40 days apart (DOMAIN.md).
 EXERCISE_DUE: Final = timedelta(days=40)
 
@@ -104,6 +102,9 @@ class Site:
         for reading in readings:
             component = self.component(reading.kind, reading.id, create=True)
             assert component is not None  # created on demand
+            known = component.values.get(reading.quantity)
+            if known is not None and reading.time < known.time:
+                continue  # measured before what is shown: history, not news
             kinds.add(component.kind)
             if component.kind is Kind.GENERATOR:
                 self._integrate(component, reading.time)
@@ -309,9 +310,7 @@ class Site:
             run.fuel += rate * hours
             if outage is not None:
                 outage.fuel_used += rate * hours
-            weight = 1 - math.exp(-elapsed / FUEL_RATE_SMOOTHING)
-            previous = rate if run.smoothed_rate is None else run.smoothed_rate
-            run.smoothed_rate = previous + (rate - previous) * weight
+        self.fuel.integrate(generator, run, rate, last, until)
         self.revision += 1
 
     def _first_running(self, at: datetime) -> Component | None:

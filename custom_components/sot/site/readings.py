@@ -75,6 +75,10 @@ class RejectReason(StrEnum):
     DEVICE_ERROR = "device_error"
     # A reading over MQTT for a component a Modbus device feeds: one component, one source.
     OWNED_ELSEWHERE = "owned_elsewhere"
+    # A measurement time (`ts`) that is not a time, lies in the future, or is too old to matter.
+    BAD_TIME = "bad_time"
+    FUTURE_TIME = "future_time"
+    TOO_OLD = "too_old"
 
 
 @dataclass(frozen=True, slots=True)
