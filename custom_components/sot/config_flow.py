@@ -58,8 +58,9 @@ OPTIONS_FIELDS: dict[str, selector.NumberSelector] = {
     CONF_TANK_CAPACITY: _number(1, 100000, 1, "L"),
     CONF_TANK_RESERVE: _number(0, 90, 1, "%"),
     CONF_GENERATOR_RATING: _number(1, 5000, 0.5, "kW"),
-    CONF_FREEZER_WARNING: _number(-40, 15, 0.5, "°C"),
-    CONF_FREEZER_CRITICAL: _number(-40, 20, 0.5, "°C"),
+    # Below 0 °C, as for a freezer's own meta: a limit above freezing would silence the alarms.
+    CONF_FREEZER_WARNING: _number(-40, -0.5, 0.5, "°C"),
+    CONF_FREEZER_CRITICAL: _number(-40, -0.5, 0.5, "°C"),
     CONF_ALARM_DELAY: _number(0, 240, 1, "min"),
     CONF_STALE_TIMEOUT: _number(30, 86400, 1, "s"),
     CONF_FUEL_LOW_HOURS: _number(0, 240, 0.5, "h"),
