@@ -36,14 +36,14 @@ class Setting:
         return f"{kind} from {self.low:g} to {high} {self.unit}".rstrip()
 
 
-# The same ranges as the site's options; a freezer's limits must also be below 0 °C.
+# The same ranges as the site's options (where a freezer's limits are below 0 °C too).
 SETTINGS: Final[dict[Kind, dict[str, Setting]]] = {
     Kind.GRID: {},
     Kind.GENERATOR: {"rating": Setting(1, 5000, "kW")},
     Kind.TANK: {"capacity": Setting(1, 100_000, "L"), "reserve": Setting(0, 90, "%")},
     Kind.FREEZER: {
-        "warning": Setting(-40, 15, "°C", unsafe_from=0),
-        "critical": Setting(-40, 20, "°C", unsafe_from=0),
+        "warning": Setting(-40, -0.5, "°C", unsafe_from=0),
+        "critical": Setting(-40, -0.5, "°C", unsafe_from=0),
     },
     Kind.LOAD: {"priority": Setting(1, 5, whole=True)},
 }
