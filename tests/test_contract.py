@@ -153,7 +153,7 @@ def test_a_meta_cannot_silence_a_freezer() -> None:
         ({"warning": -12, "critical": -12}, {}, [RejectReason.CONFLICTING_SETTINGS]),
         # At 0 °C food thaws: a limit must be below it.
         ({"warning": -15, "critical": 0}, {"warning": -15.0}, [RejectReason.UNSAFE_SETTING]),
-        ({"warning": -0.5, "critical": -0.1}, {"warning": -0.5, "critical": -0.1}, []),
+        ({"warning": -1.0, "critical": -0.5}, {"warning": -1.0, "critical": -0.5}, []),
         ({"warning": 1e999}, {}, [RejectReason.BAD_SETTING]),
         # Below the options flow's range.
         ({"warning": -41, "critical": -12}, {"critical": -12.0}, [RejectReason.BAD_SETTING]),
