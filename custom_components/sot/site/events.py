@@ -17,6 +17,8 @@ class EventType(StrEnum):
     GENERATOR_STOPPED = "generator_stopped"
     GENERATOR_FAULT = "generator_fault"
     FUEL_LOW = "fuel_low"
+    FUEL_REFILLED = "fuel_refilled"
+    FUEL_DRAIN = "fuel_drain"
     FREEZER_WARNING = "freezer_warning"
     FREEZER_CRITICAL = "freezer_critical"
     FREEZER_OK = "freezer_ok"

@@ -1,24 +1,29 @@
-"""Freezers: food-safety status after the alarm delay, and how fast each one warms."""
+"""Freezers: food-safety status after the alarm delay, and when each will cross its limits.
+
+Whether a freezer warms is decided by its power first: the site's supply (grid, or a generator
+on load) and the relay that feeds it (the load with the freezer's own id, else the load
+`freezers`). Only without any power signal do its readings decide (`warming.Warming`).
+"""
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
-from .components import Component, iso, optional_time, parse_time
+from .components import Component, iso, optional_time
 from .events import EventType, SiteEvent
+from .power import PowerSource
+from .vocabulary import Kind
+from .warming import Basis, Fit, Warming, moment, seconds
 
 if TYPE_CHECKING:
     from .model import Site
 
-FREEZER_TREND_WINDOW: Final = timedelta(minutes=60)
-FREEZER_TREND_MIN_SPAN: Final = timedelta(minutes=10)
-# Slower warming than this (°C/h) is noise, not a trend worth a countdown.
-FREEZER_MIN_WARMING: Final = 0.05
 FREEZER_CLEAR_MARGIN: Final = 0.5
+# The load that feeds a site's freezers when none is named after the freezer itself.
+FREEZER_GROUP_LOAD: Final = "freezers"
 
 
 class FreezerStatus(StrEnum):
@@ -36,7 +41,7 @@ class FreezerAlarm:
     status: FreezerStatus = FreezerStatus.OK
     above_warning_since: datetime | None = None
     above_critical_since: datetime | None = None
-    trend: deque[tuple[datetime, float]] = field(default_factory=deque)
+    warming: Warming = field(default_factory=Warming)
 
     def snapshot(self) -> dict[str, Any]:
         """Storage form."""
@@ -44,7 +49,7 @@ class FreezerAlarm:
             "status": self.status.value,
             "above_warning_since": iso(self.above_warning_since),
             "above_critical_since": iso(self.above_critical_since),
-            "trend": [[t.isoformat(), v] for t, v in self.trend],
+            "warming": self.warming.snapshot(),
         }
 
     @classmethod
@@ -56,17 +61,41 @@ class FreezerAlarm:
             status=FreezerStatus(data.get("status", FreezerStatus.OK)),
             above_warning_since=optional_time(data.get("above_warning_since")),
             above_critical_since=optional_time(data.get("above_critical_since")),
-            trend=deque((parse_time(t), float(v)) for t, v in data.get("trend") or ()),
+            warming=Warming.from_snapshot(dict(data.get("warming") or {})),
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Countdown:
+    """Hours until a freezer crosses a limit, or since it did, with what the figure rests on."""
+
+    # The figure shown: hours left on the early side of the estimate; negative once crossed
+    # (hours since the crossing).
+    hours: float
+    estimate: float | None = None
+    low: float | None = None
+    high: float | None = None
+    crossed_since: datetime | None = None
+    warming_since: datetime | None = None
+    basis: str | None = None
+    room: float | None = None
+    room_source: str | None = None
+    tau: float | None = None
+
+
 class Freezers:
-    """Every freezer's alarm state and warming trend."""
+    """Every freezer's alarm state and warming, and the power that keeps them cold."""
 
     def __init__(self, site: Site) -> None:
         """Read from `site`'s components."""
         self.site = site
         self.alarms: dict[str, FreezerAlarm] = {}
+        # The site's supply (grid, or a generator on load) as last known, and since when.
+        self.supply: bool | None = None
+        self.supply_since: float | None = None
+        # Relays feeding freezers: load id -> [on, since].
+        self.relays: dict[str, list[Any]] = {}
+        self._fits: dict[str, tuple[tuple[Any, ...], Fit | None]] = {}
 
     def limits(self, freezer: Component) -> tuple[float, float]:
         """(warning, critical) °C: the freezer's own meta, else the site's settings."""
@@ -81,41 +110,178 @@ class Freezers:
             return None
         return self.alarms.get(freezer.id, FreezerAlarm()).status
 
-    def warming_rate(self, freezer: Component, now: datetime) -> float | None:
-        """°C per hour over the last hour (least squares); None without enough data."""
+    # -- power -------------------------------------------------------------------------------
+
+    def observe_power(self, now: datetime) -> None:
+        """Note when the site's supply and the freezers' relays change (on every message)."""
+        source = self.site.power.source(now)
+        if source is not None and (source is not PowerSource.NONE) != self.supply:
+            self.supply, self.supply_since = source is not PowerSource.NONE, seconds(now)
+        for load in self.site.of_kind(Kind.LOAD):
+            if load.id != FREEZER_GROUP_LOAD and (Kind.FREEZER.value, load.id) not in (
+                self.site.components
+            ):
+                continue
+            on = self.site.flag(load, "state", now)
+            known = self.relays.get(load.id)
+            if on is not None and (known is None or known[0] != on):
+                sample = load.values["state"]
+                self.relays[load.id] = [on, seconds(min(sample.time, now))]
+
+    def relay(self, freezer: Component) -> Component | None:
+        """The load whose relay feeds the freezer: its namesake, else the load `freezers`."""
+        return self.site.component(Kind.LOAD, freezer.id) or self.site.component(
+            Kind.LOAD, FREEZER_GROUP_LOAD
+        )
+
+    def powered(self, freezer: Component, now: datetime) -> tuple[bool | None, float | None]:
+        """Whether the freezer has power, and since when it has none; None without a signal."""
+        source = self.site.power.source(now)
+        supply = None if source is None else source is not PowerSource.NONE
+        relay = self.relay(freezer)
+        relay_on = self.site.flag(relay, "state", now)
+        off: list[float] = []
+        if supply is False and self.supply_since is not None:
+            off.append(self.supply_since)
+        if relay_on is False and relay is not None and relay.id in self.relays:
+            off.append(float(self.relays[relay.id][1]))
+        if supply is False or relay_on is False:
+            return False, min(off, default=seconds(now))
+        if supply is True:
+            return True, None
+        return None, None
+
+    # -- warming -------------------------------------------------------------------------------
+
+    def room(self, freezer: Component, now: datetime) -> tuple[float, str]:
+        """The room's temperature and where it comes from: a sensor, else the setting."""
+        own = self.site.number(freezer, "room_temperature", now)
+        if own is not None:
+            return own, "sensor"
+        others = [
+            value
+            for other in self.site.of_kind(Kind.FREEZER)
+            if (value := self.site.number(other, "room_temperature", now)) is not None
+        ]
+        if others:
+            return sum(others) / len(others), "sensor"
+        return self.site.settings.room_temperature, "setting"
+
+    def fit(self, freezer: Component, now: datetime) -> Fit | None:
+        """Newton's curve through the freezer's present warming, if it warms."""
         alarm = self.alarms.get(freezer.id)
-        if alarm is None or self.site.number(freezer, "temperature", now) is None:
+        if alarm is None or alarm.warming.start is None:
             return None
-        points = [(t, v) for t, v in alarm.trend if now - t <= FREEZER_TREND_WINDOW]
-        if len(points) < 3 or points[-1][0] - points[0][0] < FREEZER_TREND_MIN_SPAN:
+        warming = alarm.warming
+        room, _ = self.room(freezer, now)
+        last = warming.buckets[-1] if warming.buckets else None
+        key = (
+            now,
+            warming.start,
+            room,
+            warming.tau,
+            warming.last,
+            None if last is None else last[3],
+        )
+        cached = self._fits.get(freezer.id)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        fit = warming.fit(seconds(now), room)
+        self._fits[freezer.id] = (key, fit)
+        return fit
+
+    def warming_rate(self, freezer: Component, now: datetime) -> float | None:
+        """°C per hour now, from the fitted curve; None unless the freezer clearly warms."""
+        if self.site.number(freezer, "temperature", now) is None:
             return None
-        t0 = points[0][0]
-        xs = [(t - t0).total_seconds() / 3600 for t, _ in points]
-        ys = [v for _, v in points]
-        mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
-        spread = sum((x - mean_x) ** 2 for x in xs)
-        if spread == 0:
+        fit = self.fit(freezer, now)
+        if fit is None or not fit.clear:
             return None
-        return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
+        return -fit.slope * (fit.room - fit.now())
+
+    def countdown(self, freezer: Component, limit: float, now: datetime) -> Countdown | None:
+        """Hours until `limit`, or since it was crossed; None while the freezer does not warm.
+
+        None while it has power and is not above the limit for longer than the alarm delay
+        (a defrost), while its readings are stale, and until the rise is statistically clear.
+        """
+        temperature = self.site.number(freezer, "temperature", now)
+        alarm = self.alarms.get(freezer.id)
+        if temperature is None or alarm is None:
+            return None
+        warming = alarm.warming
+        warming_since = None if warming.start is None else moment(warming.start)
+        if temperature > limit:
+            crossed = warming.crossed_at(limit)
+            candidates = [self._above_since(freezer, alarm, limit)]
+            candidates.append(None if crossed is None else moment(crossed))
+            since = min((c for c in candidates if c is not None), default=now)
+            if warming.start is None and now - since < self.site.settings.alarm_delay:
+                return None
+            return Countdown(
+                hours=-(now - since).total_seconds() / 3600,
+                crossed_since=since,
+                warming_since=warming_since,
+                basis=warming.basis,
+            )
+        fit = self.fit(freezer, now)
+        if fit is None or not fit.clear:
+            return None
+        figures = fit.hours_to(limit)
+        if figures is None:
+            return None
+        shown, estimate, low, high = figures
+        room, room_source = self.room(freezer, now)
+        return Countdown(
+            hours=shown,
+            estimate=estimate,
+            low=low,
+            high=high,
+            warming_since=warming_since,
+            basis=warming.basis,
+            room=room,
+            room_source=room_source,
+            tau=fit.tau,
+        )
 
     def time_to_limit(self, freezer: Component, limit: float, now: datetime) -> float | None:
-        """Hours until `limit` at the present warming rate; 0 when past it; None if not warming."""
-        temperature = self.site.number(freezer, "temperature", now)
-        if temperature is None:
-            return None
-        if temperature >= limit:
-            return 0.0
-        rate = self.warming_rate(freezer, now)
-        if rate is None or rate < FREEZER_MIN_WARMING:
-            return None
-        return (limit - temperature) / rate
+        """The countdown's figure: hours left (cautious), negative once crossed; None if none."""
+        countdown = self.countdown(freezer, limit, now)
+        return None if countdown is None else countdown.hours
+
+    def _above_since(
+        self, freezer: Component, alarm: FreezerAlarm, limit: float
+    ) -> datetime | None:
+        warning, critical = self.limits(freezer)
+        if limit == critical:
+            return alarm.above_critical_since
+        if limit == warning:
+            return alarm.above_warning_since
+        return None
 
     def track(self, freezer_id: str, time: datetime, temperature: float) -> None:
         """Take in one temperature reading."""
-        trend = self.alarms.setdefault(freezer_id, FreezerAlarm()).trend
-        trend.append((time, temperature))
-        while trend and time - trend[0][0] > FREEZER_TREND_WINDOW:
-            trend.popleft()
+        self.alarms.setdefault(freezer_id, FreezerAlarm()).warming.add(seconds(time), temperature)
+
+    def reports_on_change(self, component: Component, name: str) -> bool:
+        """Whether `name` of `component` is a freezer probe that reports only on a change."""
+        if component.kind is not Kind.FREEZER or name != "temperature":
+            return False
+        alarm = self.alarms.get(component.id)
+        return alarm is not None and alarm.warming.step is not None
+
+    def _follow_warming(self, freezer: Component, alarm: FreezerAlarm, now: datetime) -> None:
+        """Start or end the freezer's warming by its power, else by its readings."""
+        warming = alarm.warming
+        powered, since = self.powered(freezer, now)
+        if powered is False:
+            if warming.basis != Basis.POWER:
+                warming.begin(since if since is not None else seconds(now), Basis.POWER)
+        elif powered is True:
+            if warming.start is not None:
+                warming.end(seconds(now), self.room(freezer, now)[0])
+        elif warming.basis != Basis.POWER:
+            warming.follow_band(seconds(now))
 
     def forget(self, freezer_id: str) -> None:
         """Drop a freezer that is gone for good."""
@@ -132,6 +298,7 @@ class Freezers:
             if freezer.last_seen is None or now - freezer.last_seen > stale:
                 alarm.above_warning_since = alarm.above_critical_since = None
             return
+        self._follow_warming(freezer, alarm, now)
         warning, critical = self.limits(freezer)
         delay = self.site.settings.alarm_delay
         alarm.above_warning_since = _since(alarm.above_warning_since, temperature > warning, now)
@@ -183,6 +350,24 @@ class Freezers:
     def restore(self, data: dict[str, Any]) -> None:
         """Read the storage form back."""
         self.alarms = {str(fid): FreezerAlarm.from_snapshot(a) for fid, a in data.items()}
+
+    def power_snapshot(self) -> dict[str, Any]:
+        """Storage form of what the freezers' power was seen to do."""
+        return {
+            "supply": self.supply,
+            "supply_since": self.supply_since,
+            "relays": {load: list(state) for load, state in self.relays.items()},
+        }
+
+    def restore_power(self, data: dict[str, Any]) -> None:
+        """Read `power_snapshot`'s form back."""
+        supply, since = data.get("supply"), data.get("supply_since")
+        self.supply = None if supply is None else bool(supply)
+        self.supply_since = None if since is None else float(since)
+        self.relays = {
+            str(load): [bool(on), float(at)]
+            for load, (on, at) in dict(data.get("relays") or {}).items()
+        }
 
 
 def _since(since: datetime | None, condition: bool, now: datetime) -> datetime | None:

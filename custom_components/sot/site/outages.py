@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -19,6 +19,8 @@ class Outage:
     end: datetime | None = None
     generator_seconds: float = 0.0
     fuel_used: float = 0.0
+    # Fuel delivered during the outage: (when the refill began, litres).
+    refills: list[tuple[datetime, float]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """Storage form."""
@@ -27,6 +29,7 @@ class Outage:
             "end": self.end.isoformat() if self.end else None,
             "generator_seconds": round(self.generator_seconds, 1),
             "fuel_used": round(self.fuel_used, 3),
+            "refills": [[time.isoformat(), litres] for time, litres in self.refills],
         }
 
     @classmethod
@@ -37,6 +40,7 @@ class Outage:
             end=optional_time(data.get("end")),
             generator_seconds=float(data.get("generator_seconds", 0.0)),
             fuel_used=float(data.get("fuel_used", 0.0)),
+            refills=[(parse_time(t), float(litres)) for t, litres in data.get("refills") or ()],
         )
 
 
@@ -56,6 +60,11 @@ class Outages:
         """The grid has gone."""
         self.current = Outage(start=start)
         return self.current
+
+    def refilled(self, time: datetime, litres: float) -> None:
+        """Fuel was delivered: log it with the present outage, if any."""
+        if self.current is not None:
+            self.current.refills.append((time, litres))
 
     def end(self, end: datetime) -> Outage | None:
         """The grid is back: log the outage that ended."""
