@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -233,13 +234,26 @@ def test_fuel_low_alarm_once_and_again_after_refuelling() -> None:
     assert EventType.FUEL_LOW not in types(
         feed(site, 1, "generator", "main", fuel_rate=5.0)
     )  # 20 h
-    events = feed(site, 2, "tank", "main", level=50.0)  # 10 h left
-    assert types(events) == [EventType.FUEL_LOW]
-    assert events[0].data == {"fuel_hours": 10.0, "fuel_level": 50.0}
-    assert types(feed(site, 3, "tank", "main", level=45.0)) == []  # once, not every reading
-    assert types(feed(site, 4, "tank", "main", level=55.0)) == []  # 11 h: still low
-    assert types(feed(site, 5, "tank", "main", level=100.0)) == []  # refuelled: cleared
-    assert types(feed(site, 6, "tank", "main", level=40.0)) == [EventType.FUEL_LOW]
+    # Half the tank gone in a minute: one such reading may be the gauge; the second is a loss
+    # (the burn explains 0.1 L), raised as a drain, and 10 h left is fuel low.
+    assert types(feed(site, 2, "tank", "main", level=50.0)) == []
+    events = feed(site, 3, "tank", "main", level=50.0)
+    assert types(events) == [EventType.FUEL_DRAIN, EventType.FUEL_LOW]
+    assert events[1].data == {"fuel_hours": 10.0, "fuel_level": 50.0}
+    assert types(feed(site, 4, "tank", "main", level=45.0)) == []  # once, not every reading
+    assert types(feed(site, 5, "tank", "main", level=55.0)) == []  # 11 h: still low
+    # A delivery: logged, and fuel low cleared, once the level has settled.
+    assert types(feed(site, 6, "tank", "main", level=100.0)) == []
+    refilled = feed(site, 9, "tank", "main", level=100.0)
+    assert types(refilled) == [EventType.FUEL_REFILLED]
+    assert not site.fuel.low
+    assert refilled[0].data["litres_added"] == pytest.approx(50.0, abs=6.0)
+    feed(site, 10, "generator", "main", fuel_rate=5.0)
+    assert types(feed(site, 10, "tank", "main", level=40.0)) == []  # one reading: the gauge?
+    assert types(feed(site, 11, "tank", "main", level=40.0)) == [
+        EventType.FUEL_DRAIN,
+        EventType.FUEL_LOW,
+    ]
 
 
 def test_fuel_at_the_reserve_is_low_even_with_the_engine_stopped() -> None:
@@ -300,17 +314,36 @@ def test_freezer_limits_from_meta() -> None:
     assert types(feed(site, 1, "freezer", "chill", temperature=9.0)) == [EventType.FREEZER_WARNING]
 
 
-def test_time_to_limits_at_the_present_warming_rate() -> None:
+def test_time_to_limits_by_newton_from_the_loss_of_power() -> None:
+    """The grid goes; the cabinet warms towards the room (20 °C) with τ 10 h."""
     site = Site()
-    for minute in range(0, 31, 5):  # warming 2 °C per hour from -20 °C
-        feed(site, minute, "freezer", "f1", temperature=-20.0 + 2.0 * minute / 60)
+    feed(site, -30, "grid", "main", present=True)
+    for minute in range(-30, 0):
+        feed(site, minute, "freezer", "f1", temperature=-20.0)
+    feed(site, 0, "grid", "main", present=False)
+    for minute in range(0, 31):
+        temperature = 20.0 - 40.0 * math.exp(-minute / 600)
+        feed(site, minute, "freezer", "f1", temperature=temperature)
     freezer = site.component("freezer", "f1")
     assert freezer is not None
-    assert site.freezers.warming_rate(freezer, at(30)) == pytest.approx(2.0)
-    # At -19 °C: 2 h to -15 °C, 3.5 h to -12 °C.
-    assert site.freezers.time_to_limit(freezer, -15.0, at(30)) == pytest.approx(2.0)
-    assert site.freezers.time_to_limit(freezer, -12.0, at(30)) == pytest.approx(3.5)
-    assert site.freezers.time_to_limit(freezer, -19.5, at(30)) == 0.0
+    now = 20.0 - 40.0 * math.exp(-0.05)
+    assert site.freezers.warming_rate(freezer, at(30)) == pytest.approx((20 - now) / 10, rel=1e-3)
+    for limit in (-15.0, -12.0):
+        countdown = site.freezers.countdown(freezer, limit, at(30))
+        assert countdown is not None
+        exact = 10 * math.log((20 - now) / (20 - limit))
+        assert countdown.estimate == pytest.approx(exact, rel=1e-3)
+        assert countdown.low is not None
+        assert countdown.high is not None
+        assert countdown.low <= countdown.hours <= countdown.estimate <= countdown.high
+        assert (countdown.basis, countdown.room_source) == ("power", "setting")
+        assert countdown.warming_since == at(0)
+        assert site.freezers.time_to_limit(freezer, limit, at(30)) == countdown.hours
+    # Past a limit: crossed, and since when (the first reading above it, at 8 min), not "0 h".
+    crossed = site.freezers.countdown(freezer, -19.5, at(30))
+    assert crossed is not None
+    assert crossed.crossed_since == at(8)
+    assert crossed.hours == pytest.approx(-22 / 60)
 
 
 def test_no_countdown_for_a_cold_or_barely_known_freezer() -> None:
@@ -516,12 +549,12 @@ def test_two_generators_in_any_order_of_ids(standby: str, feeding: str) -> None:
     for minute in range(1, 61):
         feed(site, minute, "generator", feeding, power=30.0, fuel_rate=8.0)
         feed(site, minute, "generator", standby, state="stopped", power=0.0)
-        feed(site, minute, "tank", "main", level=50.0)
+        feed(site, minute, "tank", "main", level=50.0 - 0.8 * minute / 60)  # 8 L/h
     assert site.runs[feeding].seconds == pytest.approx(3600)
     assert site.runs[feeding].kwh == pytest.approx(30.0)
     assert site.runs[standby].seconds == 0
-    # 500 L at 8 L/h.
-    assert site.fuel.runtime(at(60)) == pytest.approx(500 / 8.0, rel=0.01)
+    # 492 L left at 8 L/h.
+    assert site.fuel.runtime(at(60)) == pytest.approx(492 / 8.0, rel=0.01)
     # The second set starts too: both burn.
     feed(site, 61, "generator", standby, state="running", power=10.0, fuel_rate=4.0)
     assert site.fuel.rate_now(at(61)) == pytest.approx(12.0)

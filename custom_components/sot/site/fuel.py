@@ -1,31 +1,90 @@
-"""Fuel: what the tanks hold above their reserve, what the generators burn, hours left."""
+"""Fuel: what the tanks hold above their reserve, what the generators burn, hours left.
+
+Two figures: hours at the present load (while a generator runs) and hours at the site's
+typical load (always, also on the grid: what the site would last if the grid went now). Both
+divide the usable litres, smoothed by the level's own line (`fuel_estimate`), by a fuel rate
+corrected by what the level says was really burned.
+"""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from .components import Component
 from .events import EventType, SiteEvent
 from .fuel_curve import fuel_rate
+from .fuel_estimate import (
+    CURVE_TRUST,
+    DEFAULT_NOISE,
+    DRAIN_MIN,
+    DRAIN_REFERENCE,
+    DRAIN_SETTLE,
+    DRAIN_SIGMAS,
+    DRAIN_WINDOW,
+    FORGET_HOURS,
+    LEVEL_ONLY_PRECISION,
+    LEVEL_SMOOTHING,
+    LOG_LENGTH,
+    LONG_STOP,
+    RATE_TRUST,
+    REFILL_MIN,
+    REFILL_SETTLE,
+    REFILL_SIGMAS,
+    FuelEstimate,
+    Line,
+    Tally,
+    fused,
+)
 from .vocabulary import Kind
 
 if TYPE_CHECKING:
+    from .generators import GeneratorRun
     from .model import Site
 
 FUEL_LOW_CLEAR_FACTOR: Final = 1.2
 # A rise in usable fuel beyond this (on top of the factor) is a refill, not sensor noise.
 REFILL_LITRES: Final = 20.0
+# The fuel rate's smoothing, from when the generator takes load (a compressor start must not
+# swing the figure; the warm-up's idle burn must not linger in it).
+RATE_SMOOTHING: Final = 600.0
+# A generator whose smoothed rate swung this far (share) across its hour's average at least
+# SWINGS times within the hour runs a rotating load: its figure assumes the hour's average.
+SWING: Final = 0.08
+SWINGS: Final = 2
+# The typical load is the site's demand averaged over this long (s).
+DEMAND_SMOOTHING: Final = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """Hours of fuel and what they rest on."""
+
+    hours: float
+    rate: float  # L/h assumed
+    usable: float  # litres above the reserve (smoothed)
+    # The load assumed (kW; None when only the level is known) and which: "present" (the
+    # last ten minutes), "typical" (the last hour's demand), "history" (the level's own rate).
+    load: float | None
+    basis: str
+    # The source's correction by the level (1 = none), and the rate's source.
+    correction: float
+    source: str
 
 
 class Fuel:
-    """The site's fuel: tanks, burn rates, runtime and the fuel-low alarm."""
+    """The site's fuel: tanks, burn rates, runtime, refills, drains and the fuel-low alarm."""
 
     def __init__(self, site: Site) -> None:
         """Read from `site`'s components."""
         self.site = site
         self.low = False
         self.low_litres: float | None = None
+        self.estimate = FuelEstimate()
+
+    # -- the tanks ---------------------------------------------------------------------------
 
     def _tank_setting(self, tank: Component, key: str, default: float) -> float:
         return tank.settings.get(key, default)
@@ -34,6 +93,11 @@ class Fuel:
         """A tank's capacity, L: its meta, else the site setting."""
         return self._tank_setting(tank, "capacity", self.site.settings.tank_capacity)
 
+    def reserve(self, tank: Component) -> float:
+        """A tank's reserve, L."""
+        share = self._tank_setting(tank, "reserve", self.site.settings.tank_reserve)
+        return share / 100 * self.capacity(tank)
+
     def tank_litres(self, tank: Component, now: datetime) -> float | None:
         """Fuel in the tank, L: its volume, else its level times its capacity."""
         volume = self.site.number(tank, "volume", now)
@@ -41,6 +105,17 @@ class Fuel:
             return volume
         level = self.site.number(tank, "level", now)
         return None if level is None else level / 100 * self.capacity(tank)
+
+    def litres(self, now: datetime) -> float | None:
+        """Fuel in all tanks, L; None when any tank's reading is not live."""
+        tanks = self.site.of_kind(Kind.TANK)
+        total = 0.0
+        for tank in tanks:
+            litres = self.tank_litres(tank, now)
+            if litres is None:
+                return None
+            total += litres
+        return total if tanks else None
 
     def usable(self, now: datetime) -> float | None:
         """Litres above the reserve in all tanks; None when any tank's level is not live."""
@@ -52,8 +127,7 @@ class Fuel:
             litres = self.tank_litres(tank, now)
             if litres is None:
                 return None
-            reserve = self._tank_setting(tank, "reserve", self.site.settings.tank_reserve)
-            usable += max(0.0, litres - reserve / 100 * self.capacity(tank))
+            usable += max(0.0, litres - self.reserve(tank))
         return usable
 
     def level(self, now: datetime) -> float | None:
@@ -64,6 +138,39 @@ class Fuel:
             return None
         return sum(v or 0.0 for v in litres) / sum(self.capacity(t) for t in tanks) * 100
 
+    def smoothed_usable(self, now: datetime) -> float | None:
+        """Usable litres from the level's line (or its average), not one noisy reading."""
+        raw = self.litres(now)
+        if raw is None:
+            return None
+        estimate = self.estimate
+        smoothed: float | None = None
+        if estimate.filling is None and estimate.draining is None:
+            if self.site.power.any_running(now):
+                for line, x in (
+                    (estimate.by_rate, estimate.burned),
+                    (estimate.by_curve, estimate.curve_burned),
+                    (estimate.by_hours, estimate.run_hours),
+                ):
+                    smoothed = line.value(x)
+                    if smoothed is not None:
+                        break
+            elif estimate.still is not None:
+                smoothed = estimate.still[1]
+        if smoothed is None:
+            smoothed = raw if estimate.level is None else estimate.level
+        reserve = sum(self.reserve(t) for t in self.site.of_kind(Kind.TANK))
+        return max(0.0, smoothed - reserve)
+
+    def gauge_noise(self) -> float:
+        """The tank gauge's scatter (L, one standard deviation): measured, else assumed."""
+        if self.estimate.noise is not None:
+            return self.estimate.noise
+        capacity = sum(self.capacity(t) for t in self.site.of_kind(Kind.TANK))
+        return DEFAULT_NOISE * (capacity or self.site.settings.tank_capacity)
+
+    # -- the generators' burn ------------------------------------------------------------------
+
     def rate(self, generator: Component, now: datetime) -> float | None:
         """A generator's fuel use now, L/h: measured, else from the curve; None unknown."""
         running = self.site.power.running(generator, now)
@@ -72,12 +179,23 @@ class Fuel:
         measured = self.site.number(generator, "fuel_rate", now)
         if measured is not None:
             return measured
-        rating = self.site.power.rating(generator)
+        return self.curve_rate(generator, now)
+
+    def load(self, generator: Component, now: datetime) -> float | None:
+        """A generator's output, kW: its power, else its load % of its rating."""
+        power = self.site.number(generator, "power", now)
+        if power is not None:
+            return max(power, 0.0)
         load = self.site.number(generator, "load", now)
-        if load is None:
-            power = self.site.number(generator, "power", now)
-            load = None if power is None else power / rating * 100
-        return None if load is None else fuel_rate(rating, load / 100)
+        return None if load is None else load / 100 * self.site.power.rating(generator)
+
+    def curve_rate(self, generator: Component, now: datetime) -> float | None:
+        """A running generator's fuel use by the curve at its load; None without a load."""
+        if not self.site.power.running(generator, now):
+            return 0.0
+        rating = self.site.power.rating(generator)
+        load = self.load(generator, now)
+        return None if load is None else fuel_rate(rating, load / rating)
 
     def rate_now(self, now: datetime) -> float | None:
         """All generators' fuel use now, L/h; None when one that may run is unknown."""
@@ -89,24 +207,428 @@ class Fuel:
             total += rate
         return total
 
-    def runtime(self, now: datetime) -> float | None:
-        """Hours until the tanks reach their reserve at the smoothed present fuel use.
+    def integrate(
+        self,
+        generator: Component,
+        run: GeneratorRun,
+        rate: float | None,
+        last: datetime,
+        until: datetime,
+    ) -> None:
+        """Move a generator's smoothed rate and what it burned from `last` to `until`.
 
-        None when no generator is running or any input is not live.
+        The smoothing starts afresh when the generator takes load: the warm-up's idle burn
+        must not linger in the figure.
         """
-        usable = self.usable(now)
-        rate = self.rate_now(now)
-        if usable is None or not rate:
+        seconds = (until - last).total_seconds()
+        hours = seconds / 3600
+        estimate = self.estimate
+        on_load = bool(self.site.power.on_load(generator, last))
+        if on_load and not estimate.loaded.get(generator.id, False):
+            run.smoothed_rate = None
+            estimate.hourly.pop(generator.id, None)
+        estimate.loaded[generator.id] = on_load
+        if rate:
+            weight = 1 - math.exp(-seconds / RATE_SMOOTHING)
+            previous = rate if run.smoothed_rate is None else run.smoothed_rate
+            run.smoothed_rate = previous + (rate - previous) * weight
+            estimate.burned += rate * hours
+            self._follow_hour(generator.id, run.smoothed_rate, seconds, until.timestamp())
+        else:
+            estimate.hourly.pop(generator.id, None)
+        curve = self.curve_rate(generator, last)
+        if curve:
+            estimate.curve_burned += curve * hours
+        if self.site.power.running(generator, last):
+            estimate.run_hours += hours
+
+    def _follow_hour(self, generator_id: str, smoothed: float, seconds: float, time: float) -> None:
+        """The last hour's average rate, and when the smoothed rate last swung across it."""
+        hourly = self.estimate.hourly.get(generator_id)
+        if hourly is None:
+            self.estimate.hourly[generator_id] = [smoothed, 0.0]
+            return
+        average = hourly[0] + (smoothed - hourly[0]) * (1 - math.exp(-seconds / 3600))
+        side = hourly[1]
+        if smoothed > average * (1 + SWING):
+            side = 1.0
+        elif smoothed < average * (1 - SWING):
+            side = -1.0
+        swings = [t for t in hourly[2:] if t > time - 3600]
+        if hourly[1] and side != hourly[1]:
+            swings.append(time)
+        self.estimate.hourly[generator_id] = [average, side, *swings]
+
+    def assumed_rate(self, generator: Component, run: GeneratorRun) -> tuple[float, bool] | None:
+        """The rate a figure assumes for a generator and whether it is the last hour's.
+
+        The last ten minutes, unless the load has swung back and forth within the last hour
+        (loads rotated every 20 minutes, say): then the hour's average says more of what comes.
+        """
+        if run.smoothed_rate is None:
             return None
+        hourly = self.estimate.hourly.get(generator.id)
+        if hourly is not None and len(hourly) - 2 >= SWINGS:
+            return hourly[0], True
+        return run.smoothed_rate, False
+
+    def _follow_demand(self, now: datetime) -> None:
+        """Average the site's demand over the last hour (each value held until the next)."""
+        estimate = self.estimate
+        time = now.timestamp()
+        if estimate.demand_time is not None and time <= estimate.demand_time:
+            return
+        demand = self._demand(now)
+        if demand is None:
+            return
+        if estimate.demand is None or estimate.demand_time is None:
+            estimate.demand = demand
+        else:
+            fade = math.exp(-(time - estimate.demand_time) / DEMAND_SMOOTHING)
+            estimate.demand = demand + (estimate.demand - demand) * fade
+        estimate.demand_time = time
+
+    def _demand(self, now: datetime) -> float | None:
+        """What the site draws now, kW: its generators' output on load, else the grid's import,
+        else its loads' power; None when nothing measures it."""
+        feeding = [g for g in self.site.generators() if self.site.power.on_load(g, now)]
+        if feeding:
+            loads = [self.load(g, now) for g in feeding]
+            return None if any(v is None for v in loads) else sum(v or 0.0 for v in loads)
+        if not self.site.power.grid_present(now):
+            return None
+        grid = [self.site.number(meter, "power", now) for meter in self.site.of_kind(Kind.GRID)]
+        imported = [p for p in grid if p is not None]
+        if imported:
+            return max(sum(imported), 0.0)
+        loads = [self.site.number(load, "power", now) for load in self.site.of_kind(Kind.LOAD)]
+        drawn = [max(p, 0.0) for p in loads if p is not None]
+        return sum(drawn) if drawn else None
+
+    # -- the level's evidence ------------------------------------------------------------------
+
+    def observe(self, now: datetime, events: list[SiteEvent]) -> None:
+        """Take in the tanks' newest reading: the lines, refills and drains."""
+        tanks = self.site.of_kind(Kind.TANK)
+        litres = self.litres(now)
+        if litres is None:
+            return
+        newest = max(
+            sample.time
+            for tank in tanks
+            for name, sample in tank.values.items()
+            if name in ("level", "volume")
+        )
+        time = newest.timestamp()
+        estimate = self.estimate
+        if estimate.level_time is not None and time <= estimate.level_time:
+            return
+        previous_time, estimate.level_time = estimate.level_time, time
+        running = self.site.power.any_running(now)
+        expected = self._expected(running)
+        if estimate.level is None or previous_time is None:
+            estimate.level = litres
+        else:
+            fade = math.exp(-(time - previous_time) / LEVEL_SMOOTHING)
+            estimate.level = litres + (estimate.level - litres) * fade
+        self._window(time, litres)
+        if estimate.filling is not None:
+            self._follow_refill(time, litres, now, events)
+            return
+        threshold = max(REFILL_MIN, REFILL_SIGMAS * self.gauge_noise())
+        if expected is not None and litres - expected > threshold:
+            estimate.filling = [time, expected, litres, time]
+            self._end_drain(time)
+            return
+        if running is not False and expected is not None and expected - litres > threshold:
+            # Far below what the burn explains: a second such reading is a loss, not noise.
+            if estimate.dropped is None:
+                estimate.dropped = expected
+                return
+            self._lost(time, estimate.dropped, litres, now, events)
+            return
+        estimate.dropped = None
+        if running:
+            self._running(time, litres, now)
+        elif running is False:
+            self._still(time, litres, now, events)
+
+    def _expected(self, running: bool | None) -> float | None:
+        """The litres the tank should hold now, by the line, the still tank or the average."""
+        estimate = self.estimate
+        if running:
+            for line, x in (
+                (estimate.by_rate, estimate.burned),
+                (estimate.by_curve, estimate.curve_burned),
+                (estimate.by_hours, estimate.run_hours),
+            ):
+                value = line.value(x)
+                if value is not None:
+                    return value
+        if running is False and estimate.still is not None and estimate.draining is None:
+            return estimate.still[1]
+        return estimate.level
+
+    def _window(self, time: float, litres: float) -> None:
+        """Keep the last minute's readings; fold older ones into the still tank's level."""
+        estimate = self.estimate
+        keep: list[list[float]] = []
+        for reading in estimate.recent:
+            if reading[0] > time - DRAIN_WINDOW:
+                keep.append(reading)
+            elif estimate.still is not None and estimate.draining is None:
+                since, mean, weight = estimate.still
+                fade = math.exp(-(reading[0] - since) / DRAIN_REFERENCE) if weight else 1.0
+                weight = weight * fade + 1
+                estimate.still = [reading[0], mean + (reading[1] - mean) / weight, weight]
+        estimate.recent = [*keep, [time, litres]]
+
+    def _running(self, time: float, litres: float, now: datetime) -> None:
+        """A reading while a generator runs: a point on each line whose x is known."""
+        estimate = self.estimate
+        if estimate.stopped_at is not None and time - estimate.stopped_at > LONG_STOP:
+            for line in (estimate.by_rate, estimate.by_curve, estimate.by_hours):
+                line.cut()
+        estimate.stopped_at = None
+        estimate.still = None
+        fade = math.exp(-(estimate.run_hours - estimate.faded_at) / FORGET_HOURS)
+        estimate.faded_at = estimate.run_hours
+        rate_known = self.rate_now(now) is not None
+        curve_known = all(self.curve_rate(g, now) is not None for g in self.site.generators())
+        if rate_known:
+            estimate.by_rate.add(estimate.burned, litres, fade)
+        if curve_known:
+            estimate.by_curve.add(estimate.curve_burned, litres, fade)
+        estimate.by_hours.add(estimate.run_hours, litres, fade)
+        best = estimate.by_rate if rate_known else estimate.by_hours
+        noise = best.noise() if best.closed_n + best.n >= LINE_NOISE_POINTS else None
+        if noise is not None:
+            estimate.noise = noise
+
+    def _lost(
+        self, time: float, before: float, litres: float, now: datetime, events: list[SiteEvent]
+    ) -> None:
+        """The level fell far faster than the generators burn: raise it, start a new stretch."""
+        estimate = self.estimate
+        estimate.dropped = None
+        window = [r[1] for r in estimate.recent[-2:]]
+        after = sum(window) / len(window)
+        estimate.level = after
+        for line in (estimate.by_rate, estimate.by_curve, estimate.by_hours):
+            line.cut()
+        lost = before - after
+        estimate.drains = [*estimate.drains, Tally(time, round(lost, 1))][-LOG_LENGTH:]
+        events.append(
+            SiteEvent(
+                EventType.FUEL_DRAIN,
+                "tank",
+                self._tank_id(),
+                now,
+                {"litres_lost": round(lost, 1), **self.figures(now)},
+            )
+        )
+
+    def _still(self, time: float, litres: float, now: datetime, events: list[SiteEvent]) -> None:
+        """A reading while every generator stands still: the tank must hold its level."""
+        estimate = self.estimate
+        if estimate.stopped_at is None:
+            estimate.stopped_at = time
+        if estimate.draining is not None:
+            self._follow_drain(time)
+            return
+        if estimate.still is None:
+            if time - estimate.stopped_at >= DRAIN_SETTLE - DRAIN_WINDOW:
+                estimate.still = [time, litres, 0.0]
+            return
+        _, reference, weight = estimate.still
+        window = [r[1] for r in estimate.recent]
+        if weight < len(window):
+            return  # the level the tank held is not known yet
+        mean = sum(window) / len(window)
+        spread = self.gauge_noise() * math.sqrt(1 / len(window) + 1 / weight)
+        lost = reference - mean
+        if lost > max(DRAIN_MIN, DRAIN_SIGMAS * spread):
+            estimate.draining = [estimate.recent[0][0], reference, lost, time]
+            events.append(
+                SiteEvent(
+                    EventType.FUEL_DRAIN,
+                    "tank",
+                    self._tank_id(),
+                    now,
+                    {"litres_lost": round(lost, 1), **self.figures(now)},
+                )
+            )
+
+    def _follow_drain(self, time: float) -> None:
+        estimate = self.estimate
+        assert estimate.draining is not None
+        start, reference, lost, lower_at = estimate.draining
+        window = [r[1] for r in estimate.recent]
+        now_lost = reference - sum(window) / len(window)
+        noise = self.gauge_noise() / math.sqrt(len(window))
+        if now_lost > lost + noise:
+            estimate.draining = [start, reference, now_lost, time]
+        elif time - lower_at >= DRAIN_SETTLE:
+            self._end_drain(time)
+
+    def _end_drain(self, time: float) -> None:
+        """A drain is over (or a refill or a run began): log it, start a new stretch."""
+        estimate = self.estimate
+        if estimate.draining is None:
+            return
+        start, _, lost, _ = estimate.draining
+        estimate.draining = None
+        estimate.drains = [*estimate.drains, Tally(start, round(lost, 1))][-LOG_LENGTH:]
+        for line in (estimate.by_rate, estimate.by_curve, estimate.by_hours):
+            line.cut()
+        window = [r[1] for r in estimate.recent]
+        estimate.still = [time, sum(window) / len(window), float(len(window))]
+
+    def _follow_refill(
+        self, time: float, litres: float, now: datetime, events: list[SiteEvent]
+    ) -> None:
+        estimate = self.estimate
+        assert estimate.filling is not None
+        start, before, peak, rose_at = estimate.filling
+        if litres > peak + self.gauge_noise():
+            estimate.filling = [start, before, litres, time]
+            return
+        if time - rose_at < REFILL_SETTLE:
+            return
+        estimate.filling = None
+        window = [r[1] for r in estimate.recent]
+        after = sum(window) / len(window)
+        added = after - before
+        estimate.level = after
+        if added < max(REFILL_MIN, REFILL_SIGMAS * self.gauge_noise() / 2):
+            return  # a spike, not a delivery
+        for line in (estimate.by_rate, estimate.by_curve, estimate.by_hours):
+            line.cut()
+        estimate.still = None if estimate.stopped_at is None else [time, after, 0.0]
+        estimate.refills = [*estimate.refills, Tally(start, round(added, 1))][-LOG_LENGTH:]
+        began = datetime.fromtimestamp(start, now.tzinfo)
+        self.site.outages.refilled(began, round(added, 1))
+        events.append(
+            SiteEvent(
+                EventType.FUEL_REFILLED,
+                "tank",
+                self._tank_id(),
+                began,
+                {"litres_added": round(added, 1), **self.figures(now)},
+            )
+        )
+
+    def _tank_id(self) -> str:
+        tanks = self.site.of_kind(Kind.TANK)
+        return tanks[0].id if tanks else "main"
+
+    # -- the figures ---------------------------------------------------------------------------
+
+    def correction(self, line: Line, trust: float) -> float:
+        """The level's correction of a rate source (1 while the level has not spoken)."""
+        slope = line.slope()
+        if slope is None:
+            return 1.0
+        return fused(-slope[0], slope[1], trust)
+
+    def present(self, now: datetime) -> Figure | None:
+        """Hours at the present load; None when no generator runs or an input is not live."""
+        usable = self.smoothed_usable(now)
+        if usable is None or not self.site.power.any_running(now):
+            return None
+        reported = self.rate_now(now)
+        if reported is None:
+            return self._by_level(usable, "present")
         smoothed = 0.0
-        for generator in self.site.of_kind(Kind.GENERATOR):
+        measured = True
+        hour = False
+        for generator in self.site.generators():
             if not self.rate(generator, now):
                 continue
             run = self.site.runs.get(generator.id)
-            if run is None or run.smoothed_rate is None:
+            assumed = None if run is None else self.assumed_rate(generator, run)
+            if assumed is None:
                 return None
-            smoothed += run.smoothed_rate
-        return usable / smoothed if smoothed else None
+            smoothed += assumed[0]
+            hour = hour or assumed[1]
+            measured = measured and self.site.number(generator, "fuel_rate", now) is not None
+        if not smoothed:
+            return None
+        trust = RATE_TRUST if measured else CURVE_TRUST
+        correction = self.correction(self.estimate.by_rate, trust)
+        rate = smoothed * correction
+        loads = [self.load(g, now) for g in self.site.generators() if self.rate(g, now)]
+        load = None if any(v is None for v in loads) else sum(v or 0.0 for v in loads)
+        return Figure(
+            hours=usable / rate,
+            rate=rate,
+            usable=usable,
+            load=load,
+            basis="hour" if hour else "present",
+            correction=correction,
+            source="controller" if measured else "curve",
+        )
+
+    def _by_level(self, usable: float, basis: str) -> Figure | None:
+        """Hours at the rate the level itself has fallen per hour run, once that is clear."""
+        slope = self.estimate.by_hours.slope()
+        if slope is None or slope[0] >= 0:
+            return None
+        rate = -slope[0]
+        if math.sqrt(slope[1]) > LEVEL_ONLY_PRECISION * rate:
+            return None
+        return Figure(
+            hours=usable / rate,
+            rate=rate,
+            usable=usable,
+            load=None,
+            basis=basis,
+            correction=1.0,
+            source="level",
+        )
+
+    def typical(self, now: datetime) -> Figure | None:
+        """Hours at the site's typical load: the last hour's demand on the fuel curve.
+
+        Known at every moment the tanks are, on the grid too, once the demand has been
+        measured (generator output, grid import or the loads' power); else at the rate the
+        level has fallen per hour run.
+        """
+        usable = self.smoothed_usable(now)
+        if usable is None:
+            return None
+        demand = self.estimate.demand
+        if demand is None:
+            return self._by_level(usable, "history")
+        ratings = sorted(
+            (self.site.power.rating(g) for g in self.site.generators()), reverse=True
+        ) or [self.site.settings.generator_rating]
+        carrying: list[float] = []
+        for rating in ratings:
+            carrying.append(rating)
+            if sum(carrying) >= demand:
+                break
+        share = demand / sum(carrying)
+        curve = sum(fuel_rate(rating, share) for rating in carrying)
+        correction = self.correction(self.estimate.by_curve, CURVE_TRUST)
+        rate = curve * correction
+        return Figure(
+            hours=usable / rate,
+            rate=rate,
+            usable=usable,
+            load=demand,
+            basis="typical",
+            correction=correction,
+            source="curve",
+        )
+
+    def runtime(self, now: datetime) -> float | None:
+        """Hours until the tanks reach their reserve at the present load.
+
+        None when no generator is running or any input is not live.
+        """
+        figure = self.present(now)
+        return None if figure is None else figure.hours
 
     def figures(self, now: datetime) -> dict[str, Any]:
         """What alarms about fuel and power say of it."""
@@ -118,22 +640,17 @@ class Fuel:
         }
 
     def evaluate(self, now: datetime, events: list[SiteEvent]) -> None:
-        """Raise fuel-low once when it starts; clear it only on evidence."""
+        """Take in the level, then raise fuel-low once when it starts; clear it on evidence."""
+        self._follow_demand(now)
+        self.observe(now, events)
         hours = self.runtime(now)
         usable = self.usable(now)
         limit = self.site.settings.fuel_low_hours
         low_now = (hours is not None and hours < limit) or (usable is not None and usable <= 0)
         if low_now and not self.low:
             self.low, self.low_litres = True, usable
-            tanks = self.site.of_kind(Kind.TANK)
             events.append(
-                SiteEvent(
-                    EventType.FUEL_LOW,
-                    "tank",
-                    tanks[0].id if tanks else "main",
-                    now,
-                    self.figures(now),
-                )
+                SiteEvent(EventType.FUEL_LOW, "tank", self._tank_id(), now, self.figures(now))
             )
             return
         # Cleared only on evidence (a known runtime well above the limit, or a refill), never
@@ -152,10 +669,19 @@ class Fuel:
 
     def snapshot(self) -> dict[str, Any]:
         """Storage form."""
-        return {"fuel_low": self.low, "fuel_low_litres": self.low_litres}
+        return {
+            "fuel_low": self.low,
+            "fuel_low_litres": self.low_litres,
+            "fuel_estimate": self.estimate.snapshot(),
+        }
 
     def restore(self, data: dict[str, Any]) -> None:
         """Read the storage form back."""
         self.low = bool(data.get("fuel_low", False))
         litres = data.get("fuel_low_litres")
         self.low_litres = None if litres is None else float(litres)
+        self.estimate = FuelEstimate.from_snapshot(dict(data.get("fuel_estimate") or {}))
+
+
+# The line's scatter is taken as the gauge's noise once it rests on this many readings.
+LINE_NOISE_POINTS: Final = 60
