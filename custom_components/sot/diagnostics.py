@@ -10,9 +10,11 @@ from homeassistant.core import HomeAssistant
 from .const import CONF_BASE_TOPIC
 from .coordinator import SotConfigEntry
 
-# Hosts and serial ports say where a site's equipment is; topics are kept (they are needed to
-# debug) but not the broker credentials, which belong to the MQTT entry anyway.
-TO_REDACT = {"host", "serial_port", "password", "username"}
+# Hosts and serial ports say where a site's equipment is (a by-id serial port also holds the
+# adapter's serial number); topics are kept (they are needed to debug) but not the broker
+# credentials, which belong to the MQTT entry anyway. "bus" is a bus's address, should a
+# transport ever report one.
+TO_REDACT = {"host", "serial_port", "bus", "password", "username"}
 
 
 async def async_get_config_entry_diagnostics(
@@ -61,5 +63,5 @@ async def async_get_config_entry_diagnostics(
             "usable_fuel_l": site.fuel.usable(now),
         },
         "state": {k: v for k, v in site.snapshot().items() if k != "components"},
-        "modbus": coordinator.transport_diagnostics(),
+        "modbus": async_redact_data(coordinator.transport_diagnostics(), TO_REDACT),
     }

@@ -18,7 +18,7 @@ from homeassistant.util import slugify
 
 from .const import SUBENTRY_MODBUS
 from .modbus.client import PARITY_LETTERS, BusSettings, ModbusBus
-from .modbus.poller import BusPoller, DeviceSettings
+from .modbus.poller import DEFAULT_MISSES, MAX_MISSES, BusPoller, DeviceSettings
 from .modbus.profile import Profile, ProfileError, builtin_profiles, load_builtin
 from .modbus_hub import (
     CONF_BAUDRATE,
@@ -26,6 +26,7 @@ from .modbus_hub import (
     CONF_CONNECTION,
     CONF_CONTROL_ENABLED,
     CONF_DEVICE_ID,
+    CONF_MISSES,
     CONF_PACING,
     CONF_PARITY,
     CONF_PROFILE,
@@ -177,6 +178,7 @@ class ModbusDeviceSubentryFlow(ConfigSubentryFlow):
                 candidate[CONF_PORT] = int(candidate[CONF_PORT])
             candidate[CONF_TIMEOUT] = float(candidate.get(CONF_TIMEOUT) or _default_timeout(serial))
             candidate[CONF_PACING] = int(candidate.get(CONF_PACING) or 0)
+            candidate[CONF_MISSES] = int(candidate.get(CONF_MISSES) or DEFAULT_MISSES)
             if any(
                 bus_settings(sub.data) == bus_settings(candidate)
                 and sub.data.get(CONF_UNIT) == candidate[CONF_UNIT]
@@ -191,6 +193,7 @@ class ModbusDeviceSubentryFlow(ConfigSubentryFlow):
         current = {
             CONF_TIMEOUT: _default_timeout(serial),
             CONF_PACING: 0,
+            CONF_MISSES: DEFAULT_MISSES,
             **self._data,
             **(user_input or {}),
         }
@@ -291,8 +294,9 @@ class ModbusDeviceSubentryFlow(ConfigSubentryFlow):
 
     async def _answers(self, data: dict[str, Any], profile: Profile) -> bool:
         """Whether the device answers one poll of its registers."""
-        settings = device_settings(data, profile)
+        settings = device_settings(data, profile, self._title)
         device = DeviceSettings(
+            title=settings.title,
             id=settings.id,
             profile=profile,
             unit=settings.unit,
@@ -341,6 +345,12 @@ def _pace_fields(serial: bool) -> dict[vol.Marker, Any]:
                 step=1,
                 unit_of_measurement="ms",
                 mode=selector.NumberSelectorMode.BOX,
+            )
+        ),
+        # Polls in a row without an answer before the device is shown offline and alarms.
+        vol.Required(CONF_MISSES, default=DEFAULT_MISSES): selector.NumberSelector(
+            selector.NumberSelectorConfig(
+                min=1, max=MAX_MISSES, step=1, mode=selector.NumberSelectorMode.BOX
             )
         ),
     }

@@ -24,7 +24,7 @@ from .const import DOMAIN, SUBENTRY_MODBUS
 from .coordinator import SiteCoordinator, SotConfigEntry
 from .issues import MODBUS_BUS_CONFLICT, MODBUS_PROFILE_UNUSABLE, Issue
 from .modbus.client import BusSettings, ModbusBus, SerialSettings, TcpSettings
-from .modbus.poller import BusPoller, CommandError, DeviceSettings, PollResult
+from .modbus.poller import DEFAULT_MISSES, BusPoller, CommandError, DeviceSettings, PollResult
 from .modbus.profile import Profile, ProfileError, load_builtin
 from .site.readings import Command
 
@@ -42,6 +42,7 @@ CONF_COMPONENTS: Final = "components"
 CONF_CONTROL_ENABLED: Final = "control_enabled"
 CONF_TIMEOUT: Final = "timeout"
 CONF_PACING: Final = "pacing"
+CONF_MISSES: Final = "misses"
 
 CONNECTION_TCP: Final = "tcp"
 CONNECTION_RTU_OVER_TCP: Final = "rtu_over_tcp"
@@ -56,7 +57,13 @@ DEFAULT_TCP_TIMEOUT: Final = 3.0
 DEFAULT_SERIAL_TIMEOUT: Final = 1.0
 # Reasons a command fails that have their own translated message; others name the error.
 _OWN_MESSAGES: Final = frozenset(
-    {"control_disabled", "action_not_supported", "write_not_confirmed"}
+    {
+        "control_disabled",
+        "action_not_supported",
+        "write_not_confirmed",
+        "command_not_accepted",
+        "command_unconfirmed",
+    }
 )
 _RETRY_AFTER_BUG: Final = 30.0
 _STOP_TIMEOUT: Final = 5.0
@@ -78,7 +85,7 @@ def bus_settings(data: Mapping[str, Any]) -> BusSettings:
     )
 
 
-def device_settings(data: Mapping[str, Any], profile: Profile) -> DeviceSettings:
+def device_settings(data: Mapping[str, Any], profile: Profile, title: str = "") -> DeviceSettings:
     """The device a subentry's data describes; a blank component id turns that slot off."""
     components = data.get(CONF_COMPONENTS, {})
     timeout = data.get(CONF_TIMEOUT)
@@ -91,6 +98,8 @@ def device_settings(data: Mapping[str, Any], profile: Profile) -> DeviceSettings
         timeout=float(timeout) if timeout else None,
         # Stored in milliseconds, the unit people who tune RS-485 lines think in.
         pacing=float(data.get(CONF_PACING, 0)) / 1000,
+        misses=int(data.get(CONF_MISSES, DEFAULT_MISSES)),
+        title=title,
     )
 
 
@@ -149,20 +158,26 @@ class ModbusHub:
         issues.keep_only(MODBUS_PROFILE_UNUSABLE, unusable)
         by_bus: dict[BusSettings, list[DeviceSettings]] = defaultdict(list)
         for subentry, profile in self._without_line_conflicts(usable):
-            by_bus[bus_settings(subentry.data)].append(device_settings(subentry.data, profile))
-        for settings, devices in by_bus.items():
+            by_bus[bus_settings(subentry.data)].append(
+                device_settings(subentry.data, profile, subentry.title)
+            )
+        for number, (settings, devices) in enumerate(by_bus.items(), start=1):
             try:
                 poller = BusPoller(settings, devices)
             except ValueError as err:
+                # Named by its devices: the bus's address is not for logs a user might share.
                 _LOGGER.error(
-                    "%s: Modbus bus %s: %s", self.coordinator.site_name, settings.name, err
+                    "%s: Modbus devices %s cannot be polled: %s",
+                    self.coordinator.site_name,
+                    _titles(devices),
+                    err,
                 )
                 continue
             self.pollers.append(poller)
             self._wake[id(poller)] = asyncio.Event()
             self._tasks.append(
                 self.hass.async_create_background_task(
-                    self._run(poller), f"{DOMAIN} {self.coordinator.site_id} modbus {settings.name}"
+                    self._run(poller), f"{DOMAIN} {self.coordinator.site_id} modbus bus {number}"
                 )
             )
 
@@ -189,9 +204,9 @@ class ModbusHub:
             conflicts.add(key)
             left_out = [d[0].title for d in on_line if d not in agreeing]
             _LOGGER.error(
-                "%s: Modbus devices on %s disagree on the line's settings; %s not polled",
+                "%s: Modbus devices %s share a line but disagree on its settings; %s not polled",
                 self.coordinator.site_name,
-                line,
+                ", ".join(d[0].title for d in on_line),
                 ", ".join(left_out),
             )
             self.coordinator.issues.raise_issue(
@@ -277,9 +292,12 @@ class ModbusHub:
             try:
                 result = await poller.poll(dt_util.utcnow())
             except Exception:
-                # A bug must not silently end the bus's polling for good.
+                # A bug must not silently end the bus's polling for good. Every Modbus failure
+                # is handled in the poller; only a bug of ours ends up here.
                 _LOGGER.exception(
-                    "%s: polling %s failed", self.coordinator.site_name, poller.bus.settings.name
+                    "%s: polling Modbus devices %s failed",
+                    self.coordinator.site_name,
+                    _titles(poller.devices),
                 )
                 await asyncio.sleep(_RETRY_AFTER_BUG)
                 continue
@@ -299,6 +317,10 @@ class ModbusHub:
                 coordinator.async_node_status(status.node, status.online)
         for node, (readings, rejections) in result.by_node.items():
             coordinator.async_readings(node, readings, rejections)
+
+
+def _titles(devices: list[DeviceSettings]) -> str:
+    return ", ".join(device.title or device.id for device in devices)
 
 
 def _load_profiles(keys: set[str]) -> dict[str, Profile | str]:

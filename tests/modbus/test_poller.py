@@ -14,6 +14,7 @@ import pytest
 
 from custom_components.sot.modbus.client import SerialSettings, TcpSettings
 from custom_components.sot.modbus.poller import (
+    DEFAULT_MISSES,
     BusPoller,
     CommandError,
     DeviceSettings,
@@ -72,8 +73,8 @@ async def test_deep_sea_controller_feeds_generator_grid_and_tank(socket_enabled:
         "generator/main/voltage": 230.1,
         "generator/main/current": 35.2,
         "grid/main/frequency": 0.0,
+        # No "present": the site decides it from the voltage, with its own threshold.
         "grid/main/voltage": 0.0,
-        "grid/main/present": False,
         "generator/main/fuel_rate": 7.9,
         "generator/main/state": "running",
         "generator/main/power": 23.5,
@@ -173,13 +174,16 @@ async def test_device_going_silent_and_coming_back(socket_enabled: None) -> None
             clock=clock,
         )
         assert _online(await poller.poll(NOW)) == {"genset": True}
-    # The controller's network is gone: offline, and no value is passed on as fresh.
-    clock.now += 5
+    # The controller's network is gone: offline after three misses, and no value is passed
+    # on as fresh meanwhile.
     started = time.monotonic()
-    silent = await poller.poll(NOW)
-    assert time.monotonic() - started < 2
-    assert _online(silent) == {"genset": False}
-    assert silent.readings == []
+    silent = []
+    for _ in range(DEFAULT_MISSES):
+        clock.now += 5
+        silent.append(await poller.poll(NOW))
+    assert time.monotonic() - started < 2 * DEFAULT_MISSES
+    assert [_online(result) for result in silent] == [{}, {}, {"genset": False}]
+    assert all(result.readings == [] for result in silent)
     async with tcp_server({1: device}, port=port):
         clock.now += 5
         back = await poller.poll(NOW)
@@ -192,7 +196,7 @@ async def test_silent_unit_does_not_take_the_bus_down(socket_enabled: None) -> N
     """Two devices behind one gateway; the meter at unit 2 has lost power."""
     devices = [
         _dse_settings(components={"mains": None}),
-        DeviceSettings(id="meter", profile=load_builtin("eastron_sdm120"), unit=2),
+        DeviceSettings(id="meter", profile=load_builtin("eastron_sdm120"), unit=2, misses=1),
     ]
     async with tcp_server({1: dse_on_load_during_outage()}) as port:
         poller = BusPoller(TcpSettings(host="127.0.0.1", port=port, timeout=FAST_TIMEOUT), devices)
@@ -213,10 +217,10 @@ async def test_silent_pzem_means_the_grid_is_down(socket_enabled: None) -> None:
         )
         live = await poller.poll(NOW)
         pzem.unplug()
-        clock.now += 5
-        first_silence = await poller.poll(NOW)
-        clock.now += 5
-        dead = await poller.poll(NOW)
+        silence = []
+        for _ in range(DEFAULT_MISSES):
+            clock.now += 5
+            silence.append(await poller.poll(NOW))
     # The gateway itself is gone: that says nothing about the grid.
     for _ in range(2):
         clock.now += 60  # past the backoff
@@ -224,14 +228,17 @@ async def test_silent_pzem_means_the_grid_is_down(socket_enabled: None) -> None:
         assert _online(gateway_down) == {"grid-meter": False}
         assert gateway_down.readings == []
     await poller.close()
-    # One timeout may be the gateway dying; the second, after a good reconnect, is the meter.
-    assert _online(first_silence) == {"grid-meter": False}
-    assert first_silence.readings == []
-    assert _values(live)["grid/main/present"] is True
-    assert _values(live)["grid/main/voltage"] == 230.1
-    assert _values(live)["grid/main/power"] == pytest.approx(1.2345)
-    assert _online(dead) == {"grid-meter": False}
-    assert _values(dead) == {"grid/main/present": False}
+    # Misses before the last say nothing; silence in a row, on a bus that answered a
+    # reconnect each time, is the meter's: the grid is down.
+    assert [_online(r) for r in silence] == [{}, {}, {"grid-meter": False}]
+    assert silence[0].readings == silence[1].readings == []
+    assert _values(live) == {
+        "grid/main/voltage": 230.1,
+        "grid/main/power": pytest.approx(1.2345),
+        "grid/main/energy": 5.0,
+        "grid/main/frequency": 50.0,
+    }
+    assert _values(silence[-1]) == {"grid/main/present": False}
 
 
 async def test_tank_gauge_reports_its_level(socket_enabled: None) -> None:
@@ -374,13 +381,13 @@ async def test_smartgen_and_pzem_on_one_rtu_line() -> None:
         # The grid fails: the PZEM loses power and falls silent; the controller answers on.
         pzem.unplug()
         outage = []
-        for _ in range(2):
+        for _ in range(DEFAULT_MISSES):
             clock.now += 5
             outage.append(await poller.poll(NOW))
         await poller.close()
-    assert _online(outage[1]) == {"smartgen": True, "pzem": False}
-    assert _values(outage[1])["grid/main/present"] is False
-    assert _values(outage[1])["generator/main/power"] == 18.6
+    assert _online(outage[-1]) == {"smartgen": True, "pzem": False}
+    assert _values(outage[-1])["grid/main/present"] is False
+    assert _values(outage[-1])["generator/main/power"] == 18.6
     assert result.rejections == []
     assert _online(result) == {"smartgen": True, "pzem": True}
     assert _values(result) == {
@@ -394,7 +401,6 @@ async def test_smartgen_and_pzem_on_one_rtu_line() -> None:
         "generator/main/battery_voltage": 13.5,
         "generator/main/power": 18.6,
         "grid/main/voltage": 229.0,
-        "grid/main/present": True,
         "grid/main/power": 0.5,
         "grid/main/energy": 1.0,
         "grid/main/frequency": 49.9,
@@ -405,7 +411,7 @@ async def test_smartgen_and_pzem_on_one_rtu_line() -> None:
 async def test_unplugged_serial_adapter_is_offline_not_a_crash() -> None:
     poller = BusPoller(
         SerialSettings(port="/dev/ttyUSB-unplugged", timeout=FAST_TIMEOUT),
-        [DeviceSettings(id="pzem", profile=load_builtin("pzem_004t"))],
+        [DeviceSettings(id="pzem", profile=load_builtin("pzem_004t"), misses=1)],
     )
     result = await poller.poll(NOW)
     await poller.close()

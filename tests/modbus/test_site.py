@@ -121,8 +121,9 @@ async def test_generator_controller_and_relays_on_the_dashboard(
         assert live["quarantined"] == {}
         assert live["control_enabled"] is False
 
-    # The gateway is gone: the controller's values must not go on looking live.
-    await wait_for_state(mqtt_hass, "sensor.kall_generator_state", STATE_UNAVAILABLE)
+    # The gateway is gone: the controller's values must not go on looking live. It counts as
+    # offline after three polls in a row without an answer (5 s apart).
+    await wait_for_state(mqtt_hass, "sensor.kall_generator_state", STATE_UNAVAILABLE, limit=30)
     await wait_for_state(mqtt_hass, "sensor.kall_tank_level", STATE_UNAVAILABLE)
     diagnostics = hub.diagnostics()["modbus_buses"][0]
     assert {d["id"]: d["online"] for d in diagnostics["devices"]} == {
@@ -228,6 +229,7 @@ async def test_add_a_modbus_device_through_the_flow(
         "unit": 3,
         "timeout": 3.0,
         "pacing": 0,
+        "misses": 3,
         "components": {"generator": "main", "mains": "", "fuel": "diesel"},
         "control_enabled": False,
     }
@@ -314,7 +316,14 @@ async def test_change_a_device_through_reconfigure(
         # The controller was readdressed to unit 6, behind a gateway that needs a pause.
         result = await flows.async_configure(
             result["flow_id"],
-            {"host": "127.0.0.1", "port": port, "unit": 6, "timeout": 0.5, "pacing": 20},
+            {
+                "host": "127.0.0.1",
+                "port": port,
+                "unit": 6,
+                "timeout": 0.5,
+                "pacing": 20,
+                "misses": 5,
+            },
         )
         assert result["step_id"] == "components"
         assert "control_enabled" in result["data_schema"].schema
@@ -330,6 +339,7 @@ async def test_change_a_device_through_reconfigure(
     assert changed.data["unit"] == 6
     assert changed.data["components"] == {"generator": "main", "mains": "main", "fuel": "diesel"}
     assert (changed.data["timeout"], changed.data["pacing"]) == (0.5, 20)
+    assert changed.data["misses"] == 5
     assert changed.data["control_enabled"] is True
 
 
@@ -508,8 +518,9 @@ async def test_generator_control_turned_on_gives_buttons_and_mode(
         )
         assert (genset.value("holding", 4104), genset.value("holding", 4105)) == (35702, 29833)
 
-        # This controller does not offer remote stop: the operator is told, nothing is written.
-        genset.set("holding", 4098, [0b01])
+        # This controller does not offer remote stop (function 33, bit 14 of 4098): the
+        # operator is told, nothing is written.
+        genset.set("holding", 4098, [0b1000_0000_0000_0000])
         with pytest.raises(HomeAssistantError) as refused:
             await mqtt_hass.services.async_call(
                 "button", "press", {"entity_id": "button.kall_generator_stop"}, blocking=True

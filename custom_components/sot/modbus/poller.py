@@ -1,10 +1,13 @@
 """Polling a bus of devices into readings, and carrying commands back to them.
 
 Each device reads its profile's fields in planned blocks, each scan group on its own interval.
-A device that stops answering goes offline (a NodeStatus, like an MQTT node's last will) and
-its values are not refreshed, so nothing stale is shown as current. A device that refuses a
-block across a gap in its register map gets that block split; a register it does not have at
-all is dropped from the plan and reported once.
+A poll of a device either brings its values or is a miss, whatever went wrong: the connection
+refused or lost, no answer, only exception answers, a garbled frame. A miss passes on nothing,
+not even what the poll read before it failed. After the device's number of misses in a row it
+goes offline (a NodeStatus, like an MQTT node's last will), logged once; one miss among good
+polls changes nothing anyone sees. A device that refuses a block across a gap in its register
+map gets that block split; a register it does not have at all is dropped from the plan and
+reported once.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from .client import (
 )
 from .decode import decode
 from .planner import Block, plan, split
-from .profile import MAX_SCAN_INTERVAL, Field, Profile, Requirement
+from .profile import MAX_SCAN_INTERVAL, CommandSpec, Confirmation, Field, Profile, Requirement
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -50,6 +53,10 @@ _SWITCHED: Final = {"turn_on": True, "turn_off": False}
 # An unreachable device is asked again after its fastest interval, then twice as long after
 # each further failure, up to this: a dead unit must not eat a shared line's time.
 BACKOFF_CAP_SECONDS: Final = 60.0
+# Polls in a row without an answer before a device counts as offline: one lost answer on a
+# busy RS-485 line or a gateway's hiccup is not an outage, and must raise no alarm.
+DEFAULT_MISSES: Final = 3
+MAX_MISSES: Final = 10
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -70,6 +77,10 @@ class DeviceSettings:
     # request, for slow RS-485 devices.
     timeout: float | None = None
     pacing: float = 0.0
+    # Polls in a row without an answer before the device is shown offline.
+    misses: int = DEFAULT_MISSES
+    # How logs name the device (its title in Home Assistant); the id when empty.
+    title: str = ""
 
 
 class CommandError(Exception):
@@ -129,6 +140,8 @@ class _Device:
         self.errors: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
         self.logged: set[str] = set()
+        # Why the last miss happened, for diagnostics.
+        self.last_miss: str | None = None
         self.last_poll: datetime | None = None
         self.last_poll_ms: float | None = None
         self.requests_last_poll = 0
@@ -159,8 +172,17 @@ class _Device:
 
     @property
     def source(self) -> str:
-        """How rejections and logs name this device."""
+        """How rejections name this device."""
         return f"modbus {self.settings.id}"
+
+    @property
+    def name(self) -> str:
+        """How logs name this device: its title, never its bus's address."""
+        return self.settings.title or self.settings.id
+
+    def fastest(self) -> float:
+        """The shortest interval of its scan groups."""
+        return min((self.intervals[group] for group in self.due), default=MAX_SCAN_INTERVAL)
 
     def component(self, slot: str) -> tuple[str, str]:
         return self.settings.profile.slots[slot].value, self.ids[slot]
@@ -193,6 +215,8 @@ class BusPoller:
             # Unit 0 is broadcast: nothing answers it, so nothing can be polled there.
             if not 1 <= unit <= MAX_UNIT or unit in seen_units:
                 raise ValueError(f"unit {unit} of {device_id} is not a unique unit id 1..247")
+            if not 1 <= device.settings.misses <= MAX_MISSES:
+                raise ValueError(f"misses of {device_id} must be 1..{MAX_MISSES}")
             seen_ids.add(device_id)
             seen_units.add(unit)
             for slot, component_id in device.ids.items():
@@ -202,6 +226,11 @@ class BusPoller:
                 if key in self._owners:
                     raise ValueError(f"{key[0]}/{key[1]} is fed by two devices")
                 self._owners[key] = (device, slot)
+
+    @property
+    def devices(self) -> list[DeviceSettings]:
+        """The settings of the devices on this bus."""
+        return [device.settings for device in self._devices]
 
     @property
     def components(self) -> list[tuple[str, str]]:
@@ -249,27 +278,30 @@ class BusPoller:
                 device.due[group] = tick + device.intervals[group]
             if bus_down is not None:
                 # The connection just failed for a neighbour: no need to wait for it again.
-                device.errors["connection"] += 1
-                self._went_offline(device, now, result, str(bus_down), silent=False)
+                self._missed(device, due, now, result, "connection", str(bus_down), silent=False)
                 continue
             device.release(tick)
             started, asked = time.monotonic(), self.bus.requests
+            # What this poll of the device brings is passed on only if the poll succeeds.
+            polled = PollResult()
             try:
-                await self._poll_device(device, due, now, result)
+                await self._poll_device(device, due, now, polled)
             except BusError as err:
                 bus_down = err
-                device.errors["connection"] += 1
-                self._went_offline(device, now, result, str(err), silent=False)
+                self._missed(device, due, now, result, "connection", str(err), silent=False)
             except NoResponse as err:
-                device.errors["timeout"] += 1
-                self._went_offline(device, now, result, str(err), silent=True)
+                self._missed(device, due, now, result, "timeout", str(err), silent=True)
+            except _OnlyRefusals as err:
+                self._missed(device, due, now, result, None, str(err), silent=False)
+            else:
+                self._answered(device, now, result, polled)
             device.last_poll = now
             device.last_poll_ms = round((time.monotonic() - started) * 1000, 1)
             device.requests_last_poll = self.bus.requests - asked
         return result
 
     async def execute(self, command: Command) -> None:
-        """Carry out a command on the device that owns the component."""
+        """Carry out a command on the device that owns the component, and confirm it."""
         owner = self._owners.get((command.kind, command.id))
         if owner is None:
             raise CommandError(
@@ -298,19 +330,35 @@ class BusPoller:
                 )
             for write in spec.writes:
                 await self.bus.write(unit, write, device.pace)
-            await self._confirm(device, slot, command.action)
         except (BusError, NoResponse) as err:
             raise CommandError("unreachable", f"{device.settings.id}: {err}") from None
         except DeviceRefused as err:
             raise CommandError("refused", f"{device.settings.id} refused: {err}") from None
-        # Read the component back on the next poll rather than waiting out its interval.
-        for group, blocks in device.plans.items():
-            if any(f.slot == slot for block in blocks for f in block.fields):
-                device.due[group] = 0.0
+        try:
+            await self._confirm(device, slot, spec)
+        except (BusError, NoResponse, DeviceRefused) as err:
+            # The write went out; whether it took effect cannot be told.
+            raise CommandError(
+                "command_unconfirmed", f"{device.settings.id}: reading it back failed: {err}"
+            ) from None
+        finally:
+            # Read the component back on the next poll rather than waiting out its interval.
+            for group, blocks in device.plans.items():
+                if any(f.slot == slot for block in blocks for f in block.fields):
+                    device.due[group] = 0.0
 
-    async def _confirm(self, device: _Device, slot: str, action: str) -> None:
-        """Read a switched load back: a relay that did not follow must not look switched."""
-        wanted = _SWITCHED.get(action)
+    async def _confirm(self, device: _Device, slot: str, spec: CommandSpec) -> None:
+        """Read back what the command should have changed; raise when it did not.
+
+        A profile's own `confirm` read comes first (ComAp's command return value, a remote start
+        coil); a switched load is read back through its state register. A command with neither
+        is confirmed by the device's answer to the write itself (GenComm answers a control key
+        it will not carry out with an exception).
+        """
+        if spec.confirm is not None:
+            await self._confirm_read(device, spec, spec.confirm)
+            return
+        wanted = _SWITCHED.get(spec.action)
         state = next(
             (f for f in device.settings.profile.fields if f.slot == slot and f.quantity == "state"),
             None,
@@ -328,8 +376,28 @@ class BusPoller:
             raise CommandError(
                 "write_not_confirmed",
                 f"{device.settings.id}: {state.label} reads {'on' if value else 'off'} "
-                f"after {action}",
+                f"after {spec.action}",
             )
+
+    async def _confirm_read(
+        self, device: _Device, spec: CommandSpec, confirm: Confirmation
+    ) -> None:
+        wanted: list[int] | list[bool] = (
+            [bool(confirm.state)] if confirm.function.is_bit else list(confirm.values)
+        )
+        got = await self.bus.read(
+            device.settings.unit, confirm.function, confirm.address, len(wanted), device.pace
+        )
+        if list(got) == wanted:
+            return
+        shown = " ".join(f"0x{int(word):04X}" for word in got)
+        meaning = confirm.answers.get(_joined(got)) if not confirm.function.is_bit else None
+        raise CommandError(
+            "command_not_accepted",
+            f"{device.settings.id} answers {shown} at {confirm.function.value} {confirm.address}"
+            + (f" ({meaning})" if meaning else "")
+            + f" after {spec.action}",
+        )
 
     async def _supported(self, device: _Device, requirement: Requirement) -> bool:
         """Whether the device has set the bit that says it supports a command."""
@@ -348,7 +416,8 @@ class BusPoller:
     def diagnostics(self) -> dict[str, Any]:
         """Plan, request counts and problems, for the integration's diagnostics."""
         return {
-            "bus": self.bus.settings.name,
+            # The kind of connection only: its address says where the site's equipment is.
+            "connection": self.bus.settings.kind,
             "connected": self.bus.connected,
             "connects": self.bus.connects,
             "requests": self.bus.requests,
@@ -360,6 +429,8 @@ class BusPoller:
                     "unit": device.settings.unit,
                     "online": device.online,
                     "failures_in_a_row": device.failures,
+                    "misses_before_offline": device.settings.misses,
+                    "last_miss": device.last_miss,
                     "control_enabled": device.settings.control_enabled,
                     "timeout_s": device.pace.timeout,
                     "pacing_s": device.pace.pacing,
@@ -385,8 +456,9 @@ class BusPoller:
     async def _poll_device(
         self, device: _Device, groups: list[str], now: datetime, result: PollResult
     ) -> None:
-        """Read the due groups of one device; BusError and NoResponse escape to the caller."""
+        """Read the due groups of one device; BusError, NoResponse and _OnlyRefusals escape."""
         answered = False
+        refusals: list[DeviceRefused] = []
         for group in groups:
             blocks = list(device.plans.get(group, ()))
             while blocks:
@@ -396,41 +468,86 @@ class BusPoller:
                         device.settings.unit, block.function, block.start, block.count, device.pace
                     )
                 except DeviceRefused as err:
-                    answered = True
                     device.errors[_error_kind(err.code)] += 1
+                    if err.code in _NOT_THERE:
+                        # The map's shape, not a fault: the device is there and answering.
+                        answered = True
+                    else:
+                        refusals.append(err)
                     blocks[:0] = self._refused(device, group, block, err, result)
                     continue
                 answered = True
                 self._decode(device, block, values, now, result)
-        if answered:
-            device.silent_polls = 0
-            device.failures = 0
-            self._set_online(device, True, now, result, "")
+        if refusals and not answered:
+            # Exception answers and nothing else ("device failure", "busy"): no values.
+            raise _OnlyRefusals(f"answers only with exceptions ({refusals[-1]})")
 
-    def _went_offline(
-        self, device: _Device, now: datetime, result: PollResult, why: str, *, silent: bool
+    def _answered(
+        self, device: _Device, now: datetime, result: PollResult, polled: PollResult
     ) -> None:
-        """Mark a device offline; `silent` when the bus works and only the device is mute."""
-        self._set_online(device, False, now, result, why)
+        """A good poll: its values go out, and the device is online."""
+        device.silent_polls = 0
+        device.failures = 0
+        self._set_online(device, True, now, result, "")
+        for node, (readings, rejections) in polled.by_node.items():
+            for reading in readings:
+                result.add_reading(node, reading)
+            for rejection in rejections:
+                result.add_rejection(node, rejection)
+
+    def _missed(
+        self,
+        device: _Device,
+        groups: list[str],
+        now: datetime,
+        result: PollResult,
+        kind: str | None,
+        why: str,
+        *,
+        silent: bool,
+    ) -> None:
+        """A poll that brought nothing; `silent` when the bus works and only the device is mute.
+
+        Below the device's number of misses nothing is passed on at all (not even a status):
+        its earlier values age as they would between polls. At that number it goes offline.
+        """
+        if kind is not None:
+            device.errors[kind] += 1
+        device.failures += 1
         device.silent_polls = device.silent_polls + 1 if silent else 0
+        device.last_miss = why
+        misses = device.settings.misses
+        fastest = device.fastest()
+        if device.failures < misses:
+            _LOGGER.debug(
+                "%s missed a poll (%d of %d before offline): %s",
+                device.name,
+                device.failures,
+                misses,
+                why,
+            )
+            # Asked again on its fastest interval, so a passing miss costs one interval.
+            retry = self._clock() + fastest
+            for group in groups:
+                device.due[group] = retry
+            return
+        self._set_online(device, False, now, result, why)
         # A lost connection says nothing about the device, and one timeout may be the bus
-        # dying: only a second silent poll, on a bus that answered a reconnect, means anything.
+        # dying: only silence in a row, on a bus that answered a reconnect, means anything.
         meanings = device.settings.profile.when_silent if device.silent_polls >= 2 else ()
         for silent_value in meanings:
             if silent_value.slot in device.ids:
-                kind, component_id = device.component(silent_value.slot)
+                kind_, component_id = device.component(silent_value.slot)
                 result.add_reading(
                     device.settings.id,
-                    Reading(kind, component_id, silent_value.quantity, silent_value.value, now),
+                    Reading(kind_, component_id, silent_value.quantity, silent_value.value, now),
                 )
-        device.failures += 1
-        # An offline device is retried on its fastest interval, not its slowest, backing off.
-        if device.due:
-            fastest = min(device.intervals[group] for group in device.due)
-            wait = min(fastest * 2 ** (device.failures - 1), max(fastest, BACKOFF_CAP_SECONDS))
-            retry = self._clock() + wait
-            for group in device.due:
-                device.due[group] = retry
+        # An offline device is retried on its fastest interval, backing off to once a minute.
+        over = device.failures - misses
+        wait = min(fastest * 2**over, max(fastest, BACKOFF_CAP_SECONDS))
+        retry = self._clock() + wait
+        for group in device.due:
+            device.due[group] = retry
 
     def _refused(
         self,
@@ -519,11 +636,29 @@ class BusPoller:
     ) -> None:
         if device.online is not online:
             if online and device.online is False:
-                _LOGGER.info("%s answers again", device.settings.id)
+                _LOGGER.info("%s answers again", device.name)
             elif not online:
-                _LOGGER.warning("%s does not answer: %s", device.settings.id, why)
+                # The one line of an outage: no traceback, no frames, no address.
+                _LOGGER.warning(
+                    "%s does not answer (%d polls in a row); shown offline: %s",
+                    device.name,
+                    device.failures,
+                    why,
+                )
         device.online = online
         result.statuses.append(NodeStatus(device.settings.id, online, now))
+
+
+class _OnlyRefusals(Exception):
+    """A device answered a whole poll with exception codes only: a miss, like silence."""
+
+
+def _joined(words: Sequence[int] | Sequence[bool]) -> int:
+    """Registers read as one unsigned number, high word first."""
+    value = 0
+    for word in words:
+        value = value << 16 | (int(word) & 0xFFFF)
+    return value
 
 
 def _error_kind(code: int) -> str:

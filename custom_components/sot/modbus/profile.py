@@ -137,6 +137,19 @@ class Requirement:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Confirmation:
+    """What a device reads after it carried out a command (a return value, a coil's state)."""
+
+    function: Function
+    address: int
+    # Registers the device must read afterwards; `state` for a coil or discrete input.
+    values: tuple[int, ...] = ()
+    state: bool | None = None
+    # Other contents (the registers as one number, high word first) and what they mean.
+    answers: Mapping[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CommandSpec:
     """The writes that carry out one action on one component."""
 
@@ -145,6 +158,8 @@ class CommandSpec:
     writes: tuple[Write, ...]
     # Read before writing; the command is refused when the bit is clear.
     requires: Requirement | None = None
+    # Read after writing; the command failed when the device reads otherwise.
+    confirm: Confirmation | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -257,7 +272,8 @@ _FIELD_KEYS: Final = frozenset(
         "note",
     }
 )
-_COMMAND_KEYS: Final = frozenset({"component", "action", "writes", "requires", "note"})
+_COMMAND_KEYS: Final = frozenset({"component", "action", "writes", "requires", "confirm", "note"})
+_CONFIRM_KEYS: Final = frozenset({"function", "address", "values", "state", "answers"})
 _REQUIRES_KEYS: Final = frozenset({"function", "address", "bit"})
 _WRITE_KEYS: Final = frozenset({"function", "address", "values", "state"})
 _SILENT_KEYS: Final = frozenset({"component", "quantity", "value"})
@@ -590,6 +606,39 @@ class _Reader:
             action=action,
             writes=tuple(self.write(write, where) for write in writes),
             requires=self.requirement(item["requires"], where) if "requires" in item else None,
+            confirm=self.confirmation(item["confirm"], where) if "confirm" in item else None,
+        )
+
+    def confirmation(self, entry: object, where: str) -> Confirmation:
+        item = self.mapping(entry, f"{where} confirm", _CONFIRM_KEYS)
+        function = self.choice(Function, item.get("function", "holding"), f"{where} confirm")
+        address = self.integer(item.get("address"), f"{where} confirm address", 0, MAX_ADDRESS)
+        if function.is_bit:
+            if "values" in item or "answers" in item:
+                raise self.fail(where, "confirm: a coil or discrete input reads 'state'")
+            return Confirmation(
+                function=function,
+                address=address,
+                state=self.boolean(item.get("state"), f"{where} confirm state"),
+            )
+        if "state" in item:
+            raise self.fail(where, "confirm: a register reads 'values', not 'state'")
+        values = item.get("values")
+        if not isinstance(values, list) or not 1 <= len(values) <= 4:
+            raise self.fail(where, "confirm: values must be a list of 1..4 register values")
+        answers = item.get("answers", {})
+        if not isinstance(answers, dict):
+            raise self.fail(where, "confirm: answers must map raw contents to words")
+        return Confirmation(
+            function=function,
+            address=address,
+            values=tuple(self.integer(v, f"{where} confirm values", 0, 0xFFFF) for v in values),
+            answers={
+                self.integer(raw, f"{where} confirm answers", 0, 0xFFFFFFFFFFFFFFFF): self.text(
+                    meaning, f"{where} confirm answers"
+                )
+                for raw, meaning in answers.items()
+            },
         )
 
     def requirement(self, entry: object, where: str) -> Requirement:

@@ -1,0 +1,161 @@
+"""A silent controller is shown offline in Home Assistant, once, and comes back by itself.
+
+A TCP proxy in front of a real pymodbus server refuses connections, swallows requests, or
+accepts connections and closes them at once. Each time the site's generator goes unavailable
+after the device's number of misses, one node_offline alarm is raised (and one node_online when
+it is back), the site is not reloaded, and no traceback or pymodbus frame dump is logged. One
+lost answer among good polls raises nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any
+from unittest.mock import patch
+
+import aiomqtt
+import pytest
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.sot.const import SUBENTRY_MODBUS
+from custom_components.sot.diagnostics import async_get_config_entry_diagnostics
+from custom_components.sot.modbus.profile import Profile, load_builtin
+from custom_components.sot.site.events import EventType, SiteEvent
+
+from ..helpers import site_entry, start_site, wait_for, wait_for_state
+from .proxy import Mode, modbus_proxy
+from .server import dse_on_load_during_outage, tcp_server
+
+MISSES = 2
+# Fast enough for a test; the misses and the backoff work in polls, not seconds.
+FAST = 0.3
+STATE = "sensor.kall_generator_state"
+
+
+def _quick(key: str) -> Profile:
+    profile = load_builtin(key)
+    return dataclasses.replace(profile, scan_intervals={"fast": FAST, "slow": 60.0})
+
+
+def _site(port: int) -> MockConfigEntry:
+    entry = site_entry()
+    genset = ConfigSubentryData(
+        data={
+            "device_id": "genset",
+            "profile": "deep_sea_gencomm",
+            "connection": "tcp",
+            "host": "127.0.0.1",
+            "port": port,
+            "unit": 1,
+            "timeout": 0.3,
+            "misses": MISSES,
+        },
+        subentry_type=SUBENTRY_MODBUS,
+        title="Kall genset",
+        unique_id="genset",
+    )
+    return MockConfigEntry(
+        domain=entry.domain,
+        title=entry.title,
+        unique_id=entry.unique_id,
+        data=dict(entry.data),
+        options=dict(entry.options),
+        subentries_data=[genset],
+    )
+
+
+def _node_events(events: list[SiteEvent]) -> list[str]:
+    kinds = (EventType.NODE_OFFLINE, EventType.NODE_ONLINE)
+    return [e.type.value for e in events if e.type in kinds]
+
+
+@pytest.mark.parametrize("failure", [Mode.REFUSE, Mode.BLACKHOLE, Mode.ACCEPT_CLOSE])
+async def test_failing_gateway_shows_offline_once_and_recovers(
+    mqtt_hass: HomeAssistant,
+    field: aiomqtt.Client,
+    socket_enabled: None,
+    caplog: pytest.LogCaptureFixture,
+    failure: Mode,
+) -> None:
+    caplog.set_level(logging.INFO)
+    genset = dse_on_load_during_outage()
+    events: list[SiteEvent] = []
+    with patch("custom_components.sot.modbus_hub.load_builtin", _quick):
+        async with tcp_server({1: genset}) as port, modbus_proxy(port) as proxy:
+            entry = _site(proxy.port)
+            coordinator = await start_site(mqtt_hass, field, entry)
+            coordinator.async_add_event_listener(events.append)
+            await wait_for_state(mqtt_hass, STATE, "running")
+
+            # One lost answer among good polls: nothing to see, no alarm.
+            proxy.drop(1)
+            await wait_for(mqtt_hass, lambda: proxy.to_drop == 0, "the lost answer")
+            await wait_for(mqtt_hass, lambda: proxy.answered >= 12, "good polls after it")
+            assert mqtt_hass.states.get(STATE).state == "running"  # type: ignore[union-attr]
+            assert _node_events(events) == []
+
+            await proxy.set(failure)
+            await wait_for_state(mqtt_hass, STATE, STATE_UNAVAILABLE, limit=20)
+            report = await async_get_config_entry_diagnostics(mqtt_hass, entry)
+            (bus,) = report["modbus"][0]["modbus_buses"]
+            (device,) = bus["devices"]
+            assert device["online"] is False
+            assert device["failures_in_a_row"] >= MISSES
+            assert _node_events(events) == ["node_offline"]
+            # Still down for a while: no second alarm.
+            failures = device["failures_in_a_row"]
+            hub = coordinator.transports[0]
+            await wait_for(
+                mqtt_hass,
+                lambda: _failures(hub) >= failures + 2,
+                "more failed polls",
+                limit=20,
+            )
+            assert _node_events(events) == ["node_offline"]
+
+            await proxy.set(Mode.PASS)
+            await wait_for_state(mqtt_hass, STATE, "running", limit=30)
+            assert _node_events(events) == ["node_offline", "node_online"]
+            assert entry.runtime_data is coordinator  # no reload
+            assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+
+    ours = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith("custom_components.sot.modbus") and r.levelno >= logging.WARNING
+    ]
+    assert ours == [
+        f"Kall genset does not answer ({MISSES} polls in a row); shown offline: "
+        + ours[0].split("shown offline: ")[1]
+    ], ours
+    assert str(proxy.port) not in ours[0]
+    assert not [r for r in caplog.records if r.exc_info]
+    assert not [r for r in caplog.records if r.name.startswith("pymodbus") and r.levelno > 20]
+
+
+def _failures(hub: Any) -> int:
+    (bus,) = hub.diagnostics()["modbus_buses"]
+    failures: int = bus["devices"][0]["failures_in_a_row"]
+    return failures
+
+
+async def test_diagnostics_do_not_show_the_bus_address(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, socket_enabled: None
+) -> None:
+    async with tcp_server({1: dse_on_load_during_outage()}) as port:
+        entry = _site(port)
+        await start_site(mqtt_hass, field, entry)
+        await wait_for_state(mqtt_hass, STATE, "running")
+        report = await async_get_config_entry_diagnostics(mqtt_hass, entry)
+        assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+    text = repr(report)
+    assert "127.0.0.1" not in text
+    assert f":{port}" not in text
+    (bus,) = report["modbus"][0]["modbus_buses"]
+    assert bus["connection"] == "tcp"
+    (subentry,) = report["entry"]["subentries"]
+    assert subentry["host"] == "**REDACTED**"
