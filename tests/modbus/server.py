@@ -218,9 +218,10 @@ def dse_on_load_during_outage(*, holes: Iterable[int] = ()) -> SimulatedDevice:
         holding.update({start + i: v for i, v in enumerate(values)})
     holding.update(
         {
-            # Control support: stop, auto, manual (functions 0-2), remote start and stop (32, 33).
-            4096: 0b111,
-            4098: 0b11,
+            # Control support, function n at bit 15 - n % 16 of 4096 + n // 16 (Victron's DSE
+            # driver): stop, auto, manual (functions 0-2), remote start and stop (32, 33).
+            4096: 0b1110_0000_0000_0000,
+            4098: 0b1100_0000_0000_0000,
             772: 1,  # auto
             774: 0,  # no alarm
             1024: 345,  # oil kPa

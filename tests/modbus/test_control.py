@@ -3,6 +3,8 @@ procedure, and relays that must read back what they were told."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
 from pymodbus.constants import ExcCodes
 
@@ -38,7 +40,8 @@ async def test_generator_control_is_refused_while_turned_off() -> None:
 
 async def test_deep_sea_checks_the_support_bitmap_before_writing() -> None:
     device = dse_on_load_during_outage()
-    device.set("holding", 4098, [0b10])  # remote stop only: this model has no remote start
+    # Remote stop only (function 33: bit 14 of 4098, Victron's reading): no remote start.
+    device.set("holding", 4098, [0b0100_0000_0000_0000])
     settings = DeviceSettings(
         id="genset", profile=load_builtin("deep_sea_gencomm"), control_enabled=True
     )
@@ -54,26 +57,91 @@ async def test_deep_sea_checks_the_support_bitmap_before_writing() -> None:
     assert poller.actions("generator", "main") == {"start", "stop", "mode_auto", "mode_manual"}
 
 
-async def test_comap_command_lands_in_its_command_registers() -> None:
-    comap = SimulatedDevice(holding={1000: [0] * 400, 4207: [0, 0, 0]})
+class ComApController(SimulatedDevice):
+    """An InteliLite 4 as its Global Guide describes it: the Modbus remote start coil 4700, and
+    commands whose return value reads back from 4207-4208 after the write."""
+
+    refuse = False
+    _RETURNS: ClassVar[dict[int, int]] = {
+        0x01FE0000: 0x01FF,
+        0x02FD0000: 0x02FE,
+        0x08F70000: 0x08F8,
+    }
+
+    async def async_setValues(
+        self, func_code: int, address: int, values: list[int] | list[bool]
+    ) -> ExcCodes | None:
+        answer = await super().async_setValues(func_code, address, values)
+        if func_code == WRITE_REGISTERS and address == 4207 and len(values) == 3:
+            argument = int(values[0]) << 16 | int(values[1])
+            returned = 2 if self.refuse else self._RETURNS.get(argument, 1)
+            self.set("holding", 4207, [0, returned])
+        return answer
+
+
+def _comap() -> ComApController:
+    return ComApController(holding={1000: [0] * 400, 4207: [0, 0, 0]}, coils={4700: [False]})
+
+
+async def test_comap_starts_and_stops_with_its_remote_start_coil() -> None:
+    comap = _comap()
     settings = DeviceSettings(
         id="comap", profile=load_builtin("comap_intelilite4"), control_enabled=True
     )
     async with tcp_server({1: comap}) as port:
         poller = BusPoller(TcpSettings(host="127.0.0.1", port=port), [settings])
         await poller.execute(Command("generator", "main", "start"))
-        started = [comap.value("holding", a) for a in (4207, 4208, 4209)]
+        started = comap.value("coils", 4700)
         await poller.execute(Command("generator", "main", "stop"))
+        await poller.execute(Command("generator", "main", "fault_reset"))
         with pytest.raises(CommandError) as refused:
             await poller.execute(Command("generator", "main", "mode_manual"))
         await poller.close()
-    # Argument 0x01FE0000 high word first, then command 1, in one request.
-    assert started == [0x01FE, 0x0000, 0x0001]
-    assert [comap.value("holding", a) for a in (4207, 4208, 4209)] == [0x02FD, 0x0000, 0x0001]
-    assert _writes(comap) == [(WRITE_REGISTERS, 4207, 3), (WRITE_REGISTERS, 4207, 3)]
+    # FF00 then 0000 to coil 4700 (FC05), each read back (FC01).
+    assert started == 1
+    assert comap.value("coils", 4700) == 0
+    assert [r[:2] for r in comap.requests if r[1] == 4700] == [(5, 4700), (1, 4700)] * 2
+    # Fault reset: argument and command in one FC16 write, then the return value read back.
+    assert _writes(comap)[-1] == (WRITE_REGISTERS, 4207, 3)
+    assert [comap.value("holding", a) for a in (4207, 4208)] == [0, 0x08F8]
     assert refused.value.reason == "action_not_supported"
     # No mode commands on ComAp: start and stop buttons, no mode select.
     assert poller.actions("generator", "main") == {"start", "stop"}
+
+
+async def test_comap_command_it_refuses_is_an_error() -> None:
+    """The return value says "command refused": the operator is told, not left guessing."""
+    comap = _comap()
+    comap.refuse = True
+    comap.stuck.add(4700)  # a controller not in AUTO ignores the remote start
+    settings = DeviceSettings(
+        id="comap", profile=load_builtin("comap_intelilite4"), control_enabled=True
+    )
+    async with tcp_server({1: comap}) as port:
+        poller = BusPoller(TcpSettings(host="127.0.0.1", port=port), [settings])
+        with pytest.raises(CommandError) as reset:
+            await poller.execute(Command("generator", "main", "fault_reset"))
+        with pytest.raises(CommandError) as start:
+            await poller.execute(Command("generator", "main", "start"))
+        await poller.close()
+    assert reset.value.reason == "command_not_accepted"
+    assert "0x0000 0x0002 at holding 4207 (command refused by the controller)" in str(reset.value)
+    assert start.value.reason == "command_not_accepted"
+
+
+async def test_command_that_cannot_be_read_back_says_so() -> None:
+    comap = _comap()
+    comap.failing[4700] = ExcCodes.DEVICE_FAILURE
+    settings = DeviceSettings(
+        id="comap", profile=load_builtin("comap_intelilite4"), control_enabled=True
+    )
+    async with tcp_server({1: comap}) as port:
+        poller = BusPoller(TcpSettings(host="127.0.0.1", port=port), [settings])
+        with pytest.raises(CommandError) as unconfirmed:
+            await poller.execute(Command("generator", "main", "start"))
+        await poller.close()
+    assert comap.value("coils", 4700) == 1  # written, but not confirmed
+    assert unconfirmed.value.reason == "command_unconfirmed"
 
 
 async def test_smartgen_command_sets_its_remote_coil() -> None:

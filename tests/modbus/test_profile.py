@@ -60,7 +60,9 @@ def test_deep_sea_register_facts() -> None:
     coolant = by_quantity["generator", "coolant_temperature"]
     assert (0x7FF8, 0x7FFF) in coolant.sentinels
     assert by_quantity["fuel", "level"].kind is Kind.TANK
-    assert by_quantity["mains", "present"].above == 100
+    # The mains voltage only: the site decides presence with its own threshold.
+    assert ("mains", "present") not in by_quantity
+    assert by_quantity["mains", "voltage"].address == 1060
     start = dse.command("generator", "start")
     assert start is not None
     (write,) = start.writes
