@@ -7,7 +7,13 @@ import struct
 import pytest
 
 from custom_components.sot.modbus.decode import decode, spec_of
-from custom_components.sot.modbus.profile import Field, Profile, builtin_profiles, load_builtin
+from custom_components.sot.modbus.profile import (
+    Field,
+    Profile,
+    builtin_profiles,
+    load_builtin,
+    parse_profile,
+)
 from custom_components.sot.site.readings import RejectReason
 from custom_components.sot.site.values import ValueRejected
 from custom_components.sot.site.vocabulary import Value, ValueType
@@ -71,10 +77,25 @@ def test_deep_sea_words(dse: Profile) -> None:
     assert decode(alarm, [1 | 1 << 15]) == "ok"
 
 
-def test_mains_presence_from_voltage(dse: Profile) -> None:
-    present = _field(dse, "mains", "present")
-    assert decode(present, [0, 2301]) is True
-    assert decode(present, [0, 35]) is False  # 3.5 V of induced noise on a dead line
+def test_mains_voltage_goes_to_the_site_as_a_number(dse: Profile) -> None:
+    """Presence is the site's to decide from the voltage (its grid voltage setting)."""
+    voltage = _field(dse, "mains", "voltage")
+    assert decode(voltage, [0, 2301]) == 230.1
+    assert decode(voltage, [0, 35]) == 3.5  # induced noise on a dead line: a number, no verdict
+
+
+def test_a_profile_may_still_turn_a_number_into_on_off() -> None:
+    """`above` stays for devices that report a state as a number (not for grid presence)."""
+    profile = parse_profile(
+        "name: Tank switch\ncomponents: {tank: tank, pump: load}\n"
+        "defaults: {function: holding}\n"
+        "registers:\n  - {component: tank, quantity: level, address: 0, unit: '%'}\n"
+        "  - {component: pump, quantity: state, address: 1, above: 0.5}\n",
+        "tank_switch",
+    )
+    state = _field(profile, "pump", "state")
+    assert decode(state, [1]) is True
+    assert decode(state, [0]) is False
 
 
 @pytest.mark.parametrize(

@@ -11,14 +11,14 @@ def _spans(fields: list[Field], **limits: int) -> list[tuple[str, int, int]]:
     return [(b.function.value, b.start, b.count) for b in plan(fields, **options)]
 
 
-def test_deep_sea_fast_group_is_six_reads_for_seventeen_values() -> None:
+def test_deep_sea_fast_group_is_six_reads_for_sixteen_values() -> None:
     dse = load_builtin("deep_sea_gencomm")
     fast = [f for f in dse.fields if f.scan == "fast"]
-    assert len(fast) == 17
+    assert len(fast) == 16
     blocks = plan(fast, max_registers=dse.max_registers, max_bits=dse.max_bits, max_gap=dse.max_gap)
     assert [(b.start, b.count) for b in blocks] == [
         (772, 3),  # mode, status flags
-        (1024, 38),  # engine page: oil … mains voltage, one read for twelve values
+        (1024, 38),  # engine page: oil … mains voltage, one read for ten values
         (1290, 2),
         (1408, 1),
         (1536, 2),
