@@ -109,12 +109,16 @@ def supported_keys() -> frozenset[int]:
 
 
 def support_bitmap(keys: frozenset[int]) -> list[int]:
-    """Registers 4096–4103: bit (n mod 16) of register 4096 + n // 16 set for key 35700 + n."""
+    """Registers 4096–4103: key 35700 + n sets bit 15 − (n mod 16) of register 4096 + n // 16.
+
+    Function 0 is the most significant bit of 4096, as Victron's DSE driver reads the map
+    (`bit_pos = 15 - function_code % 16`); GenComm packs its lists from the top of a register.
+    """
     words = [0] * CONTROL_SUPPORT_WORDS
     for key in keys:
         n = key - CONTROL_KEY_BASE
         if 0 <= n < 16 * CONTROL_SUPPORT_WORDS:
-            words[n // 16] |= 1 << (n % 16)
+            words[n // 16] |= 0x8000 >> (n % 16)
     return words
 
 
