@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Final
 
+from .coldchain import ColdChain
 from .components import Component, Sample, iso, optional_time
 from .events import EventType, SiteEvent
 from .freezers import Freezers, FreezerStatus
@@ -65,6 +66,11 @@ class Settings:
     grid_voltage: float = 184.0
     # The air around the freezers (°C) when no probe measures it: a shop's, DOMAIN.md's 19 °C.
     room_temperature: float = 20.0
+    # Storm readiness (readiness.py): fewer hours of fuel at the typical load than this is
+    # "not ready"; a generator service is due at these run hours (0: not set) or on this date.
+    readiness_fuel_hours: float = 72.0
+    service_due_hours: float = 0.0
+    service_due_date: date | None = None
 
 
 class Site:
@@ -81,6 +87,7 @@ class Site:
         self.freezers = Freezers(self)
         self.outages = Outages()
         self.runs: dict[str, GeneratorRun] = {}
+        self.coldchain = ColdChain()
         self.last_reading: datetime | None = None
         self.exercise_snoozed_until: datetime | None = None
         # Goes up whenever something worth saving changed.
@@ -111,6 +118,8 @@ class Site:
             if node is not None:
                 component.node = node
                 component.link = "modbus"
+            if component.kind is Kind.FREEZER:
+                self._record_cold_chain(component, reading)
             silent = node is not None and not self.nodes.get(node, True)
             component.values[reading.quantity] = Sample(reading.value, reading.time, silent)
             component.reported.add(reading.quantity)
@@ -153,6 +162,8 @@ class Site:
 
     def tick(self, now: datetime) -> list[SiteEvent]:
         """Let time pass: staleness, alarm delays, countdowns."""
+        if self.coldchain.advance(now):
+            self.revision += 1
         return self._evaluate(now)
 
     def forget(self, kind: str, component_id: str) -> None:
@@ -163,6 +174,7 @@ class Site:
         self.revision += 1
         if kind == Kind.FREEZER:
             self.freezers.forget(component_id)
+            self.coldchain.forget(component_id)
         if kind == Kind.GENERATOR:
             self.runs.pop(component_id, None)
 
@@ -277,6 +289,15 @@ class Site:
                 overdue[generator.id] = int((now - since) / timedelta(days=1))
         return overdue
 
+    def _record_cold_chain(self, freezer: Component, reading: Reading) -> None:
+        """Feed the cold-chain record, before the reading replaces the last one."""
+        value = reading.value
+        if reading.quantity == "temperature" and type(value) in (int, float):
+            live = self.fresh(freezer, "temperature", reading.time) is not None
+            self.coldchain.temperature(self, freezer, reading.time, float(value), live)
+        elif reading.quantity == "door" and isinstance(value, bool):
+            self.coldchain.door(self, freezer, reading.time, value)
+
     # -- derivation --------------------------------------------------------------------------
 
     def _integrate(self, generator: Component, until: datetime) -> None:
@@ -347,6 +368,7 @@ class Site:
         if present is False and self.outages.current is None:
             start = self.power.grid_change_time(now)
             self.outages.begin(start)
+            self.coldchain.begin(start, self)
             events.append(
                 SiteEvent(EventType.GRID_LOST, "grid", "main", start, self.fuel.figures(now))
             )
@@ -354,6 +376,7 @@ class Site:
             end = self.power.grid_change_time(now)
             outage = self.outages.end(end)
             assert outage is not None  # there was a present outage to end
+            self.coldchain.restored(end, self)
             minutes = (end - outage.start).total_seconds() / 60
             events.append(
                 SiteEvent(
@@ -411,6 +434,7 @@ class Site:
             "freezer_power": self.freezers.power_snapshot(),
             "last_reading": iso(self.last_reading),
             "exercise_snoozed_until": iso(self.exercise_snoozed_until),
+            "coldchain": self.coldchain.snapshot(),
         }
 
     def restore(self, data: dict[str, Any]) -> None:
@@ -433,6 +457,11 @@ class Site:
             freezers.restore_power(dict(data.get("freezer_power") or {}))
             last_reading = optional_time(data.get("last_reading"))
             snoozed = optional_time(data.get("exercise_snoozed_until"))
+            coldchain = ColdChain()
+            # The finished records are stored on their own (the coordinator restores them).
+            coldchain.records = self.coldchain.records
+            coldchain.records_revision = self.coldchain.records_revision
+            coldchain.restore(dict(data.get("coldchain") or {}))
         except (AttributeError, KeyError, TypeError, ValueError) as err:
             raise ValueError(f"stored site state is damaged: {err}") from err
         self.components = {c.key: c for c in components}
@@ -440,6 +469,7 @@ class Site:
             self._index(each)
         self.nodes = nodes
         self.outages, self.runs, self.fuel, self.freezers = outages, runs, fuel, freezers
+        self.coldchain = coldchain
         self.revision += 1
         self.last_reading = last_reading
         self.exercise_snoozed_until = snoozed
