@@ -257,7 +257,9 @@ def test_generator_words_follow_gencomm(harness: Harness) -> None:
         "stopping",
         "<none>",
     ]
-    assert harness.run("dse772_word", 0, 1, 2, 3, 9) == ["off", "auto", "manual", "test", "<none>"]
+    # 772: every value Victron's DSE driver maps (0-7); 5, user configuration, has no word.
+    modes = harness.run("dse772_word", 0, 1, 2, 3, 4, 5, 6, 7, 9)
+    assert modes == ["off", "auto", "manual", "test", "auto", "<none>", "test", "off", "<none>"]
     flags = [0, 1 << 11, 1 << 12, 1 << 13, (1 << 11) | (1 << 13), (1 << 11) | (1 << 12)]
     assert harness.run("dse774_word", *flags) == [
         "ok",

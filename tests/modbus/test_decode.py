@@ -78,7 +78,7 @@ def test_deep_sea_words(dse: Profile) -> None:
 
 
 def test_mains_voltage_goes_to_the_site_as_a_number(dse: Profile) -> None:
-    """Presence is the site's to decide from the voltage (its grid voltage setting)."""
+    """Presence is the site's to decide from the voltage (its grid voltage threshold, 184 V)."""
     voltage = _field(dse, "mains", "voltage")
     assert decode(voltage, [0, 2301]) == 230.1
     assert decode(voltage, [0, 35]) == 3.5  # induced noise on a dead line: a number, no verdict
