@@ -43,7 +43,8 @@ EXPECTED_READINGS: dict[str, set[tuple[str, str, str]]] = {
     "fuel-tank.yaml": {("tank", "main", "level"), ("tank", "main", "volume")},
     "grid-monitor.yaml": {
         # Voltage, not "present": the site decides with its one grid voltage threshold.
-        ("grid", "main", name) for name in ("voltage", "frequency", "power", "energy")
+        ("grid", "main", name)
+        for name in ("voltage", "frequency", "power", "energy")
     },
     "load-relays.yaml": {("load", load, "state") for load in ("freezers", "chilled", "heater")},
     "generator-gateway.yaml": {
