@@ -84,7 +84,7 @@ async def test_deep_sea_controller_feeds_generator_grid_and_tank(socket_enabled:
         "generator/main/starts": 17.0,
     }
     assert all(r.time == NOW for r in result.readings)
-    # Twenty values in seven reads (six fast blocks, one slow), not twenty.
+    # Nineteen values in seven reads (six fast blocks, one slow), not nineteen.
     assert poller.diagnostics()["requests"] == 7
 
 
