@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 FREEZER_CLEAR_MARGIN: Final = 0.5
 # The load that feeds a site's freezers when none is named after the freezer itself.
 FREEZER_GROUP_LOAD: Final = "freezers"
+# Room sensors (kind `room`), and the room the freezers stand in.
+ROOM_KIND: Final = "room"
+STORE_ROOM: Final = "store"
 
 
 class FreezerStatus(StrEnum):
@@ -154,17 +157,21 @@ class Freezers:
     # -- warming -------------------------------------------------------------------------------
 
     def room(self, freezer: Component, now: datetime) -> tuple[float, str]:
-        """The room's temperature and where it comes from: a sensor, else the setting."""
-        own = self.site.number(freezer, "room_temperature", now)
-        if own is not None:
-            return own, "sensor"
-        others = [
-            value
-            for other in self.site.of_kind(Kind.FREEZER)
-            if (value := self.site.number(other, "room_temperature", now)) is not None
-        ]
-        if others:
-            return sum(others) / len(others), "sensor"
+        """The room's temperature and where it comes from: a room sensor, else the setting.
+
+        The room `store` (where the freezers stand) when it reports, else the warmest room
+        that does (a warmer room warms a freezer sooner: the cautious choice).
+        """
+        del freezer  # one room for all of a site's freezers
+        readings: dict[str, float] = {}
+        for (kind, room_id), room in self.site.components.items():
+            if (
+                kind == ROOM_KIND
+                and (value := self.site.number(room, "temperature", now)) is not None
+            ):
+                readings[room_id] = value
+        if readings:
+            return readings.get(STORE_ROOM, max(readings.values())), "sensor"
         return self.site.settings.room_temperature, "setting"
 
     def fit(self, freezer: Component, now: datetime) -> Fit | None:

@@ -543,14 +543,14 @@ class Fuel:
         measured = True
         hour = False
         for generator in self.site.generators():
-            if not self.rate(generator, now):
+            rate = self.rate(generator, now)
+            if not rate:
                 continue
             run = self.site.runs.get(generator.id)
             assumed = None if run is None else self.assumed_rate(generator, run)
-            if assumed is None:
-                return None
-            smoothed += assumed[0]
-            hour = hour or assumed[1]
+            # Its first reading, before there is anything to smooth: the rate as it is.
+            smoothed += rate if assumed is None else assumed[0]
+            hour = hour or (assumed is not None and assumed[1])
             measured = measured and self.site.number(generator, "fuel_rate", now) is not None
         if not smoothed:
             return None
