@@ -20,6 +20,7 @@ CONF_FREEZER_CRITICAL: Final = "freezer_critical"
 CONF_ALARM_DELAY: Final = "alarm_delay"
 CONF_STALE_TIMEOUT: Final = "stale_timeout"
 CONF_FUEL_LOW_HOURS: Final = "fuel_low_hours"
+CONF_ROOM_TEMPERATURE: Final = "room_temperature"
 CONF_SILENT_AFTER: Final = "silent_after"
 
 DEFAULT_OPTIONS: Final = {
@@ -31,6 +32,7 @@ DEFAULT_OPTIONS: Final = {
     CONF_ALARM_DELAY: 10,
     CONF_STALE_TIMEOUT: 300,
     CONF_FUEL_LOW_HOURS: 12.0,
+    CONF_ROOM_TEMPERATURE: 20.0,
     CONF_SILENT_AFTER: 60,
 }
 

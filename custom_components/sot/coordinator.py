@@ -29,6 +29,7 @@ from .const import (
     CONF_FREEZER_WARNING,
     CONF_FUEL_LOW_HOURS,
     CONF_GENERATOR_RATING,
+    CONF_ROOM_TEMPERATURE,
     CONF_SILENT_AFTER,
     CONF_SITE_ID,
     CONF_STALE_TIMEOUT,
@@ -97,6 +98,7 @@ def settings_from_options(options: dict[str, Any]) -> Settings:
         alarm_delay=timedelta(minutes=float(merged[CONF_ALARM_DELAY])),
         stale_timeout=timedelta(seconds=float(merged[CONF_STALE_TIMEOUT])),
         fuel_low_hours=float(merged[CONF_FUEL_LOW_HOURS]),
+        room_temperature=float(merged[CONF_ROOM_TEMPERATURE]),
         silent_after=timedelta(minutes=float(merged[CONF_SILENT_AFTER])),
     )
 

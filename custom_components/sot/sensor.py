@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from homeassistant.components.sensor import (
@@ -36,6 +36,7 @@ from homeassistant.util import dt as dt_util
 
 from .coordinator import SiteCoordinator, SotConfigEntry
 from .entity import SotEntity, SotEntityDescription, async_setup_discovery
+from .site.fuel import Figure
 from .site.generators import GeneratorRun
 from .site.model import Component, FreezerStatus, PowerSource, Site
 from .site.vocabulary import GENERATOR_ALARMS, GENERATOR_MODES, GENERATOR_STATES, Kind
@@ -44,6 +45,7 @@ from .site.vocabulary import GENERATOR_ALARMS, GENERATOR_MODES, GENERATOR_STATES
 PARALLEL_UPDATES = 0
 # Enough of an estimate's last states to get past the `unavailable` of a reload.
 _RECORDED_STATES = 5
+ComponentAttributesFn = Callable[[Site, Component | None, datetime], dict[str, Any]]
 
 ValueFn = Callable[[Site, Component | None, datetime], StateType]
 
@@ -54,6 +56,8 @@ class SotSensorDescription(SotEntityDescription, SensorEntityDescription):
 
     value_fn: ValueFn | None = None
     attributes_fn: Callable[[Site, datetime], dict[str, Any]] | None = None
+    # Attributes of a component's row (a freezer's countdown: its bounds and what it rests on).
+    component_attributes_fn: ComponentAttributesFn | None = None
     # For the model's counter estimates: which counter, so the figure already shown is kept to.
     estimates: str | None = None
 
@@ -95,14 +99,60 @@ def _measured(
     )
 
 
+def _fuel_figure(site: Site, now: datetime) -> Figure | None:
+    """Hours at the present load while a set runs, else at the typical load (on the grid)."""
+    return site.fuel.present(now) or site.fuel.typical(now)
+
+
 def _fuel_runtime(site: Site, _: Component | None, now: datetime) -> StateType:
-    hours = site.fuel.runtime(now)
-    return None if hours is None else round(hours, 2)
+    figure = _fuel_figure(site, now)
+    return None if figure is None else round(figure.hours, 2)
 
 
-def _fuel_runtime_available(site: Site, _: Component | None, now: datetime) -> bool:
-    # Unknown (not unavailable) while the generators stand still and the tank level is live.
-    return site.fuel.usable(now) is not None and site.power.any_running(now) is not None
+def _fuel_typical(site: Site, _: Component | None, now: datetime) -> StateType:
+    figure = site.fuel.typical(now)
+    return None if figure is None else round(figure.hours, 2)
+
+
+def _fuel_available(site: Site, _: Component | None, now: datetime) -> bool:
+    # Unknown (not unavailable) while the tank level is live but no rate is known yet.
+    return site.fuel.usable(now) is not None
+
+
+def _figure_attributes(figure: Figure | None) -> dict[str, Any]:
+    """What a fuel figure assumes: the load and which, the rate, its source and correction."""
+    if figure is None:
+        return {"assumes": None}
+    return {
+        "assumes": figure.basis,
+        "assumed_load_kw": None if figure.load is None else round(figure.load, 1),
+        "fuel_rate": round(figure.rate, 2),
+        "usable_litres": round(figure.usable),
+        "rate_source": figure.source,
+        "rate_correction": round(figure.correction, 3),
+    }
+
+
+def _fuel_runtime_attributes(site: Site, now: datetime) -> dict[str, Any]:
+    estimate = site.fuel.estimate
+    refill = estimate.refills[-1] if estimate.refills else None
+    drain = estimate.drains[-1] if estimate.drains else None
+    return {
+        **_figure_attributes(_fuel_figure(site, now)),
+        "last_refill": None if refill is None else _tally(refill.time, refill.litres),
+        "last_drain": None if drain is None else _tally(drain.time, drain.litres),
+        "draining": estimate.draining is not None,
+    }
+
+
+def _fuel_typical_attributes(site: Site, now: datetime) -> dict[str, Any]:
+    return _figure_attributes(site.fuel.typical(now))
+
+
+def _tally(time: float | datetime, litres: float) -> dict[str, Any]:
+    """A refill or drain as the attributes show it."""
+    moment = time if isinstance(time, datetime) else datetime.fromtimestamp(time, UTC)
+    return {"time": moment.isoformat(), "litres": litres}
 
 
 def _power_source(site: Site, _: Component | None, now: datetime) -> StateType:
@@ -131,7 +181,9 @@ def _outage_attributes(site: Site, now: datetime) -> dict[str, Any]:
             "minutes": round((last.end - last.start).total_seconds() / 60, 1),
             "generator_hours": round(last.generator_seconds / 3600, 2),
             "fuel_used": round(last.fuel_used, 1),
+            "refills": [_tally(time, litres) for time, litres in last.refills],
         },
+        "refills": [] if current is None else [_tally(t, v) for t, v in current.refills],
         "outages_logged": len(log),
     }
 
@@ -150,6 +202,40 @@ def _time_to(limit_index: int) -> ValueFn:
         return None if hours is None else round(hours, 2)
 
     return value
+
+
+def _countdown_attributes(limit_index: int) -> ComponentAttributesFn:
+    """A countdown's bounds and what it rests on; since when a crossed limit was crossed."""
+
+    def attributes(site: Site, component: Component | None, now: datetime) -> dict[str, Any]:
+        if component is None:
+            return {}
+        limit = site.freezers.limits(component)[limit_index]
+        countdown = site.freezers.countdown(component, limit, now)
+        if countdown is None:
+            return {"limit": limit, "crossed": False}
+
+        def hours(value: float | None) -> float | None:
+            return None if value is None else round(value, 2)
+
+        def when(value: datetime | None) -> str | None:
+            return None if value is None else value.isoformat()
+
+        return {
+            "limit": limit,
+            "crossed": countdown.crossed_since is not None,
+            "crossed_since": when(countdown.crossed_since),
+            "estimate": hours(countdown.estimate),
+            "low": hours(countdown.low),
+            "high": hours(countdown.high),
+            "warming_since": when(countdown.warming_since),
+            "warming_basis": countdown.basis,
+            "room_temperature": countdown.room,
+            "room_temperature_source": countdown.room_source,
+            "time_constant_h": None if countdown.tau is None else round(countdown.tau, 1),
+        }
+
+    return attributes
 
 
 def _temperature_live(site: Site, component: Component | None, now: datetime) -> bool:
@@ -223,7 +309,20 @@ SENSORS: tuple[SotSensorDescription, ...] = (
         suggested_display_precision=1,
         exists_fn=lambda coordinator, _: bool(coordinator.site.of_kind(Kind.TANK)),
         value_fn=_fuel_runtime,
-        available_fn=_fuel_runtime_available,
+        attributes_fn=_fuel_runtime_attributes,
+        available_fn=_fuel_available,
+    ),
+    SotSensorDescription(
+        key="fuel_runtime_typical",
+        translation_key="fuel_runtime_typical",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.HOURS,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
+        exists_fn=lambda coordinator, _: bool(coordinator.site.of_kind(Kind.TANK)),
+        value_fn=_fuel_typical,
+        attributes_fn=_fuel_typical_attributes,
+        available_fn=_fuel_available,
     ),
     # Grid.
     _measured(
@@ -416,6 +515,7 @@ SENSORS: tuple[SotSensorDescription, ...] = (
         suggested_display_precision=1,
         exists_fn=_has_any("temperature"),
         value_fn=_time_to(0),
+        component_attributes_fn=_countdown_attributes(0),
         available_fn=_temperature_live,
     ),
     SotSensorDescription(
@@ -427,6 +527,7 @@ SENSORS: tuple[SotSensorDescription, ...] = (
         suggested_display_precision=1,
         exists_fn=_has_any("temperature"),
         value_fn=_time_to(1),
+        component_attributes_fn=_countdown_attributes(1),
         available_fn=_temperature_live,
     ),
     # Loads.
@@ -466,6 +567,8 @@ class SotSensor(SotEntity, SensorEntity):
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """Extra figures for the rows that have them (the outage log's summary)."""
+        if (of_component := self.entity_description.component_attributes_fn) is not None:
+            return of_component(self.coordinator.site, self.component, dt_util.utcnow())
         attributes = self.entity_description.attributes_fn
         return None if attributes is None else attributes(self.coordinator.site, dt_util.utcnow())
 
