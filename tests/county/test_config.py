@@ -1,0 +1,180 @@
+"""What scripts/county writes: the queue sizing, the bridge, the ACL, and what it refuses."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .brokers import SCRIPT, county
+
+A_DAY_AT_6 = 6 * 86400  # messages: a day of a site at 6 msg/s
+
+
+def conf_values(path: Path) -> dict[str, list[str]]:
+    """Option → values (in order) of a Mosquitto configuration file."""
+    values: dict[str, list[str]] = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, _, value = line.partition(" ")
+            values.setdefault(key, []).append(value)
+    return values
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A county with kall at the defaults and hallen at 10 msg/s for 24 h."""
+    root = tmp_path_factory.mktemp("county") / "c"
+    county("init", root, "--host", "mqtt.county.example", "--host", "10.0.0.5")
+    county("add-site", root, "kall")
+    county("add-site", root, "hallen", "--rate", "10", "--hours", "24")
+    return root
+
+
+def test_the_site_queue_holds_more_than_a_day_of_its_traffic(made: Path) -> None:
+    kall = conf_values(made / "sites" / "kall" / "conf.d" / "sot-county.conf")
+    # 6 msg/s x 36 h x 3600 s; 64 payload bytes each (the contract's largest plain payload).
+    assert kall["max_queued_messages"] == [str(6 * 36 * 3600)] == ["777600"]
+    assert int(kall["max_queued_messages"][0]) >= A_DAY_AT_6
+    assert kall["max_queued_bytes"] == [str(777600 * 64)]
+    hallen = conf_values(made / "sites" / "hallen" / "conf.d" / "sot-county.conf")
+    assert hallen["max_queued_messages"] == [str(math.ceil(10 * 24 * 3600))]
+    # The arithmetic is written next to the numbers.
+    text = (made / "sites" / "kall" / "conf.d" / "sot-county.conf").read_text()
+    assert "6 msg/s x 36 h x 3600 s = 777,600 messages (a day is 518,400)" in text
+
+
+def test_the_bridge_is_mqtt5_persistent_tls_and_scoped_to_its_site(made: Path) -> None:
+    kall = conf_values(made / "sites" / "kall" / "conf.d" / "sot-county.conf")
+    assert kall["connection"] == ["sot-county"]
+    assert kall["address"] == ["mqtt.county.example:8883"]
+    assert kall["bridge_protocol_version"] == ["mqttv50"]
+    assert kall["cleansession"] == kall["local_cleansession"] == ["false"]
+    assert kall["persistence"] == ["true"]
+    assert kall["upgrade_outgoing_qos"] == ["true"]
+    assert kall["topic"] == ["sot/kall/# out 1", "sot/kall/load/+/set in 1"]
+    assert kall["remote_username"] == kall["remote_clientid"] == ["site-kall"]
+    assert kall["bridge_insecure"] == ["false"]
+    assert kall["bridge_certfile"] == ["/etc/mosquitto/sot-county/site-kall.crt"]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32}", kall["remote_password"][0])
+    assert (made / "sites" / "kall" / "conf.d" / "sot-county.conf").stat().st_mode & 0o007 == 0
+    # The password is stored hashed at the county, never in clear.
+    passwd = (made / "county" / "sot-county" / "passwd").read_text()
+    assert kall["remote_password"][0] not in passwd
+    assert re.search(r"^site-kall:\$7\$101\$[^$]+\$[^$]+$", passwd, re.M)
+    # The server certificate names every address the sites use.
+    san = subprocess.run(
+        [
+            "openssl",
+            "x509",
+            "-noout",
+            "-ext",
+            "subjectAltName",
+            "-in",
+            str(made / "county" / "sot-county" / "server.crt"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "DNS:mqtt.county.example" in san
+    assert "IP Address:10.0.0.5" in san
+
+
+def test_the_county_requires_certificates_and_logins(made: Path) -> None:
+    conf = conf_values(made / "county" / "conf.d" / "sot-county.conf")
+    assert conf["allow_anonymous"] == ["false"]
+    assert conf["require_certificate"] == ["true"]
+    assert conf["use_username_as_clientid"] == ["true"]
+    assert conf["crlfile"] == ["/etc/mosquitto/sot-county/crl.pem"]
+    assert conf["listener"] == ["8883", "1883 127.0.0.1"]
+
+
+def test_the_acl_gives_each_site_only_its_own_prefix(made: Path) -> None:
+    users: dict[str, list[str]] = {}
+    current = ""
+    for line in (made / "county" / "sot-county" / "acl").read_text().splitlines():
+        if line.startswith("user "):
+            current = line.split()[1]
+            users[current] = []
+        elif line.startswith("topic "):
+            users[current].append(line.removeprefix("topic "))
+    assert users["county-ha"] == [
+        "read sot/#",
+        "write sot/+/load/+/set",
+        "read sot-bridge/#",
+    ]
+    for site in ("kall", "hallen"):
+        rules = users[f"site-{site}"]
+        assert all(
+            rule.split()[1].startswith((f"sot/{site}/", f"sot-bridge/{site}/")) for rule in rules
+        )
+        assert [rule for rule in rules if rule.startswith("read")] == [
+            f"read sot/{site}/load/+/set"
+        ]
+        # No wildcard a command topic could match.
+        writes = [rule.split()[1] for rule in rules if rule.startswith("write")]
+        assert not any(w.endswith("/load/#") or w == f"sot/{site}/#" for w in writes)
+        assert f"sot/{site}/+/+/+" not in writes
+    assert set(users) == {"county-ha", "site-kall", "site-hallen"}
+
+
+def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """scripts/county, its exit status kept."""
+    return subprocess.run(
+        [str(SCRIPT), *map(str, args)], capture_output=True, text=True, check=False, timeout=60
+    )
+
+
+def test_mistakes_are_refused(made: Path, tmp_path: Path) -> None:
+    for bad in ("Kall", "_kall", "kall/x", "k" * 33, "kall+", "ka ll"):
+        result = run("add-site", made, bad)
+        assert result.returncode == 1
+        assert "site id" in result.stderr
+    assert "already added" in run("add-site", made, "kall").stderr
+    assert "at least 24" in run("add-site", made, "short", "--hours", "12").stderr
+    assert "not a current site" in run("revoke-site", made, "nowhere").stderr
+    assert "already holds a county" in run("init", made, "--host", "x").stderr
+    assert "is not a county directory" in run("add-site", tmp_path, "kall").stderr
+
+
+def test_revoking_removes_the_login_and_rule_and_lists_the_serial(tmp_path: Path) -> None:
+    root = tmp_path / "c"
+    county("init", root, "--host", "127.0.0.1", "--local-port", "0")
+    county("add-site", root, "kall")
+    serial = json.loads((root / "county.json").read_text())["sites"]["kall"]["serial"]
+    output = county("revoke-site", root, "kall")
+    assert "mosquitto_sub" in output
+    assert "site-kall" not in (root / "county" / "sot-county" / "passwd").read_text()
+    acl = (root / "county" / "sot-county" / "acl").read_text()
+    assert "user site-kall" not in acl
+    # Until re-added, the county's HA login may clear kall's retained messages.
+    assert "write sot/kall/#" in acl
+    crl = subprocess.run(
+        [
+            "openssl",
+            "crl",
+            "-noout",
+            "-text",
+            "-in",
+            str(root / "county" / "sot-county" / "crl.pem"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert f"Serial Number: {serial}" in crl
+    assert f"revoked: kall (certificate serial {serial})" in county("list", root)
+    assert not (root / "sites" / "kall").exists()
+    # A re-added site gets new credentials; the clearing rule goes.
+    county("add-site", root, "kall")
+    acl = (root / "county" / "sot-county" / "acl").read_text()
+    assert "user site-kall" in acl
+    assert "write sot/kall/#" not in acl
+    # Without a local listener the listener list has only the TLS port.
+    conf = conf_values(root / "county" / "conf.d" / "sot-county.conf")
+    assert conf["listener"] == ["8883"]
