@@ -79,7 +79,7 @@ def test_the_meta_table_is_the_settings() -> None:
     rows = _rows(_section("Meta (retained)"))
     documented = {}
     for key, kinds, _, accepted in rows:
-        if key.strip("`") in ("name", "node"):
+        if key.strip("`") in ("name", "node", "provides"):
             continue
         documented[(kinds, key.strip("`"))] = accepted
     assert set(documented) == {(k.value, key) for k, keys in SETTINGS.items() for key in keys}

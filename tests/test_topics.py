@@ -308,3 +308,111 @@ def test_subscription_and_load_commands() -> None:
 )
 def test_site_from_status_topic(topic: str, site: str | None) -> None:
     assert site_from_status_topic(topic) == site
+
+
+# -- what the site offers: station products, network devices, rooms, `provides` ------------
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload", "value"),
+    [
+        ("sot/kall/station/diesel/volume", "8450", 8450.0),
+        ("sot/kall/station/petrol95/level", "41.5", 41.5),
+        ("sot/kall/station/hvo/ullage", "1550.5", 1550.5),
+        ("sot/kall/station/diesel/pump", "ON", True),
+        ("sot/kall/station/adblue/available", "off", False),
+        ("sot/kall/network/router/online", "true", True),
+        ("sot/kall/network/modem/signal", "-87", -87.0),
+        ("sot/kall/room/warm/temperature", "19.5", 19.5),
+    ],
+)
+def test_offer_kinds_plain_payloads(topic: str, payload: str, value: object) -> None:
+    parsed = parse_message(BASE, topic, payload, NOW)
+    assert parsed.rejections == []
+    assert [(r.kind, r.id, r.quantity, r.value) for r in parsed.readings] == [
+        (*tuple(topic.split("/")[2:]), value)
+    ]
+
+
+def test_a_station_product_as_one_object() -> None:
+    payload = '{"volume": 8450, "ullage": 1550, "pump": true, "available": "ON", "ts": 1795341600}'
+    parsed = parse_message(BASE, "sot/kall/station/diesel", payload, NOW)
+    assert parsed.rejections == []
+    assert {r.quantity: r.value for r in parsed.readings} == {
+        "volume": 8450.0,
+        "ullage": 1550.0,
+        "pump": True,
+        "available": True,
+    }
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload", "reason"),
+    [
+        ("sot/kall/station/diesel/volume", "-1", RejectReason.OUT_OF_RANGE),
+        ("sot/kall/station/diesel/volume", "1000001", RejectReason.OUT_OF_RANGE),
+        ("sot/kall/station/diesel/volume", "8 450", RejectReason.NOT_A_NUMBER),
+        ("sot/kall/station/diesel/volume", "8450,5", RejectReason.NOT_A_NUMBER),
+        ("sot/kall/station/diesel/level", "101", RejectReason.OUT_OF_RANGE),
+        ("sot/kall/station/diesel/ullage", "nan", RejectReason.NOT_FINITE),
+        ("sot/kall/station/diesel/pump", "yes", RejectReason.BAD_BOOL),
+        ("sot/kall/station/diesel/available", "2", RejectReason.BAD_BOOL),
+        ("sot/kall/station/diesel/price", "21.9", RejectReason.UNKNOWN_QUANTITY),
+        ("sot/kall/station/Diesel/volume", "8450", RejectReason.BAD_ID),
+        ("sot/kall/station/diesel", '{"volume": "full"}', RejectReason.NOT_A_NUMBER),
+        ("sot/kall/station/diesel", '{"pump": 1}', RejectReason.WRONG_TYPE),
+        ("sot/kall/network/router/online", "up", RejectReason.BAD_BOOL),
+        ("sot/kall/network/router/signal", "12", RejectReason.OUT_OF_RANGE),
+        ("sot/kall/network/router/signal", "-151", RejectReason.OUT_OF_RANGE),
+        ("sot/kall/room/warm/temperature", "61", RejectReason.OUT_OF_RANGE),
+        ("sot/kall/room/warm/humidity", "40", RejectReason.UNKNOWN_QUANTITY),
+        ("sot/kall/service/food/state", "open", RejectReason.UNKNOWN_KIND),
+    ],
+)
+def test_offer_kinds_refuse_bad_input(topic: str, payload: str, reason: RejectReason) -> None:
+    assert reasons(topic, payload) == [reason]
+
+
+@pytest.mark.parametrize(
+    ("payload", "provides", "refused"),
+    [
+        ({"provides": "card_payment"}, ("card_payment",), []),
+        ({"provides": ["food", "cash", "food"]}, ("food", "cash"), []),
+        ({"provides": []}, (), []),
+        ({"provides": "petrol"}, (), [RejectReason.BAD_SETTING]),
+        ({"provides": ["food", "sauna"]}, (), [RejectReason.BAD_SETTING]),
+        ({"provides": ["food"] * 7}, (), [RejectReason.BAD_SETTING]),
+        ({"provides": {"food": True}}, (), [RejectReason.BAD_SETTING]),
+        ({"provides": 1}, (), [RejectReason.BAD_SETTING]),
+        ({"name": "Router"}, (), []),
+    ],
+)
+def test_meta_provides(
+    payload: dict[str, object], provides: tuple[str, ...], refused: list[RejectReason]
+) -> None:
+    parsed = parse_message(
+        BASE, "sot/kall/network/router/meta", json.dumps({"node": "net", **payload}), NOW
+    )
+    assert parsed.meta is not None
+    assert parsed.meta.provides == provides
+    assert parsed.meta.node == "net"  # the rest of the meta is kept
+    assert [r.reason for r in parsed.rejections] == refused
+
+
+def test_station_and_room_settings_in_a_meta() -> None:
+    payload = json.dumps({"name": "Diesel", "capacity": 10000, "reserve": 2000, "minimum": 15})
+    parsed = parse_message(BASE, "sot/kall/station/diesel/meta", payload, NOW)
+    assert parsed.meta is not None
+    assert parsed.meta.settings == {"capacity": 10000.0, "reserve": 2000.0}
+    bad = json.dumps({"capacity": 0, "reserve": -5})
+    assert reasons("sot/kall/station/diesel/meta", bad) == [RejectReason.BAD_SETTING] * 2
+    parsed = parse_message(BASE, "sot/kall/room/warm/meta", '{"minimum": 16}', NOW)
+    assert parsed.meta is not None
+    assert parsed.meta.settings == {"minimum": 16.0}
+    assert reasons("sot/kall/room/warm/meta", '{"minimum": 30}') == [RejectReason.BAD_SETTING]
+
+
+def test_the_sites_own_public_summary_is_not_a_reading() -> None:
+    parsed = parse_message(BASE, "sot/kall/public", '{"status": "open"}', NOW)
+    assert (parsed.readings, parsed.rejections, parsed.meta) == ([], [], None)
+    assert reasons("sot/kall/public/extra", "x") == [RejectReason.UNKNOWN_KIND]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from ..site.readings import RejectReason
-from ..site.vocabulary import Kind
+from ..site.vocabulary import SERVICES, Kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +46,15 @@ SETTINGS: Final[dict[Kind, dict[str, Setting]]] = {
         "critical": Setting(-40, -0.5, "°C", unsafe_from=0),
     },
     Kind.LOAD: {"priority": Setting(1, 5, whole=True)},
+    # A station product's tank, and the litres kept back from sale (for the rescue services,
+    # or what the pump cannot draw).
+    Kind.STATION: {"capacity": Setting(1, 100_000, "L"), "reserve": Setting(0, 100_000, "L")},
+    Kind.NETWORK: {},
+    # Below this the warm room is not warm (WHO's 18 °C is the default).
+    Kind.ROOM: {"minimum": Setting(5, 25, "°C")},
 }
+# The meta key naming the services a component provides: one service word or a list of them.
+PROVIDES: Final = "provides"
 
 
 def check_settings(
@@ -89,6 +97,29 @@ def check_settings(
                 )
             )
     return settings, refused
+
+
+def check_provides(
+    data: Mapping[str, object],
+) -> tuple[tuple[str, ...] | None, list[tuple[RejectReason, str]]]:
+    """The services a meta says its component provides (None: it does not say), and refusals.
+
+    A service word or a list of them, from the vocabulary's services; anything else is refused
+    whole (a half-read list would open a service the site did not mean to declare).
+    """
+    if PROVIDES not in data:
+        return None, []
+    value = data[PROVIDES]
+    words = [value] if isinstance(value, str) else value
+    if (
+        isinstance(words, list)
+        and len(words) <= len(SERVICES)
+        and all(isinstance(word, str) and word in SERVICES for word in words)
+    ):
+        return tuple(dict.fromkeys(words)), []
+    return None, [
+        (RejectReason.BAD_SETTING, f"meta provides must be one or more of {', '.join(SERVICES)}")
+    ]
 
 
 def _number(value: object) -> float | None:

@@ -5,6 +5,7 @@
     <base>/<kind>/<id>/meta         retained JSON: name, node, per-component settings
     <base>/node/<node>/status       online / offline (retained birth and last will)
     <base>/load/<id>/set            command ON / OFF (QoS 1, never retained)
+    <base>/public                   retained JSON: what the site offers, for displays
 
 `<base>` is `sot/<site>` by default. docs/mqtt.md is the user-facing version of this contract.
 """
@@ -21,7 +22,7 @@ from typing import Final
 from ..site.readings import Command, Meta, NodeStatus, Parsed, Reading, Rejection, RejectReason
 from ..site.values import ValueRejected, parse_json_value, parse_text, strip_blank
 from ..site.vocabulary import QUANTITIES, Kind, quantity
-from .meta import check_settings
+from .meta import check_provides, check_settings
 
 # `\Z`, not `$`: `$` would also match before a trailing line end ("f1\n").
 ID_PATTERN: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}\Z")
@@ -40,6 +41,7 @@ NODE: Final = "node"
 STATUS: Final = "status"
 META: Final = "meta"
 SET: Final = "set"
+PUBLIC: Final = "public"
 ONLINE: Final = "online"
 OFFLINE: Final = "offline"
 
@@ -47,6 +49,11 @@ OFFLINE: Final = "offline"
 def subscription(base: str) -> str:
     """The one wildcard subscription that receives a whole site."""
     return f"{base}/#"
+
+
+def public_topic(base: str) -> str:
+    """Topic of the site's public summary (retained, for displays and the county)."""
+    return f"{base}/{PUBLIC}"
 
 
 def status_topic(base: str, node: str) -> str:
@@ -91,6 +98,8 @@ def parse_message(base: str, topic: str, payload: bytes | str, now: datetime) ->
     parts = topic[len(prefix) :].split("/")
     raw = payload.encode() if isinstance(payload, str) else payload
 
+    if parts == [PUBLIC]:
+        return parsed  # the site's own public summary, published by Home Assistant
     if parts[0] == NODE:
         # ESPHome nodes publish their own diagnostics under the node prefix; only status counts.
         if len(parts) == 3 and parts[2] == STATUS:
@@ -275,7 +284,8 @@ def _parse_meta(parsed: Parsed, topic: str, kind: Kind, component_id: str, raw: 
         _reject(parsed, RejectReason.BAD_ID, topic, "meta node must be a node id")
         node = None
     settings, refused = check_settings(kind, data)
-    for reason, detail in refused:
+    provides, refused_provides = check_provides(data)
+    for reason, detail in refused + refused_provides:
         _reject(parsed, reason, topic, detail)
     parsed.meta = Meta(
         kind.value,
@@ -283,4 +293,5 @@ def _parse_meta(parsed: Parsed, topic: str, kind: Kind, component_id: str, raw: 
         name.strip()[:MAX_NAME_LENGTH] if isinstance(name, str) else None,
         node if isinstance(node, str) else None,
         settings,
+        provides or (),
     )

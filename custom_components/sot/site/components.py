@@ -35,6 +35,8 @@ class Component:
     settings: dict[str, float] = field(default_factory=dict)
     # The link its readings come over ("mqtt", or "modbus" for a polled device).
     link: str = "mqtt"
+    # The services it provides (vocabulary.SERVICES), as its meta declares them.
+    provides: tuple[str, ...] = ()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -56,6 +58,7 @@ class Component:
             "node": self.node,
             "settings": dict(self.settings),
             "link": self.link,
+            "provides": list(self.provides),
         }
 
     @classmethod
@@ -76,6 +79,7 @@ class Component:
             node=data.get("node"),
             settings={str(k): float(v) for k, v in dict(data.get("settings") or {}).items()},
             link=str(data.get("link", "mqtt")),
+            provides=tuple(str(service) for service in data.get("provides") or ()),
         )
 
 

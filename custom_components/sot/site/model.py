@@ -25,7 +25,9 @@ from .fuel import Fuel
 from .generators import GeneratorRun
 from .outages import Outage, Outages
 from .power import Power, PowerSource
+from .public import Notice
 from .readings import Meta, NodeStatus, Reading
+from .station import Station
 from .vocabulary import Kind, Value, ValueType, quantity
 
 __all__ = [
@@ -86,6 +88,9 @@ class Site:
         self.fuel = Fuel(self)
         self.freezers = Freezers(self)
         self.outages = Outages()
+        self.station = Station(self)
+        # The operator's message to the public (the information display, `<base>/public`).
+        self.notice: Notice | None = None
         self.runs: dict[str, GeneratorRun] = {}
         self.coldchain = ColdChain()
         self.last_reading: datetime | None = None
@@ -141,6 +146,7 @@ class Site:
         if meta.node is not None:
             component.node = meta.node
         component.settings = dict(meta.settings)
+        component.provides = meta.provides
         self.revision += 1
 
     def set_node(self, status: NodeStatus) -> list[SiteEvent]:
@@ -177,6 +183,8 @@ class Site:
             self.coldchain.forget(component_id)
         if kind == Kind.GENERATOR:
             self.runs.pop(component_id, None)
+        if kind == Kind.STATION:
+            self.station.forget(component_id)
 
     def component(self, kind: str, component_id: str, create: bool = False) -> Component | None:
         """The component (kind, id); created when asked to and the kind is known."""
@@ -357,6 +365,8 @@ class Site:
                 self._evaluate_generator(generator, now, events)
         if power or (kinds is not None and Kind.TANK in kinds):
             self.fuel.evaluate(now, events)
+        if power or (kinds is not None and Kind.STATION in kinds):
+            self.station.evaluate(now)
         for freezer in self.of_kind(Kind.FREEZER) if freezers is None else freezers:
             self.freezers.evaluate(freezer, now, events)
         if events:
@@ -434,6 +444,8 @@ class Site:
             "freezer_power": self.freezers.power_snapshot(),
             "last_reading": iso(self.last_reading),
             "exercise_snoozed_until": iso(self.exercise_snoozed_until),
+            "station": self.station.snapshot(),
+            "notice": None if self.notice is None else self.notice.as_dict(),
             "coldchain": self.coldchain.snapshot(),
         }
 
@@ -457,6 +469,9 @@ class Site:
             freezers.restore_power(dict(data.get("freezer_power") or {}))
             last_reading = optional_time(data.get("last_reading"))
             snoozed = optional_time(data.get("exercise_snoozed_until"))
+            station = Station(self)
+            station.restore(dict(data.get("station") or {}))
+            notice = Notice.from_dict(data["notice"]) if data.get("notice") else None
             coldchain = ColdChain()
             # The finished records are stored on their own (the coordinator restores them).
             coldchain.records = self.coldchain.records
@@ -473,6 +488,7 @@ class Site:
         self.revision += 1
         self.last_reading = last_reading
         self.exercise_snoozed_until = snoozed
+        self.station, self.notice = station, notice
 
 
 def _runs_of_first_version(data: dict[str, Any]) -> dict[str, GeneratorRun]:

@@ -38,6 +38,8 @@ class Meta:
     name: str | None = None
     node: str | None = None
     settings: dict[str, float] = field(default_factory=dict)
+    # The services the component provides (vocabulary.SERVICES), as its meta declares them.
+    provides: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,13 @@ class Kind(StrEnum):
     TANK = "tank"
     FREEZER = "freezer"
     LOAD = "load"
+    # A product the fuel station sells (diesel, petrol 95, HVO, AdBlue): its own storage tank,
+    # dispenser pump and availability, separate from the generator's day tank (`tank`).
+    STATION = "station"
+    # A router, card terminal or mobile modem: online or not, and its mobile signal.
+    NETWORK = "network"
+    # A room people use, the warm room above all: its air temperature.
+    ROOM = "room"
 
 
 class ValueType(StrEnum):
@@ -137,7 +144,29 @@ QUANTITIES: Final[dict[Kind, dict[str, Quantity]]] = {
             _number("power", "kW", -1, 500),
         )
     },
+    Kind.STATION: {
+        q.name: q
+        for q in (
+            _number("volume", "L", 0, 1e6),
+            _number("level", "%", 0, 100),
+            _number("ullage", "L", 0, 1e6),
+            _bool("pump"),
+            _bool("available"),
+        )
+    },
+    Kind.NETWORK: {
+        q.name: q
+        for q in (
+            _bool("online"),
+            _number("signal", "dBm", -150, 0),
+        )
+    },
+    Kind.ROOM: {q.name: q for q in (_number("temperature", "°C", -50, 60),)},
 }
+
+# What a SOT point offers people: a component's meta says which it provides
+# (`{"provides": ["card_payment"]}`); freezers, station products and rooms count by their kind.
+SERVICES: Final = ("food", "fuel", "card_payment", "cash", "warm_room", "communications")
 
 Value = float | bool | str
 

@@ -1,0 +1,153 @@
+"""Fuel for sale: the station's products, the litres each can sell, and what was sold.
+
+A product (`station/<id>`: diesel, petrol 95, HVO, AdBlue ...) is the station's own storage
+tank with its dispenser, separate from the generator's day tank (`tank`, in `fuel`). What can
+be sold is the stock above the product's reserve: the litres the station keeps back (for the
+rescue services, or what the pump cannot draw), its meta's `reserve`, else a tenth of the
+tank. What was sold during the present outage is the drop in stock since the grid went, with
+deliveries (a rise in stock) added back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from .components import Component, optional_time
+from .vocabulary import Kind
+
+if TYPE_CHECKING:
+    from .model import Site
+
+# The reserve when a product's meta names none: this share of its tank.
+DEFAULT_RESERVE_SHARE: Final = 0.10
+# A rise in stock beyond this (L) is a delivery; smaller rises are the gauge's wobble (a tank
+# warming in the sun reads a few litres more) and are not counted as stock that came in.
+DELIVERY_LITRES: Final = 50.0
+
+
+@dataclass(slots=True)
+class Sales:
+    """One product's stock through the present outage."""
+
+    # The start of the outage this record is for.
+    outage: datetime
+    # The stock when the outage began, plus the deliveries since.
+    baseline: float
+    # The last stock seen.
+    last: float
+
+    @property
+    def sold(self) -> float:
+        """Litres sold so far (never below zero: a gauge reading high is not a sale undone)."""
+        return max(0.0, self.baseline - self.last)
+
+
+class Station:
+    """The station's products: stock, reserve, litres for sale, litres sold this outage."""
+
+    def __init__(self, site: Site) -> None:
+        """Read from `site`'s `station` components."""
+        self.site = site
+        self.sales: dict[str, Sales] = {}
+        # Litres each product sold in the last outage that ended.
+        self.last_sold: dict[str, float] = {}
+
+    def products(self) -> tuple[Component, ...]:
+        """The products, by id."""
+        return tuple(self.site.of_kind(Kind.STATION))
+
+    def capacity(self, product: Component, now: datetime) -> float | None:
+        """The tank's size, L: its meta, else stock plus ullage as the gauge reports them."""
+        if "capacity" in product.settings:
+            return product.settings["capacity"]
+        volume = self.site.number(product, "volume", now)
+        ullage = self.site.number(product, "ullage", now)
+        return None if volume is None or ullage is None else volume + ullage
+
+    def volume(self, product: Component, now: datetime) -> float | None:
+        """The stock, L: the gauge's volume, else its level of the tank's capacity."""
+        volume = self.site.number(product, "volume", now)
+        if volume is not None:
+            return volume
+        level = self.site.number(product, "level", now)
+        capacity = product.settings.get("capacity")
+        return None if level is None or capacity is None else level / 100.0 * capacity
+
+    def reserve(self, product: Component, now: datetime) -> float:
+        """Litres kept back from sale: the meta's, else a tenth of the tank, else none."""
+        if "reserve" in product.settings:
+            return product.settings["reserve"]
+        capacity = self.capacity(product, now)
+        return 0.0 if capacity is None else DEFAULT_RESERVE_SHARE * capacity
+
+    def for_sale(self, product: Component, now: datetime) -> float | None:
+        """Litres that can be sold: the stock above the reserve (None while it is unknown)."""
+        volume = self.volume(product, now)
+        return None if volume is None else max(0.0, volume - self.reserve(product, now))
+
+    def measures_stock(self, product: Component) -> bool:
+        """Whether the product has a gauge at all (a station may report only its pumps)."""
+        return bool(product.reported & {"volume", "level"})
+
+    def sold(self, product: Component) -> float | None:
+        """Litres sold during the present outage; 0 without one, None while the stock is unknown."""
+        outage = self.site.outages.current
+        if outage is None:
+            return 0.0
+        sales = self.sales.get(product.id)
+        return None if sales is None or sales.outage != outage.start else sales.sold
+
+    def evaluate(self, now: datetime) -> None:
+        """Follow each product's stock through the present outage."""
+        outage = self.site.outages.current
+        if outage is None:
+            if self.sales:
+                self.last_sold = {pid: round(s.sold, 1) for pid, s in self.sales.items()}
+                self.sales = {}
+                self.site.revision += 1
+            return
+        for product in self.products():
+            volume = self.volume(product, now)
+            if volume is None:
+                continue
+            sales = self.sales.get(product.id)
+            if sales is None or sales.outage != outage.start:
+                # The stock when the grid went (or when it is first known in this outage).
+                self.sales[product.id] = Sales(outage.start, volume, volume)
+                self.site.revision += 1
+                continue
+            if volume == sales.last:
+                continue
+            if volume - sales.last > DELIVERY_LITRES:
+                sales.baseline += volume - sales.last
+            sales.last = volume
+            self.site.revision += 1
+
+    def forget(self, product_id: str) -> None:
+        """A product that is gone for good."""
+        self.sales.pop(product_id, None)
+        self.last_sold.pop(product_id, None)
+
+    # -- persistence -------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Storage form."""
+        return {
+            "sales": {
+                pid: [s.outage.isoformat(), s.baseline, s.last] for pid, s in self.sales.items()
+            },
+            "last_sold": dict(self.last_sold),
+        }
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Read the storage form back (an older snapshot has none: nothing was tracked)."""
+        sales: dict[str, Sales] = {}
+        for pid, (outage, baseline, last) in dict(data.get("sales") or {}).items():
+            start = optional_time(outage)
+            if start is None:
+                raise ValueError(f"station sales of {pid} have no outage")
+            sales[str(pid)] = Sales(start, float(baseline), float(last))
+        self.sales = sales
+        self.last_sold = {str(k): float(v) for k, v in dict(data.get("last_sold") or {}).items()}
