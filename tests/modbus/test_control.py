@@ -125,8 +125,10 @@ async def test_comap_command_it_refuses_is_an_error() -> None:
             await poller.execute(Command("generator", "main", "start"))
         await poller.close()
     assert reset.value.reason == "command_not_accepted"
-    assert "0x0000 0x0002 at holding 4207 (command refused by the controller)" in str(reset.value)
+    refusal = "reads 0x0000 0x0002 at holding 4207 (command refused by the controller)"
+    assert refusal in str(reset.value)
     assert start.value.reason == "command_not_accepted"
+    assert "comap reads off at coil 4700 after start" in str(start.value)
 
 
 async def test_command_that_cannot_be_read_back_says_so() -> None:

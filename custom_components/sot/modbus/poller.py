@@ -338,9 +338,7 @@ class BusPoller:
             await self._confirm(device, slot, spec)
         except (BusError, NoResponse, DeviceRefused) as err:
             # The write went out; whether it took effect cannot be told.
-            raise CommandError(
-                "command_unconfirmed", f"{device.settings.id}: reading it back failed: {err}"
-            ) from None
+            raise CommandError("command_unconfirmed", f"{device.settings.id}: {err}") from None
         finally:
             # Read the component back on the next poll rather than waiting out its interval.
             for group, blocks in device.plans.items():
@@ -390,11 +388,14 @@ class BusPoller:
         )
         if list(got) == wanted:
             return
-        shown = " ".join(f"0x{int(word):04X}" for word in got)
-        meaning = confirm.answers.get(_joined(got)) if not confirm.function.is_bit else None
+        if confirm.function.is_bit:
+            shown, meaning = ("on" if got[0] else "off"), None
+        else:
+            shown = " ".join(f"0x{int(word):04X}" for word in got)
+            meaning = confirm.answers.get(_joined(got))
         raise CommandError(
             "command_not_accepted",
-            f"{device.settings.id} answers {shown} at {confirm.function.value} {confirm.address}"
+            f"{device.settings.id} reads {shown} at {confirm.function.value} {confirm.address}"
             + (f" ({meaning})" if meaning else "")
             + f" after {spec.action}",
         )
