@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -22,7 +23,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Final
+from typing import IO, Any, Final
 
 from .demo_config import DASHBOARD_URL, REPO, DemoConfig, write_demo_config
 from .runner import with_transport
@@ -67,6 +68,52 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout: 
         if time.monotonic() > deadline:
             raise RuntimeError(f"{what} did not listen on port {port} within {timeout:.0f} s")
         time.sleep(0.2)
+
+
+# From 2026.10 Home Assistant keeps its web server settings in `.storage/http` and takes the
+# `http:` YAML only once, as a trial that it reverts (restarting) unless it is confirmed within
+# five minutes. The demo writes the confirmed settings there instead, made by that release's
+# own schema so nothing is left to a default.
+_HTTP_STORE = """
+import json, sys
+from homeassistant.components.http import HTTP_SCHEMA
+stable = HTTP_SCHEMA({"server_host": ["127.0.0.1"], "server_port": int(sys.argv[1])})
+print(json.dumps({"version": 2, "minor_version": 2, "key": "http", "data": {
+    "stable": stable, "pending": None, "yaml_migration_done": True}}, default=str))
+"""
+
+
+def http_store_for(hass: Path, port: int) -> dict[str, Any] | None:
+    """`.storage/http` for a Home Assistant that keeps its web settings there, else None."""
+    python = hass.with_name("python")
+    if not python.exists():
+        return None
+    probe = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "import homeassistant.const as c; print(c.MAJOR_VERSION, c.MINOR_VERSION)",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    try:
+        major, minor = (int(part) for part in probe.stdout.split())
+    except ValueError:
+        return None
+    if (major, minor) < (2026, 10):
+        return None
+    made = subprocess.run(
+        [str(python), "-c", _HTTP_STORE, str(port)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    store: dict[str, Any] = json.loads(made.stdout)
+    return store
 
 
 def integration_sets_up_modbus() -> bool:
@@ -157,6 +204,7 @@ class DemoStack:
         if self.mqtt_only is None:
             self.mqtt_only = not integration_sets_up_modbus()
         specs = tuple(with_transport(SITES[s], mqtt_only=self.mqtt_only) for s in self.site_ids)
+        http_store = http_store_for(self.hass_binary(), self.ha_port)
         write_demo_config(
             DemoConfig(
                 config_dir=self.config_dir,
@@ -164,15 +212,21 @@ class DemoStack:
                 broker_port=self.broker_port,
                 modbus_port=self.modbus_port,
                 sites=specs,
+                http_store=http_store,
             )
         )
+
+    @staticmethod
+    def hass_binary() -> Path:
+        """The `hass` to start: this venv's, or another installation's (SOT_HASS)."""
+        return Path(os.environ.get("SOT_HASS") or Path(sys.executable).with_name("hass"))
 
     def start_home_assistant(self) -> None:
         """`hass -c <config>`, then wait until its web server answers."""
         if not port_is_free(self.ha_port):
             raise RuntimeError(f"port {self.ha_port} is taken: pass another with --port")
         # SOT_HASS: another installation's hass (scripts/demo --ha-next: the newest release).
-        hass = Path(os.environ.get("SOT_HASS") or Path(sys.executable).with_name("hass"))
+        hass = self.hass_binary()
         if not hass.exists():
             raise RuntimeError(
                 f"{hass} is missing: "

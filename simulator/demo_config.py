@@ -42,6 +42,9 @@ class DemoConfig:
     broker_port: int
     modbus_port: int
     sites: tuple[SiteSpec, ...]
+    # `.storage/http` for a release that keeps its web settings there (2026.10 on); the
+    # `http:` YAML is then left out, which that release would take as an unconfirmed trial.
+    http_store: dict[str, Any] | None = None
 
 
 def _stable_id(*parts: str) -> str:
@@ -205,6 +208,16 @@ def onboarding_done() -> dict[str, Any]:
     }
 
 
+def _http_yaml(config: DemoConfig) -> str:
+    if config.http_store is not None:
+        return ""  # in .storage/http
+    return f"""
+http:
+  server_host: 127.0.0.1
+  server_port: {config.ha_port}
+"""
+
+
 def configuration_yaml(config: DemoConfig) -> str:
     """Only what the dashboard needs; `default_config:` would pull in many more packages."""
     return f"""\
@@ -223,11 +236,7 @@ homeassistant:
       trusted_networks: [127.0.0.1, "::1"]
       allow_bypass_login: true
     - type: homeassistant
-
-http:
-  server_host: 127.0.0.1
-  server_port: {config.ha_port}
-
+{_http_yaml(config)}
 frontend:
 config:
 history:
@@ -326,6 +335,8 @@ def write_demo_config(config: DemoConfig) -> None:
     if not (storage / "auth").exists():
         _write_json(storage / "auth", auth_store())
     _write_json(storage / "onboarding", onboarding_done())
+    if config.http_store is not None:
+        _write_json(storage / "http", config.http_store)
     _link(root / "custom_components" / "sot", REPO / "custom_components" / "sot")
     _link(root / "dashboards", REPO / "dashboards")
     blueprints = REPO / "blueprints" / "automation" / "sot"

@@ -9,13 +9,14 @@ way 2026.11 does, so both forms are rendered by the same blueprint in the same e
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from enum import Enum
 from typing import Any
 from unittest.mock import patch
 
 import pytest
-from homeassistant.const import STATE_OFF, STATE_UNKNOWN
+from homeassistant.const import MAJOR_VERSION, MINOR_VERSION, STATE_OFF, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import template
@@ -30,31 +31,34 @@ class DeviceConfigEntriesRead(AssertionError):
     """A blueprint read a device's `config_entries`, which HA 2026.11 reports as deprecated."""
 
 
-@pytest.fixture(params=["2026.2", "2026.11"])
+# From 2026.10 the template functions answer the new way themselves: the tests run natively.
+NEW_TEMPLATES = (MAJOR_VERSION, MINOR_VERSION) >= (2026, 10)
+LINES = ["2026.10+"] if NEW_TEMPLATES else ["2026.2", "2026.11"]
+
+
+@pytest.fixture(params=LINES)
 def ha_line(request: pytest.FixtureRequest, hass: HomeAssistant) -> Iterator[str]:
     """The template functions of the oldest supported release, or of 2026.10 and later."""
-    if request.param == "2026.2":
-        yield request.param
-        return
-    original_attr = template.config_entry_attr
     original_device_attr = DeviceExtension.device_attr
 
-    def config_entry_attr(hass: HomeAssistant, entry_id: str, name: str) -> Any:
-        value = original_attr(hass, entry_id, name)
-        return value.value if isinstance(value, Enum) else value
-
     def device_attr(self: DeviceExtension, device_id: str, name: str) -> Any:
-        if name == "config_entries":
+        if name == "config_entries" and request.param != "2026.2":
             raise DeviceConfigEntriesRead(device_id)
-        if name == "config_entry_id":
+        if name == "config_entry_id" and request.param == "2026.11":
             device = dr.async_get(self.hass).async_get(device_id)
             return None if device is None else device.primary_config_entry
         return original_device_attr(self, device_id, name)
 
-    with (
-        patch.object(template, "config_entry_attr", config_entry_attr),
-        patch.object(DeviceExtension, "device_attr", device_attr),
-    ):
+    with contextlib.ExitStack() as patches:
+        patches.enter_context(patch.object(DeviceExtension, "device_attr", device_attr))
+        if request.param == "2026.11":
+            original_attr = template.config_entry_attr
+
+            def config_entry_attr(hass: HomeAssistant, entry_id: str, name: str) -> Any:
+                value = original_attr(hass, entry_id, name)
+                return value.value if isinstance(value, Enum) else value
+
+            patches.enter_context(patch.object(template, "config_entry_attr", config_entry_attr))
         # Template environments are built once per hass and keep the functions they found.
         for key in list(hass.data):
             if str(key).startswith("template.environment"):

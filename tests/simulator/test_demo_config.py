@@ -119,3 +119,29 @@ def test_rewriting_keeps_the_user(tmp_path: Path) -> None:
     (root / ".storage/auth").write_text('{"kept": true}')
     write_config(tmp_path)
     assert json.loads((root / ".storage/auth").read_text()) == {"kept": True}
+
+
+def test_newer_releases_get_their_web_settings_in_storage(tmp_path: Path) -> None:
+    """From 2026.10 the `http:` YAML would be an unconfirmed trial, reverted after 5 minutes."""
+    store = {"version": 2, "minor_version": 2, "key": "http", "data": {"stable": {"x": 1}}}
+    config = DemoConfig(
+        config_dir=tmp_path,
+        ha_port=8133,
+        broker_port=1883,
+        modbus_port=5020,
+        sites=(SITES["kall"],),
+        http_store=store,
+    )
+    write_demo_config(config)
+    assert "http:" not in (tmp_path / "configuration.yaml").read_text()
+    assert json.loads((tmp_path / ".storage" / "http").read_text()) == store
+    older = DemoConfig(
+        config_dir=tmp_path / "older",
+        ha_port=8123,
+        broker_port=1883,
+        modbus_port=5020,
+        sites=(SITES["kall"],),
+    )
+    write_demo_config(older)
+    assert "server_port: 8123" in (tmp_path / "older" / "configuration.yaml").read_text()
+    assert not (tmp_path / "older" / ".storage" / "http").exists()
