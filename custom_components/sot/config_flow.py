@@ -202,7 +202,7 @@ class SotConfigFlow(ConfigFlow, domain=DOMAIN):
             topic, errors = _check_topic(user_input, entry.data[CONF_BASE_TOPIC])
             if not errors:
                 # The entry's update listener restarts the site once; reloading here too
-                # would set it up twice (and is reported as deprecated by HA 2026.11).
+                # would set it up twice (and is reported as deprecated from HA 2026.7).
                 return self.async_update_and_abort(
                     entry,
                     title=str(user_input[CONF_NAME]).strip() or entry.title,

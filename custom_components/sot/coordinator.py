@@ -499,7 +499,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         """This site's device registered under `identifier`.
 
         Looked up among the entry's own devices: identifiers are unique per config entry only
-        (HA 2026.11 reports `async_get_device`, which searched all of them).
+        (HA 2026.10 reports `async_get_device`, which searched all of them).
         """
         wanted = (DOMAIN, identifier)
         registry = dr.async_get(self.hass)

@@ -163,7 +163,7 @@ class SotEntity(CoordinatorEntity[SiteCoordinator]):
 def _link_to_site(info: DeviceInfo, coordinator: SiteCoordinator) -> None:
     """Show a component's device as connected through its site's device.
 
-    HA 2026.11 links by the parent's device id (`via_device_id`) and reports the identifier
+    HA 2026.10 links by the parent's device id (`via_device_id`) and reports the identifier
     form (`via_device`, removed in 2027.8); 2026.2 knows only the identifier form.
     """
     if _LINK_BY_DEVICE_ID:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,6 +42,7 @@ from .site.generators import GeneratorRun
 from .site.model import Component, FreezerStatus, PowerSource, Site
 from .site.vocabulary import GENERATOR_ALARMS, GENERATOR_MODES, GENERATOR_STATES, Kind
 
+_LOGGER = logging.getLogger(__name__)
 # Entities only show what arrives; nothing here polls.
 PARALLEL_UPDATES = 0
 # Enough of an estimate's last states to get past the `unavailable` of a reload.
@@ -613,9 +615,13 @@ async def _last_recorded(hass: HomeAssistant, entity_id: str) -> float | None:
     from homeassistant.components.recorder import history  # noqa: PLC0415
     from homeassistant.helpers.recorder import get_instance  # noqa: PLC0415
 
-    states = await get_instance(hass).async_add_executor_job(
-        history.get_last_state_changes, hass, _RECORDED_STATES, entity_id
-    )
+    try:
+        states = await get_instance(hass).async_add_executor_job(
+            history.get_last_state_changes, hass, _RECORDED_STATES, entity_id
+        )
+    except Exception:  # a recorder that cannot answer must not lose the entity
+        _LOGGER.warning("%s: the recorder could not say its last figure", entity_id)
+        return None
     numbers: list[float] = []
     for state in states.get(entity_id, []):
         try:
