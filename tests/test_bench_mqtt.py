@@ -272,6 +272,7 @@ def _rate(cpu_ratio: float, sent: int, taken: int, p99: float, writes: float) ->
     ours = {
         "sent": sent,
         "taken": taken,
+        "dropped": sent - taken,
         "stale_topics": 0,
         "p99_ms": p99,
         "writes_per_msg": writes,
@@ -320,4 +321,8 @@ def test_results_give_percentiles_and_per_message_figures() -> None:
     assert result.cpu_per_1000 == 5.0
     assert (result.percentile(0.5), result.percentile(0.99)) == (51.0, 100.0)
     assert (result.writes_per_msg, result.changes_per_msg) == (3.0, 2.5)
+    assert result.dropped == 100
+    result.eventually = 150  # taken in after the drain, before the next phase
+    assert result.dropped == 50
+    assert result.summary()["taken_eventually"] == 150
     assert mqtt_bench.Result(0, 0, 1.0, 0, 0, [], 0, 0, 0).summary()["p99_ms"] is None
