@@ -25,6 +25,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import translation
+from pymodbus.constants import ExcCodes
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.sot.const import DOMAIN, SUBENTRY_MODBUS
@@ -34,6 +35,7 @@ from custom_components.sot.site.readings import Command
 
 from .helpers import site_entry, start_site, wait_for, wait_for_state
 from .modbus.server import SimulatedDevice, dse_on_load_during_outage, tcp_server
+from .modbus.test_control import ComApController
 from .mosquitto import mosquitto
 from .test_hassfest_rules import (
     DYNAMIC_EXCEPTION_KEYS,
@@ -53,6 +55,13 @@ EXPECTED = {
     "mqtt_disconnected": (
         "Home Assistant is not connected to the MQTT broker, so the command to heater was not"
         " sent. It will not be sent later either: try again once the broker is back"
+    ),
+    "command_not_accepted": (
+        "comap did not carry out start for main: comap reads off at coil 4700 after start"
+    ),
+    "command_unconfirmed": (
+        "stop was sent to comap, but reading it back failed, so it is not known whether main"
+        " followed: comap: exception 4: device failure"
     ),
     "command_not_confirmed": (
         "heater did not confirm the command within 1 s. Its relay may not have switched:"
@@ -276,6 +285,45 @@ async def test_modbus_commands_that_cannot_be_carried_out_say_why(
         with pytest.raises(HomeAssistantError) as failed:
             await coordinator.async_command(Command("load", "heater", "turn_off"))
         await _check(mqtt_hass, failed.value, "command_failed")
+        assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_generator_command_it_did_not_follow_is_reported(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """A ComAp that ignores the remote start, then one whose coil cannot be read back."""
+    comap = ComApController(holding={1000: [0] * 400, 4207: [0, 0, 0]}, coils={4700: [False]})
+    comap.stuck.add(4700)  # not in AUTO: the remote start is ignored
+    async with tcp_server({1: comap}) as port:
+        site = site_entry()
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            title=site.title,
+            unique_id=site.unique_id,
+            data=dict(site.data),
+            options=dict(site.options),
+            subentries_data=[
+                _device(
+                    "ComAp",
+                    device_id="comap",
+                    profile="comap_intelilite4",
+                    connection="tcp",
+                    host="127.0.0.1",
+                    port=port,
+                    unit=1,
+                    control_enabled=True,
+                )
+            ],
+        )
+        coordinator: SiteCoordinator = await start_site(mqtt_hass, field, entry)
+        with pytest.raises(HomeAssistantError) as ignored:
+            await coordinator.async_command(Command("generator", "main", "start"))
+        await _check(mqtt_hass, ignored.value, "command_not_accepted")
+        comap.stuck.clear()
+        comap.failing[4700] = ExcCodes.DEVICE_FAILURE
+        with pytest.raises(HomeAssistantError) as unknown:
+            await coordinator.async_command(Command("generator", "main", "stop"))
+        await _check(mqtt_hass, unknown.value, "command_unconfirmed")
         assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
 
 
