@@ -9,7 +9,14 @@ component it measures:
 - `relays`: `load/<id>/state` and `/power`; obeys `load/<id>/set` (ON/OFF, never retained);
 - `grid` (grid monitor): `grid/main/present`, `/voltage`, `/frequency`, `/power`, `/energy`;
 - `gateway`: the generator controller's values as one JSON object on `generator/main`, as a
-  Modbus-to-MQTT gateway at a site without Modbus in Home Assistant would publish them.
+  Modbus-to-MQTT gateway at a site without Modbus in Home Assistant would publish them;
+- `station`: each product the station sells as one JSON object on `station/<id>` (stock,
+  ullage, pump power), as a tank gauge's gateway would;
+- `network`: the router and the card terminal, `network/<id>` (online, the router's signal);
+- `room`: the warm room's air, `room/<id>/temperature`.
+
+A load's meta says which services it keeps going (`provides`), as do the router, the terminal
+and the warm room.
 """
 
 from __future__ import annotations
@@ -108,10 +115,13 @@ def _tank_values(site: Site, base: str) -> list[Message]:
 
 
 def _relay_meta(site: Site, base: str) -> list[Message]:
-    return [
-        _meta(f"{base}/load/{load_id}/meta", {"node": "relays", "priority": load.spec.priority})
-        for load_id, load in site.loads.items()
-    ]
+    messages = []
+    for load_id, load in site.loads.items():
+        data: dict[str, object] = {"node": "relays", "priority": load.spec.priority}
+        if load.spec.provides:
+            data["provides"] = list(load.spec.provides)
+        messages.append(_meta(f"{base}/load/{load_id}/meta", data))
+    return messages
 
 
 def _relay_values(site: Site, base: str) -> list[Message]:
@@ -173,6 +183,65 @@ def _gateway_values(site: Site, base: str) -> list[Message]:
     return [(f"{base}/generator/main", payload, False)]
 
 
+def _station_meta(site: Site, base: str) -> list[Message]:
+    return [
+        _meta(
+            f"{base}/station/{product.id}/meta",
+            {"node": "station", "capacity": product.capacity_l, "reserve": product.reserve_l},
+        )
+        for product in site.spec.products
+    ]
+
+
+def _station_values(site: Site, base: str) -> list[Message]:
+    messages = []
+    for product in site.spec.products:
+        stock = site.stock_l[product.id]
+        data = {
+            "volume": round(stock),
+            "ullage": round(product.capacity_l - stock),
+            "pump": site.pumps_powered,
+        }
+        messages.append((f"{base}/station/{product.id}", json.dumps(data), False))
+    return messages
+
+
+# The router carries the terminal's payments when its own line is down: both provide them.
+NETWORK_PROVIDES: Final = {
+    "router": ["communications", "card_payment"],
+    "terminal": ["card_payment"],
+}
+
+
+def _network_meta(site: Site, base: str) -> list[Message]:
+    return [
+        _meta(f"{base}/network/{device}/meta", {"node": "network", "provides": provides})
+        for device, provides in NETWORK_PROVIDES.items()
+    ]
+
+
+def _network_values(site: Site, base: str) -> list[Message]:
+    online = site.network_online
+    router = {"online": online, "signal": round(site.mobile_signal_dbm)}
+    return [
+        (f"{base}/network/router", json.dumps(router), False),
+        (f"{base}/network/terminal/online", on_off(online), False),
+    ]
+
+
+def _room_meta(site: Site, base: str) -> list[Message]:
+    room = site.spec.warm_room
+    assert room is not None
+    data: dict[str, object] = {"node": "room", "provides": ["warm_room"]}
+    return [_meta(f"{base}/room/{room.id}/meta", data)]
+
+
+def _room_values(site: Site, base: str) -> list[Message]:
+    room = site.spec.warm_room
+    assert room is not None
+    return [(f"{base}/room/{room.id}/temperature", f"{site.warm_room_c:.1f}", False)]
+
+
 def nodes_for(site: Site) -> list[Node]:
     """The MQTT nodes a site has, from its spec."""
     nodes = [
@@ -184,6 +253,12 @@ def nodes_for(site: Site) -> list[Node]:
         nodes.append(Node("grid", _grid_meta, _grid_values))
     if site.spec.generator_over_mqtt:
         nodes.append(Node("gateway", _gateway_meta, _gateway_values))
+    if site.spec.products:
+        nodes.append(Node("station", _station_meta, _station_values))
+    if site.spec.network:
+        nodes.append(Node("network", _network_meta, _network_values))
+    if site.spec.warm_room is not None:
+        nodes.append(Node("room", _room_meta, _room_values))
     return nodes
 
 

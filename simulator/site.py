@@ -48,6 +48,36 @@ class LoadSpec:
     priority: int
     freezers: tuple[str, ...] = ()
     initially_on: bool = True
+    # The services it keeps going, as its meta says (`food`, `fuel`, `warm_room` ...).
+    provides: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProductSpec:
+    """A fuel the station sells: its tank, the litres kept back, how fast it sells."""
+
+    id: str
+    capacity_l: float
+    start_l: float
+    reserve_l: float
+    # While the pumps have power: neighbours and road crews filling up.
+    sales_l_per_h: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class WarmRoomSpec:
+    """The warm room: heated by the building while the grid is there, else by a load."""
+
+    id: str = "warm"
+    heater: str = "heater"
+    start_c: float = 20.0
+    # The building's own heating (on the grid) and the heater's (a hot-air heater warms fast).
+    building_c: float = 20.0
+    heater_c: float = 23.0
+    tau_building_h: float = 3.0
+    tau_heater_h: float = 0.75
+    # Without heat the room cools towards the outdoor temperature, slowly (a school's walls).
+    tau_cooling_h: float = 10.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +97,11 @@ class SiteSpec:
     low_fuel_pct: float = 20.0
     room_c: float = 19.0
     outdoor_c: float = -5.0
+    # What the station sells, the warm room, and the router and card terminal (on the
+    # store's supply: online while the site has power).
+    products: tuple[ProductSpec, ...] = ()
+    warm_room: WarmRoomSpec | None = None
+    network: bool = False
     # How the site's devices reach Home Assistant.
     modbus: bool = False
     generator_over_mqtt: bool = True
@@ -107,6 +142,8 @@ class Site:
             for f in spec.freezers
         }
         self.loads = {ld.id: Load(spec=ld, on=ld.initially_on) for ld in spec.loads}
+        self.stock_l = {p.id: p.start_l for p in spec.products}
+        self.warm_room_c = spec.warm_room.start_c if spec.warm_room is not None else spec.room_c
         self.grid_energy_kwh = 12_345.0
         self.coolant_c = 40.0
         self.battery_v = 13.5
@@ -212,6 +249,22 @@ class Site:
     def fuel_rate(self) -> float:
         """Diesel burnt now, L/h."""
         return self._fuel_rate
+
+    @property
+    def pumps_powered(self) -> bool:
+        """The dispensers have power: the loads that feed them are on and the site powered."""
+        pumps = [load for load in self.loads.values() if "fuel" in load.spec.provides]
+        return self.powered and all(load.on for load in pumps)
+
+    @property
+    def network_online(self) -> bool:
+        """The router (and the card terminal behind it) reach the outside: they need power."""
+        return self.spec.network and self.powered
+
+    @property
+    def mobile_signal_dbm(self) -> float:
+        """The router's mobile signal, RSSI: weaker in the storm's wet snow."""
+        return -88.0 + 3.0 * self.noise - (0.0 if self.grid_present else 6.0)
 
     @property
     def tank_level_pct(self) -> float:
@@ -342,6 +395,8 @@ class Site:
         else:
             self._fuel_rate = 0.0
         self.grid_energy_kwh += self.grid_power_kw * hours
+        self._step_station(hours)
+        self._step_warm_room(hours)
         if self.tank_level_pct < self.spec.low_fuel_pct:
             gen.alarms.setdefault("low_fuel_level", AlarmLevel.WARNING)
         elif gen.alarms.get("low_fuel_level") == AlarmLevel.WARNING:
@@ -353,6 +408,30 @@ class Site:
             self.revision += 1
             if after[0] != before[0]:
                 self.note(f"generator {gen.phase.value}")
+
+    def _step_station(self, hours: float) -> None:
+        """Fuel sold while the pumps have power, down to the litres kept back."""
+        if not self.pumps_powered:
+            return
+        for product in self.spec.products:
+            stock = self.stock_l[product.id]
+            if stock > product.reserve_l:
+                sold = product.sales_l_per_h * hours
+                self.stock_l[product.id] = max(product.reserve_l, stock - sold)
+
+    def _step_warm_room(self, hours: float) -> None:
+        """The warm room's air (Newton): towards the heat it gets, else towards outdoors."""
+        room = self.spec.warm_room
+        if room is None:
+            return
+        heater = self.loads.get(room.heater)
+        if heater is not None and heater.on and self.powered:
+            target, tau = room.heater_c, room.tau_heater_h
+        elif self.grid_present:
+            target, tau = room.building_c, room.tau_building_h
+        else:
+            target, tau = self.spec.outdoor_c, room.tau_cooling_h
+        self.warm_room_c += (target - self.warm_room_c) * (1 - math.exp(-hours / tau))
 
     def _step_engine_temperatures(self, dt: float) -> None:
         gen = self.generator
