@@ -1,0 +1,643 @@
+"""The estimates an operator acts on: freezer countdowns and fuel hours, at their edges.
+
+Defrosts, refuels, drains, silent probes and restarts; each estimator on its own, then the
+entities that show them. How close they come is measured by `scripts/bench estimates`, not
+here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiomqtt
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
+
+from custom_components.sot.site.freezers import Countdown
+from custom_components.sot.site.fuel_estimate import FuelEstimate, Line, fused
+from custom_components.sot.site.model import EventType, Settings, Site, SiteEvent
+from custom_components.sot.site.readings import Meta, NodeStatus, Reading
+from custom_components.sot.site.vocabulary import Value
+from custom_components.sot.site.warming import Fit, Warming
+
+from .helpers import site_entry, start_site
+
+T0 = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
+ROOM = 20.0
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def feed(site: Site, minutes: float, kind: str, cid: str, **values: Value) -> list[SiteEvent]:
+    now = at(minutes)
+    return site.apply([Reading(kind, cid, q, v, now) for q, v in values.items()], now)
+
+
+def types(events: list[SiteEvent]) -> list[EventType]:
+    return [event.type for event in events]
+
+
+def newton(start: float, tau_h: float, minutes: float, room: float = ROOM) -> float:
+    return room - (room - start) * math.exp(-minutes / 60 / tau_h)
+
+
+def countdown(site: Site, limit: float, minutes: float) -> Countdown | None:
+    freezer = site.component("freezer", "f1")
+    assert freezer is not None
+    return site.freezers.countdown(freezer, limit, at(minutes))
+
+
+def cycling(minute: float) -> float:
+    """A powered cabinet's air: a 30-minute compressor cycle between −20.5 and −17.5 °C."""
+    phase = (minute % 30) / 30
+    return -20.5 + 6 * phase if phase < 0.5 else -17.5 - 6 * (phase - 0.5)
+
+
+# -- freezers: when a countdown is shown ------------------------------------------------------
+
+
+def test_no_countdown_while_powered_cycling_or_defrosting() -> None:
+    site = Site()
+    for minute in range(0, 240):
+        if minute % 3 == 0:
+            feed(site, minute, "grid", "main", present=True)
+        temperature = cycling(minute)
+        if 120 <= minute < 140:  # a defrost heats the air to −15.6 °C
+            temperature = -17.5 + (minute - 120) * 0.1
+        feed(site, minute, "freezer", "f1", temperature=temperature)
+        assert countdown(site, -15.0, minute) is None
+        assert countdown(site, -12.0, minute) is None
+
+
+def test_a_defrost_before_the_outage_stays_out_of_the_fit() -> None:
+    """The pull-down after a defrost is falling, the warming after the outage rising."""
+    site = Site()
+    for minute in range(0, 60):
+        feed(site, minute, "grid", "main", present=True)
+        # A defrost ended at 40 min; the compressor pulls the air down until the outage.
+        temperature = cycling(minute) if minute < 20 else -10.0 - (minute - 20) * 0.4
+        feed(site, minute, "freezer", "f1", temperature=temperature)
+    start = -10.0 - 40 * 0.4
+    feed(site, 60, "grid", "main", present=False)
+    for minute in range(60, 121):
+        feed(site, minute, "freezer", "f1", temperature=newton(start, 10.0, minute - 60))
+    shown = countdown(site, -12.0, 120)
+    assert shown is not None
+    assert shown.warming_since == at(60)
+    truth = 10 * math.log((ROOM - newton(start, 10.0, 60)) / (ROOM + 12.0))
+    assert shown.estimate == pytest.approx(truth, rel=0.01)
+
+
+def test_no_countdown_until_the_rise_is_clear() -> None:
+    site = Site()
+    feed(site, 0, "grid", "main", present=False)
+    for minute in range(0, 30):
+        # Probe noise about a flat line: the power is gone, but nothing warms yet.
+        feed(site, minute, "freezer", "f1", temperature=-19.0 + (0.1 if minute % 2 else -0.1))
+        assert countdown(site, -15.0, minute) is None
+    freezer = site.component("freezer", "f1")
+    assert freezer is not None
+    assert site.freezers.warming_rate(freezer, at(29)) is None
+
+
+def test_the_freezers_relay_off_is_a_warming_and_teaches_its_time_constant() -> None:
+    """Rotation: the group's relay off for an hour, on, off again."""
+    site = Site()
+    minute = 0
+    temperature = -19.0
+    for minute in range(0, 61):
+        feed(site, minute, "grid", "main", present=True)
+        feed(site, minute, "load", "freezers", state=minute == 0)
+        temperature = newton(-19.0, 30.0, minute)
+        feed(site, minute, "freezer", "f1", temperature=temperature)
+    shown = countdown(site, -15.0, 60)
+    assert shown is not None
+    assert (shown.basis, shown.warming_since) == ("power", at(1))
+    feed(site, 61, "load", "freezers", state=True)
+    feed(site, 61, "freezer", "f1", temperature=temperature - 0.5)
+    assert countdown(site, -15.0, 61) is None
+    alarm = site.freezers.alarms["f1"]
+    assert alarm.warming.tau == pytest.approx(30.0, rel=0.1)  # learnt for the next time
+    # Off again: the time constant learnt weighs in from the start.
+    start = temperature - 0.5
+    for minute in range(62, 80):
+        feed(site, minute, "load", "freezers", state=False)
+        feed(site, minute, "freezer", "f1", temperature=newton(start, 30.0, minute - 62))
+    again = countdown(site, -15.0, 79)
+    assert again is not None
+    assert again.tau == pytest.approx(30.0, rel=0.1)
+
+
+def test_without_a_power_signal_the_warming_starts_at_the_last_low() -> None:
+    site = Site()
+    for minute in range(0, 120):
+        feed(site, minute, "freezer", "f1", temperature=cycling(minute))
+    # The compressor stops for good at 120 min (the bottom of its cycle): the air warms.
+    for minute in range(120, 300):
+        feed(site, minute, "freezer", "f1", temperature=newton(-20.5, 20.0, minute - 120))
+    shown = countdown(site, -12.0, 299)
+    assert shown is not None
+    assert shown.basis == "readings"
+    assert shown.warming_since is not None
+    assert abs((shown.warming_since - at(120)).total_seconds()) <= 120
+    # The compressor runs again: a clear fall ends the warming.
+    feed(site, 300, "freezer", "f1", temperature=newton(-20.5, 20.0, 180) - 2.0)
+    assert countdown(site, -12.0, 300) is None
+
+
+def test_without_a_power_signal_a_defrost_heater_is_not_a_warming() -> None:
+    site = Site()
+    for minute in range(0, 120):
+        feed(site, minute, "freezer", "f1", temperature=cycling(minute))
+    # The compressor rests from 120 min; at 135 a defrost heater warms the air 40 °C an hour,
+    # far faster than it rose between compressor runs; at 147 the pull-down begins.
+    for minute in range(120, 170):
+        if minute < 135:
+            temperature = cycling(minute)
+        elif minute < 147:
+            temperature = -17.5 + (minute - 135) * 40 / 60
+        else:
+            temperature = -9.5 - (minute - 147) * 30 / 60
+        feed(site, minute, "freezer", "f1", temperature=temperature)
+        assert site.freezers.alarms["f1"].warming.start is None
+        assert countdown(site, -5.0, minute) is None
+
+
+def test_a_crossed_limit_says_since_when() -> None:
+    site = Site(Settings(alarm_delay=timedelta(minutes=10)))
+    for minute in range(0, 5):
+        feed(site, minute, "grid", "main", present=True)
+        feed(site, minute, "freezer", "f1", temperature=-18.0)
+    for minute in range(5, 12):
+        feed(site, minute, "grid", "main", present=True)
+        feed(site, minute, "freezer", "f1", temperature=-11.0)
+    # Powered and above the limit for less than the alarm delay: a defrost, no figure.
+    assert countdown(site, -12.0, 11) is None
+    for minute in range(12, 20):
+        feed(site, minute, "grid", "main", present=True)
+        feed(site, minute, "freezer", "f1", temperature=-11.0)
+    crossed = countdown(site, -12.0, 19)
+    assert crossed is not None
+    assert crossed.crossed_since == at(5)
+    assert crossed.hours == pytest.approx(-14 / 60)
+
+
+def test_room_temperature_is_the_setting_without_a_room_sensor() -> None:
+    site = Site(Settings(room_temperature=12.0))
+    feed(site, 0, "grid", "main", present=False)
+    for minute in range(0, 40):
+        feed(site, minute, "freezer", "f1", temperature=newton(-20.0, 10.0, minute, room=12.0))
+    shown = countdown(site, -15.0, 39)
+    assert shown is not None
+    assert (shown.room, shown.room_source) == (12.0, "setting")
+    truth = 10 * math.log((12.0 - newton(-20.0, 10.0, 39, room=12.0)) / (12.0 + 15.0))
+    assert shown.estimate == pytest.approx(truth, rel=0.01)
+    # A limit the room never reaches has no countdown.
+    assert countdown(site, 13.0, 39) is None
+
+
+# -- freezers: probes that report on a change ------------------------------------------------
+
+
+def test_a_report_on_change_probe_stays_live_while_its_node_is_online() -> None:
+    site = Site()
+    site.set_meta(Meta("freezer", "f1", node="freezers"))
+    site.set_node(NodeStatus("freezers", True, at(0)))
+    for n, minute in enumerate(range(0, 40, 8)):  # 0.5 °C steps, minutes apart
+        feed(site, minute, "freezer", "f1", temperature=-19.0 + 0.5 * n)
+    freezer = site.component("freezer", "f1")
+    assert freezer is not None
+    # Twenty minutes of silence: the temperature has not moved by half a degree.
+    assert site.fresh(freezer, "temperature", at(52)) == -17.0
+    assert site.freezers.status(freezer, at(52)) is not None
+    site.set_node(NodeStatus("freezers", False, at(53)))
+    assert site.fresh(freezer, "temperature", at(53)) is None
+
+
+def test_a_periodic_probe_still_goes_stale() -> None:
+    site = Site()
+    site.set_meta(Meta("freezer", "f1", node="freezers"))
+    site.set_node(NodeStatus("freezers", True, at(0)))
+    for minute in range(0, 10):
+        feed(site, minute, "freezer", "f1", temperature=-19.0 + 0.02 * minute)
+    freezer = site.component("freezer", "f1")
+    assert freezer is not None
+    assert site.fresh(freezer, "temperature", at(20)) is None
+
+
+def test_a_report_on_change_countdown_stays_within_its_probes_step() -> None:
+    site = Site()
+    site.set_meta(Meta("freezer", "f1", node="freezers"))
+    site.set_node(NodeStatus("freezers", True, at(0)))
+    feed(site, 0, "grid", "main", present=False)
+    last = -19.0
+    for minute in range(0, 120):
+        temperature = round(newton(-19.0, 15.0, minute), 1)
+        if abs(temperature - last) >= 0.5 or minute == 0:
+            feed(site, minute, "freezer", "f1", temperature=temperature)
+            last = temperature
+    shown = countdown(site, -12.0, 119)
+    assert shown is not None
+    assert shown.estimate is not None
+    truth = 15.0 * math.log((ROOM - newton(-19.0, 15.0, 119)) / (ROOM + 12.0))
+    assert shown.estimate == pytest.approx(truth, rel=0.15)
+
+
+# -- freezers: the fit itself and restarts -----------------------------------------------------
+
+
+def test_the_fit_is_none_without_readings_or_time() -> None:
+    warming = Warming()
+    assert warming.fit(at(0).timestamp(), ROOM) is None  # no warming
+    warming.begin(at(0).timestamp(), "power")
+    warming.add(at(1).timestamp(), -19.0)
+    assert warming.fit(at(1).timestamp(), ROOM) is None  # one reading
+    warming.add(at(1.5).timestamp(), -18.9)  # the same minute: one bucket
+    assert warming.fit(at(1.5).timestamp(), ROOM) is None
+
+
+def test_a_fit_that_does_not_warm_has_no_hours() -> None:
+    fit = Fit(
+        room=ROOM,
+        slope=0.01,
+        slope_var=1e-6,
+        level=3.5,
+        level_var=1e-6,
+        covariance=0.0,
+        clear=False,
+    )
+    assert fit.tau is None
+    assert fit.hours_to(-15.0) is None
+
+
+def test_the_warming_survives_a_restart() -> None:
+    site = Site()
+    feed(site, 0, "grid", "main", present=False)
+    for minute in range(0, 45):
+        feed(site, minute, "freezer", "f1", temperature=newton(-19.0, 8.0, minute))
+    before = countdown(site, -12.0, 44)
+    restarted = Site()
+    restarted.restore(json.loads(json.dumps(site.snapshot())))
+    assert countdown(restarted, -12.0, 44) == before
+    assert restarted.snapshot() == site.snapshot()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [{"basis": "guess"}, {"buckets": [[1.0, 2.0]]}],
+)
+def test_a_damaged_warming_is_refused(damage: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="warming"):
+        Warming.from_snapshot(damage)
+
+
+# -- fuel: what the level says -----------------------------------------------------------------
+
+
+def run_on(
+    site: Site,
+    minutes: range,
+    litres: float,
+    *,
+    rate: float = 10.0,
+    reported: float | None = 10.0,
+    noise: float = 0.0,
+    seed: int = 1,
+) -> float:
+    """A set on load burning `rate` L/h (reporting `reported`) from a 1000 L tank."""
+    rng = random.Random(seed)
+    for minute in minutes:
+        values: dict[str, Value] = {"state": "running", "on_load": True}
+        if reported is not None:
+            values["fuel_rate"] = reported
+        feed(site, minute, "generator", "main", **values)
+        level = litres / 10 + rng.gauss(0, noise)
+        feed(site, minute, "tank", "main", level=round(level, 2))
+        litres -= rate / 60
+    return litres
+
+
+def outage_site(**settings: Any) -> Site:
+    site = Site(Settings(tank_capacity=1000.0, tank_reserve=10.0, **settings))
+    feed(site, 0, "grid", "main", present=False)
+    return site
+
+
+def test_a_rate_20_percent_low_is_corrected_by_the_level() -> None:
+    site = outage_site()
+    litres = run_on(site, range(0, 240), 800.0, rate=12.5, reported=10.0, noise=0.3)
+    figure = site.fuel.present(at(239))
+    assert figure is not None
+    assert figure.correction == pytest.approx(1.25, rel=0.05)
+    assert figure.hours == pytest.approx((litres - 100) / 12.5, rel=0.05)
+    assert (figure.basis, figure.source) == ("present", "controller")
+
+
+def test_a_level_only_site_gets_a_figure_once_the_slope_is_clear() -> None:
+    site = outage_site()
+    litres = run_on(site, range(0, 5), 800.0, reported=None, noise=0.2)
+    assert site.fuel.present(at(4)) is None
+    litres = run_on(site, range(5, 90), litres, reported=None, noise=0.2)
+    figure = site.fuel.present(at(89))
+    assert figure is not None
+    assert figure.source == "level"
+    assert figure.load is None
+    assert figure.hours == pytest.approx((litres - 100) / 10.0, rel=0.15)
+
+
+def test_a_refuel_is_logged_with_its_volume_and_the_correction_kept() -> None:
+    site = outage_site()
+    litres = run_on(site, range(0, 120), 500.0, rate=12.5, reported=10.0, noise=0.2)
+    before = site.fuel.present(at(119))
+    assert before is not None
+    events: list[SiteEvent] = []
+    for minute in range(120, 140):  # 400 L at 40 L/min
+        if minute < 130:
+            litres += 40.0
+        events += feed(site, minute, "generator", "main", fuel_rate=10.0)
+        events += feed(site, minute, "tank", "main", level=round(litres / 10, 2))
+        litres -= 12.5 / 60
+    refills = [e for e in events if e.type is EventType.FUEL_REFILLED]
+    assert len(refills) == 1
+    assert refills[0].data["litres_added"] == pytest.approx(400.0, abs=10.0)
+    assert refills[0].time == at(120)
+    outage = site.outages.current
+    assert outage is not None
+    assert [time for time, _ in outage.refills] == [at(120)]
+    after = site.fuel.present(at(139))
+    assert after is not None
+    assert after.correction == pytest.approx(before.correction, rel=0.02)
+    assert after.hours == pytest.approx((litres - 100) / 12.5, rel=0.05)
+
+
+def test_the_rate_smoothing_starts_when_the_set_takes_load() -> None:
+    site = outage_site()
+    for minute in range(0, 10):  # warming up at idle
+        feed(site, minute, "generator", "main", state="warming_up", on_load=False, fuel_rate=3.0)
+        feed(site, minute, "tank", "main", level=80.0)
+    for minute in range(10, 16):
+        feed(site, minute, "generator", "main", state="running", on_load=True, fuel_rate=15.0)
+        feed(site, minute, "tank", "main", level=80.0 - 1.5 * (minute - 10) / 60)
+    run = site.runs["main"]
+    assert run.smoothed_rate == pytest.approx(15.0)
+
+
+def test_a_load_rotated_back_and_forth_assumes_its_hours_average() -> None:
+    site = outage_site()
+    litres = 800.0
+    for minute in range(0, 180):
+        rate = 8.0 if (minute // 20) % 2 == 0 else 14.0
+        feed(site, minute, "generator", "main", state="running", on_load=True, fuel_rate=rate)
+        feed(site, minute, "tank", "main", level=round(litres / 10, 2))
+        litres -= rate / 60
+    figure = site.fuel.present(at(179))
+    assert figure is not None
+    assert figure.basis == "hour"
+    assert figure.rate == pytest.approx(11.0, rel=0.1)
+
+
+def test_hours_at_typical_load_on_the_grid() -> None:
+    site = Site(Settings(tank_capacity=1000.0, tank_reserve=10.0, generator_rating=60.0))
+    for minute in range(0, 60):
+        feed(site, minute, "grid", "main", present=True, power=30.0)
+        feed(site, minute, "generator", "main", state="stopped")
+        feed(site, minute, "tank", "main", level=50.0)
+    assert site.fuel.present(at(59)) is None
+    figure = site.fuel.typical(at(59))
+    assert figure is not None
+    assert (figure.basis, figure.load) == ("typical", pytest.approx(30.0))
+    # 400 L above the reserve at the 60 kW row's 50 % (11 L/h).
+    assert figure.hours == pytest.approx(400 / 11.0, rel=0.01)
+
+
+def test_typical_demand_from_the_loads_when_the_grid_meter_has_no_power() -> None:
+    site = Site(Settings(tank_capacity=1000.0, tank_reserve=10.0, generator_rating=60.0))
+    for minute in range(0, 10):
+        now = at(minute)
+        readings = [
+            Reading("grid", "main", "present", True, now),
+            Reading("load", "store", "power", 20.0, now),
+            Reading("load", "heater", "power", 10.0, now),
+            Reading("tank", "main", "level", 50.0, now),
+        ]
+        site.apply(readings, now)
+    figure = site.fuel.typical(at(9))
+    assert figure is not None
+    assert figure.load == pytest.approx(30.0)
+    # No demand known at all: the level's own history, else nothing.
+    assert Site().fuel.typical(at(0)) is None
+
+
+def test_typical_hours_from_the_levels_history_without_any_demand() -> None:
+    site = outage_site()
+    litres = run_on(site, range(0, 120), 800.0, reported=None, noise=0.2)
+    for minute in range(120, 130):
+        feed(site, minute, "generator", "main", state="stopped", on_load=False)
+        feed(site, minute, "tank", "main", level=round(litres / 10, 2))
+    figure = site.fuel.typical(at(129))
+    assert figure is not None
+    assert (figure.basis, figure.source) == ("history", "level")
+    assert figure.rate == pytest.approx(10.0, rel=0.05)
+
+
+def standing(site: Site, minutes: range, litres: float, seed: int = 3) -> list[SiteEvent]:
+    rng = random.Random(seed)
+    events: list[SiteEvent] = []
+    for minute in minutes:
+        for second in range(0, 60, 10):
+            now = at(minute) + timedelta(seconds=second)
+            level = round(litres / 10 + rng.gauss(0, 0.3), 2)
+            events += site.apply(
+                [
+                    Reading("grid", "main", "present", True, now),
+                    Reading("generator", "main", "state", "stopped", now),
+                    Reading("tank", "main", "level", level, now),
+                ],
+                now,
+            )
+    return events
+
+
+def test_a_drain_while_the_set_stands_still_is_raised_within_about_a_minute() -> None:
+    site = Site(Settings(tank_capacity=1000.0, tank_reserve=10.0))
+    assert standing(site, range(0, 30), 600.0) == []
+    events: list[SiteEvent] = []
+    rng = random.Random(4)
+    litres = 600.0
+    for second in range(0, 240, 10):  # 15 L a minute for four minutes
+        now = at(30) + timedelta(seconds=second)
+        litres -= 15.0 / 6
+        events += site.apply(
+            [
+                Reading("generator", "main", "state", "stopped", now),
+                Reading("tank", "main", "level", round(litres / 10 + rng.gauss(0, 0.3), 2), now),
+            ],
+            now,
+        )
+    drains = [e for e in events if e.type is EventType.FUEL_DRAIN]
+    assert len(drains) == 1
+    assert drains[0].time - at(30) <= timedelta(seconds=90)
+    assert drains[0].data["litres_lost"] > 0
+    events = standing(site, range(34, 50), litres)
+    assert EventType.FUEL_DRAIN not in types(events)
+    (logged,) = site.fuel.estimate.drains
+    assert logged.litres == pytest.approx(60.0, abs=8.0)
+
+
+def test_gauge_noise_alone_raises_no_drain() -> None:
+    site = Site(Settings(tank_capacity=1000.0, tank_reserve=10.0))
+    assert types(standing(site, range(0, 360), 600.0)) == []
+
+
+def test_a_delivery_while_standing_still_is_a_refill() -> None:
+    site = Site(Settings(tank_capacity=1000.0, tank_reserve=10.0))
+    standing(site, range(0, 20), 300.0)
+    events = standing(site, range(20, 30), 600.0)
+    refills = [e for e in events if e.type is EventType.FUEL_REFILLED]
+    assert len(refills) == 1
+    assert refills[0].data["litres_added"] == pytest.approx(300.0, abs=5.0)
+    assert site.outages.current is None  # logged with no outage: on the fuel sensor only
+    assert site.fuel.estimate.refills[-1].litres == pytest.approx(300.0, abs=5.0)
+
+
+def test_a_single_high_reading_is_not_a_refill() -> None:
+    site = Site(Settings(tank_capacity=1000.0, tank_reserve=10.0))
+    standing(site, range(0, 10), 300.0)
+    now = at(10)
+    events = site.apply([Reading("tank", "main", "level", 60.0, now)], now)
+    events += standing(site, range(11, 20), 300.0)
+    assert EventType.FUEL_REFILLED not in types(events)
+    assert site.fuel.estimate.refills == []
+
+
+def test_a_run_after_a_long_stop_starts_a_new_stretch() -> None:
+    site = outage_site()
+    litres = run_on(site, range(0, 60), 800.0, noise=0.2)
+    for minute in range(60, 150):
+        feed(site, minute, "generator", "main", state="stopped", on_load=False)
+        feed(site, minute, "tank", "main", level=round(litres / 10 + 0.3, 2))  # it warmed up
+    assert site.fuel.estimate.by_rate.closed_n == 0
+    run_on(site, range(150, 160), litres + 3.0, noise=0.2)
+    assert site.fuel.estimate.by_rate.closed_n > 0  # the first run's slope is kept
+
+
+def test_fuel_figures_say_what_they_assume_even_without_one() -> None:
+    site = Site(Settings(tank_capacity=1000.0))
+    feed(site, 0, "tank", "main", level=50.0)
+    assert site.fuel.present(at(0)) is None
+    assert site.fuel.typical(at(0)) is None
+
+
+def test_the_fuel_estimate_survives_a_restart() -> None:
+    site = outage_site()
+    run_on(site, range(0, 120), 800.0, rate=12.5, reported=10.0, noise=0.3)
+    restarted = Site(site.settings)
+    restarted.restore(json.loads(json.dumps(site.snapshot())))
+    assert restarted.snapshot() == site.snapshot()
+    assert restarted.fuel.present(at(119)) == site.fuel.present(at(119))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [{"by_rate": [1.0, 2.0]}, {"filling": [1.0]}, {"still": [1.0, 2.0]}],
+)
+def test_a_damaged_fuel_estimate_is_refused(damage: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="fuel"):
+        FuelEstimate.from_snapshot(damage)
+
+
+def test_the_line_keeps_one_slope_across_stretches() -> None:
+    line = Line()
+    assert line.slope() is None
+    assert line.noise() is None
+    for x in range(30):
+        line.add(float(x), 100.0 - 2.0 * x + (0.1 if x % 2 else -0.1), 1.0)
+    line.cut()
+    for x in range(30, 60):  # refilled: 300 L more, the same slope
+        line.add(float(x), 400.0 - 2.0 * x + (0.1 if x % 2 else -0.1), 1.0)
+    slope = line.slope()
+    assert slope is not None
+    assert slope[0] == pytest.approx(-2.0, abs=0.01)
+    assert line.value(60.0) == pytest.approx(280.0, abs=0.5)
+    noise = line.noise()
+    assert noise is not None
+    assert noise == pytest.approx(0.1, abs=0.03)
+    assert Line.from_snapshot(line.snapshot()) == line
+
+
+def test_the_correction_is_weighed_and_bounded() -> None:
+    assert fused(1.25, 0.0, 0.1) == pytest.approx(1.25)
+    assert fused(1.25, 0.01, 0.1) == pytest.approx(1.125)
+    assert fused(0.0, 0.0, 0.1) == 0.75  # a gauge stuck at one reading
+    assert fused(9.0, 0.0, 0.1) == 2.0
+
+
+# -- the entities ------------------------------------------------------------------------------
+
+
+async def test_the_entities_show_the_estimates_and_what_they_rest_on(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, freezer: FrozenDateTimeFactory
+) -> None:
+    coordinator = await start_site(mqtt_hass, field, site_entry(), freezer)
+    for minute in range(0, 61):
+        freezer.tick(timedelta(minutes=1))
+        now = dt_util.utcnow()
+        readings = [
+            Reading("grid", "main", "present", minute < 5, now),
+            Reading("grid", "main", "power", 30.0, now),
+            Reading("tank", "main", "level", 60.0 if minute < 50 else 70.0, now),
+            Reading("freezer", "f1", "temperature", newton(-19.0, 10.0, max(minute - 5, 0)), now),
+        ]
+        coordinator.async_readings("bench", readings)
+    await mqtt_hass.async_block_till_done()
+
+    countdown_state = mqtt_hass.states.get("sensor.kall_freezer_f1_time_to_critical")
+    assert countdown_state is not None
+    assert float(countdown_state.state) > 0
+    attributes = countdown_state.attributes
+    assert attributes["warming_basis"] == "power"
+    assert attributes["low"] <= float(countdown_state.state) <= attributes["estimate"]
+    assert attributes["room_temperature_source"] == "setting"
+    assert attributes["crossed"] is False
+
+    crossed = mqtt_hass.states.get("sensor.kall_freezer_f1_time_to_warning")
+    assert crossed is not None
+    assert crossed.attributes["limit"] == -15.0
+
+    # The grid is gone, no set runs: hours at the typical load (the grid's 30 kW) on both.
+    typical = mqtt_hass.states.get("sensor.kall_fuel_at_typical_load")
+    runtime = mqtt_hass.states.get("sensor.kall_fuel_runtime")
+    assert typical is not None
+    assert runtime is not None
+    assert runtime.state == typical.state
+    assert runtime.attributes["assumes"] == "typical"
+    assert runtime.attributes["assumed_load_kw"] == pytest.approx(30.0)
+    assert runtime.attributes["last_refill"]["litres"] == pytest.approx(100.0, abs=5.0)
+    outage = mqtt_hass.states.get("sensor.kall_outage_duration")
+    assert outage is not None
+    assert len(outage.attributes["refills"]) == 1
+
+
+async def test_a_crossed_limit_shows_a_negative_countdown(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, freezer: FrozenDateTimeFactory
+) -> None:
+    coordinator = await start_site(mqtt_hass, field, site_entry(alarm_delay=5), freezer)
+    first = dt_util.utcnow() + timedelta(minutes=1)
+    for _ in range(0, 31):
+        freezer.tick(timedelta(minutes=1))
+        reading = Reading("freezer", "f1", "temperature", -10.0, dt_util.utcnow())
+        coordinator.async_readings("bench", [reading])
+    await mqtt_hass.async_block_till_done()
+    state = mqtt_hass.states.get("sensor.kall_freezer_f1_time_to_critical")
+    assert state is not None
+    assert float(state.state) == pytest.approx(-0.5, abs=0.03)
+    assert state.attributes["crossed"] is True
+    assert state.attributes["crossed_since"] == first.isoformat()
