@@ -23,7 +23,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.sot.const import DOMAIN, SUBENTRY_MODBUS
 
-from .helpers import site_entry, start_site, wait_for, wait_for_state
+from .helpers import site_entry, start_site, wait_for, wait_for_state, wait_until_subscribed
 from .modbus.server import SimulatedDevice, tcp_server
 
 
@@ -155,7 +155,7 @@ async def test_unexercised_generator_is_reminded_and_can_be_put_off(
         "key": f"{DOMAIN}.{entry.entry_id}",
         "data": {"generator_watched_since": last_run, "generator_last_run": last_run},
     }
-    await start_site(mqtt_hass, field, entry, freezer)
+    coordinator = await start_site(mqtt_hass, field, entry, freezer)
     await field.publish("sot/kall/generator/main/state", "stopped")
     await wait_for_state(mqtt_hass, "sensor.kall_generator_state", "stopped")
     await _tick(mqtt_hass, freezer, 15)
@@ -173,10 +173,13 @@ async def test_unexercised_generator_is_reminded_and_can_be_put_off(
     done = await _answer(mqtt_hass, form["flow_id"], {})
     assert done["type"] is FlowResultType.CREATE_ENTRY
     await _tick(mqtt_hass, freezer, 6 * 24 * 3600)
+    # Days passing at once make HA's MQTT client reconnect: wait until messages arrive again.
+    await wait_until_subscribed(mqtt_hass, field, coordinator, freezer)
     await field.publish("sot/kall/generator/main/state", "stopped")
     await _tick(mqtt_hass, freezer, 15)
     assert _issues(mqtt_hass, "generator_not_exercised") == []
     await _tick(mqtt_hass, freezer, 2 * 24 * 3600)
+    await wait_until_subscribed(mqtt_hass, field, coordinator, freezer)
     await field.publish("sot/kall/generator/main/state", "stopped")
     await _tick(mqtt_hass, freezer, 15)
     [again] = _issues(mqtt_hass, "generator_not_exercised")
