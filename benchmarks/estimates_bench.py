@@ -330,6 +330,7 @@ def _freezer_summary(case: FreezerCase, runs: list[dict[str, Any]]) -> dict[str,
                         at[name][check].append(error)
     share20_after30 = after30_ok / after30 if after30 else None
     return {
+        "good_from": _good_from(runs),
         "case": case.name,
         "at": {
             name: {c: _worst(values) for c, values in checks.items()} for name, checks in at.items()
@@ -343,6 +344,19 @@ def _freezer_summary(case: FreezerCase, runs: list[dict[str, Any]]) -> dict[str,
         "passes": share20_after30 is not None and share20_after30 >= 0.9,
         "false_countdowns": sum(r["false_countdowns"] for r in runs),
     }
+
+
+def _good_from(runs: list[dict[str, Any]]) -> float | None:
+    """The first minute of warming from which every seed's critical countdown stays within
+    ±20 % (until 10 min before the crossing); None if it never does."""
+    latest = 0.0
+    for run in runs:
+        rows = [(m, v, left) for m, v, left in run["tracks"]["critical"] if left >= 10]
+        bad = [m for m, v, left in rows if (e := _error(v, left)) is None or abs(e) > 0.20]
+        if rows and bad and bad[-1] >= rows[-1][0]:
+            return None
+        latest = max(latest, (bad[-1] + 1) if bad else 0.0)
+    return latest
 
 
 def _worst(values: list[float | None]) -> float | str | None:
@@ -373,7 +387,7 @@ def freezers(seeds: int, out: Callable[[str], None]) -> dict[str, Any]:
         out(
             f"{'case':36} {'limit':8} {'crosses':>7}  "
             + " ".join(f"{c:>5}m" for c in CHECKS)
-            + "   ±10%   ±20%  ok≥30m  max+"
+            + "   ±10%   ±20%  ok≥30m  max+  ±20% from"
         )
         summaries = []
         for case in _cases(model):
@@ -388,6 +402,11 @@ def freezers(seeds: int, out: Callable[[str], None]) -> dict[str, Any]:
                         f"  {summary['within10'] * 100:4.0f}%  {summary['within20'] * 100:4.0f}%"
                         f"  {(summary['within20_after30'] or 0) * 100:4.0f}%"
                         f"  {_pct(summary['worst_optimism_after30'])}"
+                        + (
+                            "      never"
+                            if summary["good_from"] is None
+                            else f"  {summary['good_from']:7.0f} min"
+                        )
                         + ("" if summary["passes"] else "  ✗")
                     )
                 crosses = summary["crossing_min"][name]
@@ -414,6 +433,7 @@ def freezers(seeds: int, out: Callable[[str], None]) -> dict[str, Any]:
             "countdowns_without_warming": sum(q["countdowns"] for q in quiet)
             + sum(s["false_countdowns"] for s in summaries),
             "failing": [s["case"] for s in summaries if not s["passes"]],
+            "within20_from_min": {s["case"]: s["good_from"] for s in summaries},
         }
     return results
 
