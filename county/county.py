@@ -43,18 +43,18 @@ HA_USER = "county-ha"
 INSTALL_DIR = "/etc/mosquitto/sot-county"
 
 # Queue sizing (docs/county.md, "Queues"). A SOT point with 20 freezer probes, a generator
-# controller, a tank gauge and a grid meter at their usual periods sends 5.8 messages a second
-# (benchmarks/mqtt_load.py's site); rounded up to 6. A site keeps 36 hours of that.
-DEFAULT_RATE = 6.0  # messages per second
-DEFAULT_HOURS = 36.0
+# gateway, a tank gauge and a grid meter sends about 6 messages a second with the shipped
+# ESPHome nodes, 7.0 in benchmarks/mqtt_load.py's site model; the default assumes 8 and keeps
+# a day of it.
+DEFAULT_RATE = 8.0  # messages per second
+DEFAULT_HOURS = 24.0
 # A plain payload is at most 64 bytes by the contract (a reading is usually under 8); the byte
 # bound allows 64 per message, so JSON-form sites (fewer, larger messages) fit as well.
 PAYLOAD_BYTES = 64
-# Mosquitto 2.0 holds a queued message in about 360 bytes of memory plus its payload and writes
-# about 105 bytes of it to its persistence file (measured: 100 000 queued readings, 36 MB RSS,
-# a 10.4 MB mosquitto.db).
+# Mosquitto 2.0.11 holds a queued reading in about 360 bytes of memory with its payload and
+# writes about 130 bytes of it to its persistence file (measured by benchmarks/county_bench.py).
 MEMORY_PER_MESSAGE = 360
-FILE_PER_MESSAGE = 105
+FILE_PER_MESSAGE = 130
 
 # Messages the county broker may hold for one connected client (its Home Assistant) that is
 # slower than the sites for a moment: 100 sites at 6 msg/s for about five minutes.
@@ -136,7 +136,7 @@ def queue_sizing(rate: float, hours: float) -> dict[str, int]:
     return {
         "max_queued_messages": messages,
         "max_queued_bytes": messages * PAYLOAD_BYTES,
-        "memory_bytes": messages * (MEMORY_PER_MESSAGE + PAYLOAD_BYTES),
+        "memory_bytes": messages * MEMORY_PER_MESSAGE,
         "file_bytes": messages * FILE_PER_MESSAGE,
     }
 
@@ -144,12 +144,11 @@ def queue_sizing(rate: float, hours: float) -> dict[str, int]:
 def sizing_text(rate: float, hours: float) -> str:
     """The arithmetic, as the configuration and `list` print it."""
     q = queue_sizing(rate, hours)
-    day = math.ceil(rate * 86400)
     return (
-        f"{rate:g} msg/s x {hours:g} h x 3600 s = {q['max_queued_messages']:,} messages "
-        f"(a day is {day:,}); x {PAYLOAD_BYTES} B = {q['max_queued_bytes']:,} payload bytes; "
-        f"full, about {q['memory_bytes'] / 1e6:.0f} MB of memory and a "
-        f"{q['file_bytes'] / 1e6:.0f} MB persistence file"
+        f"{rate:g} msg/s x {hours:g} h x 3600 s = {q['max_queued_messages']:,} messages; "
+        f"x {PAYLOAD_BYTES} B = {q['max_queued_bytes']:,} payload bytes; when full, about "
+        f"{q['memory_bytes'] / 1e6:.0f} MB of memory and a {q['file_bytes'] / 1e6:.0f} MB "
+        "persistence file"
     )
 
 

@@ -57,7 +57,15 @@ def wait_for(predicate: Callable[[], object], timeout: float, what: str) -> None
 class Broker:
     """One Mosquitto process, run from a main file that includes a generated conf.d."""
 
-    def __init__(self, name: str, workdir: Path, conf_d: Path, port: int, extra: str = "") -> None:
+    def __init__(
+        self,
+        name: str,
+        workdir: Path,
+        conf_d: Path,
+        port: int,
+        extra: str = "",
+        log_types: tuple[str, ...] = ("all",),
+    ) -> None:
         self.name = name
         self.port = port  # the port its readiness is checked on
         self.dir = workdir / name
@@ -65,6 +73,7 @@ class Broker:
         self.conf = self.dir / "mosquitto.conf"
         self.conf_d = conf_d
         self.extra = extra
+        self.log_types = log_types
         self.log = self.dir / "mosquitto.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -76,8 +85,8 @@ class Broker:
             f"user {getpass.getuser()}\n"
             f"persistence_location {self.dir}/\n"
             f"log_dest file {self.log}\n"
-            "log_type all\n"
-            f"{self.extra}"
+            + "".join(f"log_type {t}\n" for t in self.log_types)
+            + f"{self.extra}"
             f"include_dir {self.conf_d}\n"
         )
 
@@ -345,7 +354,7 @@ class Site:
     name: str
     files: Path
     broker: Broker
-    link: Link
+    link: Link  # (None when made without links: the benchmark's bridges go direct)
 
     @property
     def port(self) -> int:
@@ -371,8 +380,17 @@ class Site:
         return (self.files / "conf.d" / "sot-county.conf").read_text()
 
 
-def make_county(workdir: Path, site_names: list[str], restart_timeout: str = "1 2") -> County:
-    """`scripts/county init` and `add-site` for each site, into workdir/county-dir."""
+def make_county(
+    workdir: Path,
+    site_names: list[str],
+    restart_timeout: str = "1 2",
+    links: bool = True,
+    log_types: tuple[str, ...] = ("all",),
+) -> County:
+    """`scripts/county init` and `add-site` for each site, into workdir/county-dir.
+
+    Without `links` the bridges reach the county broker directly (no relay to cut).
+    """
     root = workdir / "county-dir"
     port, local_port = free_port(), free_port()
     county(
@@ -380,15 +398,15 @@ def make_county(workdir: Path, site_names: list[str], restart_timeout: str = "1 
         "--port", port, "--bind", "127.0.0.1", "--local-port", local_port,
         "--install-dir", root / "county" / "sot-county",
     )  # fmt: skip
-    broker = Broker("county", workdir, root / "county" / "conf.d", local_port)
+    broker = Broker("county", workdir, root / "county" / "conf.d", local_port, log_types=log_types)
     result = County(root, port, local_port, broker)
     for name in site_names:
-        link = Link(port)
+        link = Link(port) if links else None
         # Installed at the site as the guide says: the generated conf.d and sot-county/ copied
         # into the site broker's configuration directory (here a directory of the test's).
         files = workdir / f"site-{name}-etc"
         county(
-            "add-site", root, name, "--address", f"127.0.0.1:{link.port}",
+            "add-site", root, name, "--address", f"127.0.0.1:{link.port if link else port}",
             "--restart-timeout", restart_timeout,
             "--install-dir", files / "sot-county",
         )  # fmt: skip
@@ -400,8 +418,9 @@ def make_county(workdir: Path, site_names: list[str], restart_timeout: str = "1 
             files / "conf.d",
             site_port,
             extra=f"listener {site_port} 127.0.0.1\nallow_anonymous true\n",
+            log_types=log_types,
         )
-        result.sites[name] = Site(name, files, site_broker, link)
+        result.sites[name] = Site(name, files, site_broker, link)  # type: ignore[arg-type]
     return result
 
 
@@ -416,7 +435,8 @@ def running(c: County) -> Iterator[County]:
     finally:
         for site in c.sites.values():
             site.broker.stop()
-            site.link.close()
+            if site.link is not None:
+                site.link.close()
         c.broker.stop()
 
 
