@@ -135,7 +135,8 @@ def test_a_freezer_warm_at_restore_keeps_the_record_open_until_the_limit() -> No
     feed(site, 2, "freezer", "f2", temperature=-19.0)
     feed(site, 3, "grid", "main", present=True)
     current = site.coldchain.current
-    assert current is not None and current.end == at(3)
+    assert current is not None
+    assert current.end == at(3)
     assert current.freezers["f2"].recovered_at == at(3)  # cold at restore
     assert current.freezers["f1"].recovered_at is None
     site.tick(at(3) + RECOVERY_LIMIT)
@@ -155,7 +156,8 @@ def test_the_next_outage_closes_a_record_still_waiting() -> None:
     feed(site, 4, "grid", "main", present=False)
     assert [r.closed for r in site.coldchain.records] == [at(4)]
     current = site.coldchain.current
-    assert current is not None and current.start == at(4)
+    assert current is not None
+    assert current.start == at(4)
     assert current.freezers["f1"].last_value == -13.0
 
 

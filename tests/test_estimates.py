@@ -23,7 +23,7 @@ from custom_components.sot.site.freezers import Countdown
 from custom_components.sot.site.fuel_estimate import FuelEstimate, Line, fused
 from custom_components.sot.site.model import EventType, Settings, Site, SiteEvent
 from custom_components.sot.site.readings import Meta, NodeStatus, Reading
-from custom_components.sot.site.vocabulary import Value
+from custom_components.sot.site.vocabulary import Kind, Value
 from custom_components.sot.site.warming import Fit, Warming
 
 from .helpers import site_entry, start_site
@@ -202,6 +202,22 @@ def test_room_temperature_is_the_setting_without_a_room_sensor() -> None:
     assert shown.estimate == pytest.approx(truth, rel=0.01)
     # A limit the room never reaches has no countdown.
     assert countdown(site, 13.0, 39) is None
+
+
+@pytest.mark.skipif(
+    "room" not in {kind.value for kind in Kind}, reason="the vocabulary has no room sensors"
+)
+def test_room_temperature_from_the_store_else_the_warmest_room() -> None:
+    site = Site(Settings(room_temperature=20.0))
+    feed(site, 0, "freezer", "f1", temperature=-19.0)
+    freezer = site.component("freezer", "f1")
+    assert freezer is not None
+    feed(site, 0, "room", "warm", temperature=21.0)
+    feed(site, 0, "room", "office", temperature=14.0)
+    assert site.freezers.room(freezer, at(0)) == (21.0, "sensor")
+    feed(site, 0, "room", "store", temperature=9.0)
+    assert site.freezers.room(freezer, at(0)) == (9.0, "sensor")
+    assert site.freezers.room(freezer, at(30)) == (20.0, "setting")  # the rooms went stale
 
 
 # -- freezers: probes that report on a change ------------------------------------------------

@@ -264,6 +264,22 @@ STRINGS_SCHEMA = vol.Schema(
         ),
         # Looked up as exceptions.<key>.message: a plain string shows the key instead.
         vol.Optional("exceptions"): keyed({vol.Required("message"): TEXT}, cv.slug),
+        vol.Optional("services"): keyed(
+            {
+                vol.Required("name"): TEXT,
+                vol.Required("description"): TEXT,
+                vol.Optional("fields"): keyed(
+                    {
+                        vol.Required("name"): TEXT,
+                        vol.Required("description"): TEXT,
+                        vol.Optional("example"): TEXT,
+                    }
+                ),
+                vol.Optional("sections"): keyed(
+                    {vol.Required("name"): TEXT, vol.Optional("description"): TEXT}
+                ),
+            }
+        ),
     }
 )
 
@@ -288,6 +304,13 @@ MINIMAL = {
     "entity": {"sensor": {"state": {"name": "State", "state": {"fault": "Fault"}}}},
     "exceptions": {"command_failed": {"message": "Could not send the command to {component}."}},
     "issues": {"site_silent": {"title": "{site} is silent", "description": "Nothing came."}},
+    "services": {
+        "cold_chain_record": {
+            "name": "Cold-chain record",
+            "description": "Returns the record.",
+            "fields": {"since": {"name": "Since", "description": "From then on."}},
+        }
+    },
 }
 
 
@@ -319,6 +342,8 @@ def _with(path: str, value: Any) -> dict[str, Any]:
         ("issues.site_silent", {"title": "Silent"}),
         ("issues.site_silent", {"title": "S", "description": "D", "fix_flow": {"step": {}}}),
         ("device.Grid", {"name": "Grid"}),
+        ("services.cold_chain_record", {"name": "Cold-chain record"}),
+        ("services.cold_chain_record.fields.since", {"name": "Since"}),
         ("something_new", {}),
     ],
 )
@@ -1066,7 +1091,10 @@ ICON_ENTRY = {
 }
 ICONS_SCHEMA = vol.Schema(
     {
-        vol.Optional("services"): ICON_STATES,
+        # An action's icon, and its sections' (icons.py: `service`, `sections`).
+        vol.Optional("services"): keyed(
+            {vol.Required("service"): icon, vol.Optional("sections"): ICON_STATES}
+        ),
         vol.Optional("entity"): keyed(
             vol.All(keyed(ICON_ENTRY), _no_state_icon_as_default), cv.slug
         ),
@@ -1107,6 +1135,44 @@ def test_icons_are_for_entities_and_states_that_exist() -> None:
             if unknown := given - states:
                 problems.append(f"{platform}.{key}: icons for states {sorted(unknown)}")
     assert problems == []
+
+
+# --- services.py: every action is described, translated and has an icon -------------------
+
+
+def _services_yaml() -> dict[str, Any]:
+    path = INTEGRATION / "services.yaml"
+    loaded: dict[str, Any] = yaml.safe_load(path.read_text("utf-8")) if path.exists() else {}
+    return loaded or {}
+
+
+def actions_in_code() -> set[str]:
+    """The actions the code registers for its own domain (`hass.services.async_register`)."""
+    registered: set[str] = set()
+    for module, tree in _modules():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and _call_name(node) == "async_register":
+                if len(node.args) < 2 or _strings(node.args[0], module)[0] != {DOMAIN}:
+                    continue
+                names, dynamic = _strings(node.args[1], module)
+                assert not dynamic, f"{module.__name__}:{node.lineno}: an action of unknown name"
+                registered |= names
+    return registered
+
+
+def test_every_action_is_described_translated_and_has_an_icon() -> None:
+    """services.yaml, the action's texts in en.json and its icon, for every action registered."""
+    described = _services_yaml()
+    assert sorted(actions_in_code()) == sorted(described), "registered vs services.yaml"
+    english = translations("en").get("services", {})
+    assert sorted(english) == sorted(described), "services.yaml vs en.json services"
+    assert sorted(_icons().get("services", {})) == sorted(described), "icons.json services"
+    for action, spec in described.items():
+        fields = (spec or {}).get("fields", {})
+        texts = english[action].get("fields", {})
+        assert sorted(texts) == sorted(fields), f"{action}: fields vs their texts"
+        for field_spec in fields.values():
+            selector.validate_selector(field_spec["selector"])
 
 
 # --- quality_scale.py and quality_scale_validation/ -----------------------------------------
@@ -1258,6 +1324,14 @@ def _rule_problems(rule: str, status: dict[str, str]) -> list[str]:
     if rule == "config-flow":
         if not data.get("config_flow") or not (INTEGRATION / "config_flow.py").exists():
             return ["no config flow"]
+    elif rule == "action-setup":
+        # Actions are registered when the integration is set up, not per config entry, so an
+        # automation calling one with an unloaded entry gets a clear error, not "unknown action".
+        assert setup_entry is not None
+        if not actions_in_code():
+            return ["no actions registered"]
+        if _top_function(init, "async_setup") is None or _calls(setup_entry, "async_register"):
+            return ["actions are not registered in async_setup"]
     elif rule == "config-entry-unloading":
         if _top_function(init, "async_unload_entry") is None:
             return ["no async_unload_entry in __init__.py"]

@@ -86,7 +86,13 @@ def test_fewer_hours_of_fuel_than_the_setting_is_not_ready(
     assert assessment.state is Readiness.NOT_READY
     assert assessment.attributes("en") == {
         "reasons": [
-            {"reason": "fuel_below", "grade": "not_ready", "hours": 71.9, "limit": 72.0, "load": 21.0}
+            {
+                "reason": "fuel_below",
+                "grade": "not_ready",
+                "hours": 71.9,
+                "limit": 72.0,
+                "load": 21.0,
+            }
         ],
         "texts": ["Fuel for 71.9 h at the typical load, fewer than the 72 h asked"],
     }
@@ -359,7 +365,8 @@ def test_component_names_in_each_language() -> None:
     feed(site, 0, "freezer", "f2", temperature=-20.0)
     feed(site, 0, "tank", "main", volume=10.0)
     freezer, tank = site.component("freezer", "f2"), site.component("tank", "main")
-    assert freezer is not None and tank is not None
+    assert freezer is not None
+    assert tank is not None
     assert [component_name(freezer, lang) for lang in ("en", "sv", "nb", "de")] == [
         "Freezer f2",
         "Frys f2",

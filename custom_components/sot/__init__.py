@@ -13,6 +13,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
+from .cold_chain import async_setup_cold_chain, coldchain_store
 from .const import DOMAIN, PLATFORMS, STORAGE_VERSION
 from .coordinator import SiteCoordinator, SotConfigEntry, settings_snapshot
 from .issues import SiteIssues
@@ -24,7 +25,8 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Nothing to set up for the domain: every site is a config entry."""
+    """Every site is a config entry; the domain has the cold-chain action and downloads."""
+    async_setup_cold_chain(hass)
     return True
 
 
@@ -71,8 +73,9 @@ async def _async_entry_updated(hass: HomeAssistant, entry: SotConfigEntry) -> No
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: SotConfigEntry) -> None:
-    """The site is deleted: its saved state and its repair issues go with it."""
+    """The site is deleted: its saved state, cold-chain records and repair issues go with it."""
     await Store[dict[str, Any]](hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}").async_remove()
+    await coldchain_store(hass, entry.entry_id).async_remove()
     SiteIssues(hass, entry.entry_id).clear_all()
 
 

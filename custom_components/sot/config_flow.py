@@ -25,7 +25,10 @@ from .const import (
     CONF_FREEZER_WARNING,
     CONF_FUEL_LOW_HOURS,
     CONF_GENERATOR_RATING,
+    CONF_READINESS_FUEL_HOURS,
     CONF_ROOM_TEMPERATURE,
+    CONF_SERVICE_DUE_DATE,
+    CONF_SERVICE_DUE_HOURS,
     CONF_SILENT_AFTER,
     CONF_SITE_ID,
     CONF_STALE_TIMEOUT,
@@ -67,14 +70,20 @@ OPTIONS_FIELDS: dict[str, selector.NumberSelector] = {
     CONF_STALE_TIMEOUT: _number(30, 86400, 1, "s"),
     CONF_FUEL_LOW_HOURS: _number(0, 240, 0.5, "h"),
     CONF_SILENT_AFTER: _number(5, 10080, 1, "min"),
+    CONF_READINESS_FUEL_HOURS: _number(0, 720, 1, "h"),
+    CONF_SERVICE_DUE_HOURS: _number(0, 100000, 1, "h"),
 }
 
 
 def _options_schema(current: dict[str, Any]) -> vol.Schema:
     values = {**DEFAULT_OPTIONS, **current}
-    return vol.Schema(
-        {vol.Required(key, default=values[key]): field for key, field in OPTIONS_FIELDS.items()}
-    )
+    fields: dict[Any, Any] = {
+        vol.Required(key, default=values[key]): field for key, field in OPTIONS_FIELDS.items()
+    }
+    # Optional: left empty, no service date is set.
+    date = {"suggested_value": values.get(CONF_SERVICE_DUE_DATE)}
+    fields[vol.Optional(CONF_SERVICE_DUE_DATE, description=date)] = selector.DateSelector()
+    return vol.Schema(fields)
 
 
 def _check_options(user_input: dict[str, Any]) -> dict[str, str]:

@@ -22,6 +22,10 @@ CONF_STALE_TIMEOUT: Final = "stale_timeout"
 CONF_FUEL_LOW_HOURS: Final = "fuel_low_hours"
 CONF_ROOM_TEMPERATURE: Final = "room_temperature"
 CONF_SILENT_AFTER: Final = "silent_after"
+CONF_READINESS_FUEL_HOURS: Final = "readiness_fuel_hours"
+CONF_SERVICE_DUE_HOURS: Final = "service_due_hours"
+# A date (`2026-12-01`), absent when not set: not in DEFAULT_OPTIONS.
+CONF_SERVICE_DUE_DATE: Final = "service_due_date"
 
 DEFAULT_OPTIONS: Final = {
     CONF_TANK_CAPACITY: 1000.0,
@@ -34,6 +38,8 @@ DEFAULT_OPTIONS: Final = {
     CONF_FUEL_LOW_HOURS: 12.0,
     CONF_ROOM_TEMPERATURE: 20.0,
     CONF_SILENT_AFTER: 60,
+    CONF_READINESS_FUEL_HOURS: 72.0,
+    CONF_SERVICE_DUE_HOURS: 0.0,
 }
 
 SUBENTRY_MODBUS: Final = "modbus_device"

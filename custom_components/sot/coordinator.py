@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Final, Protocol
 
 from homeassistant.components import mqtt
@@ -21,6 +21,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
+from .cold_chain import coldchain_store, restore_records
 from .const import (
     COMMAND_QOS,
     CONF_ALARM_DELAY,
@@ -29,7 +30,10 @@ from .const import (
     CONF_FREEZER_WARNING,
     CONF_FUEL_LOW_HOURS,
     CONF_GENERATOR_RATING,
+    CONF_READINESS_FUEL_HOURS,
     CONF_ROOM_TEMPERATURE,
+    CONF_SERVICE_DUE_DATE,
+    CONF_SERVICE_DUE_HOURS,
     CONF_SILENT_AFTER,
     CONF_SITE_ID,
     CONF_STALE_TIMEOUT,
@@ -100,7 +104,15 @@ def settings_from_options(options: dict[str, Any]) -> Settings:
         fuel_low_hours=float(merged[CONF_FUEL_LOW_HOURS]),
         room_temperature=float(merged[CONF_ROOM_TEMPERATURE]),
         silent_after=timedelta(minutes=float(merged[CONF_SILENT_AFTER])),
+        readiness_fuel_hours=float(merged[CONF_READINESS_FUEL_HOURS]),
+        service_due_hours=float(merged[CONF_SERVICE_DUE_HOURS]),
+        service_due_date=_date(merged.get(CONF_SERVICE_DUE_DATE)),
     )
+
+
+def _date(value: Any) -> date | None:
+    """A date option (`2026-12-01`); None when not set."""
+    return date.fromisoformat(str(value)) if value else None
 
 
 def settings_snapshot(entry: ConfigEntry) -> tuple[Any, ...]:
@@ -133,6 +145,11 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         self._store: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
         )
+        # The finished cold-chain records: stored on their own, a year of them.
+        self._coldchain_store = coldchain_store(hass, entry.entry_id)
+        self._coldchain_saved = 0
+        self._coldchain_save_due = False
+        self._coldchain_shown = 0
         self._known_quantities: set[tuple[str, str, str]] = set()
         self._structure_listeners: list[CALLBACK_TYPE] = []
         self._site_listeners: list[CALLBACK_TYPE] = []
@@ -161,6 +178,12 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
                 self.site.restore(stored)
             except ValueError as err:
                 _LOGGER.warning("%s: %s; starting afresh", self.site_name, err)
+        restore_records(
+            self.site.coldchain, await self._coldchain_store.async_load(), self.site_name
+        )
+        # Records pruned here are saved with the next change of the site.
+        self._coldchain_saved = self.site.coldchain.records_revision
+        self.site.coldchain.prune(dt_util.utcnow())
         # Restored values are known quantities: entities for them are made at setup.
         self._known_quantities = {
             (c.kind.value, c.id, q) for c in self.site.components.values() for q in c.values
@@ -186,6 +209,11 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         while self._unsubscribe:
             self._unsubscribe.pop()()
         await self._store.async_save(self._saved_snapshot())
+        if (
+            self._coldchain_save_due
+            or self.site.coldchain.records_revision != self._coldchain_saved
+        ):
+            await self._coldchain_store.async_save(self._coldchain_snapshot())
 
     @callback
     def async_apply_options(self) -> None:
@@ -348,6 +376,11 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         self._saved_revision = self.site.revision
         return self.site.snapshot()
 
+    def _coldchain_snapshot(self) -> dict[str, Any]:
+        self._coldchain_save_due = False
+        self._coldchain_saved = self.site.coldchain.records_revision
+        return self.site.coldchain.records_snapshot()
+
     def _reject(self, rejection: Rejection) -> None:
         self.rejected[rejection.reason.value] += 1
         self.recent_rejections.append(
@@ -411,6 +444,15 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             self._changed(EVENT_SAVE_DELAY)
         elif self.site.revision != self._saved_revision:
             self._changed()
+        coldchain = self.site.coldchain.records_revision
+        if coldchain != self._coldchain_saved and not self._coldchain_save_due:
+            # A record finished (or old ones pruned): a year's evidence, saved at once.
+            self._coldchain_save_due = True
+            self._coldchain_store.async_delay_save(self._coldchain_snapshot, EVENT_SAVE_DELAY)
+        if coldchain != self._coldchain_shown:
+            # ... and shown at once by the site's record sensor (a freezer reading closes it).
+            self._coldchain_shown = coldchain
+            site_wide = True
         if everything:
             self.async_update_listeners()
             return

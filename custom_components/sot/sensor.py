@@ -40,7 +40,15 @@ from .entity import SotEntity, SotEntityDescription, async_setup_discovery
 from .site.fuel import Figure
 from .site.generators import GeneratorRun
 from .site.model import Component, FreezerStatus, PowerSource, Site
+from .site.readiness import Readiness
 from .site.vocabulary import GENERATOR_ALARMS, GENERATOR_MODES, GENERATOR_STATES, Kind
+from .site_records import (
+    cold_chain_attributes,
+    cold_chain_exists,
+    cold_chain_state,
+    readiness_attributes,
+    readiness_state,
+)
 
 _LOGGER = logging.getLogger(__name__)
 # Entities only show what arrives; nothing here polls.
@@ -49,7 +57,7 @@ PARALLEL_UPDATES = 0
 _RECORDED_STATES = 5
 ComponentAttributesFn = Callable[[Site, Component | None, datetime], dict[str, Any]]
 
-ValueFn = Callable[[Site, Component | None, datetime], StateType]
+ValueFn = Callable[[Site, Component | None, datetime], StateType | datetime]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,6 +66,8 @@ class SotSensorDescription(SotEntityDescription, SensorEntityDescription):
 
     value_fn: ValueFn | None = None
     attributes_fn: Callable[[Site, datetime], dict[str, Any]] | None = None
+    # Attributes that need Home Assistant itself (the user's language, a signed link).
+    hass_attributes_fn: Callable[[SiteCoordinator, datetime], dict[str, Any]] | None = None
     # Attributes of a component's row (a freezer's countdown: its bounds and what it rests on).
     component_attributes_fn: ComponentAttributesFn | None = None
     # For the model's counter estimates: which counter, so the figure already shown is kept to.
@@ -326,6 +336,26 @@ SENSORS: tuple[SotSensorDescription, ...] = (
         attributes_fn=_fuel_typical_attributes,
         available_fn=_fuel_available,
     ),
+    SotSensorDescription(
+        key="readiness",
+        translation_key="readiness",
+        device_class=SensorDeviceClass.ENUM,
+        options=[state.value for state in Readiness],
+        exists_fn=_always,
+        value_fn=readiness_state,
+        hass_attributes_fn=readiness_attributes,
+        # Silence is one of its reasons, never a reason to be unavailable.
+        available_fn=lambda _, __, ___: True,
+    ),
+    SotSensorDescription(
+        key="cold_chain",
+        translation_key="cold_chain",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        exists_fn=cold_chain_exists,
+        value_fn=cold_chain_state,
+        hass_attributes_fn=cold_chain_attributes,
+        available_fn=lambda _, __, ___: True,
+    ),
     # Grid.
     _measured(
         "voltage",
@@ -564,18 +594,22 @@ class SotSensor(SotEntity, SensorEntity):
 
     entity_description: SotSensorDescription
     # The outage summary changes once per outage; the recorder need not store it every minute.
-    _unrecorded_attributes = frozenset({"started", "last_outage", "outages_logged"})
+    _unrecorded_attributes = frozenset(
+        {"started", "last_outage", "outages_logged", "csv_url", "all_csv_url"}
+    )
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """Extra figures for the rows that have them (the outage log's summary)."""
         if (of_component := self.entity_description.component_attributes_fn) is not None:
             return of_component(self.coordinator.site, self.component, dt_util.utcnow())
+        if (with_hass := self.entity_description.hass_attributes_fn) is not None:
+            return with_hass(self.coordinator, dt_util.utcnow())
         attributes = self.entity_description.attributes_fn
         return None if attributes is None else attributes(self.coordinator.site, dt_util.utcnow())
 
     @property
-    def native_value(self) -> StateType:
+    def native_value(self) -> StateType | datetime:
         """The live value (None while unknown)."""
         site, component, now = self.coordinator.site, self.component, dt_util.utcnow()
         if self.entity_description.value_fn is not None:
