@@ -119,7 +119,7 @@ class Freezers:
         """Note when the site's supply and the freezers' relays change (on every message)."""
         source = self.site.power.source(now)
         if source is not None and (source is not PowerSource.NONE) != self.supply:
-            self.supply, self.supply_since = source is not PowerSource.NONE, seconds(now)
+            self.supply, self.supply_since = source is not PowerSource.NONE, self._measured(now)
         for load in self.site.of_kind(Kind.LOAD):
             if load.id != FREEZER_GROUP_LOAD and (Kind.FREEZER.value, load.id) not in (
                 self.site.components
@@ -130,6 +130,16 @@ class Freezers:
             if on is not None and (known is None or known[0] != on):
                 sample = load.values["state"]
                 self.relays[load.id] = [on, seconds(min(sample.time, now))]
+
+    def _measured(self, now: datetime) -> float:
+        """When the newest grid or generator reading was measured (it changed the supply)."""
+        times = [
+            sample.time
+            for component in (*self.site.of_kind(Kind.GRID), *self.site.generators())
+            for sample in component.values.values()
+            if sample.time <= now
+        ]
+        return seconds(max(times, default=now))
 
     def relay(self, freezer: Component) -> Component | None:
         """The load whose relay feeds the freezer: its namesake, else the load `freezers`."""
