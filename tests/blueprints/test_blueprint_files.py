@@ -15,9 +15,14 @@ RAW = "https://raw.githubusercontent.com/sot-monitor/sot-monitor/main/blueprints
 DOCS = BLUEPRINT_DIR.parents[2] / "docs" / "blueprints.md"
 
 
-def test_the_three_blueprints_are_there() -> None:
-    """Load shedding, outage alerts and the exercise reminder ship together."""
-    assert BLUEPRINTS == ["generator_exercise.yaml", "load_shedding.yaml", "outage_alerts.yaml"]
+def test_the_four_blueprints_are_there() -> None:
+    """Load shedding, outage alerts, the exercise reminder and storm readiness ship together."""
+    assert BLUEPRINTS == [
+        "generator_exercise.yaml",
+        "load_shedding.yaml",
+        "outage_alerts.yaml",
+        "storm_readiness.yaml",
+    ]
 
 
 @pytest.mark.parametrize("name", BLUEPRINTS)

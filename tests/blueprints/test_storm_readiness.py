@@ -1,0 +1,485 @@
+"""Storm readiness blueprint: a weather warning sends the site's readiness, and a test run.
+
+The warnings are the kinds people already have in Home Assistant, set up for real:
+
+- Home Assistant's own MeteoAlarm binary sensor (`meteoalarm`), reading a MeteoAlarm feed and
+  its CAP warning served from the test (the library's feed address pointed at it);
+- a template binary sensor on a weather entity's wind gusts, as one would make on the SMHI
+  integration's weather entity (which has no warning entity of its own); the weather entity
+  is a state set in the test with the attributes SMHI's gives;
+- an input_boolean switched by hand, for a drill.
+
+The readiness sensor, the generator's start button and running sensor are states set in the
+test, the sensor registered on a device named Kall as the integration registers it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from unittest.mock import patch
+
+import pytest
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import HomeAssistant, ServiceCall, callback
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
+
+from ..helpers import wait_for
+from .conftest import START, Clock, Notification, Phones, setup_blueprint_automation
+from .test_ha_lines import ha_line  # noqa: F401  (a fixture)
+
+READINESS = "sensor.kall_storm_readiness"
+SMHI = "weather.smhi_kall"
+GUSTS = f"{{{{ state_attr('{SMHI}', 'wind_gust_speed') | float(0) >= 25 }}}}"
+BUTTON = "button.kall_generator_start"
+RUNNING = "binary_sensor.kall_generator_running"
+PIXEL = "mobile_app_pixel_7"
+IPHONE = "mobile_app_annas_iphone"
+TEXTS = [
+    "Elverket: startbatteriet 11,9 V i vila, under 12,2 V",
+    "Elverket har inte gått på 34 dagar",
+]
+# START (frozen) as a Unix time: the test-run action id carries it.
+STAMP_AT_START = 1795341600
+
+
+@pytest.fixture
+def site(hass: HomeAssistant, phones: Phones) -> Phones:
+    """Kall's readiness sensor on Kall's device, its start button, and two phones."""
+    entry = MockConfigEntry(domain="sot", title="Kall")
+    entry.add_to_hass(hass)
+    device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={("sot", "kall")}, name="Kall"
+    )
+    er.async_get(hass).async_get_or_create(
+        "sensor",
+        "sot",
+        "kall_readiness",
+        suggested_object_id="kall_storm_readiness",
+        config_entry=entry,
+        device_id=device.id,
+    )
+    readiness(hass, "not_ready", TEXTS)
+    hass.states.async_set(BUTTON, STATE_UNKNOWN)
+    hass.states.async_set(RUNNING, STATE_OFF)
+    phones.add("Pixel 7")
+    phones.add("Annas iPhone")
+    return phones
+
+
+def readiness(hass: HomeAssistant, state: str, texts: list[str]) -> None:
+    hass.states.async_set(READINESS, state, {"texts": texts, "reasons": []})
+
+
+@pytest.fixture
+def presses(hass: HomeAssistant) -> list[tuple[float, str]]:
+    """The generator start button's presses (seconds since START, entity)."""
+    pressed: list[tuple[float, str]] = []
+
+    @callback
+    def press(call: ServiceCall) -> None:
+        at = round((dt_util.utcnow() - START).total_seconds(), 1)
+        for entity_id in cv.comp_entity_ids(call.data["entity_id"]):
+            pressed.append((at, entity_id))
+
+    hass.services.async_register("button", "press", press)
+    return pressed
+
+
+async def setup_readiness(hass: HomeAssistant, phones: Phones, **inputs: Any) -> None:
+    await setup_blueprint_automation(
+        hass,
+        "storm_readiness.yaml",
+        {
+            "warning_entities": inputs.pop("warning_entities", ["input_boolean.storm_drill"]),
+            "readiness_entity": READINESS,
+            "notify_devices": list(phones.device_ids.values()),
+            **inputs,
+        },
+    )
+
+
+async def drill(hass: HomeAssistant) -> None:
+    assert await async_setup_component(
+        hass, "input_boolean", {"input_boolean": {"storm_drill": {"name": "Stormövning"}}}
+    )
+
+
+def to_both(at: float, title: str, message: str, data: dict[str, Any]) -> list[Notification]:
+    content = {"title": title, "message": message, "data": data}
+    return [Notification(at, PIXEL, content), Notification(at, IPHONE, content)]
+
+
+# -- MeteoAlarm, for real ---------------------------------------------------------------------
+
+FEED = """<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xmlns:cap="urn:oasis:names:tc:emergency:cap:1.2">
+  <title>MeteoAlarm Sweden</title>
+  <entry>
+    <title>{title}</title>
+    <cap:areaDesc>{area}</cap:areaDesc>
+    <cap:geocode><valueName>EMMA_ID</valueName><value>{code}</value></cap:geocode>
+    <link href="https://meteoalarm.org/en/live/region/SE" type="text/html"/>
+    <link href="{base}/cap/storm.xml" type="application/cap+xml"/>
+  </entry>
+</feed>
+"""
+CAP = """<?xml version="1.0" encoding="UTF-8"?>
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
+  <identifier>2.49.0.0.752.0.SE.261122.storm</identifier>
+  <sender>smhi.se</sender>
+  <status>Actual</status>
+  <msgType>Alert</msgType>
+  <scope>Public</scope>
+  <info>
+    <language>sv-SE</language>
+    <event>Mycket hög vind</event>
+    <severity>Severe</severity>
+    <headline>Orange varning – Mycket hög vind, Jämtlands län</headline>
+    <onset>2026-11-22T12:00:00+01:00</onset>
+    <expires>2026-11-23T06:00:00+01:00</expires>
+    <parameter><valueName>awareness_level</valueName><value>3; orange; Severe</value></parameter>
+    <parameter><valueName>awareness_type</valueName><value>1; Wind</value></parameter>
+  </info>
+  <info>
+    <language>en-GB</language>
+    <event>Very strong wind</event>
+    <severity>Severe</severity>
+    <headline>Orange warning – Very strong wind, Jämtland County</headline>
+    <onset>2026-11-22T12:00:00+01:00</onset>
+    <expires>2026-11-23T06:00:00+01:00</expires>
+    <parameter><valueName>awareness_level</valueName><value>3; orange; Severe</value></parameter>
+    <parameter><valueName>awareness_type</valueName><value>1; Wind</value></parameter>
+  </info>
+</alert>
+"""
+
+
+class MeteoAlarmFeed:
+    """MeteoAlarm's legacy Atom feed for Sweden and one CAP warning, served on loopback."""
+
+    def __init__(self) -> None:
+        self.area = "Skåne län"
+        feed = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path.endswith("meteoalarm-legacy-atom-sweden"):
+                    body = FEED.format(
+                        title="Orange warning",
+                        area=feed.area,
+                        code="SE023" if feed.area == "Jämtlands län" else "SE012",
+                        base=feed.base,
+                    )
+                elif self.path == "/cap/storm.xml":
+                    body = CAP
+                else:
+                    self.send_error(404)
+                    return
+                data = body.encode("utf-8")
+                self.send_response(200)
+                self.send_header("Content-Type", "application/xml")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def warn(self, area: str) -> None:
+        """The next fetch finds the warning for `area`."""
+        self.area = area
+
+
+@pytest.fixture
+def meteoalarm_feed(socket_enabled: None) -> Iterator[MeteoAlarmFeed]:
+    feed = MeteoAlarmFeed()
+    feed.thread.start()
+    from meteoalertapi import Meteoalert  # noqa: PLC0415  (only with the MeteoAlarm tests)
+
+    endpoint = f"{feed.base}/feeds/meteoalarm-legacy-atom-{{0}}"
+    with patch.object(Meteoalert, "endpoint", endpoint):
+        yield feed
+    feed.server.shutdown()
+    feed.server.server_close()
+    feed.thread.join()
+
+
+async def test_a_meteoalarm_warning_sends_the_readiness_and_offers_a_test_run(
+    hass: HomeAssistant,
+    clock: Clock,
+    site: Phones,
+    presses: list[tuple[float, str]],
+    meteoalarm_feed: MeteoAlarmFeed,
+) -> None:
+    """The real MeteoAlarm sensor turns on for Jämtland; the phones get the readiness with a
+    "Provkör" button; a tap starts the generator and says so."""
+    assert await async_setup_component(
+        hass,
+        "binary_sensor",
+        {
+            "binary_sensor": [
+                {
+                    "platform": "meteoalarm",
+                    "country": "sweden",
+                    "province": "Jämtlands län",
+                    "language": "en-GB",
+                    "name": "MeteoAlarm Jämtland",
+                }
+            ]
+        },
+    )
+    await hass.async_block_till_done()
+    warning = "binary_sensor.meteoalarm_jamtland"
+    assert hass.states.get(warning).state == STATE_OFF  # type: ignore[union-attr]
+    await setup_readiness(
+        hass,
+        site,
+        warning_entities=[warning],
+        test_run_button=BUTTON,
+        generator_running=RUNNING,
+    )
+
+    # MeteoAlarm polls every five minutes; Jämtland's warning is in the next feed.
+    meteoalarm_feed.warn("Jämtlands län")
+    await clock.advance(300, step=30)
+    # The poll fetches the feed in a worker thread, in the background.
+    await wait_for(hass, lambda: hass.states.is_state(warning, STATE_ON), "the warning")
+    state = hass.states.get(warning)
+    assert state is not None
+    assert state.attributes["awareness_level"] == "3; orange; Severe"
+    await clock.settle()
+    action = f"SOT_TEST_RUN_KALL_STORM_READINESS_{STAMP_AT_START + 300}"
+    sent = site.take()
+    assert sent == to_both(
+        300.0,
+        "Kall: Vädervarning – inte redo",
+        "Orange warning – Very strong wind, Jämtland County.\n"
+        "Se till:\n"
+        "• Elverket: startbatteriet 11,9 V i vila, under 12,2 V\n"
+        "• Elverket har inte gått på 34 dagar\n"
+        "Tryck Provkör för att provstarta elverket.",
+        {
+            "tag": "sot-kall_storm_readiness",
+            "group": "sot-readiness",
+            "actions": [{"action": action, "title": "Provkör"}],
+        },
+    )
+    assert presses == []
+
+    # The operator taps "Provkör" twenty minutes later.
+    await clock.advance(1200, step=60)
+    hass.bus.async_fire("mobile_app_notification_action", {"action": action})
+    await clock.settle()
+    assert presses == [(1500.0, BUTTON)]
+    assert [(n.service, n.data["message"].splitlines()[-1]) for n in site.take()] == [
+        (PIXEL, "Provstart skickad till elverket."),
+        (IPHONE, "Provstart skickad till elverket."),
+    ]
+
+    # The warning stays on through the next polls: nothing more is sent.
+    await clock.advance(900, step=60)
+    assert site.take() == []
+
+
+# -- SMHI's weather through a template, and a drill ----------------------------------------
+
+
+async def test_a_template_warning_on_smhi_gusts_in_english_starts_the_test_run_at_once(
+    hass: HomeAssistant, clock: Clock, site: Phones, presses: list[tuple[float, str]]
+) -> None:
+    """Gusts of 25 m/s or more in SMHI's forecast turn a template binary sensor on."""
+    smhi = SMHI
+    attributes = {"wind_speed": 9.0, "wind_gust_speed": 14.0, "wind_speed_unit": "m/s"}
+    hass.states.async_set(smhi, "cloudy", attributes)
+    assert await async_setup_component(
+        hass,
+        "template",
+        {
+            "template": [
+                {
+                    "binary_sensor": [
+                        {
+                            "name": "Storm gusts Kall",
+                            "state": GUSTS,
+                            "device_class": "safety",
+                        }
+                    ]
+                }
+            ]
+        },
+    )
+    await hass.async_block_till_done()
+    warning = "binary_sensor.storm_gusts_kall"
+    assert hass.states.get(warning).state == STATE_OFF  # type: ignore[union-attr]
+    readiness(hass, "ready", [])
+    await setup_readiness(
+        hass,
+        site,
+        warning_entities=[warning],
+        language="en",
+        test_run_button=BUTTON,
+        test_run="start",
+    )
+    hass.states.async_set(smhi, "windy", {**attributes, "wind_gust_speed": 27.5})
+    await clock.settle()
+    assert presses == [(0.0, BUTTON)]
+    assert site.take() == to_both(
+        0.0,
+        "Kall: Weather warning – ready",
+        "Storm gusts Kall.\nAll set for a power cut.\n"
+        "The generator is being started for a test run.",
+        {"tag": "sot-kall_storm_readiness", "group": "sot-readiness"},
+    )
+
+
+async def test_a_drill_without_a_button_only_reports(
+    hass: HomeAssistant, clock: Clock, site: Phones, presses: list[tuple[float, str]]
+) -> None:
+    await drill(hass)
+    readiness(hass, "check", ["Frys f2 håller −16,4 °C, över −18 °C i 1,5 h"])
+    posted = async_mock_service(hass, "persistent_notification", "create")
+    await setup_readiness(hass, site, show_in_home_assistant=True)
+    await hass.services.async_call(
+        "input_boolean", "turn_on", {"entity_id": "input_boolean.storm_drill"}, blocking=True
+    )
+    await clock.settle()
+    title = "Kall: Vädervarning – kontrollera"
+    message = "Stormövning.\nSe till:\n• Frys f2 håller −16,4 °C, över −18 °C i 1,5 h"
+    assert site.take() == to_both(
+        0.0, title, message, {"tag": "sot-kall_storm_readiness", "group": "sot-readiness"}
+    )
+    assert presses == []
+    assert [call.data for call in posted] == [
+        {"notification_id": "sot-kall_storm_readiness", "title": title, "message": message}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("button_state", "running", "test_run"),
+    [
+        (STATE_UNKNOWN, STATE_ON, "start"),  # already running: no test run
+        (STATE_UNAVAILABLE, STATE_OFF, "start"),  # control off or the controller unreachable
+        (STATE_UNKNOWN, STATE_OFF, "off"),
+    ],
+)
+async def test_no_test_run_when_it_cannot_or_should_not_start(
+    hass: HomeAssistant,
+    clock: Clock,
+    site: Phones,
+    presses: list[tuple[float, str]],
+    button_state: str,
+    running: str,
+    test_run: str,
+) -> None:
+    await drill(hass)
+    hass.states.async_set(BUTTON, button_state)
+    hass.states.async_set(RUNNING, running)
+    await setup_readiness(
+        hass, site, test_run_button=BUTTON, generator_running=RUNNING, test_run=test_run
+    )
+    await hass.services.async_call(
+        "input_boolean", "turn_on", {"entity_id": "input_boolean.storm_drill"}, blocking=True
+    )
+    await clock.advance(3600, step=60)
+    sent = site.take()
+    assert [n.service for n in sent] == [PIXEL, IPHONE]
+    assert "actions" not in sent[0].data["data"]
+    assert "Provkör" not in sent[0].data["message"]
+    assert "provstartas" not in sent[0].data["message"]
+    assert presses == []
+
+
+async def test_the_offer_ends_and_a_late_tap_or_a_started_generator_starts_nothing(
+    hass: HomeAssistant, clock: Clock, site: Phones, presses: list[tuple[float, str]]
+) -> None:
+    await drill(hass)
+    await setup_readiness(hass, site, test_run_button=BUTTON, generator_running=RUNNING, ask_for=30)
+    await hass.services.async_call(
+        "input_boolean", "turn_on", {"entity_id": "input_boolean.storm_drill"}, blocking=True
+    )
+    await clock.settle()
+    action = site.take()[0].data["data"]["actions"][0]["action"]
+    await clock.advance(1801, step=60)
+    hass.bus.async_fire("mobile_app_notification_action", {"action": action})
+    await clock.settle()
+    assert presses == []
+    assert site.take() == []
+
+    # Offered again with the next warning; the generator starts by itself before the tap.
+    await hass.services.async_call(
+        "input_boolean", "turn_off", {"entity_id": "input_boolean.storm_drill"}, blocking=True
+    )
+    await hass.services.async_call(
+        "input_boolean", "turn_on", {"entity_id": "input_boolean.storm_drill"}, blocking=True
+    )
+    await clock.settle()
+    action = site.take()[0].data["data"]["actions"][0]["action"]
+    hass.states.async_set(RUNNING, STATE_ON)
+    hass.bus.async_fire("mobile_app_notification_action", {"action": action})
+    await clock.settle()
+    assert presses == []
+
+
+async def test_a_warning_restored_at_start_or_changing_attributes_is_not_a_new_warning(
+    hass: HomeAssistant, clock: Clock, site: Phones
+) -> None:
+    warning = "binary_sensor.meteoalarm"
+    hass.states.async_set(warning, STATE_UNAVAILABLE)
+    await setup_readiness(hass, site, warning_entities=[warning])
+    hass.states.async_set(warning, STATE_ON, {"headline": "Gul varning"})
+    await clock.settle()
+    hass.states.async_set(warning, STATE_ON, {"headline": "Orange varning"})
+    await clock.settle()
+    assert site.take() == []
+    # Off, then on again: a new warning.
+    hass.states.async_set(warning, STATE_OFF)
+    hass.states.async_set(warning, STATE_ON, {"headline": "Röd varning"})
+    await clock.settle()
+    assert [n.data["message"].splitlines()[0] for n in site.take()] == ["Röd varning."] * 2
+
+
+async def test_unknown_readiness_says_so(hass: HomeAssistant, clock: Clock, site: Phones) -> None:
+    await drill(hass)
+    hass.states.async_set(READINESS, STATE_UNAVAILABLE)
+    await setup_readiness(hass, site, language="en")
+    await hass.services.async_call(
+        "input_boolean", "turn_on", {"entity_id": "input_boolean.storm_drill"}, blocking=True
+    )
+    await clock.settle()
+    (first, _) = site.take()
+    assert first.data["title"] == "Kall: Weather warning – readiness unknown"
+    assert first.data["message"].endswith("The site's readiness is unknown: check that it reports.")
+
+
+async def test_readiness_reaches_every_phone_with_the_app(
+    hass: HomeAssistant,
+    ha_line: str,  # noqa: F811
+    clock: Clock,
+    phones: Phones,
+) -> None:
+    """On both template forms: the phone without the app is skipped."""
+    phones.add("Pixel 7")
+    phones.add("Old tablet", app_loaded=False)
+    readiness(hass, "ready", [])
+    await drill(hass)
+    await setup_readiness(hass, phones)
+    await hass.services.async_call(
+        "input_boolean", "turn_on", {"entity_id": "input_boolean.storm_drill"}, blocking=True
+    )
+    await clock.settle()
+    sent = phones.take()
+    assert [n.service for n in sent] == [PIXEL]
+    # No device or name for the readiness sensor here: "SOT" stands in for the site.
+    assert sent[0].data["title"] == "SOT: Vädervarning – redo"

@@ -1,0 +1,98 @@
+"""The operator dashboard's readiness alert and cold-chain card, rendered by Home Assistant's
+own template engine from the states the integration gives them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.template import Template
+
+DASHBOARD = Path(__file__).parent.parent / "dashboards" / "sot_operator.yaml"
+RECORD = "sensor.kall_cold_chain_record"
+
+
+def cards(mentioning: str) -> list[dict[str, Any]]:
+    """Markdown cards of the Kall view whose content mentions `mentioning`."""
+    view = yaml.safe_load(DASHBOARD.read_text(encoding="utf-8"))["views"][0]
+    found: list[dict[str, Any]] = []
+
+    def walk(card: dict[str, Any]) -> None:
+        if card["type"] == "markdown" and mentioning in card["content"]:
+            found.append(card)
+        for child in card.get("cards", []):
+            walk(child)
+        if "card" in card:
+            walk(card["card"])
+
+    for section in view["sections"]:
+        for card in section["cards"]:
+            walk(card)
+    return found
+
+
+def shown(hass: HomeAssistant, content: str) -> str:
+    text = Template(content, hass).async_render()
+    return re.sub(r"\n\s*\n+", "\n", str(text)).strip()
+
+
+async def test_the_cold_chain_card_links_the_last_outage(hass: HomeAssistant) -> None:
+    await hass.config.async_set_time_zone("Europe/Stockholm")
+    (card,) = cards(RECORD)
+    hass.states.async_set(RECORD, "unknown", {"outages_recorded": 0})
+    assert shown(hass, card["content"]) == "**Kylkedjelogg:** inga avbrott loggade."
+    hass.states.async_set(
+        RECORD, "2026-11-22T10:00:00+00:00", {"outage_start": "2026-11-22T10:00:00+00:00"}
+    )
+    assert "pågår sedan 11:00" in shown(hass, card["content"])
+    hass.states.async_set(
+        RECORD,
+        "2026-11-22T10:00:00+00:00",
+        {
+            "outage_start": "2026-11-22T10:00:00+00:00",
+            "power_restored": "2026-11-22T11:35:00+00:00",
+            "freezers": [
+                {
+                    "freezer_id": "f1",
+                    "freezer_name": "Frys 1",
+                    "warning_limit": -15.0,
+                    "critical_limit": -12.0,
+                    "highest_temperature": -13.2,
+                    "minutes_above_warning": 41.5,
+                    "minutes_above_critical": 0.0,
+                    "door_openings": 2,
+                }
+            ],
+            "csv_url": "/api/sot/e1/coldchain/20261122T100000Z.csv?authSig=x",
+            "all_csv_url": "/api/sot/e1/coldchain.csv?authSig=y",
+        },
+    )
+    assert shown(hass, card["content"]).splitlines() == [
+        "**Kylkedjelogg, avbrottet 2026-11-22 11:00–12:35**",
+        "- Frys 1: högst -13.2 °C, 41.5 min över -15.0 °C, 0.0 min över -12.0 °C,"
+        " luckan öppnad 2 gånger",
+        '<a href="/api/sot/e1/coldchain/20261122T100000Z.csv?authSig=x" target="_blank">'
+        'Ladda ner loggen (CSV)</a> · <a href="/api/sot/e1/coldchain.csv?authSig=y"'
+        ' target="_blank">Alla avbrott i år (CSV)</a>',
+    ]
+
+
+async def test_the_readiness_alert_lists_the_reasons(hass: HomeAssistant) -> None:
+    (card,) = cards("sensor.kall_storm_readiness")
+    hass.states.async_set(
+        "sensor.kall_storm_readiness",
+        "not_ready",
+        {
+            "texts": [
+                "Elverket: startbatteriet 11,9 V i vila, under 12,2 V",
+                "Noden frys är offline",
+            ]
+        },
+    )
+    text = shown(hass, card["content"])
+    assert 'alert-type="error"' in text
+    assert 'title="Stormberedskap: inte redo"' in text
+    assert "11,9 V i vila, under 12,2 V<br>Noden frys är offline" in text
