@@ -23,7 +23,7 @@ from custom_components.sot.site.freezers import Countdown
 from custom_components.sot.site.fuel_estimate import FuelEstimate, Line, fused
 from custom_components.sot.site.model import EventType, Settings, Site, SiteEvent
 from custom_components.sot.site.readings import Meta, NodeStatus, Reading
-from custom_components.sot.site.vocabulary import Kind, Value
+from custom_components.sot.site.vocabulary import Value
 from custom_components.sot.site.warming import Fit, Warming
 
 from .helpers import site_entry, start_site
@@ -204,9 +204,6 @@ def test_room_temperature_is_the_setting_without_a_room_sensor() -> None:
     assert countdown(site, 13.0, 39) is None
 
 
-@pytest.mark.skipif(
-    "room" not in {kind.value for kind in Kind}, reason="the vocabulary has no room sensors"
-)
 def test_room_temperature_from_the_store_else_the_warmest_room() -> None:
     site = Site(Settings(room_temperature=20.0))
     feed(site, 0, "freezer", "f1", temperature=-19.0)
