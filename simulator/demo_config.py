@@ -22,6 +22,9 @@ from .site import SiteSpec
 REPO: Final = Path(__file__).resolve().parent.parent
 DASHBOARD_URL: Final = "sot-operator"
 DASHBOARD_FILE: Final = "dashboards/sot_operator.yaml"
+# The information display for residents and crews (a screen in the shop window).
+PUBLIC_DASHBOARD_URL: Final = "sot-info"
+PUBLIC_DASHBOARD_FILE: Final = "dashboards/sot_public.yaml"
 
 # Site settings the operator would enter; freezer limits: brief rises to −15 °C are tolerated,
 # −12 °C is the retail cabinet cap.
@@ -252,6 +255,12 @@ lovelace:
       filename: {DASHBOARD_FILE}
       title: SOT
       icon: mdi:transmission-tower
+      show_in_sidebar: true
+    {PUBLIC_DASHBOARD_URL}:
+      mode: yaml
+      filename: {PUBLIC_DASHBOARD_FILE}
+      title: Information
+      icon: mdi:information-outline
       show_in_sidebar: true
 
 automation: !include automations.yaml

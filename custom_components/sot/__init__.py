@@ -18,6 +18,7 @@ from .const import DOMAIN, PLATFORMS, STORAGE_VERSION
 from .coordinator import SiteCoordinator, SotConfigEntry, settings_snapshot
 from .issues import SiteIssues
 from .modbus_hub import ModbusHub
+from .public_topic import PublicTopic
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SotConfigEntry) -> bool:
     entry.async_on_unload(modbus.async_stop)
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    entry.async_on_unload(PublicTopic(hass, coordinator).async_start())
     return True
 
 

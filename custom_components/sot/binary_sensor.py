@@ -106,6 +106,25 @@ BINARY_SENSORS: tuple[SotBinarySensorDescription, ...] = (
         translation_key="door",
         device_class=BinarySensorDeviceClass.DOOR,
     ),
+    # Fuel for sale: a product's dispenser has power, the product is on sale.
+    SotBinarySensorDescription(
+        key="pump",
+        kind=Kind.STATION,
+        translation_key="pump",
+        device_class=BinarySensorDeviceClass.POWER,
+    ),
+    SotBinarySensorDescription(
+        key="available",
+        kind=Kind.STATION,
+        translation_key="on_sale",
+    ),
+    # A router, card terminal or modem reaches the outside.
+    SotBinarySensorDescription(
+        key="online",
+        kind=Kind.NETWORK,
+        translation_key="online",
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
+    ),
 )
 
 

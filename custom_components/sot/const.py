@@ -51,6 +51,7 @@ PLATFORMS: Final = [
     Platform.SELECT,
     Platform.SENSOR,
     Platform.SWITCH,
+    Platform.TEXT,
 ]
 
 # How often staleness, alarm delays and countdowns are re-evaluated without new data.
@@ -60,3 +61,5 @@ STORAGE_VERSION: Final = 1
 EVENT_ALARM: Final = "sot_alarm"
 # Commands to loads: at-least-once delivery, never retained (a stale OFF must not come back).
 COMMAND_QOS: Final = 1
+# The public summary (`<base>/public`): retained for displays that connect later, at least once.
+PUBLIC_QOS: Final = 1

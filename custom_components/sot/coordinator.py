@@ -48,6 +48,7 @@ from .issues import GENERATOR_NOT_EXERCISED, SITE_SILENT, Issue, SiteIssues
 from .mqtt.topics import command_payload, command_topic, parse_message, subscription
 from .refusals import RefusalLog, Verdict
 from .site.model import Settings, Site, SiteEvent
+from .site.public import notice
 from .site.readings import Command, NodeStatus, Reading, Rejection, RejectReason
 from .site.vocabulary import Kind
 
@@ -69,7 +70,9 @@ REFUSAL_LOGS = f"{DOMAIN}_refusal_logs"
 COMMAND_ECHO_TIMEOUT = 10
 _ECHOED: Final = {"turn_on": True, "turn_off": False}
 # Readings of these kinds can change the site-wide figures (power source, fuel runtime ...).
-_SITE_WIDE_KINDS = frozenset({Kind.GRID, Kind.GENERATOR, Kind.TANK, Kind.LOAD})
+_SITE_WIDE_KINDS = frozenset(
+    {Kind.GRID, Kind.GENERATOR, Kind.TANK, Kind.LOAD, Kind.STATION, Kind.NETWORK, Kind.ROOM}
+)
 
 type SotConfigEntry = ConfigEntry[SiteCoordinator]
 
@@ -245,6 +248,10 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         if parsed.meta is not None:
             self.site.set_meta(parsed.meta)
             self._rename_device(parsed.meta.kind, parsed.meta.id)
+            if parsed.meta.provides:
+                # A service the site now offers gets its entity, without a reload.
+                for listener in list(self._structure_listeners):
+                    listener()
         if parsed.status is not None:
             events += self.site.set_node(parsed.status)
         if parsed.readings:
@@ -346,6 +353,15 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
                     data={"generator": generator_id},
                 )
             )
+
+    @callback
+    def async_set_notice(self, text: str) -> None:
+        """The operator put up a message to the public (empty: took it down)."""
+        now = dt_util.utcnow()
+        self.site.notice = notice(text, now)
+        self.site.revision += 1
+        self._changed(EVENT_SAVE_DELAY)
+        self._publish(now, [], everything=True)
 
     @callback
     def async_counter_floor(self, generator_id: str, counter: str, value: float) -> None:

@@ -18,6 +18,7 @@ from homeassistant.components.sensor import (
 from homeassistant.const import (
     PERCENTAGE,
     REVOLUTIONS_PER_MINUTE,
+    SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
     EntityCategory,
     UnitOfElectricCurrent,
     UnitOfElectricPotential,
@@ -37,11 +38,29 @@ from homeassistant.util import dt as dt_util
 
 from .coordinator import SiteCoordinator, SotConfigEntry
 from .entity import SotEntity, SotEntityDescription, async_setup_discovery
+from .offer_entities import (
+    STATUSES,
+    for_sale,
+    measures_stock,
+    product_status,
+    service_attributes,
+    service_exists,
+    service_status,
+    site_attributes,
+    site_status,
+    sold,
+)
 from .site.fuel import Figure
 from .site.generators import GeneratorRun
 from .site.model import Component, FreezerStatus, PowerSource, Site
 from .site.readiness import Readiness
-from .site.vocabulary import GENERATOR_ALARMS, GENERATOR_MODES, GENERATOR_STATES, Kind
+from .site.vocabulary import (
+    GENERATOR_ALARMS,
+    GENERATOR_MODES,
+    GENERATOR_STATES,
+    SERVICES,
+    Kind,
+)
 from .site_records import (
     cold_chain_attributes,
     cold_chain_exists,
@@ -569,6 +588,99 @@ SENSORS: tuple[SotSensorDescription, ...] = (
         unit=UnitOfPower.KILO_WATT,
         device_class=SensorDeviceClass.POWER,
         precision=2,
+    ),
+    # What the site offers: the whole, and each service it offers.
+    SotSensorDescription(
+        key="services",
+        translation_key="services",
+        device_class=SensorDeviceClass.ENUM,
+        options=STATUSES,
+        exists_fn=_always,
+        value_fn=site_status,
+        hass_attributes_fn=site_attributes,
+        # Unknown, not unavailable, when the site cannot be told: silence is part of the answer.
+        available_fn=lambda _, __, ___: True,
+    ),
+    *(
+        SotSensorDescription(
+            key=f"service_{name}",
+            translation_key=f"service_{name}",
+            device_class=SensorDeviceClass.ENUM,
+            options=STATUSES,
+            exists_fn=service_exists(name),
+            value_fn=service_status(name),
+            hass_attributes_fn=service_attributes(name),
+            available_fn=lambda _, __, ___: True,
+        )
+        for name in SERVICES
+    ),
+    # Fuel for sale: each product of the station.
+    _measured(
+        "volume",
+        Kind.STATION,
+        unit=UnitOfVolume.LITERS,
+        device_class=SensorDeviceClass.VOLUME_STORAGE,
+        precision=0,
+    ),
+    _measured("level", Kind.STATION, unit=PERCENTAGE, precision=0),
+    _measured(
+        "ullage",
+        Kind.STATION,
+        unit=UnitOfVolume.LITERS,
+        device_class=SensorDeviceClass.VOLUME_STORAGE,
+        precision=0,
+    ),
+    SotSensorDescription(
+        key="for_sale",
+        kind=Kind.STATION,
+        translation_key="for_sale",
+        device_class=SensorDeviceClass.VOLUME_STORAGE,
+        native_unit_of_measurement=UnitOfVolume.LITERS,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        exists_fn=measures_stock,
+        value_fn=for_sale,
+        available_fn=lambda site, c, now: c is not None and site.station.volume(c, now) is not None,
+    ),
+    SotSensorDescription(
+        key="sold",
+        kind=Kind.STATION,
+        translation_key="sold",
+        device_class=SensorDeviceClass.VOLUME,
+        native_unit_of_measurement=UnitOfVolume.LITERS,
+        # Starts again from 0 at each outage and may step back a little (the gauge's wobble):
+        # neither a measurement nor a meter, so no long-term statistics.
+        suggested_display_precision=0,
+        exists_fn=measures_stock,
+        value_fn=sold,
+        available_fn=lambda site, c, now: c is not None and site.station.volume(c, now) is not None,
+    ),
+    SotSensorDescription(
+        key="status",
+        kind=Kind.STATION,
+        translation_key="product_status",
+        device_class=SensorDeviceClass.ENUM,
+        options=STATUSES,
+        exists_fn=lambda _, component: component is not None,
+        value_fn=product_status,
+        available_fn=lambda _, __, ___: True,
+    ),
+    # Network devices and rooms.
+    _measured(
+        "signal",
+        Kind.NETWORK,
+        unit=SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
+        device_class=SensorDeviceClass.SIGNAL_STRENGTH,
+        precision=0,
+    ),
+    SotSensorDescription(
+        key="temperature",
+        kind=Kind.ROOM,
+        translation_key="room_temperature",
+        device_class=SensorDeviceClass.TEMPERATURE,
+        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
     ),
 )
 

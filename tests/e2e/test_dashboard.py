@@ -2,8 +2,9 @@
 
 Starts the same stack as scripts/demo (one Home Assistant start), opens the operator dashboard
 and waits until it shows what the simulator is playing: Kall's generator state and a freezer
-temperature the simulator measured. Screenshots go to artifacts/dashboard.png and
-artifacts/county.png.
+temperature the simulator measured, then the county view and the information display for
+residents. Screenshots go to artifacts/dashboard.png, artifacts/county.png and
+artifacts/information.png.
 """
 
 from __future__ import annotations
@@ -187,6 +188,20 @@ def test_dashboard_shows_the_simulated_site(demo: tuple[DemoStack, StatusWatcher
             assert f"Matning {sources['generator']}" in rows["Valsjöbyn"], rows["Valsjöbyn"]
             assert f"Matning {sources['grid']}" in rows["Hallen"], rows["Hallen"]
             assert f"Generator {state_words['running']}" in rows["Kall"], rows["Kall"]
+
+            # The information display: Kall open on its generator, and what it offers.
+            page.goto(stack.url.removesuffix("/sot-operator/kall") + "/sot-info/kall")
+            shown = ""
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                shown = page.evaluate(DEEP_TEXT, page.locator("body").element_handle())
+                if "Öppet på reservkraft" in shown and "Diesel:" in shown:
+                    break
+                time.sleep(1)
+            page.screenshot(path=str(ARTIFACTS / "information.png"), full_page=True)
+            assert "Öppet på reservkraft" in shown, shown[-600:]
+            assert "Kortbetalning: öppet" in shown, shown[-600:]
+            assert re.search(r"Diesel: finns, cirka \d+00 liter", shown), shown[-600:]
         finally:
             browser.close()
 

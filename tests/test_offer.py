@@ -1,0 +1,292 @@
+"""What the site offers, in a running Home Assistant against a real broker: the services and
+fuel-for-sale entities, the public message, and the public summary on `sot/<site>/public`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+from unittest.mock import patch
+
+import aiomqtt
+import pytest
+from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.util import dt as dt_util
+
+from custom_components.sot.offer_entities import product_status
+
+from .helpers import site_entry, start_site, wait_for, wait_for_state
+
+SERVICES = {
+    "load/store": {"node": "relays", "provides": ["food", "cash"]},
+    "load/heater": {"node": "relays", "provides": "warm_room"},
+    "network/terminal": {"name": "Kortterminal", "provides": "card_payment"},
+    "room/warm": {"provides": "warm_room"},
+    "station/diesel": {"name": "Diesel", "capacity": 10000, "reserve": 2000},
+    "station/petrol95": {"capacity": 10000},
+}
+
+
+async def open_on_the_grid(field: aiomqtt.Client) -> None:
+    """Kall on the grid with its store, heater, card terminal, warm room and two products."""
+    for component, meta in SERVICES.items():
+        await field.publish(f"sot/kall/{component}/meta", json.dumps(meta), qos=1)
+    await field.publish("sot/kall/grid/main/present", "ON")
+    await field.publish("sot/kall/load/store/state", "ON")
+    await field.publish("sot/kall/load/heater/state", "ON")
+    await field.publish("sot/kall/network/terminal/online", "ON")
+    await field.publish("sot/kall/room/warm/temperature", "19.5")
+    await field.publish(
+        "sot/kall/station/diesel", json.dumps({"volume": 8450, "ullage": 1550, "pump": True})
+    )
+    await field.publish("sot/kall/station/petrol95", json.dumps({"volume": 3000, "pump": True}))
+
+
+async def test_services_and_fuel_for_sale_entities(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    coordinator = await start_site(mqtt_hass, field, site_entry())
+    await open_on_the_grid(field)
+    summary = await wait_for_state(mqtt_hass, "sensor.kall_services", "open")
+    await wait_for(
+        mqtt_hass,
+        lambda: "petrol 95" in str(attributes(mqtt_hass, "sensor.kall_services")["summary"]),
+        "both products in the summary",
+    )
+    summary = mqtt_hass.states.get("sensor.kall_services")  # type: ignore[assignment]
+    assert summary.attributes["summary"] == (
+        "Open: food, Diesel, petrol 95, card payment, cash, warm room"
+    )
+    assert summary.attributes["power"] == "grid"
+    assert summary.attributes["open"] == ["food", "fuel", "card_payment", "cash", "warm_room"]
+    for entity_id in (
+        "sensor.kall_food",
+        "sensor.kall_fuel_for_sale",
+        "sensor.kall_card_payment",
+        "sensor.kall_cash",
+        "sensor.kall_warm_room",
+    ):
+        await wait_for_state(mqtt_hass, entity_id, "open")
+    assert mqtt_hass.states.get("sensor.kall_communications") is None  # nothing provides it
+
+    # One product's figures.
+    await wait_for_state(mqtt_hass, "sensor.kall_station_diesel_volume", "8450.0")
+    assert state(mqtt_hass, "sensor.kall_station_diesel_ullage") == "1550.0"
+    assert state(mqtt_hass, "sensor.kall_station_diesel_for_sale") == "6450"
+    assert state(mqtt_hass, "sensor.kall_station_diesel_sold_this_outage") == "0.0"
+    assert state(mqtt_hass, "sensor.kall_station_diesel_status") == "open"
+    assert state(mqtt_hass, "binary_sensor.kall_station_diesel_pump") == "on"
+    assert state(mqtt_hass, "binary_sensor.kall_network_terminal_online") == "on"
+    assert state(mqtt_hass, "sensor.kall_room_warm_temperature") == "19.5"
+    products = attributes(mqtt_hass, "sensor.kall_fuel_for_sale")["products"]
+    assert products["diesel"]["for_sale"] == 6450
+    assert products["petrol95"]["name"] == "petrol 95"
+
+    # The grid goes and nothing takes over: closed, with the reason; litres sold are counted.
+    await field.publish("sot/kall/grid/main/present", "OFF")
+    await field.publish("sot/kall/station/diesel/volume", "8000")
+    await wait_for_state(mqtt_hass, "sensor.kall_station_diesel_sold_this_outage", "450.0")
+    await field.publish("sot/kall/network/terminal/online", "OFF")
+    # The warm room stays open while it is warm (the heater has no power, the room cools).
+    await wait_for_state(mqtt_hass, "sensor.kall_services", "limited")
+    assert state(mqtt_hass, "sensor.kall_warm_room") == "open"
+    await field.publish("sot/kall/room/warm/temperature", "12.5")
+    # The pumps say they have lost their power (a station may have its own supply).
+    await wait_for_state(mqtt_hass, "sensor.kall_services", "limited")
+    assert state(mqtt_hass, "sensor.kall_fuel_for_sale") == "open"
+    await field.publish("sot/kall/station/diesel/pump", "OFF")
+    await field.publish("sot/kall/station/petrol95/pump", "OFF")
+    await wait_for_state(mqtt_hass, "sensor.kall_services", "closed")
+    assert attributes(mqtt_hass, "sensor.kall_services")["summary"] == "Closed: no power"
+    food = attributes(mqtt_hass, "sensor.kall_food")
+    assert (food["reason"], food["reasons"]) == ("no power", ["no_power"])
+    await wait_for_state(mqtt_hass, "sensor.kall_card_payment", "closed")
+    assert attributes(mqtt_hass, "sensor.kall_card_payment")["reason"] == "Kortterminal offline"
+
+    # A service declared later gets its entity without a reload.
+    await field.publish("sot/kall/network/router/meta", json.dumps({"provides": "communications"}))
+    await field.publish("sot/kall/network/router/online", "ON")
+    await wait_for_state(mqtt_hass, "sensor.kall_communications", "open")
+    assert coordinator.rejected == {}
+
+
+async def test_bad_input_for_the_new_kinds_is_refused_and_counted(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    coordinator = await start_site(mqtt_hass, field, site_entry())
+    await field.publish("sot/kall/station/diesel/volume", "8450")
+    await wait_for_state(mqtt_hass, "sensor.kall_station_diesel_volume", "8450.0")
+    for topic, payload in (
+        ("sot/kall/station/diesel/volume", "-5"),
+        ("sot/kall/station/diesel/volume", "lots"),
+        ("sot/kall/station/diesel/pump", "maybe"),
+        ("sot/kall/network/router/signal", "5"),
+        ("sot/kall/room/warm/temperature", "nan"),
+        ("sot/kall/network/router/meta", '{"provides": "sauna"}'),
+    ):
+        await field.publish(topic, payload)
+    await wait_for(mqtt_hass, lambda: sum(coordinator.rejected.values()) == 6, "six refusals")
+    assert coordinator.rejected == {
+        "out_of_range": 2,
+        "not_a_number": 1,
+        "bad_bool": 1,
+        "not_finite": 1,
+        "bad_setting": 1,
+    }
+    assert state(mqtt_hass, "sensor.kall_station_diesel_volume") == "8450.0"
+
+
+async def test_the_public_summary_on_its_topic(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, broker_port: int
+) -> None:
+    """Retained, QoS 1, only when it changes; no litres while the site is closed."""
+    entry = site_entry()
+    await field.subscribe("sot/kall/public", qos=1)
+    await start_site(mqtt_hass, field, entry)
+    try:
+        await open_on_the_grid(field)
+        content = await next_summary(field, lambda c: c["status"] == "open" and len(c["fuel"]) == 2)
+        assert content["site"] == "kall"
+        assert content["name"] == "Kall"
+        assert content["power"] == "grid"
+        assert content["fuel"] == [
+            {"product": "diesel", "name": "Diesel", "status": "open", "litres": 6400},
+            {"product": "petrol95", "name": "bensin 95", "status": "open", "litres": 2000},
+        ]
+        assert content["text"]["sv"] == (
+            "Öppet: livsmedel, Diesel, bensin 95, kortbetalning, kontanter, värmestuga"
+        )
+        assert content["message"] is None
+        assert "since" in content
+
+        # The same situation again publishes nothing: the next summary is the message's.
+        await field.publish("sot/kall/load/store/state", "ON")
+        await field.publish("sot/kall/station/diesel/volume", "8440")
+        await wait_for_state(mqtt_hass, "sensor.kall_station_diesel_volume", "8440.0")
+        await mqtt_hass.async_block_till_done()
+
+        # The operator's message.
+        await mqtt_hass.services.async_call(
+            "text",
+            "set_value",
+            {ATTR_ENTITY_ID: "text.kall_public_message", "value": "Öppet till 20 i kväll."},
+            blocking=True,
+        )
+        content = await next_summary(field, lambda _: True)
+        assert content["message"] == "Öppet till 20 i kväll."
+        assert state(mqtt_hass, "text.kall_public_message") == "Öppet till 20 i kväll."
+
+        # Closed: the litres go, the products stay.
+        await field.publish("sot/kall/grid/main/present", "OFF")
+        await field.publish("sot/kall/network/terminal/online", "OFF")
+        await field.publish("sot/kall/room/warm/temperature", "12")
+        await field.publish("sot/kall/station/diesel/pump", "OFF")
+        await field.publish("sot/kall/station/petrol95/pump", "OFF")
+        content = await next_summary(field, lambda c: c["status"] == "closed")
+        assert content["power"] == "none"
+        assert content["text"]["en"] == "Closed: no power"
+        assert content["fuel"] == [
+            {"product": "diesel", "name": "Diesel", "status": "closed"},
+            {"product": "petrol95", "name": "bensin 95", "status": "closed"},
+        ]
+        assert "litres" not in json.dumps(content)
+        assert content["message"] == "Öppet till 20 i kväll."
+
+        # A display that connects later gets the last summary, retained.
+        async with aiomqtt.Client("127.0.0.1", broker_port, identifier="display") as display:
+            await display.subscribe("sot/kall/public", qos=1)
+            async with asyncio.timeout(10):
+                async for message in display.messages:
+                    assert message.retain
+                    assert json.loads(message.payload)["status"] == "closed"  # type: ignore[arg-type]
+                    break
+    finally:
+        await field.publish("sot/kall/public", b"", retain=True)
+
+
+async def test_the_public_message_survives_a_reload(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    entry = site_entry()
+    await start_site(mqtt_hass, field, entry)
+    await mqtt_hass.services.async_call(
+        "text",
+        "set_value",
+        {ATTR_ENTITY_ID: "text.kall_public_message", "value": "  Kaffe i skolan  "},
+        blocking=True,
+    )
+    assert state(mqtt_hass, "text.kall_public_message") == "Kaffe i skolan"
+    assert await mqtt_hass.config_entries.async_reload(entry.entry_id)
+    await mqtt_hass.async_block_till_done()
+    await wait_for_state(mqtt_hass, "text.kall_public_message", "Kaffe i skolan")
+    await mqtt_hass.services.async_call(
+        "text",
+        "set_value",
+        {ATTR_ENTITY_ID: "text.kall_public_message", "value": ""},
+        blocking=True,
+    )
+    assert state(mqtt_hass, "text.kall_public_message") == ""
+
+
+def state(hass: HomeAssistant, entity_id: str) -> str:
+    found = hass.states.get(entity_id)
+    assert found is not None, f"{entity_id} does not exist"
+    return found.state
+
+
+def attributes(hass: HomeAssistant, entity_id: str) -> dict[str, Any]:
+    found = hass.states.get(entity_id)
+    assert found is not None, f"{entity_id} does not exist"
+    return dict(found.attributes)
+
+
+async def next_summary(field: aiomqtt.Client, wanted: Any) -> dict[str, Any]:
+    """The next summary on `sot/kall/public` that satisfies `wanted`, retained with QoS 1."""
+    async with asyncio.timeout(10):
+        async for message in field.messages:
+            if not message.topic.matches("sot/kall/public") or not message.payload:
+                continue
+            assert isinstance(message.payload, bytes)
+            content: dict[str, Any] = json.loads(message.payload)
+            if wanted(content):
+                assert message.qos == 1
+                return content
+    raise AssertionError("no such summary")
+
+
+async def test_a_service_no_longer_provided_shows_unknown(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    coordinator = await start_site(mqtt_hass, field, site_entry())
+    await field.publish("sot/kall/network/router/meta", json.dumps({"provides": "communications"}))
+    await field.publish("sot/kall/network/router/online", "ON")
+    await wait_for_state(mqtt_hass, "sensor.kall_communications", "open")
+    await field.publish("sot/kall/network/router/meta", b"")
+    await field.publish("sot/kall/network/router/online", "ON")
+    await wait_for_state(mqtt_hass, "sensor.kall_communications", "unknown")
+    assert "reason" not in attributes(mqtt_hass, "sensor.kall_communications")
+    # A component that is no product has no sale to show.
+    router = coordinator.site.component("network", "router")
+    assert product_status(coordinator.site, router, dt_util.utcnow()) is None
+
+
+async def test_a_summary_the_broker_refuses_is_sent_with_the_next_change(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    published: list[str] = []
+
+    async def refuse(hass: HomeAssistant, topic: str, payload: str, **_: Any) -> None:
+        if not published:
+            published.append("refused")
+            raise HomeAssistantError("not connected")
+        published.append(payload)
+
+    with patch("custom_components.sot.public_topic.mqtt.async_publish", refuse):
+        await start_site(mqtt_hass, field, site_entry())
+        await wait_for(mqtt_hass, lambda: published == ["refused"], "the refused publish")
+        assert "public summary not published: not connected" in caplog.text
+        await field.publish("sot/kall/grid/main/present", "ON")
+        await wait_for(mqtt_hass, lambda: len(published) == 2, "the next publish")
+    assert json.loads(published[1])["power"] == "grid"

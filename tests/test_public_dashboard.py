@@ -1,0 +1,101 @@
+"""The information display (dashboards/sot_public.yaml): its templates rendered by Home
+Assistant's own template engine, for an open site and a closed one."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.template import Template
+
+DASHBOARD = Path(__file__).parent.parent / "dashboards" / "sot_public.yaml"
+OPERATOR_ONLY = ("button.", "select.", "switch.", "generator", "tank_", "fuel_runtime")
+
+
+def markdowns() -> list[str]:
+    """Every markdown card's content of the Kall view, in order."""
+    view = yaml.safe_load(DASHBOARD.read_text(encoding="utf-8"))["views"][0]
+    found: list[str] = []
+
+    def walk(card: dict[str, Any]) -> None:
+        if card["type"] == "markdown":
+            found.append(card["content"])
+        for child in card.get("cards", []):
+            walk(child)
+        if "card" in card:
+            walk(card["card"])
+
+    for card in view["cards"]:
+        walk(card)
+    return found
+
+
+def shown(hass: HomeAssistant) -> str:
+    text = "\n".join(Template(content, hass).async_render() for content in markdowns())
+    text = re.sub(r"<ha-icon [^>]*></ha-icon> ", "", text)
+    return re.sub(r"\n\s*\n+", "\n", text).strip()
+
+
+PRODUCTS = {
+    "diesel": {"name": "diesel", "status": "open", "for_sale": 4450},
+    "petrol95": {"name": "petrol 95", "status": "closed", "for_sale": 0},
+    "e10": {"name": "e10", "status": "limited", "for_sale": None},
+}
+
+
+def site(hass: HomeAssistant, status: str, power: str) -> None:
+    hass.states.async_set("sensor.kall_services", status)
+    hass.states.async_set("sensor.kall_power_source", power)
+    for entity, state in (
+        ("sensor.kall_food", "limited"),
+        ("sensor.kall_card_payment", "open"),
+        ("sensor.kall_warm_room", "closed"),
+    ):
+        hass.states.async_set(entity, state if status != "closed" else "closed")
+    hass.states.async_set("sensor.kall_fuel_for_sale", status, {"products": PRODUCTS, "reason": ""})
+
+
+async def test_the_display_of_an_open_site(hass: HomeAssistant) -> None:
+    site(hass, "limited", "generator")
+    text = shown(hass)
+    lines = text.splitlines()
+    assert lines[0] == "# Öppet på reservkraft"
+    assert lines[1:3] == [
+        "## Kall · service- och trygghetspunkt",
+        "## Elnätet är borta: butiken och macken går på reservkraft.",
+    ]
+    assert "## Livsmedel: begränsat" in lines
+    assert "## Kortbetalning: öppet" in lines
+    assert "## Värmestuga: stängt" in lines
+    assert "Kontanter" not in text  # a service the site does not offer is not listed
+    assert "## Diesel: finns, cirka 4400 liter" in lines
+    assert "## Bensin 95: stängt just nu" in lines
+    assert "## e10: finns" in lines
+    site(hass, "open", "grid")
+    assert shown(hass).splitlines()[0] == "# Öppet"
+
+
+async def test_the_display_of_a_closed_site_tells_no_litres(hass: HomeAssistant) -> None:
+    site(hass, "closed", "none")
+    text = shown(hass)
+    assert text.splitlines()[0] == "# Stängt"
+    assert "liter" not in text
+    assert "## Diesel: stängt just nu" in text
+    hass.states.async_set("sensor.kall_services", "unknown")
+    assert shown(hass).splitlines()[0] == "# Inga uppgifter just nu"
+
+
+async def test_the_display_shows_the_operators_message(hass: HomeAssistant) -> None:
+    site(hass, "open", "grid")
+    hass.states.async_set("text.kall_public_message", "Öppet till 20 i kväll")
+    assert "# Öppet till 20 i kväll" in shown(hass).splitlines()
+
+
+def test_the_display_has_no_generator_controls_or_tank() -> None:
+    text = DASHBOARD.read_text(encoding="utf-8")
+    entities = set(re.findall(r"\b(?:sensor|binary_sensor|text|button|select|switch)\.\w+", text))
+    assert entities
+    assert not [e for e in entities if any(word in e for word in OPERATOR_ONLY)], entities
