@@ -119,6 +119,8 @@ class Result:
     writes: int
     changes: int
     stale: int
+    # Times the instance's MQTT client lost the broker during the phase.
+    disconnects: int = 0
     # Taken in by the end of the catch-up after the phase: late, but not lost.
     eventually: int = 0
 
@@ -163,6 +165,7 @@ class Result:
             "writes_per_msg": _round(self.writes_per_msg, 2),
             "changes_per_msg": _round(self.changes_per_msg, 2),
             "stale_topics": self.stale,
+            "mqtt_disconnects": self.disconnects,
             "window_s": _round(self.window, 1),
         }
 
@@ -391,6 +394,10 @@ class Bench:
             say(f"  note: other processes used {summary['background_cores']:.2f} cores meanwhile")
         if waited > 1.0:
             say(f"  the backlog took {waited:.0f} s more to be taken in")
+        for instance in self.instances:
+            lost = starts[instance.label].delta(finals[instance.label], "mqtt_disconnects")
+            if lost:
+                say(f"  note: {instance.label}'s MQTT client lost the broker {lost} times")
         results = {
             i.label: self.result(i, starts[i.label], ends[i.label], finals[i.label], sends)
             for i in self.instances
@@ -477,6 +484,7 @@ class Bench:
             changes=start.delta(end, "changed"),
             stale=self.stale(instance, sends),
             eventually=instance.taken(start, final, len(sends), share),
+            disconnects=start.delta(final, "mqtt_disconnects"),
         )
 
     def stale(self, instance: Instance, sends: Sends) -> int:

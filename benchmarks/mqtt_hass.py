@@ -293,12 +293,13 @@ def mosquitto_binary() -> str:
 
 
 def start_broker(children: Children, run_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """Mosquitto on loopback, no persistence, its per-client queue at the default 1000."""
+    """Mosquitto on loopback, no persistence, its per-client queue at the default 1000; its log
+    (with each client's connects and disconnects) in the run directory."""
     port = free_port()
     conf = run_dir / "mosquitto.conf"
     conf.write_text(
         f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-        "log_dest stderr\nlog_type error\nlog_type warning\n",
+        "log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n",
         encoding="utf-8",
     )
     proc = children.spawn([mosquitto_binary(), "-c", str(conf)], run_dir / "mosquitto.log")

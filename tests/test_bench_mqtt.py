@@ -221,6 +221,9 @@ async def test_the_probe_counts_writes_and_timestamps_tracked_changes(hass: Home
     assert (index, state) == (0, "2")
     assert before <= t_ns <= time.monotonic_ns()
     assert probe.status()["messages"] is None  # no SOT site loaded
+    probe.on_connection(False)
+    probe.on_connection(True)
+    assert probe.status()["mqtt_disconnects"] == 1
 
 
 # -- the publisher --------------------------------------------------------------------------

@@ -25,10 +25,13 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.http import HomeAssistantView
 from homeassistant.helpers.typing import ConfigType
 
 DOMAIN = "bench_probe"
+# homeassistant.components.mqtt.MQTT_CONNECTION_STATE, without importing MQTT before it is set up.
+MQTT_CONNECTION_STATE = "mqtt_connection_state"
 
 
 class Probe:
@@ -43,6 +46,8 @@ class Probe:
         self.reported = 0
         self.records: list[tuple[int, int, str]] = []
         self.profiler: cProfile.Profile | None = None
+        # Times the MQTT client lost the broker (a stalled event loop misses its keepalive).
+        self.disconnects = 0
 
     @callback
     def on_changed(self, data: Any) -> bool:
@@ -55,6 +60,11 @@ class Probe:
                 state = "" if new_state is None else new_state.state
                 self.records.append((time.monotonic_ns(), index, state))
         return False
+
+    @callback
+    def on_connection(self, connected: bool) -> None:
+        if not connected:
+            self.disconnects += 1
 
     @callback
     def on_reported(self, data: Any) -> bool:
@@ -83,6 +93,7 @@ class Probe:
             "sot_entries": len(entries),
             "sot_loaded": sum(1 for entry in entries if entry.state is ConfigEntryState.LOADED),
             "mqtt_connected": _mqtt_connected(self.hass),
+            "mqtt_disconnects": self.disconnects,
         }
 
 
@@ -181,6 +192,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     probe = Probe(hass)
     hass.bus.async_listen(EVENT_STATE_CHANGED, _never, event_filter=probe.on_changed)
     hass.bus.async_listen(EVENT_STATE_REPORTED, _never, event_filter=probe.on_reported)
+    async_dispatcher_connect(hass, MQTT_CONNECTION_STATE, probe.on_connection)
     for view in (StatusView, RegistryView, TrackView, RecordsView, ProfileView):
         hass.http.register_view(view(probe))
     return True
