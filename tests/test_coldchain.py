@@ -338,3 +338,32 @@ def test_damaged_storage_is_refused() -> None:
     site = Site()
     with pytest.raises(ValueError, match="damaged"):
         site.restore({"coldchain": {"current": {"start": "not a time"}}})
+
+
+def test_a_freezer_named_during_the_outage_is_recorded_by_its_name() -> None:
+    site = Site()
+    feed(site, 0, "grid", "main", present=True)
+    feed(site, 0, "freezer", "f1", temperature=-20.0)
+    feed(site, 1, "grid", "main", present=False)
+    site.set_meta(Meta("freezer", "f1", name="Glasfrys"))
+    feed(site, 2, "freezer", "f1", temperature=-19.0)
+    current = site.coldchain.current
+    assert current is not None
+    assert current.freezers["f1"].name == "Glasfrys"
+
+
+def test_an_outage_saved_before_there_was_a_record_ends_without_one() -> None:
+    """A snapshot of an earlier version: the outage is there, its record is not."""
+    site = Site()
+    feed(site, 0, "grid", "main", present=True)
+    feed(site, 0, "freezer", "f1", temperature=-20.0)
+    feed(site, 1, "grid", "main", present=False)
+    stored = json.loads(json.dumps(site.snapshot()))
+    del stored["coldchain"]
+    restored = Site()
+    restored.restore(stored)
+    assert restored.outages.current is not None
+    assert restored.coldchain.current is None
+    feed(restored, 2, "grid", "main", present=True)
+    assert restored.outages.current is None
+    assert restored.coldchain.records == []

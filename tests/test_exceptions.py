@@ -76,6 +76,8 @@ EXPECTED = {
     "write_not_confirmed": (
         "relays did not switch heater: it reads back the other way. Check the relay and its wiring"
     ),
+    "site_not_found": "No SOT site has the config entry no-such-entry",
+    "site_not_loaded": "Kall is not running; its cold-chain record can be read once it is",
 }
 
 
@@ -363,3 +365,26 @@ def test_messages_are_plain_json_objects() -> None:
         for key, entry in raw["exceptions"].items():
             assert isinstance(entry, dict), f"{lang}: {key}"
             assert set(entry) == {"message"}, f"{lang}: {key}"
+
+
+async def test_the_cold_chain_action_says_which_site_it_cannot_read(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """An id that is no site, and a site that is not running."""
+    entry = site_entry()
+    await start_site(mqtt_hass, field, entry)
+    for entry_id, key in (("no-such-entry", "site_not_found"), (entry.entry_id, "site_not_loaded")):
+        if key == "site_not_loaded":
+            assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+        with pytest.raises(HomeAssistantError) as raised:
+            await mqtt_hass.services.async_call(
+                DOMAIN,
+                "cold_chain_record",
+                {"config_entry_id": entry_id},
+                blocking=True,
+                return_response=True,
+            )
+        await _check(mqtt_hass, raised.value, key)
+    assert await _message(mqtt_hass, "sv", raised.value) == (
+        "Kall är inte igång; dess kylkedjelogg kan läsas när den är det."
+    )

@@ -344,9 +344,13 @@ def test_a_freezer_above_minus_18_for_more_than_an_hour_is_not_holding(
     assert (reason.code, reason.grade) == ("freezer_not_holding", Readiness.CHECK)
     assert reason.figures["temperature"] == -16.4
     assert text(reason, "sv") == "Frys f1 håller −16,4 °C, över −18 °C i 1 h"
+    # Silent: said as silent, not as not holding.
+    for minute in range(112, 118):
+        alive(site, minute)
+    assert codes(site, 117) == [("component_silent", "check")]
     # Back at −18 °C: holding again.
-    feed(site, 112, "freezer", "f1", temperature=-18.0)
-    assert codes(site, 112) == []
+    feed(site, 118, "freezer", "f1", temperature=-18.0)
+    assert codes(site, 118) == []
 
 
 # -- grading and texts ------------------------------------------------------------------------

@@ -372,8 +372,7 @@ class ColdChain:
 
     def _close(self, at: datetime) -> None:
         record, self.current = self.current, None
-        if record is None:
-            return
+        assert record is not None  # only an open record is closed
         record.closed = at
         self.records = [*self.records, record][-MAX_RECORDS:]
         self.records_revision += 1
