@@ -25,6 +25,7 @@ from .const import (
     CONF_FREEZER_WARNING,
     CONF_FUEL_LOW_HOURS,
     CONF_GENERATOR_RATING,
+    CONF_GRID_VOLTAGE,
     CONF_READINESS_FUEL_HOURS,
     CONF_ROOM_TEMPERATURE,
     CONF_SERVICE_DUE_DATE,
@@ -70,6 +71,7 @@ OPTIONS_FIELDS: dict[str, selector.NumberSelector] = {
     CONF_STALE_TIMEOUT: _number(30, 86400, 1, "s"),
     CONF_FUEL_LOW_HOURS: _number(0, 240, 0.5, "h"),
     CONF_SILENT_AFTER: _number(5, 10080, 1, "min"),
+    CONF_GRID_VOLTAGE: _number(100, 230, 1, "V"),
     CONF_READINESS_FUEL_HOURS: _number(0, 720, 1, "h"),
     CONF_SERVICE_DUE_HOURS: _number(0, 100000, 1, "h"),
 }

@@ -22,6 +22,7 @@ CONF_STALE_TIMEOUT: Final = "stale_timeout"
 CONF_FUEL_LOW_HOURS: Final = "fuel_low_hours"
 CONF_ROOM_TEMPERATURE: Final = "room_temperature"
 CONF_SILENT_AFTER: Final = "silent_after"
+CONF_GRID_VOLTAGE: Final = "grid_voltage"
 CONF_READINESS_FUEL_HOURS: Final = "readiness_fuel_hours"
 CONF_SERVICE_DUE_HOURS: Final = "service_due_hours"
 # A date (`2026-12-01`), absent when not set: not in DEFAULT_OPTIONS.
@@ -38,6 +39,8 @@ DEFAULT_OPTIONS: Final = {
     CONF_FUEL_LOW_HOURS: 12.0,
     CONF_ROOM_TEMPERATURE: 20.0,
     CONF_SILENT_AFTER: 60,
+    # 0.8 of 230 V, inside EN 50160's 207-253 V band: below it the grid counts as gone.
+    CONF_GRID_VOLTAGE: 184.0,
     CONF_READINESS_FUEL_HOURS: 72.0,
     CONF_SERVICE_DUE_HOURS: 0.0,
 }

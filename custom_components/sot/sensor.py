@@ -85,10 +85,10 @@ class SotSensorDescription(SotEntityDescription, SensorEntityDescription):
 
     value_fn: ValueFn | None = None
     attributes_fn: Callable[[Site, datetime], dict[str, Any]] | None = None
-    # Attributes that need Home Assistant itself (the user's language, a signed link).
-    hass_attributes_fn: Callable[[SiteCoordinator, datetime], dict[str, Any]] | None = None
     # Attributes of a component's row (a freezer's countdown: its bounds and what it rests on).
     component_attributes_fn: ComponentAttributesFn | None = None
+    # Attributes that need Home Assistant itself (the user's language, a signed link).
+    hass_attributes_fn: Callable[[SiteCoordinator, datetime], dict[str, Any]] | None = None
     # For the model's counter estimates: which counter, so the figure already shown is kept to.
     estimates: str | None = None
 
@@ -713,10 +713,10 @@ class SotSensor(SotEntity, SensorEntity):
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """Extra figures for the rows that have them (the outage log's summary)."""
-        if (of_component := self.entity_description.component_attributes_fn) is not None:
-            return of_component(self.coordinator.site, self.component, dt_util.utcnow())
         if (with_hass := self.entity_description.hass_attributes_fn) is not None:
             return with_hass(self.coordinator, dt_util.utcnow())
+        if (of_component := self.entity_description.component_attributes_fn) is not None:
+            return of_component(self.coordinator.site, self.component, dt_util.utcnow())
         attributes = self.entity_description.attributes_fn
         return None if attributes is None else attributes(self.coordinator.site, dt_util.utcnow())
 

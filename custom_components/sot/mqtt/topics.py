@@ -239,9 +239,7 @@ def _parse_object(
         parsed.readings.append(Reading(kind.value, component_id, name, checked, now))
 
 
-def _measurement_time(
-    parsed: Parsed, topic: str, value: object, now: datetime
-) -> datetime | None:
+def _measurement_time(parsed: Parsed, topic: str, value: object, now: datetime) -> datetime | None:
     """The `ts` of a JSON reading: when it was measured (a queue may deliver it much later).
 
     Unix seconds (a JSON number) or an ISO 8601 time with its offset; refused when it is no
