@@ -593,3 +593,13 @@ def test_late_delivery_integrates_like_live_delivery() -> None:
     assert late.runs["main"].seconds == pytest.approx(live.runs["main"].seconds)
     assert late.runs["main"].kwh == pytest.approx(live.runs["main"].kwh)
     assert live.runs["main"].seconds == pytest.approx(3590)  # first to last reading
+
+
+def test_one_grid_voltage_decides_presence_for_every_meter() -> None:
+    """A 150 V brown-out is an outage at 184 V, and not on a site set to 140 V."""
+    default, weak_line = Site(), Site(Settings(grid_voltage=140.0))
+    for site in (default, weak_line):
+        feed(site, 0, "grid", "main", voltage=150.0)
+        site.apply([Reading("grid", "meter", "voltage", 150.0, at(0))], at(0), node="sdm630")
+    assert default.power.grid_present(at(0)) is False
+    assert weak_line.power.grid_present(at(0)) is True
