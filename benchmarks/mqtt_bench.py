@@ -27,6 +27,7 @@ Run it from the repository root: `scripts/bench mqtt` (`scripts/bench mqtt -- --
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import pstats
@@ -552,6 +553,16 @@ def commit() -> str:
     return head + ("+dirty" if dirty else "")
 
 
+def integration_digest() -> str:
+    """A short hash of the integration's files as measured (the working tree, not HEAD)."""
+    digest = hashlib.sha256()
+    package = REPO / "custom_components" / "sot"
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def top_functions(path: Path, count: int = 25) -> str:
     """The profile's functions by own time and by cumulative time, paths shortened."""
     out = StringIO()
@@ -616,11 +627,13 @@ def run(args: argparse.Namespace, run_dir: Path, children: Children) -> dict[str
     report: dict[str, Any] = {
         "benchmark": "mqtt",
         "commit": commit(),
+        "integration_digest": integration_digest(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "rates": {},
     }
     say(
-        f"mqtt: commit {report['commit']}, {os.cpu_count()} CPUs, QoS {args.qos}, "
+        f"mqtt: commit {report['commit']} (integration {report['integration_digest']}), "
+        f"{os.cpu_count()} CPUs, QoS {args.qos}, "
         f"recorder {'on' if args.recorder else 'off'}"
     )
 
