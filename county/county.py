@@ -56,9 +56,12 @@ PAYLOAD_BYTES = 64
 MEMORY_PER_MESSAGE = 360
 FILE_PER_MESSAGE = 130
 
-# Messages the county broker may hold for one connected client (its Home Assistant) that is
-# slower than the sites for a moment: 100 sites at 6 msg/s for about five minutes.
-COUNTY_QUEUE = 200_000
+# What the county broker may hold for one client, its Home Assistant (subscribed at QoS 1):
+# when a link returns, the site's bridge sends its whole queue as fast as the county takes it,
+# faster than Home Assistant reads, and the county holds the rest for it. So: the largest site
+# queue, plus five minutes of every site's traffic, and never less than COUNTY_MIN_QUEUE.
+COUNTY_MIN_QUEUE = 100_000
+COUNTY_SLACK_S = 300
 
 # The kinds of docs/mqtt.md. A site may write its readings, metas and node statuses, and under
 # `load/` everything but the command topic `set`, which only the county's Home Assistant writes.
@@ -244,9 +247,26 @@ def _check_site(site: str) -> str:
 # -- the county broker ------------------------------------------------------------------------
 
 
+def county_queue(data: dict[str, Any]) -> tuple[int, str]:
+    """The county's per-client queue bound and its arithmetic."""
+    sites = data["sites"].values()
+    largest = max(
+        (queue_sizing(s["rate"], s["hours"])["max_queued_messages"] for s in sites), default=0
+    )
+    total_rate = sum(s["rate"] for s in sites)
+    slack = math.ceil(COUNTY_SLACK_S * total_rate)
+    queue = max(COUNTY_MIN_QUEUE, largest + slack)
+    text = (
+        f"largest site queue {largest:,} + {COUNTY_SLACK_S} s x {total_rate:g} msg/s of all "
+        f"{len(data['sites'])} sites = {largest + slack:,} (at least {COUNTY_MIN_QUEUE:,})"
+    )
+    return queue, text
+
+
 def county_conf(data: dict[str, Any]) -> str:
     """The county broker's conf.d file."""
     inst = data["install_dir"]
+    queue, queue_text = county_queue(data)
     bind = f" {data['bind']}" if data.get("bind") else ""
     local = ""
     if data.get("local_port"):
@@ -268,9 +288,10 @@ acl_file {inst}/acl
 # Retained metas and node statuses survive a restart of the county broker.
 persistence true
 autosave_interval 300
-# What the county may hold for a client that lags (its Home Assistant, subscribed at QoS 1)
-# before dropping: 100 sites at 6 msg/s for about five minutes.
-max_queued_messages {COUNTY_QUEUE}
+# What the county holds for a client that reads slower than the sites send (its Home
+# Assistant, at QoS 1, while a site's bridge sends the queue of a link loss), before dropping:
+#   {queue_text}.
+max_queued_messages {queue}
 
 # The sites' bridges: TLS, a client certificate from the county CA, and the site's password.
 listener {data["port"]}{bind}

@@ -111,13 +111,13 @@ class Broker:
                     ) from None
                 time.sleep(0.05)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10) -> None:
         """SIGTERM (Mosquitto saves its persistence file), then wait."""
         if self.proc is None:
             return
         self.proc.terminate()
         try:
-            self.proc.wait(10)
+            self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(5)
@@ -154,9 +154,6 @@ class Link:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if not self.up:
-            writer.close()
-            return
         try:
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
         except OSError:
@@ -179,22 +176,24 @@ class Link:
         for writer in list(self._writers):
             writer.transport.abort()
         self._writers.clear()
+        if self._server is not None:
+            self._server.close()
+            self._server = None
 
     def cut(self) -> None:
         """The link is lost: open connections drop, new ones are refused."""
         self._call(self._cut())
 
     def restore(self) -> None:
-        """The link is back."""
+        """The link is back: connections are accepted again."""
         self.up = True
+        self._call(self._start())
 
     def close(self) -> None:
         """Stop relaying."""
 
         async def stop() -> None:
             await self._cut()
-            if self._server is not None:
-                self._server.close()
 
         self._call(stop())
         self._loop.call_soon_threadsafe(self._loop.stop)

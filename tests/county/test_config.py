@@ -92,6 +92,9 @@ def test_the_county_requires_certificates_and_logins(made: Path) -> None:
     assert conf["use_username_as_clientid"] == ["true"]
     assert conf["crlfile"] == ["/etc/mosquitto/sot-county/crl.pem"]
     assert conf["listener"] == ["8883", "1883 127.0.0.1"]
+    # It holds a whole site queue for its Home Assistant (the flush after a link loss is faster
+    # than HA reads) plus five minutes of every site: hallen's 864 000 + 300 s x 18 msg/s.
+    assert conf["max_queued_messages"] == [str(10 * 24 * 3600 + 300 * 18)]
 
 
 def test_the_acl_gives_each_site_only_its_own_prefix(made: Path) -> None:
