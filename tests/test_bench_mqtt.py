@@ -301,7 +301,7 @@ def test_targets_pass_and_fail_as_issue_12_sets_them() -> None:
     }
     bad = {
         "rates": {"200": _rate(1.6, 100, 100, 60.0, 1.5), "2000": _rate(1.4, 900, 899, 80, 1.0)},
-        "drift": {"ours": {"change": -0.2}},
+        "drift": {"ours": {"change": 0.05, "change_vs_core": 0.12}},
     }
     verdicts = mqtt_bench.targets(bad, args)
     assert not any(t["pass"] for t in verdicts.values()), verdicts
