@@ -13,12 +13,15 @@ and timestamps the state changes of the entity each topic feeds. Per rate and in
 
 - CPU seconds per 1000 messages taken in: utime + stime of the hass process from
   /proc/<pid>/stat over the send and drain window, minus its idle CPU rate measured first;
-- the share of messages taken in (ours: counted by the site coordinator; core: the values its
-  sensors showed) and the topics whose entity does not show the last value sent (stale);
+- the share of messages taken in by the end of the drain (ours: counted by the site
+  coordinator; core: the values its sensors showed), the messages lost even after a catch-up
+  that waits out the backlog, and the topics whose entity does not show the last value sent
+  (stale);
 - p50/p99 publish → state latency of the entity that shows the topic;
 - state writes per message (state_changed + state_reported) and state changes per message.
 
-Then a drift run (CPU per message in the last minute of a longer run against the first), and
+Then a drift run (CPU per message in the last minute of a longer run against the first, also
+measured against core's as the machine's own drift), and
 a county run: 50 sites (ours: 50 SOT entries; core: 2000 sensors) at realistic rates.
 The last line is one JSON object with the figures, the targets of issue 12 and pass/fail.
 Run it from the repository root: `scripts/bench mqtt` (`scripts/bench mqtt -- --quick`).
