@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,9 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from mqtt_load import Topic
+
+# The demo's own port helpers: the benchmark starts its instances the way the demo does.
+from simulator.demo import free_port, wait_for_port
 
 REPO: Final = Path(__file__).resolve().parent.parent
 PROBE: Final = REPO / "benchmarks" / "bench_probe"
@@ -69,31 +71,6 @@ def parse_proc_stat(text: str) -> float:
 def machine_busy_seconds() -> float:
     """CPU seconds every process of the machine has used so far."""
     return parse_proc_stat(Path("/proc/stat").read_text(encoding="ascii"))
-
-
-# -- ports ----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A port on 127.0.0.1 that is free right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_for_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout: float) -> None:
-    """Until something accepts connections on 127.0.0.1:port; fails early if `proc` dies."""
-    deadline = time.monotonic() + timeout
-    while True:
-        with contextlib.suppress(OSError):
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with code {proc.returncode} before it listened")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} did not listen on port {port} within {timeout:.0f} s")
-        time.sleep(0.2)
 
 
 # -- configuration --------------------------------------------------------------------------
