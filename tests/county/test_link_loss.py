@@ -53,7 +53,7 @@ def cut(county: County, site: Site) -> None:
 def restore(county: County, site: Site) -> None:
     """Restore the link and wait until the bridge is back."""
     site.link.restore()
-    wait_for(lambda: bridge_state(county, site.name) == b"1", 20, f"{site.name}'s link back")
+    wait_for(lambda: bridge_state(county, site.name) == b"1", 60, f"{site.name}'s link back")
 
 
 @pytest.mark.parametrize("queue", ["shipped", "mosquitto_default"])
