@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import aiomqtt
 import paho.mqtt.client as paho
@@ -22,7 +25,7 @@ from homeassistant.exceptions import HomeAssistantError
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.sot.const import DOMAIN
-from custom_components.sot.coordinator import SiteCoordinator
+from custom_components.sot.coordinator import CommandStatus, SiteCoordinator
 from custom_components.sot.site.readings import Command
 
 from .helpers import site_entry, start_site, wait_for, wait_for_state
@@ -35,6 +38,7 @@ class RelayNode:
 
     def __init__(self, port: int, *, echo: bool = True) -> None:
         self.received: list[str] = []
+        self.payloads: list[dict[str, Any]] = []
         self.echo = echo
         self._lock = threading.Lock()
         self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="relay-heater")
@@ -53,11 +57,12 @@ class RelayNode:
         self.subscribed.set()
 
     def _command(self, client: paho.Client, _: Any, message: paho.MQTTMessage) -> None:
-        payload = message.payload.decode()
+        command = json.loads(message.payload)
         with self._lock:
-            self.received.append(payload)
+            self.received.append(command["state"])
+            self.payloads.append(command)
         if self.echo:
-            client.publish("sot/kall/load/heater/state", payload, qos=1)
+            client.publish("sot/kall/load/heater/state", command["state"], qos=1)
 
     def report(self, state: str) -> None:
         """Publish the relay's state, as the node does when asked or when it changes."""
@@ -101,8 +106,15 @@ async def _broker_outage(hass: HomeAssistant, tmp_path: Path, port: int, relay: 
             await hass.services.async_call(
                 "switch", "turn_on", {"entity_id": "switch.kall_load_heater"}, blocking=True
             )
-            assert hass.states.get("switch.kall_load_heater").state == "on"
+            switched = hass.states.get("switch.kall_load_heater")
+            assert switched.state == "on"
             assert relay.received == ["ON"]
+            # The command said when it expires, and the switch shows it confirmed.
+            [sent] = relay.payloads
+            assert switched.attributes["last_command"] == "confirmed"
+            expires = switched.attributes["last_command_expires"]
+            assert sent["expires"] == math.ceil(expires.timestamp())
+            assert (expires - switched.attributes["last_command_sent"]).total_seconds() == 10
     client = hass.data[DATA_MQTT].client
     await wait_for(hass, lambda: not client.connected, "HA's MQTT client to see the broker go")
     # Nothing can arrive from the relay: the switch shows unavailable, not its last state.
@@ -167,3 +179,51 @@ async def test_readings_for_a_component_a_modbus_device_feeds_are_refused(
         assert mqtt_hass.states.get("sensor.kall_generator_state").state == "running"
         assert coordinator.site.outages.current is outage
         assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_the_switch_shows_its_last_command_pending_then_confirmed_or_failed(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """The operator sees a command wait for its relay, and how it ended."""
+    entry = site_entry()
+    coordinator = await start_site(mqtt_hass, field, entry)
+    switch = "switch.kall_load_heater"
+    await field.publish("sot/kall/load/heater/state", "OFF")
+    state = await wait_for_state(mqtt_hass, switch, "off")
+    assert "last_command" not in state.attributes
+
+    def shown() -> str | None:
+        current = mqtt_hass.states.get(switch)
+        return current.attributes.get("last_command") if current else None
+
+    call = asyncio.create_task(
+        mqtt_hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
+    )
+    # Polled without waiting for Home Assistant's tasks: the call is one of them.
+    async with asyncio.timeout(5):
+        while shown() != "pending":
+            await asyncio.sleep(0.01)
+    sent = coordinator.sent_commands[("load", "heater")]
+    # Pending only until its expiry and the echo's grace: then it has expired, whatever stopped
+    # the wait.
+    assert sent.status_at(sent.expires) is CommandStatus.PENDING
+    assert sent.status_at(sent.expires + timedelta(seconds=3)) is CommandStatus.EXPIRED
+    await field.publish("sot/kall/load/heater/state", "ON")
+    await call
+    assert shown() == "confirmed"
+    assert mqtt_hass.states.get(switch).state == "on"
+
+    with (
+        patch(
+            "custom_components.sot.coordinator.mqtt.async_publish",
+            side_effect=HomeAssistantError("the broker refused it"),
+        ),
+        pytest.raises(HomeAssistantError) as failed,
+    ):
+        await mqtt_hass.services.async_call(
+            "switch", "turn_off", {"entity_id": switch}, blocking=True
+        )
+    assert failed.value.translation_key == "command_failed"
+    assert shown() == "failed"
+    assert mqtt_hass.states.get(switch).attributes["last_command_state"] == "off"
+    assert await mqtt_hass.config_entries.async_unload(entry.entry_id)

@@ -63,9 +63,10 @@ EXPECTED = {
         "stop was sent to comap, but reading it back failed, so it is not known whether main"
         " followed: comap: exception 4: device failure"
     ),
-    "command_not_confirmed": (
-        "heater did not confirm the command within 1 s. Its relay may not have switched:"
-        " check the node and the relay"
+    "command_expired": (
+        "heater did not confirm the command before it expired, 1 s after it was sent. Its relay"
+        " does not carry out an expired command later: check the node, the relay and the"
+        " node's clock, then send the command again"
     ),
     "control_disabled": (
         "Generator control of genset is turned off, so start was not sent. Turn on 'Allow"
@@ -339,18 +340,24 @@ async def test_a_relay_that_does_not_echo_is_reported(
     switch = await _switch_of(mqtt_hass, "heater")
     await wait_for_state(mqtt_hass, switch, "off")
     with (
-        patch("custom_components.sot.coordinator.COMMAND_ECHO_TIMEOUT", 1),
+        patch("custom_components.sot.coordinator.COMMAND_LIFETIME", 1),
+        patch("custom_components.sot.coordinator.COMMAND_ECHO_GRACE", 0),
         pytest.raises(HomeAssistantError) as silent,
     ):
         await mqtt_hass.services.async_call(
             "switch", "turn_on", {"entity_id": switch}, blocking=True
         )
-    await _check(mqtt_hass, silent.value, "command_not_confirmed")
+    await _check(mqtt_hass, silent.value, "command_expired")
     assert await _message(mqtt_hass, "nb", silent.value) == (
-        "heater bekreftet ikke kommandoen innen 1 s. Reléet har kanskje ikke slått om: sjekk"
-        " noden og reléet."
+        "heater bekreftet ikke kommandoen før den utløp, 1 s etter at den ble sendt. Reléet"
+        " utfører ikke en utløpt kommando senere: sjekk noden, reléet og nodens klokke, og send"
+        " deretter kommandoen på nytt."
     )
-    assert mqtt_hass.states.get(switch).state == "off"
+    state = mqtt_hass.states.get(switch)
+    assert state.state == "off"
+    # The switch says so too, rather than showing the command pending.
+    assert state.attributes["last_command"] == "expired"
+    assert state.attributes["last_command_state"] == "on"
     assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
 
 

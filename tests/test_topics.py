@@ -294,6 +294,13 @@ def test_subscription_and_load_commands() -> None:
     on, off = Command("load", "heater", "turn_on"), Command("load", "heater", "turn_off")
     assert command_topic(BASE, on) == "sot/kall/load/heater/set"
     assert (command_payload(on), command_payload(off)) == ("ON", "OFF")
+    # With its expiry: whole Unix seconds, rounded up, for a relay's clock to compare.
+    expires = datetime(2026, 11, 22, 11, 0, 10, 250_000, tzinfo=UTC)
+    assert json.loads(command_payload(off, expires)) == {
+        "state": "OFF",
+        "expires": int(expires.timestamp()) + 1,
+    }
+    assert command_payload(on, expires) == '{"state":"ON","expires":1795345211}'
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,9 @@ import asyncio
 import logging
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Any, Final, Protocol
 
 from homeassistant.components import mqtt
@@ -67,8 +69,13 @@ RECENT_REJECTIONS = 20
 # Each site's refusal log (refusals.py) by entry id: it outlives a reload, so retained garbage,
 # delivered again at every subscription, is not logged again.
 REFUSAL_LOGS = f"{DOMAIN}_refusal_logs"
-# How long a relay has to echo a switch command before the operator is told it did not.
-COMMAND_ECHO_TIMEOUT = 10
+# A switch command is for now: it expires this long after it is sent, and a relay refuses it
+# after that (the time is in its payload, docs/mqtt.md#commands), so a command the operator was
+# told had failed is never carried out later, after a link loss queued it.
+COMMAND_LIFETIME = 10
+# How long past its expiry the relay's echo may take to come back, from a relay that carried the
+# command out at its last moment; without an echo by then the command is reported expired.
+COMMAND_ECHO_GRACE = 2
 _ECHOED: Final = {"turn_on": True, "turn_off": False}
 # Readings of these kinds can change the site-wide figures (power source, fuel runtime ...).
 _SITE_WIDE_KINDS = frozenset(
@@ -76,6 +83,35 @@ _SITE_WIDE_KINDS = frozenset(
 )
 
 type SotConfigEntry = ConfigEntry[SiteCoordinator]
+
+
+class CommandStatus(StrEnum):
+    """Where the last switch command to a load stands, shown on its switch."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    EXPIRED = "expired"
+    FAILED = "failed"
+
+
+@dataclass(slots=True)
+class SentCommand:
+    """The last switch command sent to a load over MQTT."""
+
+    state: bool
+    sent: datetime
+    expires: datetime
+    status: CommandStatus = CommandStatus.PENDING
+
+    def status_at(self, now: datetime) -> CommandStatus:
+        """Its status; a command still pending past its echo's grace has expired all the same."""
+        if self.status is CommandStatus.PENDING and now > self.expires + timedelta(
+            seconds=COMMAND_ECHO_GRACE
+        ):
+            return CommandStatus.EXPIRED
+        return self.status
+
+
 
 
 class Transport(Protocol):
@@ -162,6 +198,8 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         self._power_shown: tuple[Any, ...] = ()
         # Switch commands waiting for their relay's echo: (kind, id) -> [(state, future)].
         self._echoes: dict[tuple[str, str], list[tuple[bool, asyncio.Future[None]]]] = {}
+        # The last switch command sent to each load over MQTT, for its switch to show.
+        self.sent_commands: dict[tuple[str, str], SentCommand] = {}
         self._event_listeners: list[Callable[[SiteEvent], None]] = []
         self._availability: dict[tuple[str, str], bool] = {}
         self._unsubscribe: list[CALLBACK_TYPE] = []
@@ -608,13 +646,16 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
 
     # -- commands ---------------------------------------------------------------------------
 
-    async def async_command(self, command: Command) -> None:
+    async def async_command(
+        self, command: Command, on_sent: Callable[[], None] | None = None
+    ) -> None:
         """Send `command` through the transport that owns the component.
 
         Over MQTT the command is refused while Home Assistant's MQTT client is disconnected
         (a command queued in the client would fire whenever it reconnects, long after the
-        operator was told it failed), and a switch command is done only when the relay echoes
-        the new state; without an echo in time the operator is told so.
+        operator was told it failed). A switch command carries its expiry and is done only when
+        the relay echoes the new state; without an echo by then the operator is told it expired,
+        and the relay does not carry it out later. `on_sent` is called once it is on its way.
         """
         for transport in self.transports:
             if transport.owns(command.kind, command.id):
@@ -629,29 +670,44 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
                 translation_placeholders={"component": name},
             )
         wanted = _ECHOED.get(command.action)
-        already = component is not None and self.site.fresh(component, "state", self.now())
+        sent_at = self.now()
+        expires = sent_at + timedelta(seconds=COMMAND_LIFETIME)
+        already = self.site.fresh(component, "state", sent_at) if component is not None else None
         echo: asyncio.Future[None] | None = None
-        if wanted is not None and already is not wanted:
-            echo = self.hass.loop.create_future()
-            self._echoes.setdefault((command.kind, command.id), []).append((wanted, echo))
+        sent: SentCommand | None = None
+        if wanted is not None:
+            sent = SentCommand(wanted, sent_at, expires)
+            self.sent_commands[(command.kind, command.id)] = sent
+            if already is wanted:
+                sent.status = CommandStatus.CONFIRMED
+            else:
+                echo = self.hass.loop.create_future()
+                self._echoes.setdefault((command.kind, command.id), []).append((wanted, echo))
         try:
             await mqtt.async_publish(
                 self.hass,
                 command_topic(self.base_topic, command),
-                command_payload(command),
+                command_payload(command, expires),
                 qos=COMMAND_QOS,
                 retain=False,
             )
-            if echo is not None:
-                async with asyncio.timeout(COMMAND_ECHO_TIMEOUT):
+            if on_sent is not None:
+                on_sent()
+            if echo is not None and sent is not None:
+                async with asyncio.timeout(COMMAND_LIFETIME + COMMAND_ECHO_GRACE):
                     await echo
+                sent.status = CommandStatus.CONFIRMED
         except TimeoutError as err:
+            if sent is not None:
+                sent.status = CommandStatus.EXPIRED
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
-                translation_key="command_not_confirmed",
-                translation_placeholders={"component": name, "seconds": f"{COMMAND_ECHO_TIMEOUT}"},
+                translation_key="command_expired",
+                translation_placeholders={"component": name, "seconds": f"{COMMAND_LIFETIME}"},
             ) from err
         except HomeAssistantError as err:
+            if sent is not None:
+                sent.status = CommandStatus.FAILED
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="command_failed",

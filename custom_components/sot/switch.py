@@ -58,10 +58,32 @@ class SotLoadSwitch(SotEntity, SwitchEntity):
         value = self.coordinator.site.fresh(component, "state", dt_util.utcnow())
         return value if isinstance(value, bool) else None
 
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """The last command sent to the relay over MQTT: pending, confirmed or expired."""
+        sent = self.coordinator.sent_commands.get((Kind.LOAD, self.component_id or ""))
+        if sent is None:
+            return None
+        return {
+            "last_command": sent.status_at(dt_util.utcnow()).value,
+            "last_command_state": "on" if sent.state else "off",
+            "last_command_sent": sent.sent,
+            "last_command_expires": sent.expires,
+        }
+
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Switch the load on."""
-        await self.coordinator.async_command(Command("load", self.component_id or "", "turn_on"))
+        await self._command("turn_on")
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Shed the load."""
-        await self.coordinator.async_command(Command("load", self.component_id or "", "turn_off"))
+        await self._command("turn_off")
+
+    async def _command(self, action: str) -> None:
+        """Send `action`, showing it pending, then confirmed or expired."""
+        try:
+            await self.coordinator.async_command(
+                Command("load", self.component_id or "", action), self.async_write_ha_state
+            )
+        finally:
+            self.async_write_ha_state()

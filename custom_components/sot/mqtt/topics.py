@@ -4,7 +4,7 @@
     <base>/<kind>/<id>              JSON object {quantity: value, ..., "ts": measured at}
     <base>/<kind>/<id>/meta         retained JSON: name, node, per-component settings
     <base>/node/<node>/status       online / offline (retained birth and last will)
-    <base>/load/<id>/set            command ON / OFF (QoS 1, never retained)
+    <base>/load/<id>/set            command {"state": ON/OFF, "expires": t} (QoS 1, not retained)
     <base>/public                   retained JSON: what the site offers, for displays
 
 `<base>` is `sot/<site>` by default. docs/mqtt.md is the user-facing version of this contract.
@@ -41,6 +41,9 @@ NODE: Final = "node"
 STATUS: Final = "status"
 META: Final = "meta"
 SET: Final = "set"
+# A command's keys: the relay's new state, and when the command expires (Unix seconds).
+STATE_KEY: Final = "state"
+EXPIRES_KEY: Final = "expires"
 PUBLIC: Final = "public"
 ONLINE: Final = "online"
 OFFLINE: Final = "offline"
@@ -66,9 +69,18 @@ def command_topic(base: str, command: Command) -> str:
     return f"{base}/{command.kind}/{command.id}/{SET}"
 
 
-def command_payload(command: Command) -> str:
-    """Payload of a load command: ON or OFF."""
-    return "ON" if command.action == "turn_on" else "OFF"
+def command_payload(command: Command, expires: datetime | None = None) -> str:
+    """Payload of a load command: JSON with the time it expires, or plain ON/OFF without one.
+
+    `expires` is written as whole Unix seconds, rounded up, so a relay can compare it with its
+    own clock's seconds (docs/mqtt.md#commands).
+    """
+    word = "ON" if command.action == "turn_on" else "OFF"
+    if expires is None:
+        return word
+    return json.dumps(
+        {STATE_KEY: word, EXPIRES_KEY: math.ceil(expires.timestamp())}, separators=(",", ":")
+    )
 
 
 def site_from_status_topic(topic: str) -> str | None:
