@@ -670,9 +670,10 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
                 translation_placeholders={"component": name},
             )
         wanted = _ECHOED.get(command.action)
-        sent_at = self.now()
+        # A relay judges the expiry by its own clock: the wall clock's time, never the demo's.
+        sent_at = dt_util.utcnow()
         expires = sent_at + timedelta(seconds=COMMAND_LIFETIME)
-        already = self.site.fresh(component, "state", sent_at) if component is not None else None
+        already = self.site.fresh(component, "state", self.now()) if component is not None else None
         echo: asyncio.Future[None] | None = None
         sent: SentCommand | None = None
         if wanted is not None:
