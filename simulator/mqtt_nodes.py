@@ -6,7 +6,8 @@ component it measures:
 
 - `freezers`: `freezer/<id>/temperature` and `/door`, plain payloads;
 - `tank`: `tank/main/level` and `/volume`;
-- `relays`: `load/<id>/state` and `/power`; obeys `load/<id>/set` (ON/OFF, never retained);
+- `relays`: `load/<id>/state` and `/power`; obeys `load/<id>/set` (ON/OFF, or JSON with the
+  time the command expires; never retained, never once expired);
 - `grid` (grid monitor): `grid/main/present`, `/voltage`, `/frequency`, `/power`, `/energy`;
 - `gateway`: the generator controller's values as one JSON object on `generator/main`, as a
   Modbus-to-MQTT gateway at a site without Modbus in Home Assistant would publish them;
@@ -25,8 +26,11 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Final
 
 import aiomqtt
@@ -45,19 +49,64 @@ def on_off(value: bool) -> str:
     return "ON" if value else "OFF"
 
 
-def parse_command(payload: bytes) -> bool | None:
-    """ON → True, OFF → False, anything else (garbage, too long, not UTF-8) → None."""
-    if len(payload) > 16:
-        return None
-    try:
-        word = payload.decode("utf-8").strip().lower()
-    except UnicodeDecodeError:
-        return None
+MAX_COMMAND: Final = 128
+
+
+@dataclass(frozen=True, slots=True)
+class RelayCommand:
+    """A load command: the state asked for, and when it expires (Unix seconds; None: never)."""
+
+    state: bool
+    expires: float | None = None
+
+
+def _word(text: str) -> bool | None:
+    word = text.strip().lower()
     if word in ON_WORDS:
         return True
     if word in OFF_WORDS:
         return False
     return None
+
+
+def parse_command(payload: bytes) -> RelayCommand | None:
+    """`ON`/`OFF`, or `{"state": "ON", "expires": <Unix seconds>}`; anything else → None.
+
+    The JSON form must say when it expires: that is what it is for (docs/mqtt.md#commands).
+    """
+    if len(payload) > MAX_COMMAND:
+        return None
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if not text.lstrip().startswith("{"):
+        state = _word(text) if len(text) <= 16 else None
+        return None if state is None else RelayCommand(state)
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    word, expires = data.get("state"), data.get("expires")
+    state = _word(word) if isinstance(word, str) else None
+    if (
+        state is None
+        or isinstance(expires, bool)
+        or not isinstance(expires, int | float)
+        or not math.isfinite(expires)
+    ):
+        return None
+    return RelayCommand(state, float(expires))
+
+
+class Verdict(StrEnum):
+    """What a relay did with one message on a command topic."""
+
+    OBEYED = "obeyed"
+    EXPIRED = "expired"
+    IGNORED = "ignored"
 
 
 Message = tuple[str, str, bool]  # topic, payload, retain
@@ -262,30 +311,47 @@ def nodes_for(site: Site) -> list[Node]:
     return nodes
 
 
-def handle_command(site: Site, base: str, topic: str, payload: bytes, retain: bool) -> bool:
-    """Obey one `load/<id>/set` message; False (and nothing switched) when it is not valid."""
+def handle_command(
+    site: Site, base: str, topic: str, payload: bytes, retain: bool, now: float
+) -> Verdict:
+    """Obey one `load/<id>/set` message, unless it is not valid or expired at `now` (Unix s)."""
     if retain:
         # A stale retained OFF must never switch a freezer off after a reconnect.
         _LOGGER.warning("%s: ignoring a retained command on %s", site.spec.id, topic)
-        return False
+        return Verdict.IGNORED
     parts = topic.removeprefix(base + "/").split("/")
     if len(parts) != 3 or parts[0] != "load" or parts[2] != "set":
-        return False
-    state = parse_command(payload)
-    if state is None:
+        return Verdict.IGNORED
+    command = parse_command(payload)
+    if command is None:
         _LOGGER.warning("%s: ignoring command %r on %s", site.spec.id, payload[:32], topic)
-        return False
-    if not site.set_load(parts[1], state):
+        return Verdict.IGNORED
+    if parts[1] not in site.loads:
         _LOGGER.warning("%s: no load %r", site.spec.id, parts[1])
-        return False
-    return True
+        return Verdict.IGNORED
+    if command.expires is not None and now > command.expires:
+        # Sent for a moment that has passed (queued across a link loss): the sender has been
+        # told it expired, so carrying it out now would surprise everyone.
+        return Verdict.EXPIRED
+    site.set_load(parts[1], command.state)
+    return Verdict.OBEYED
 
 
 class NodeClient:
     """Keeps one node connected and publishing; reconnects when the broker goes away."""
 
-    def __init__(self, site: Site, node: Node, host: str, port: int, interval_s: float) -> None:
+    def __init__(
+        self,
+        site: Site,
+        node: Node,
+        host: str,
+        port: int,
+        interval_s: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.site = site
+        # A relay's clock, for commands' expiry: the wall clock, never the scenario's.
+        self.clock = clock
         self.node = node
         self.host = host
         self.port = port
@@ -294,6 +360,7 @@ class NodeClient:
         self.status_topic = f"{self.base}/node/{node.id}/status"
         self.connected = asyncio.Event()
         self.commands_obeyed = 0
+        self.commands_expired = 0
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -343,9 +410,21 @@ class NodeClient:
     async def _listen(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
             payload = message.payload if isinstance(message.payload, bytes) else b""
-            if handle_command(self.site, self.base, message.topic.value, payload, message.retain):
+            topic = message.topic.value
+            now = self.clock()
+            verdict = handle_command(self.site, self.base, topic, payload, message.retain, now)
+            if verdict is Verdict.OBEYED:
                 self.commands_obeyed += 1
-                self.wake()
+            elif verdict is Verdict.EXPIRED:
+                # Told, as the ESPHome relay tells: a warning on the node's debug topic, and
+                # the relay's unchanged state published at once.
+                self.commands_expired += 1
+                text = f"{topic}: ignored an expired command"
+                _LOGGER.warning("%s: %s", self.site.spec.id, text)
+                await client.publish(f"{self.base}/node/{self.node.id}/debug", text, qos=0)
+            else:
+                continue
+            self.wake()
 
 
 class SiteNodes:

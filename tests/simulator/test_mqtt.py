@@ -6,12 +6,13 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import aiomqtt
 import pytest
 
-from custom_components.sot.mqtt.topics import parse_message
+from custom_components.sot.mqtt.topics import command_payload, parse_message
+from custom_components.sot.site.readings import Command
 from simulator.mqtt_nodes import SiteNodes
 from simulator.site import Site
 from simulator.sites import VALSJOBYN
@@ -157,6 +158,36 @@ async def test_relay_obeys_commands_and_ignores_retained_and_garbage(
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await client.publish(f"{BASE}/load/freezers/set", b"", retain=True)
+
+
+async def test_relay_ignores_an_expired_command_and_obeys_a_fresh_one(
+    site_on_broker: tuple[Site, SiteNodes, Observer, aiomqtt.Client],
+) -> None:
+    """What Home Assistant sends, once past its expiry (queued on the way) and once in time."""
+    site, nodes, observer, client = site_on_broker
+    relays = next(c for c in nodes.clients if c.node.id == "relays")
+    assert site.loads["freezers"].on
+    shed = Command("load", "freezers", "turn_off")
+    late = command_payload(shed, datetime.now(UTC) - timedelta(seconds=173))
+    await client.publish(f"{BASE}/load/freezers/set", late, qos=1)
+    # The relay says so on its debug topic, as an ESPHome node logs a warning there.
+    warning = await observer.wait_for(f"{BASE}/node/relays/debug")
+    assert warning == f"{BASE}/load/freezers/set: ignored an expired command"
+    assert (relays.commands_expired, relays.commands_obeyed) == (1, 0)
+    assert site.loads["freezers"].on
+    await observer.wait_for(f"{BASE}/load/freezers/state", "ON")
+
+    fresh = command_payload(shed, datetime.now(UTC) + timedelta(seconds=10))
+    await client.publish(f"{BASE}/load/freezers/set", fresh, qos=1)
+    await observer.wait_for(f"{BASE}/load/freezers/state", "OFF")
+    assert (relays.commands_expired, relays.commands_obeyed) == (1, 1)
+    assert not site.loads["freezers"].on
+    # A JSON command must say when it expires; one that does not is no command.
+    for malformed in ('{"state": "ON"}', '{"state": "ON", "expires": "soon"}', "[1]", "{"):
+        await client.publish(f"{BASE}/load/freezers/set", malformed, qos=1)
+    await client.publish(f"{BASE}/load/freezers/set", "ON", qos=1)  # plain, as before
+    await observer.wait_for(f"{BASE}/load/freezers/state", "ON")
+    assert (relays.commands_expired, relays.commands_obeyed) == (1, 2)
 
 
 async def test_node_goes_offline_when_the_simulator_stops(
