@@ -268,9 +268,12 @@ def test_subscriptions_are_the_integrations_command_topics(
         for action in ("turn_on", "turn_off"):
             command = Command(kind, load_id, action)
             assert subscription.topic == topics.command_topic(base, command)
-            # What Home Assistant sends is what the handler compares the payload with.
+            # The handler reads the keys Home Assistant writes and its ON/OFF words (the
+            # lambda tests run it on what Home Assistant sends).
             handler = json.dumps(subscription.actions)
-            assert f'x == \\"{topics.command_payload(command)}\\"' in handler
+            assert f'state == \\"{topics.command_payload(command)}\\"' in handler
+        for key in (topics.STATE_KEY, topics.EXPIRES_KEY):
+            assert f'value_of(\\"{key}\\")' in handler, key
         assert subscription.qos == 1, f"{subscription.topic}: commands are sent with QoS 1"
         parsed = _parse(base, subscription.topic, "ON")
         assert (parsed.readings, parsed.rejections) == ([], [])

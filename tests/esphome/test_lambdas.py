@@ -12,10 +12,14 @@ import math
 import shutil
 import subprocess
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from custom_components.sot.mqtt import topics
+from custom_components.sot.site.readings import Command
 
 from .nodes import Lambda, Result, Variant, valid_config
 
@@ -27,6 +31,7 @@ PRELUDE = r"""
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <ctime>
 
 template <typename T> using optional = std::optional<T>;
 
@@ -303,6 +308,154 @@ def test_pressure_sensor_turns_loop_current_into_fill_height(harness: Harness) -
     )
 
 
+# --- a relay's command: ON/OFF, or JSON with its expiry ----------------------------------------
+
+COMMAND_PROGRAM = r"""
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <string>
+
+// The node's clock, one relay, and ESPHome's warning log (to stderr), as the lambda sees them.
+struct ESPTime {
+  time_t timestamp;
+  bool valid;
+  bool is_valid() const { return valid; }
+};
+struct Clock {
+  ESPTime current{0, false};
+  ESPTime now() const { return current; }
+};
+struct Relay {
+  int state = -1;
+  void turn_on() { state = 1; }
+  void turn_off() { state = 0; }
+};
+#define id(name) (name)
+#define ESP_LOGW(tag, ...) (std::fprintf(stderr, __VA_ARGS__), std::fputc('\n', stderr))
+static bool commands_armed;
+static Clock sntp_time;
+static Relay load1_relay;
+
+static void command(std::string x) {
+BODY
+}
+
+// argv: armed (0/1), the clock's time (Unix seconds, or "unset"), the payload.
+int main(int argc, char **argv) {
+  if (argc != 4) return 2;
+  commands_armed = argv[1][0] == '1';
+  const std::string clock = argv[2];
+  sntp_time.current = {clock == "unset" ? 0 : (time_t) std::atoll(argv[2]), clock != "unset"};
+  command(argv[3]);
+  std::printf("%s\n", load1_relay.state == 1 ? "ON" : load1_relay.state == 0 ? "OFF" : "-");
+  return 0;
+}
+"""
+
+
+NOW = 1_795_345_200  # the node's clock in these tests, Unix seconds
+
+
+@dataclass(frozen=True)
+class Switched:
+    """What the relay did with one command, and the warning it logged."""
+
+    relay: str  # "ON", "OFF" or "-" (not switched)
+    warning: str
+
+
+class RelayHarness:
+    def __init__(self, binary: Path) -> None:
+        self.binary = binary
+
+    def command(self, payload: str, clock: int | None = NOW, armed: bool = True) -> Switched:
+        completed = subprocess.run(
+            [str(self.binary), "1" if armed else "0", str(clock or "unset"), payload],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        )
+        return Switched(completed.stdout.strip(), completed.stderr.strip())
+
+
+@pytest.fixture(scope="module")
+def relay(
+    esphome_results: dict[Variant, Result], tmp_path_factory: pytest.TempPathFactory
+) -> RelayHarness:
+    compiler = shutil.which("g++")
+    if compiler is None:
+        pytest.fail("g++ is missing: install it (apt-get install g++) to test the nodes' lambdas")
+    config = valid_config(esphome_results, Variant("load-relays.yaml"))
+    [trigger] = [t for t in config["mqtt"]["on_message"] if t["topic"].endswith("/freezers/set")]
+    body = trigger["then"][0]["lambda"]
+    assert "load1_relay" in body
+    workdir = tmp_path_factory.mktemp("relay")
+    source = workdir / "relay.cpp"
+    source.write_text(COMMAND_PROGRAM.replace("BODY", body), encoding="utf-8")
+    binary = workdir / "relay"
+    compiled = subprocess.run(
+        [compiler, "-std=gnu++20", "-Wall", "-Werror", "-O1", "-o", str(binary), str(source)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert compiled.returncode == 0, (
+        f"the relay's command lambda does not compile:\n{compiled.stderr}"
+    )
+    return RelayHarness(binary)
+
+
+def _sent(action: str, expires_in: float) -> str:
+    """The payload Home Assistant sends, expiring `expires_in` seconds after NOW."""
+    expires = datetime.fromtimestamp(NOW + expires_in, UTC)
+    return topics.command_payload(Command("load", "freezers", action), expires)
+
+
+def test_relay_carries_out_what_home_assistant_sends_before_it_expires(
+    relay: RelayHarness,
+) -> None:
+    assert relay.command(_sent("turn_off", 10)) == Switched("OFF", "")
+    assert relay.command(_sent("turn_on", 0)) == Switched("ON", "")  # its last second
+    # Plain ON/OFF, as before commands carried their expiry, and as spaced JSON.
+    assert relay.command("OFF").relay == "OFF"
+    assert relay.command("ON").relay == "ON"
+    spaced = f'{{ "expires" : {NOW + 5}, "state" : "OFF" }}'
+    assert relay.command(spaced) == Switched("OFF", "")
+
+
+def test_relay_refuses_an_expired_command_and_says_so(relay: RelayHarness) -> None:
+    # Queued across a link loss and delivered 183 s after it was sent.
+    late = relay.command(_sent("turn_off", -173))
+    assert late == Switched("-", "Freezers: ignored an expired command (173 s past its expiry)")
+    assert relay.command(_sent("turn_off", -1)).relay == "-"
+
+
+def test_relay_without_valid_time_refuses_what_it_cannot_check(relay: RelayHarness) -> None:
+    unset = relay.command(_sent("turn_off", 10), clock=None)
+    assert unset == Switched(
+        "-", "Freezers: ignored a command: the node has no valid time to check its expiry"
+    )
+    # A plain command has no expiry to check.
+    assert relay.command("OFF", clock=None).relay == "OFF"
+
+
+def test_relay_refuses_stale_and_malformed_commands(relay: RelayHarness) -> None:
+    stale = relay.command(_sent("turn_off", 10), armed=False)
+    assert stale.relay == "-"
+    assert "retained or stale" in stale.warning
+    for payload in ('{"state": "OFF"}', '{"state": "OFF", "expires": "soon"}', "{"):
+        assert relay.command(payload) == Switched(
+            "-", "Freezers: ignored a command without its expiry"
+        ), payload
+    for payload in (f'{{"state": "off", "expires": {NOW + 5}}}', "MAYBE", ""):
+        assert relay.command(payload) == Switched(
+            "-", "Freezers: ignored a command that is neither ON nor OFF"
+        ), payload
+
+
 # --- every lambda compiles ----------------------------------------------------------------------
 
 STUBS = r"""
@@ -332,6 +485,14 @@ struct AnyScript {
   void execute();
   void stop();
 };
+struct ESPTime {
+  time_t timestamp = 0;
+  bool is_valid() const;
+};
+struct AnyTime {
+  ESPTime now();
+};
+#define ESP_LOGW(tag, ...) std::printf(__VA_ARGS__)
 """
 
 ENTITY_TYPES = {
@@ -357,6 +518,8 @@ def _declarations(config: dict[str, Any]) -> dict[str, str]:
     declared: dict[str, str] = {}
     for item in config.get("globals", []):
         declared[item["id"]] = item["type"]
+    for item in config.get("time", []):
+        declared[item["id"]] = "AnyTime"
     for domain, stub in ENTITY_TYPES.items():
         for item in config.get(domain, []):
             candidates = [item] + [

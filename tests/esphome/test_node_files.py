@@ -75,8 +75,11 @@ def test_load_relays_come_up_on_and_take_no_unguarded_commands(
         # An MQTT switch would obey its command topic directly, retained messages included.
         assert relay["internal"] is True, relay["id"]
     for trigger in config["mqtt"]["on_message"]:
-        guard = trigger["then"][0]["if"]["condition"]["lambda"]
-        assert "commands_armed" in guard, trigger["topic"]
+        # The command's handler returns before it switches anything unless commands are armed.
+        handler = trigger["then"][0]["lambda"]
+        guard = handler.index("if (!id(commands_armed)) {")
+        assert guard < handler.index("turn_o"), trigger["topic"]
+        assert handler[guard:].split("}", 1)[0].rstrip().endswith("return;"), trigger["topic"]
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.label)
