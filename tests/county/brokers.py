@@ -141,6 +141,9 @@ class Link:
         self.target = target_port
         self.up = True
         self._loop = asyncio.new_event_loop()
+        # Cleared while the link stalls: bytes are held, connections stay open.
+        self._flowing = asyncio.Event()
+        self._flowing.set()
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -175,6 +178,7 @@ class Link:
         async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
             with contextlib.suppress(OSError, ConnectionError):
                 while data := await src.read(65536):
+                    await self._flowing.wait()
                     dst.write(data)
                     await dst.drain()
             dst.close()
@@ -194,6 +198,15 @@ class Link:
     def cut(self) -> None:
         """The link is lost: open connections drop, new ones are refused."""
         self._call(self._cut())
+
+    def stall(self) -> None:
+        """The link hangs (a mobile link in a storm): nothing gets through either way, but no
+        connection drops, so neither broker notices before its keepalive runs out."""
+        self._loop.call_soon_threadsafe(self._flowing.clear)
+
+    def resume(self) -> None:
+        """The link moves again: what it held is delivered, late."""
+        self._loop.call_soon_threadsafe(self._flowing.set)
 
     def restore(self) -> None:
         """The link is back: connections are accepted again."""
