@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -68,7 +69,10 @@ async def test_switch_sends_load_commands_and_shows_the_relays_echo(
         )
     )
     (command,) = await collect(field, "sot/kall/load/heater/set", 1)
-    assert command.payload == b"OFF"
+    # OFF, expiring 10 s after it was sent (whole seconds, rounded up).
+    sent = json.loads(command.payload)
+    assert sent["state"] == "OFF"
+    assert 9 <= sent["expires"] - time.time() <= 11
     assert command.qos == 1
     assert not command.retain
     # The switch shows what the relay says, not what was asked.
@@ -87,7 +91,7 @@ async def test_switch_sends_load_commands_and_shows_the_relays_echo(
         )
     )
     (command,) = await collect(field, "sot/kall/load/heater/set", 1)
-    assert command.payload == b"ON"
+    assert json.loads(command.payload)["state"] == "ON"
     await field.publish("sot/kall/load/heater/state", "ON")
     await call
 
