@@ -112,8 +112,6 @@ class SentCommand:
         return self.status
 
 
-
-
 class Transport(Protocol):
     """A transport other than MQTT (the Modbus hub) that owns some components."""
 
