@@ -421,6 +421,8 @@ async def test_readiness_in_the_users_language_and_the_service_date_setting(
     )
     # The user's language, after the entity ids were made (they follow the language too).
     mqtt_hass.config.language = "sv"
+    # The site's figures are worked out again at most every half second (hot path): a moment on.
+    freezer.tick(timedelta(seconds=1))
     await field.publish("sot/kall/generator/main/alarm", "ok")
     await wait_for(
         mqtt_hass,
@@ -441,6 +443,7 @@ async def test_readiness_in_the_users_language_and_the_service_date_setting(
         "voltage": 11.9,
         "limit": 12.2,
     }
+    freezer.tick(timedelta(seconds=1))
     await field.publish("sot/kall/generator/main/battery_voltage", "13.4")
     await wait_for_state(mqtt_hass, READINESS, "check")
 

@@ -12,7 +12,9 @@ import json
 
 import aiomqtt
 from homeassistant.const import EVENT_STATE_REPORTED
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.core import Event, HomeAssistant, State, callback
+
+from custom_components.sot.coordinator import SITE_REFRESH_INTERVAL
 
 from .helpers import site_entry, start_site, wait_for, wait_for_state
 
@@ -78,3 +80,53 @@ async def test_a_reading_writes_only_the_entities_it_changes(
     assert "sensor.kall_power_source" in changed
     assert "event.kall_alarms" in changed
     assert reported == []
+
+
+async def test_a_burst_shows_every_reading_and_the_site_figures_once_settled(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """A tank gauge at the pumps sending forty volumes in a burst (a bridge replaying its queue):
+    each is shown by the product's own sensor at once; the site's fuel-for-sale service, which
+    looks at every product, follows at most every half second and settles on the last volume
+    (what a full recomputation shows too)."""
+    coordinator = await start_site(mqtt_hass, field, site_entry())
+    await field.publish(
+        "sot/kall/station/diesel/meta",
+        json.dumps({"name": "Diesel", "capacity": 10000, "reserve": 2000}),
+        qos=1,
+    )
+    await field.publish("sot/kall/grid/main/present", "ON")
+    await field.publish("sot/kall/station/diesel", json.dumps({"volume": 8000, "pump": True}))
+    await wait_for_state(mqtt_hass, "sensor.kall_fuel_for_sale", "open")
+    await wait_for_state(mqtt_hass, "sensor.kall_station_diesel_volume", "8000.0")
+    await mqtt_hass.async_block_till_done()
+    changes: dict[str, list[State]] = {}
+
+    @callback
+    def on_changed(event: Event) -> None:
+        changes.setdefault(event.data["entity_id"], []).append(event.data["new_state"])
+
+    mqtt_hass.bus.async_listen("state_changed", on_changed)
+    start = mqtt_hass.loop.time()
+    volumes = [7990 - 10 * n for n in range(40)]
+    for volume in volumes:
+        await field.publish("sot/kall/station/diesel/volume", f"{volume}")
+    await wait_for_state(mqtt_hass, "sensor.kall_station_diesel_volume", f"{volumes[-1]:.1f}")
+    burst = mqtt_hass.loop.time() - start
+    # Every volume the gauge sent was shown, in order.
+    shown = [s.state for s in changes["sensor.kall_station_diesel_volume"]]
+    assert shown == [f"{volume:.1f}" for volume in volumes]
+    # The site's figures: at most every half second (at once when the last was longer ago).
+    await wait_for(
+        mqtt_hass,
+        lambda: mqtt_hass.loop.time() - start > burst + 2 * SITE_REFRESH_INTERVAL,
+        "the interval to pass",
+    )
+    service = changes["sensor.kall_fuel_for_sale"]
+    assert 1 <= len(service) <= 2 + burst / SITE_REFRESH_INTERVAL
+    settled = mqtt_hass.states.get("sensor.kall_fuel_for_sale")
+    assert settled is not None
+    assert settled.attributes["products"]["diesel"]["for_sale"] == volumes[-1] - 2000
+    coordinator.async_apply_options()  # every figure worked out afresh
+    await mqtt_hass.async_block_till_done()
+    assert mqtt_hass.states.get("sensor.kall_fuel_for_sale") == settled

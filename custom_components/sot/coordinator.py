@@ -78,6 +78,15 @@ COMMAND_LIFETIME = 10
 COMMAND_ECHO_GRACE = 2
 _ECHOED: Final = {"turn_on": True, "turn_off": False}
 # Readings of these kinds can change the site-wide figures (power source, fuel runtime ...).
+# Those figures are recomputed at once for the first such reading, then at most this often
+# while readings keep coming (a busy gateway, a bridge replaying its queue): each recomputation
+# evaluates every service, the readiness and the fuel estimates, and at hundreds of readings a
+# second that would cost far more than the readings. Alarms, node status and a change of power
+# source are never held back.
+SITE_REFRESH_INTERVAL = 0.5
+# A quantity no reading has (a topic level holds no "/"): its listeners hear only of changes of
+# their component as a whole (a meta, a node's status).
+WHOLE_ONLY: Final = "/"
 _SITE_WIDE_KINDS = frozenset(
     {Kind.GRID, Kind.GENERATOR, Kind.TANK, Kind.LOAD, Kind.STATION, Kind.NETWORK, Kind.ROOM}
 )
@@ -193,7 +202,11 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         self._structure_listeners: list[CALLBACK_TYPE] = []
         self._site_listeners: list[CALLBACK_TYPE] = []
         self._component_listeners: dict[tuple[str, str], list[CALLBACK_TYPE]] = {}
+        self._quantity_listeners: dict[tuple[str, str], dict[str, list[CALLBACK_TYPE]]] = {}
         self._power_shown: tuple[Any, ...] = ()
+        # Loop time of the last site-wide refresh, and the refresh held back until the interval.
+        self._site_refreshed_at = -SITE_REFRESH_INTERVAL
+        self._site_due: asyncio.TimerHandle | None = None
         # Switch commands waiting for their relay's echo: (kind, id) -> [(state, future)].
         self._echoes: dict[tuple[str, str], list[tuple[bool, asyncio.Future[None]]]] = {}
         # The last switch command sent to each load over MQTT, for its switch to show.
@@ -249,6 +262,9 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         """Stop listening and save the site's state."""
         while self._unsubscribe:
             self._unsubscribe.pop()()
+        if self._site_due is not None:
+            self._site_due.cancel()
+            self._site_due = None
         await self._store.async_save(self._saved_snapshot())
         if (
             self._coldchain_save_due
@@ -479,10 +495,16 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         readings = list(readings)
         if self._echoes:
             self._answer_echoes(readings)
-        keys = {(r.kind, r.id) for r in readings} | set(touched)
+        # The quantities read of each component, and the components told as a whole (a node's
+        # status, a refusal that cleared a value, a meta, a change of power for freezers).
+        read: dict[tuple[str, str], set[str]] = {}
+        for reading in readings:
+            read.setdefault((reading.kind, reading.id), set()).add(reading.quantity)
+        whole = set(touched)
         site_wide = everything or bool(events) or status is not None
         if status is not None:
-            keys |= {c.key for c in self.site.components.values() if c.node == status.node}
+            whole |= {c.key for c in self.site.components.values() if c.node == status.node}
+        keys = whole | read.keys()
         # Only readings add quantities, so only they can call for new entities.
         new = {(r.kind, r.id, r.quantity) for r in readings} - self._known_quantities
         if new:
@@ -508,33 +530,79 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             self._coldchain_shown = coldchain
             site_wide = True
         if everything:
+            self._site_refreshed()
             self.async_update_listeners()
             return
-        site_wide = site_wide or any(kind in _SITE_WIDE_KINDS for kind, _ in keys)
         power = (self.site.power.source(now), self.site.power.grid_present(now))
         if power != self._power_shown:
             # Freezers warm from the moment their power goes: their figures follow the source.
             self._power_shown = power
-            keys |= {f.key for f in self.site.of_kind(Kind.FREEZER)}
+            whole |= {f.key for f in self.site.of_kind(Kind.FREEZER)}
             site_wide = True
         if site_wide:
-            keys |= {g.key for g in self.site.of_kind(Kind.GRID)}
-            for listener in list(self._site_listeners):
-                listener()
-        for key in keys:
+            self._refresh_site(whole)
+        elif any(kind in _SITE_WIDE_KINDS for kind, _ in keys):
+            if self.hass.loop.time() - self._site_refreshed_at >= SITE_REFRESH_INTERVAL:
+                self._refresh_site(whole)
+            elif self._site_due is None:
+                self._site_due = self.hass.loop.call_at(
+                    self._site_refreshed_at + SITE_REFRESH_INTERVAL, self._refresh_site_later
+                )
+        self._tell(read, whole)
+
+    def _tell(self, read: dict[tuple[str, str], set[str]], whole: set[tuple[str, str]]) -> None:
+        """Tell the entities of the components in `whole`, and of the others those that follow
+        the quantities read (an entity showing one quantity is not told of another's)."""
+        for key in whole | read.keys():
             for listener in list(self._component_listeners.get(key, ())):
                 listener()
+            by_quantity = self._quantity_listeners.get(key)
+            if not by_quantity:
+                continue
+            quantities = by_quantity.keys() if key in whole else read[key] & by_quantity.keys()
+            for quantity in list(quantities):
+                for listener in list(by_quantity.get(quantity, ())):
+                    listener()
+
+    def _refresh_site(self, whole: set[tuple[str, str]]) -> None:
+        """Tell the site's own entities (and add the grid's, which follow the power source, to
+        `whole`)."""
+        self._site_refreshed()
+        whole |= {g.key for g in self.site.of_kind(Kind.GRID)}
+        for listener in list(self._site_listeners):
+            listener()
+
+    def _site_refreshed(self) -> None:
+        """The site's entities are being told now: a held-back refresh has nothing left to do,
+        and the readings after this start a new interval."""
+        self._site_refreshed_at = self.hass.loop.time()
+        if self._site_due is not None:
+            self._site_due.cancel()
+            self._site_due = None
+
+    @callback
+    def _refresh_site_later(self) -> None:
+        """The site-wide refresh held back by the interval, when the interval is over."""
+        self._site_due = None
+        whole: set[tuple[str, str]] = set()
+        self._refresh_site(whole)
+        self._tell({}, whole)
 
     @callback
     def async_add_entity_listener(
-        self, component: tuple[str, str] | None, listener: CALLBACK_TYPE
+        self, component: tuple[str, str] | None, listener: CALLBACK_TYPE, quantity: str = ""
     ) -> CALLBACK_TYPE:
-        """Call `listener` when figures of `component` (None: the site's own) may change."""
-        listeners = (
-            self._site_listeners
-            if component is None
-            else self._component_listeners.setdefault(component, [])
-        )
+        """Call `listener` when figures of `component` (None: the site's own) may change;
+        with `quantity`, only when that quantity was read or the component changed as a whole
+        (`WHOLE_ONLY`: only then).
+        """
+        listeners: list[CALLBACK_TYPE]
+        if component is None:
+            listeners = self._site_listeners
+        elif quantity:
+            listeners = self._quantity_listeners.setdefault(component, {}).setdefault(quantity, [])
+        else:
+            listeners = self._component_listeners.setdefault(component, [])
         listeners.append(listener)
         return lambda: listeners.remove(listener)
 

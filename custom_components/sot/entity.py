@@ -16,7 +16,13 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
-from .coordinator import SiteCoordinator, SotConfigEntry, device_key, site_device_info
+from .coordinator import (
+    WHOLE_ONLY,
+    SiteCoordinator,
+    SotConfigEntry,
+    device_key,
+    site_device_info,
+)
 from .site.model import Component, Site
 from .site.vocabulary import Kind
 
@@ -47,8 +53,10 @@ class SotEntity(CoordinatorEntity[SiteCoordinator]):
 
     _attr_has_entity_name = True
     entity_description: SotEntityDescription
-    # What was last written to the state machine, to skip writes that would change nothing.
+    # What the entity last showed (its value, before the state is worked out from it) and what
+    # was last written to the state machine: a refresh that changes neither writes nothing.
     _last_shown: tuple[Any, ...] | None = None
+    _last_written: tuple[Any, ...] | None = None
     # The meta name this entity last gave its device; None: the name from kind and id, which
     # the device has again each time an entity of it is added.
     _device_named: str | None = None
@@ -88,14 +96,24 @@ class SotEntity(CoordinatorEntity[SiteCoordinator]):
     async def async_added_to_hass(self) -> None:
         """Hear about the messages that concern this entity, not every message of the site."""
         await super().async_added_to_hass()
+        # Home Assistant writes the state once the entity is added: what it shows then.
+        self._last_shown = self._shown_now()
+        self._last_written = self._written(self._last_shown)
         kind = self.entity_description.kind
         scope = None if kind is None else (kind.value, self.component_id or "")
-        self.async_on_remove(self.coordinator.async_add_entity_listener(scope, self._refresh))
+        self.async_on_remove(
+            self.coordinator.async_add_entity_listener(scope, self._refresh, self._follows())
+        )
         if scope is not None:
             self.async_on_remove(
-                self.coordinator.async_add_entity_listener(scope, self._name_device)
+                self.coordinator.async_add_entity_listener(scope, self._name_device, WHOLE_ONLY)
             )
             self._name_device()
+
+    def _follows(self) -> str:
+        """The one quantity of its component this entity shows, if it shows nothing else
+        ("": it follows every reading of its component)."""
+        return ""
 
     @callback
     def _name_device(self) -> None:
@@ -129,8 +147,12 @@ class SotEntity(CoordinatorEntity[SiteCoordinator]):
     @callback
     def _refresh(self) -> None:
         shown = self._shown_now()
-        if shown != self._last_shown:
-            self._last_shown = shown
+        if shown == self._last_shown:
+            return
+        self._last_shown = shown
+        written = self._written(shown)
+        if written != self._last_written:
+            self._last_written = written
             self.async_write_ha_state()
 
     def _shown_now(self) -> tuple[Any, ...]:
@@ -138,7 +160,16 @@ class SotEntity(CoordinatorEntity[SiteCoordinator]):
         available = self.available
         if not available:
             return (False,)
-        return (True, self.state, self.extra_state_attributes)
+        return (True, self._shown_value(), self.extra_state_attributes)
+
+    def _written(self, shown: tuple[Any, ...]) -> tuple[Any, ...]:
+        """What the state machine gets for `shown`: a sensor's value can change without its
+        state (a unit the state is converted to, and rounded in)."""
+        return (True, self.state, shown[2]) if shown[0] else shown
+
+    def _shown_value(self) -> Any:
+        """What the state follows from (the state itself, unless cheaper to tell)."""
+        return self.state
 
     @property
     def component(self) -> Component | None:

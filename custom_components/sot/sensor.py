@@ -720,6 +720,27 @@ class SotSensor(SotEntity, SensorEntity):
         attributes = self.entity_description.attributes_fn
         return None if attributes is None else attributes(self.coordinator.site, dt_util.utcnow())
 
+    def _follows(self) -> str:
+        description = self.entity_description
+        derived = (
+            description.value_fn,
+            description.available_fn,
+            description.attributes_fn,
+            description.component_attributes_fn,
+            description.hass_attributes_fn,
+            description.estimates,
+        )
+        if description.kind is None or any(part is not None for part in derived):
+            return ""
+        # The reading of its quantity as it came: no other reading changes it.
+        return description.key
+
+    def _shown_value(self) -> Any:
+        # The sensor's state is its native value in the user's unit: it changes when the native
+        # value does (a unit chosen in the entity settings writes the state by itself), and is
+        # much dearer to work out on every message.
+        return self.native_value
+
     @property
     def native_value(self) -> StateType | datetime:
         """The live value (None while unknown)."""
