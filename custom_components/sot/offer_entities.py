@@ -6,6 +6,7 @@ entity states and attributes, the sentences in the user's language.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -14,12 +15,34 @@ from homeassistant.helpers.typing import StateType
 
 from .site.model import Component, Site
 from .site.service_texts import describe_reason, describe_service, product_name, summary
-from .site.services import Service, Status, evaluate, offered, service
+from .site.services import Offer, Service, Status, evaluate, offered
 
 if TYPE_CHECKING:
     from .coordinator import SiteCoordinator
 
 STATUSES = [status.value for status in Status]
+
+# The last offer of each site: a refresh reads the site's status, every service's state and
+# attributes and every product's, one entity after the other, and each service looks at every
+# freezer and load; worked out once for all of them.
+_LAST: weakref.WeakKeyDictionary[Site, tuple[tuple[Any, ...], Offer]] = weakref.WeakKeyDictionary()
+
+
+def offer(site: Site, now: datetime) -> Offer:
+    """What the site offers at `now`: evaluated again when anything of the site changed, its
+    settings or links did, or a second has passed."""
+    key = (site.revision, int(now.timestamp()), site.settings, frozenset(site.links_down))
+    last = _LAST.get(site)
+    if last is not None and last[0] == key:
+        return last[1]
+    found = evaluate(site, now)
+    _LAST[site] = (key, found)
+    return found
+
+
+def service(site: Site, name: str, now: datetime) -> Service | None:
+    """One service at `now` (None when the site does not offer it)."""
+    return offer(site, now).services.get(name)
 
 
 def _value(status: Status | None) -> str | None:
@@ -28,18 +51,18 @@ def _value(status: Status | None) -> str | None:
 
 def site_status(site: Site, _: Component | None, now: datetime) -> StateType:
     """The site as a whole: open, limited or closed (unknown when it cannot be told)."""
-    return _value(evaluate(site, now).status)
+    return _value(offer(site, now).status)
 
 
 def site_attributes(coordinator: SiteCoordinator, now: datetime) -> dict[str, Any]:
     """The summary sentence in the user's language, and which services are in which state."""
-    offer = evaluate(coordinator.site, now)
+    found = offer(coordinator.site, now)
     language = coordinator.hass.config.language
     return {
-        "summary": summary(offer, language),
-        "power": None if offer.power is None else offer.power.value,
+        "summary": summary(found, language),
+        "power": None if found.power is None else found.power.value,
         **{
-            status.value: [name for name, s in offer.services.items() if s.status is status]
+            status.value: [name for name, s in found.services.items() if s.status is status]
             for status in Status
         },
     }
