@@ -9,6 +9,7 @@ corrected by what the level says was really burned.
 from __future__ import annotations
 
 import math
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -56,6 +57,26 @@ SWING: Final = 0.08
 SWINGS: Final = 2
 # The typical load is the site's demand averaged over this long (s).
 DEMAND_SMOOTHING: Final = 3600.0
+
+
+class _Every:
+    """Every quantity of a kind."""
+
+    def __contains__(self, _: object) -> bool:
+        return True
+
+
+# What the fuel figures read, by kind: the tanks' level or volume (all of a tank's quantities),
+# a generator's state, speed, breaker, output and fuel rate (whether it runs and feeds the
+# site, what it burns), the grid's presence and import and the loads' power (the site's
+# demand). A reading of anything else (a coolant temperature, a run-hour counter) leaves them
+# as they were; time moves them at the site's tick.
+FUEL_INPUTS: Final[dict[Kind, Container[str]]] = {
+    Kind.TANK: _Every(),
+    Kind.GENERATOR: frozenset({"state", "speed", "on_load", "power", "load", "fuel_rate"}),
+    Kind.GRID: frozenset({"present", "voltage", "power"}),
+    Kind.LOAD: frozenset({"state", "power"}),
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from .coldchain import ColdChain
 from .components import Component, Sample, iso, optional_time
 from .events import EventType, SiteEvent
 from .freezers import Freezers, FreezerStatus
-from .fuel import Fuel
+from .fuel import FUEL_INPUTS, Fuel
 from .generators import GeneratorRun
 from .outages import Outage, Outages
 from .power import Power, PowerSource
@@ -111,6 +111,7 @@ class Site:
         self.revision += 1
         warmed: dict[str, Component] = {}
         kinds: set[Kind] = set()
+        fuel = False
         for reading in readings:
             component = self.component(reading.kind, reading.id, create=True)
             assert component is not None  # created on demand
@@ -118,6 +119,7 @@ class Site:
             if known is not None and reading.time < known.time:
                 continue  # measured before what is shown: history, not news
             kinds.add(component.kind)
+            fuel = fuel or reading.quantity in FUEL_INPUTS.get(component.kind, ())
             if component.kind is Kind.GENERATOR:
                 self._integrate(component, reading.time)
             if node is not None:
@@ -136,7 +138,7 @@ class Site:
                     self.freezers.track(component.id, reading.time, float(reading.value))
         # Only the freezers that reported move on here; the others do at the next tick. So a
         # message costs the same however many freezers the site has.
-        return self._evaluate(now, freezers=warmed.values(), kinds=kinds)
+        return self._evaluate(now, freezers=warmed.values(), kinds=kinds, fuel=fuel)
 
     def set_meta(self, meta: Meta) -> None:
         """Take in a component's retained description."""
@@ -350,11 +352,14 @@ class Site:
         now: datetime,
         freezers: Iterable[Component] | None = None,
         kinds: set[Kind] | None = None,
+        fuel: bool = True,
     ) -> list[SiteEvent]:
         """Move every alarm along; `freezers`: only these (all when None).
 
         `kinds`: what the readings were about; only the alarms that follow from those move on
         (all when None, as at every tick), so a freezer reading does not recompute fuel.
+        `fuel`: whether they were about something the fuel figures read (`FUEL_INPUTS`): a
+        coolant temperature does not recompute them either.
         """
         events: list[SiteEvent] = []
         power = kinds is None or bool(kinds & _POWER_KINDS)
@@ -363,7 +368,7 @@ class Site:
             self.freezers.observe_power(now)
             for generator in self.generators():
                 self._evaluate_generator(generator, now, events)
-        if power or (kinds is not None and Kind.TANK in kinds):
+        if kinds is None or fuel:
             self.fuel.evaluate(now, events)
         if power or (kinds is not None and Kind.STATION in kinds):
             self.station.evaluate(now)
