@@ -16,7 +16,7 @@ from homeassistant.helpers.typing import ConfigType
 from .cold_chain import async_setup_cold_chain, coldchain_store
 from .const import DOMAIN, PLATFORMS, STORAGE_VERSION
 from .coordinator import SiteCoordinator, SotConfigEntry, settings_snapshot
-from .issues import SiteIssues
+from .issues import SiteIssues, async_show_demo_clock
 from .modbus_hub import ModbusHub
 from .public_topic import PublicTopic
 
@@ -39,6 +39,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: SotConfigEntry) -> bool:
     coordinator.async_register_site_device()
     await coordinator.async_start()
     entry.runtime_data = coordinator
+    if coordinator.clock is not None:
+        entry.async_on_unload(
+            async_show_demo_clock(hass, entry.entry_id, entry.title, coordinator.clock.speed)
+        )
     modbus = ModbusHub(hass, entry, coordinator)
     await modbus.async_start()
     coordinator.transports.append(modbus)

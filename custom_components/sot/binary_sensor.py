@@ -13,7 +13,6 @@ from homeassistant.components.binary_sensor import (
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.util import dt as dt_util
 
 from .coordinator import SotConfigEntry
 from .entity import SotEntity, SotEntityDescription, async_setup_discovery
@@ -145,7 +144,7 @@ class SotBinarySensor(SotEntity, BinarySensorEntity):
     @property
     def is_on(self) -> bool | None:
         """The live answer (None while unknown)."""
-        site, component, now = self.coordinator.site, self.component, dt_util.utcnow()
+        site, component, now = self.coordinator.site, self.component, self.coordinator.now()
         if self.entity_description.is_on_fn is not None:
             return self.entity_description.is_on_fn(site, component, now)
         if component is None:

@@ -50,6 +50,7 @@ from .const import (
 from .issues import GENERATOR_NOT_EXERCISED, SITE_SILENT, Issue, SiteIssues
 from .mqtt.topics import command_payload, command_topic, parse_message, subscription
 from .refusals import RefusalLog, Verdict
+from .site.demo_clock import DemoClock
 from .site.model import Settings, Site, SiteEvent
 from .site.public import notice
 from .site.readings import Command, NodeStatus, Reading, Rejection, RejectReason
@@ -163,6 +164,15 @@ def _date(value: Any) -> date | None:
     return date.fromisoformat(str(value)) if value else None
 
 
+def demo_clock(entry: ConfigEntry) -> DemoClock | None:
+    """The demo clock the entry's data holds (only the demo writes one); None: the wall clock."""
+    try:
+        return DemoClock.from_data(entry.data)
+    except ValueError as err:
+        _LOGGER.warning("%s: %s; the site keeps the wall clock's time", entry.title, err)
+        return None
+
+
 def settings_snapshot(entry: ConfigEntry) -> tuple[Any, ...]:
     """What a running site was started with: a change in it needs a restart of the site."""
     return (
@@ -184,7 +194,9 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         self.site_name: str = entry.title
         self.base_topic: str = entry.data[CONF_BASE_TOPIC]
         self.started_with = settings_snapshot(entry)
-        self.site = Site(settings_from_options(dict(entry.options)))
+        # The demo's storm time (site/demo_clock.py); None on a real site: the wall clock.
+        self.clock = demo_clock(entry)
+        self.site = Site(self._settings())
         self.data = self.site
         self.rejected: Counter[str] = Counter()
         self.recent_rejections: deque[dict[str, str]] = deque(maxlen=RECENT_REJECTIONS)
@@ -218,7 +230,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         self.added_entities: set[str] = set()
         self.site_device_id: str | None = None
         self.issues = SiteIssues(hass, entry.entry_id)
-        self._started_at = dt_util.utcnow()
+        self._started_at = self.now()
         self._save_due: float | None = None
         self._saved_revision = self.site.revision
 
@@ -237,7 +249,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         )
         # Records pruned here are saved with the next change of the site.
         self._coldchain_saved = self.site.coldchain.records_revision
-        self.site.coldchain.prune(dt_util.utcnow())
+        self.site.coldchain.prune(self.now())
         # Restored values are known quantities: entities for them are made at setup.
         self._known_quantities = {
             (c.kind.value, c.id, q) for c in self.site.components.values() for q in c.values
@@ -276,8 +288,8 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
     def async_apply_options(self) -> None:
         """Take the entry's changed settings into the running site, without a restart."""
         self.started_with = settings_snapshot(self.config_entry)
-        self.site.settings = settings_from_options(dict(self.config_entry.options))
-        now = dt_util.utcnow()
+        self.site.settings = self._settings()
+        now = self.now()
         self._publish(now, self.site.tick(now), everything=True)
 
     # -- input ------------------------------------------------------------------------------
@@ -286,7 +298,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
     def _message_received(self, message: mqtt.ReceiveMessage) -> None:
         self.messages += 1
         payload = message.payload
-        now = dt_util.utcnow()
+        now = self.now()
         parsed = parse_message(
             self.base_topic,
             message.topic,
@@ -347,7 +359,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         """Take readings from another transport (a Modbus device named `node`)."""
         for rejection in rejections:
             self._reject(rejection)
-        now = dt_util.utcnow()
+        now = self.now()
         readings = list(readings)
         touched = {r.quantity[:2] for r in rejections if r.quantity}
         self._publish(now, self.site.apply(readings, now, node=node), readings, touched)
@@ -355,13 +367,14 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
     @callback
     def async_node_status(self, node: str, online: bool) -> None:
         """Take a node's availability from another transport."""
-        now = dt_util.utcnow()
+        now = self.now()
         status = NodeStatus(node, online, now)
         self._publish(now, self.site.set_node(status), status=status)
 
     @callback
-    def _tick(self, now: datetime) -> None:
+    def _tick(self, _: datetime) -> None:
         """Time passes: staleness, delays and countdowns move for every entity."""
+        now = self.now()
         self._publish(now, self.site.tick(now), everything=True)
         self._check_watch(now)
 
@@ -369,7 +382,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
     def async_snooze_exercise(self, until: datetime) -> None:
         """Put off the exercise reminder (the repair flow's "remind me later")."""
         self.site.exercise_snoozed_until = until
-        self._check_watch(dt_util.utcnow())
+        self._check_watch(self.now())
         self._changed(EVENT_SAVE_DELAY)
 
     @callback
@@ -386,7 +399,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
                     {
                         "site": self.site_name,
                         "since": dt_util.as_local(heard).strftime("%Y-%m-%d %H:%M"),
-                        "minutes": f"{self.site.settings.silent_after.total_seconds() / 60:.0f}",
+                        "minutes": f"{self._silent_after_minutes():.0f}",
                     },
                     severity=ir.IssueSeverity.WARNING,
                 )
@@ -411,7 +424,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
     @callback
     def async_set_notice(self, text: str) -> None:
         """The operator put up a message to the public (empty: took it down)."""
-        now = dt_util.utcnow()
+        now = self.now()
         self.site.notice = notice(text, now)
         self.site.revision += 1
         self._changed(EVENT_SAVE_DELAY)
@@ -626,7 +639,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
                     self.site_name,
                     component.kind,
                     component.id,
-                    self.site.settings.stale_timeout,
+                    self._wall(self.site.settings.stale_timeout),
                 )
 
     @callback
@@ -692,10 +705,23 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         """Diagnostics of the transports other than MQTT."""
         return [transport.diagnostics() for transport in self.transports]
 
-    @staticmethod
-    def now() -> datetime:
-        """The time the model is asked about."""
-        return dt_util.utcnow()
+    def now(self) -> datetime:
+        """The time the model is asked about: the wall clock's, or the demo's storm time."""
+        if self.clock is None:
+            return dt_util.utcnow()
+        return self.clock.site_time(dt_util.utcnow())
+
+    def _settings(self) -> Settings:
+        settings = settings_from_options(dict(self.config_entry.options))
+        return settings if self.clock is None else self.clock.settings(settings)
+
+    def _silent_after_minutes(self) -> float:
+        """The silence allowed, in the wall-clock minutes the operator set."""
+        return self._wall(self.site.settings.silent_after).total_seconds() / 60
+
+    def _wall(self, span: timedelta) -> timedelta:
+        """A span of the site's time as the wall clock (and the operator's settings) count it."""
+        return span if self.clock is None else self.clock.wall_span(span)
 
     @callback
     def async_forget(self, kind: str, component_id: str) -> None:
@@ -797,7 +823,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
     @callback
     def _mqtt_connection(self, connected: bool) -> None:
         """HA's MQTT client connected or lost the broker: MQTT values are live only with it."""
-        now = dt_util.utcnow()
+        now = self.now()
         self._publish(now, self.site.set_link("mqtt", connected, now), everything=True)
 
 

@@ -13,7 +13,6 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
-from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
 from .coordinator import (
@@ -185,7 +184,7 @@ class SotEntity(CoordinatorEntity[SiteCoordinator]):
         if not super().available:
             return False
         check = self.entity_description.available_fn
-        site, now = self.coordinator.site, dt_util.utcnow()
+        site, now = self.coordinator.site, self.coordinator.now()
         if check is None:
             return quantity_available(site, self.component, now, self.entity_description.key)
         return check(site, self.component, now)

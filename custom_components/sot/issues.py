@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 
 from .const import DOMAIN
@@ -19,6 +19,7 @@ MODBUS_PROFILE_UNUSABLE: Final = "modbus_profile_unusable"
 MODBUS_BUS_CONFLICT: Final = "modbus_bus_conflict"
 SITE_SILENT: Final = "site_silent"
 GENERATOR_NOT_EXERCISED: Final = "generator_not_exercised"
+DEMO_CLOCK: Final = "demo_clock"
 
 type IssueData = dict[str, str | int | float | None]
 
@@ -92,3 +93,26 @@ class SiteIssues:
             if domain == DOMAIN and self.entry_id in issue_id:
                 ir.async_delete_issue(self.hass, DOMAIN, issue_id)
         self._shown.clear()
+
+
+@callback
+def async_show_demo_clock(
+    hass: HomeAssistant, entry_id: str, site: str, speed: float
+) -> CALLBACK_TYPE:
+    """Say, for as long as the site runs, that its time is the demo's storm time.
+
+    Nothing to fix (the demo's configuration sets it, no real site has it), so a notice in
+    Repairs rather than an issue with a flow; it goes when the site stops.
+    """
+    issue_id = f"{DEMO_CLOCK}_{entry_id}"
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=False,
+        is_persistent=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=DEMO_CLOCK,
+        translation_placeholders={"site": site, "speed": f"{speed:g}"},
+    )
+    return lambda: ir.async_delete_issue(hass, DOMAIN, issue_id)

@@ -17,7 +17,6 @@ from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.util import dt as dt_util
 from homeassistant.util import slugify
 
 from .const import DOMAIN, SUBENTRY_MODBUS
@@ -290,7 +289,7 @@ class ModbusHub:
         while True:
             wake.clear()
             try:
-                result = await poller.poll(dt_util.utcnow())
+                result = await poller.poll(self.coordinator.now())
             except Exception:
                 # A bug must not silently end the bus's polling for good. Every Modbus failure
                 # is handled in the poller; only a bug of ours ends up here.

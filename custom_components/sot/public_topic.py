@@ -16,7 +16,6 @@ from typing import Any
 from homeassistant.components import mqtt
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.util import dt as dt_util
 
 from .const import PUBLIC_QOS
 from .coordinator import SiteCoordinator
@@ -62,7 +61,7 @@ class PublicTopic:
     def _changed(self) -> None:
         coordinator = self.coordinator
         content = public_summary(
-            coordinator.site, dt_util.utcnow(), coordinator.site_id, coordinator.site_name
+            coordinator.site, coordinator.now(), coordinator.site_id, coordinator.site_name
         )
         wanted = json.dumps(content, sort_keys=True, ensure_ascii=False)
         if wanted == self._wanted:
@@ -77,7 +76,7 @@ class PublicTopic:
         while self._wanted is not None and self._wanted != self._sent:
             wanted = self._wanted
             payload = json.dumps(
-                {**self._content, "since": dt_util.utcnow().isoformat(timespec="seconds")},
+                {**self._content, "since": self.coordinator.now().isoformat(timespec="seconds")},
                 ensure_ascii=False,
             )
             try:

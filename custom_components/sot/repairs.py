@@ -13,7 +13,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers import selector
-from homeassistant.util import dt as dt_util
 
 from .const import CONF_SILENT_AFTER, DEFAULT_OPTIONS, DOMAIN, SUBENTRY_MODBUS
 from .coordinator import SotConfigEntry
@@ -249,7 +248,8 @@ class ExerciseFlow(SiteRepairFlow):
         """Put the reminder off for a week."""
         entry = self._loaded_entry()
         if user_input is not None:
-            entry.runtime_data.async_snooze_exercise(dt_util.utcnow() + EXERCISE_SNOOZE)
+            coordinator = entry.runtime_data
+            coordinator.async_snooze_exercise(coordinator.now() + EXERCISE_SNOOZE)
             return self.async_create_entry(data={})
         return self.async_show_form(step_id="snooze", description_placeholders=self._placeholders())
 

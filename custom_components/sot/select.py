@@ -8,7 +8,6 @@ from datetime import datetime
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.util import dt as dt_util
 
 from .coordinator import SiteCoordinator, SotConfigEntry
 from .entity import SotEntity, SotEntityDescription, async_setup_discovery
@@ -68,7 +67,7 @@ class SotGeneratorMode(SotEntity, SelectEntity):
         component = self.component
         if component is None:
             return None
-        mode = self.coordinator.site.fresh(component, "mode", dt_util.utcnow())
+        mode = self.coordinator.site.fresh(component, "mode", self.coordinator.now())
         return mode if mode in MODES else None
 
     async def async_select_option(self, option: str) -> None:

@@ -34,7 +34,6 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
-from homeassistant.util import dt as dt_util
 
 from .coordinator import SiteCoordinator, SotConfigEntry
 from .entity import SotEntity, SotEntityDescription, async_setup_discovery
@@ -74,6 +73,8 @@ _LOGGER = logging.getLogger(__name__)
 PARALLEL_UPDATES = 0
 # Enough of an estimate's last states to get past the `unavailable` of a reload.
 _RECORDED_STATES = 5
+# The attribute of every sensor of a site on the demo's clock: how much faster its time runs.
+DEMO_CLOCK_SPEED = "demo_clock_speed"
 ComponentAttributesFn = Callable[[Site, Component | None, datetime], dict[str, Any]]
 
 ValueFn = Callable[[Site, Component | None, datetime], StateType | datetime]
@@ -713,12 +714,19 @@ class SotSensor(SotEntity, SensorEntity):
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """Extra figures for the rows that have them (the outage log's summary)."""
+        attributes = self._own_attributes(self.coordinator.now())
+        if self.coordinator.clock is None:
+            return attributes
+        # A site on the demo's clock says so on every sensor: its figures are in storm time.
+        return {**(attributes or {}), DEMO_CLOCK_SPEED: self.coordinator.clock.speed}
+
+    def _own_attributes(self, now: datetime) -> dict[str, Any] | None:
         if (with_hass := self.entity_description.hass_attributes_fn) is not None:
-            return with_hass(self.coordinator, dt_util.utcnow())
+            return with_hass(self.coordinator, now)
         if (of_component := self.entity_description.component_attributes_fn) is not None:
-            return of_component(self.coordinator.site, self.component, dt_util.utcnow())
+            return of_component(self.coordinator.site, self.component, now)
         attributes = self.entity_description.attributes_fn
-        return None if attributes is None else attributes(self.coordinator.site, dt_util.utcnow())
+        return None if attributes is None else attributes(self.coordinator.site, now)
 
     def _follows(self) -> str:
         description = self.entity_description
@@ -744,7 +752,7 @@ class SotSensor(SotEntity, SensorEntity):
     @property
     def native_value(self) -> StateType | datetime:
         """The live value (None while unknown)."""
-        site, component, now = self.coordinator.site, self.component, dt_util.utcnow()
+        site, component, now = self.coordinator.site, self.component, self.coordinator.now()
         if self.entity_description.value_fn is not None:
             return self.entity_description.value_fn(site, component, now)
         if component is None:

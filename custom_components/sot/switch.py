@@ -55,7 +55,7 @@ class SotLoadSwitch(SotEntity, SwitchEntity):
         component = self.component
         if component is None:
             return None
-        value = self.coordinator.site.fresh(component, "state", dt_util.utcnow())
+        value = self.coordinator.site.fresh(component, "state", self.coordinator.now())
         return value if isinstance(value, bool) else None
 
     @property
