@@ -22,6 +22,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -151,6 +152,9 @@ class DemoStack:
     # None: Modbus for Kall when the integration sets up Modbus devices, else MQTT only.
     mqtt_only: bool | None = None
     status_file: Path | None = None
+    # From when the sites' clock runs at `speed` (the demo's clock); chosen at the first
+    # write_config, so a Home Assistant restarted within the run keeps the storm's time.
+    clock_since: datetime | None = None
     # None: children write to this terminal; otherwise their output goes to files in it.
     log_dir: Path | None = None
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
@@ -205,6 +209,8 @@ class DemoStack:
             self.mqtt_only = not integration_sets_up_modbus()
         specs = tuple(with_transport(SITES[s], mqtt_only=self.mqtt_only) for s in self.site_ids)
         http_store = http_store_for(self.hass_binary(), self.ha_port)
+        if self.speed != 1 and self.clock_since is None:
+            self.clock_since = datetime.now(UTC)
         write_demo_config(
             DemoConfig(
                 config_dir=self.config_dir,
@@ -213,6 +219,8 @@ class DemoStack:
                 modbus_port=self.modbus_port,
                 sites=specs,
                 http_store=http_store,
+                speed=self.speed,
+                clock_since=self.clock_since,
             )
         )
 

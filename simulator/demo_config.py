@@ -4,6 +4,10 @@ Writes a minimal `configuration.yaml` (no `default_config:`), an owner user with
 onboarding and login-free access from this machine (trusted_networks), the MQTT and SOT config
 entries (Kall's Modbus devices as subentries of its site entry), and links the integration,
 the dashboards and the blueprints from the repository so edits show up without copying.
+
+A storm played faster than real time puts the sites on the demo's clock (the integration's
+`site/demo_clock.py`), so they tell the storm in its own time, and the operator dashboard is
+written with its history windows covering the storm at that speed.
 """
 
 from __future__ import annotations
@@ -11,10 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
+
+import yaml
 
 from .modbus_server import UNIT_GENERATOR, UNIT_GRID_METER
 from .site import SiteSpec
@@ -25,13 +32,18 @@ DASHBOARD_FILE: Final = "dashboards/sot_operator.yaml"
 # The information display for residents and crews (a screen in the shop window).
 PUBLIC_DASHBOARD_URL: Final = "sot-info"
 PUBLIC_DASHBOARD_FILE: Final = "dashboards/sot_public.yaml"
+# The operator dashboard as a storm at speed shows it (`storm_time_dashboard`), in the config
+# directory: `dashboards/` links to the repository, which the demo must not write into.
+STORM_TIME_DASHBOARD_FILE: Final = "sot_operator.storm_time.yaml"
+# The key of a SOT entry's data holding the demo's clock (the integration's CONF_DEMO_CLOCK).
+DEMO_CLOCK: Final = "demo_clock"
 
 # Site settings the operator would enter; freezer limits: brief rises to −15 °C are tolerated,
 # −12 °C is the retail cabinet cap.
 FREEZER_WARNING_C: Final = -15.0
 FREEZER_CRITICAL_C: Final = -12.0
-# The demo's clock runs fast, so a short alarm delay (minutes, real time) lets alerts show.
-DEMO_ALARM_DELAY_MIN: Final = 1
+# Storm minutes on the demo's clock, like the storm's other times: the integration's default.
+ALARM_DELAY_MIN: Final = 10
 STALE_TIMEOUT_S: Final = 300
 FUEL_LOW_HOURS: Final = 12
 
@@ -48,6 +60,17 @@ class DemoConfig:
     # `.storage/http` for a release that keeps its web settings there (2026.10 on); the
     # `http:` YAML is then left out, which that release would take as an unconfirmed trial.
     http_store: dict[str, Any] | None = None
+    # Simulated seconds per real second, and from when the sites' clock runs that fast
+    # (None: the sites keep the wall clock's time, as at speed 1).
+    speed: float = 1.0
+    clock_since: datetime | None = None
+
+    @property
+    def demo_clock(self) -> dict[str, Any] | None:
+        """The clock the sites' entries hold, or None when they keep the wall clock's time."""
+        if self.clock_since is None:
+            return None
+        return {"speed": self.speed, "since": self.clock_since.isoformat()}
 
 
 def _stable_id(*parts: str) -> str:
@@ -149,18 +172,25 @@ def config_entries(config: DemoConfig) -> dict[str, Any]:
         if spec.modbus:
             subentries = modbus_subentries(spec, modbus_port)
             modbus_port += 1
+        data: dict[str, Any] = {
+            "name": spec.name,
+            "site_id": spec.id,
+            "base_topic": f"sot/{spec.id}",
+        }
+        if config.demo_clock is not None:
+            data[DEMO_CLOCK] = config.demo_clock
         entries.append(
             _entry(
                 domain="sot",
                 title=spec.name,
-                data={"name": spec.name, "site_id": spec.id, "base_topic": f"sot/{spec.id}"},
+                data=data,
                 options={
                     "tank_capacity": spec.tank_capacity_l,
                     "tank_reserve": spec.tank_reserve_pct,
                     "generator_rating": spec.generator_rating_kw,
                     "freezer_warning": FREEZER_WARNING_C,
                     "freezer_critical": FREEZER_CRITICAL_C,
-                    "alarm_delay": DEMO_ALARM_DELAY_MIN,
+                    "alarm_delay": ALARM_DELAY_MIN,
                     "stale_timeout": STALE_TIMEOUT_S,
                     "fuel_low_hours": FUEL_LOW_HOURS,
                 },
@@ -252,7 +282,7 @@ lovelace:
   dashboards:
     {DASHBOARD_URL}:
       mode: yaml
-      filename: {DASHBOARD_FILE}
+      filename: {DASHBOARD_FILE if config.demo_clock is None else STORM_TIME_DASHBOARD_FILE}
       title: SOT
       icon: mdi:transmission-tower
       show_in_sidebar: true
@@ -318,6 +348,106 @@ def automations_yaml(config: DemoConfig) -> str:
     return "\n".join(lines) + "\n"
 
 
+class _Dumper(yaml.SafeDumper):
+    """Writes text of several lines (the dashboard's templates) as literal blocks."""
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar(
+        "tag:yaml.org,2002:str", value, style="|" if "\n" in value else None
+    )
+
+
+_Dumper.add_representer(str, _text)
+
+
+def _real_time(hours: float) -> str:
+    minutes = round(hours * 60)
+    if minutes < 90:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min" if minutes % 60 else f"{minutes // 60} h"
+
+
+def _windows(node: Any) -> Iterator[dict[str, Any]]:
+    """Every card of the dashboard that shows a span of history (`hours_to_show`)."""
+    if isinstance(node, dict):
+        if "hours_to_show" in node:
+            yield node
+        for value in node.values():
+            yield from _windows(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _windows(value)
+
+
+def storm_time_dashboard(text: str, speed: float) -> str:
+    """The operator dashboard (`text`) for a storm played `speed` times as fast.
+
+    The sites tell their durations and countdowns in storm time, but Home Assistant's history
+    and logbook cards count real hours: "the last 6 hours" would hold six hours of real time,
+    sixty storms at 60×, with this one squeezed into the right edge. Each such card is given
+    the real minutes that hold its storm hours, its title says so, and each view opens with
+    a banner saying that the demo runs on its own clock.
+    """
+    dashboard = yaml.safe_load(text)
+    for card in _windows(dashboard):
+        hours = float(card["hours_to_show"])
+        card["hours_to_show"] = round(hours / speed, 4)
+        if "title" in card:
+            card["title"] += f" (i demot: {_real_time(hours / speed)} verklig tid, {speed:g}×)"
+    banner = {
+        "type": "markdown",
+        "text_only": True,
+        "content": (
+            '<ha-alert alert-type="info" title="Demo: stormen i sin egen tid">'
+            f"Platsernas klocka går {speed:g} gånger så fort som den verkliga, så stormens"
+            " timmar går på minuter. Avbrottstid, nedräkningar, bränsletimmar och"
+            " kylkedjeloggens tider är i stormens tid; graferna och larmlistan visar stormens"
+            " senaste timmar, med verklig klocktid. En riktig plats går aldrig på demots"
+            " klocka.</ha-alert>"
+        ),
+    }
+    for view in dashboard["views"]:
+        if "sections" in view:
+            view["sections"].insert(0, {"type": "grid", "column_span": 4, "cards": [dict(banner)]})
+        elif "cards" in view["cards"][0]:
+            view["cards"][0]["cards"].insert(0, dict(banner))
+        else:
+            view["cards"].insert(0, dict(banner))
+    header = (
+        f"# Written by scripts/demo (simulator/demo_config.py) on every demo start from\n"
+        f"# {DASHBOARD_FILE}, for a storm at {speed:g}×: edit that file, not this one.\n"
+    )
+    return header + yaml.dump(
+        dashboard, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=1000
+    )
+
+
+def forget_other_clocks(storage: Path, entries: dict[str, Any]) -> None:
+    """Start afresh the sites whose saved state was kept on another clock than theirs now.
+
+    A site never takes a reading measured before what it shows, so a state saved on a clock
+    that ran ahead (the last run's storm time) would make it refuse the new run's readings
+    until its clock caught up. Within one run the clock stays as it is (a restart of Home
+    Assistant keeps it), and the cold-chain records, kept a year, stay whatever the clock.
+    """
+    try:
+        old = json.loads((storage / "core.config_entries").read_text(encoding="utf-8"))
+        old_entries = old["data"]["entries"]
+    except (OSError, ValueError, KeyError, TypeError):
+        old_entries = []
+    clocks = {
+        entry["entry_id"]: entry["data"].get(DEMO_CLOCK)
+        for entry in old_entries
+        if entry.get("domain") == "sot"
+    }
+    for entry in entries["data"]["entries"]:
+        if entry["domain"] != "sot":
+            continue
+        if clocks.get(entry["entry_id"]) != entry["data"].get(DEMO_CLOCK):
+            (storage / f"sot.{entry['entry_id']}").unlink(missing_ok=True)
+
+
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
@@ -340,7 +470,14 @@ def write_demo_config(config: DemoConfig) -> None:
     storage.mkdir(parents=True, exist_ok=True)
     (root / "configuration.yaml").write_text(configuration_yaml(config), encoding="utf-8")
     (root / "automations.yaml").write_text(automations_yaml(config), encoding="utf-8")
-    _write_json(storage / "core.config_entries", config_entries(config))
+    entries = config_entries(config)
+    forget_other_clocks(storage, entries)
+    _write_json(storage / "core.config_entries", entries)
+    if config.demo_clock is not None:
+        (root / STORM_TIME_DASHBOARD_FILE).write_text(
+            storm_time_dashboard((REPO / DASHBOARD_FILE).read_text(encoding="utf-8"), config.speed),
+            encoding="utf-8",
+        )
     if not (storage / "auth").exists():
         _write_json(storage / "auth", auth_store())
     _write_json(storage / "onboarding", onboarding_done())

@@ -47,6 +47,7 @@ DEEP_TEXT = """(root) => {
   return out.join(' ').replace(/\\s+/g, ' ').trim();
 }"""
 TEMPERATURE = re.compile(r"(-?\d+(?:\.\d+)?)\s*°C")
+OUTAGE_MINUTES = re.compile(r"Elnätet är borta sedan (\d+) min")
 
 
 class StatusWatcher:
@@ -164,6 +165,19 @@ def test_dashboard_shows_the_simulated_site(demo: tuple[DemoStack, StatusWatcher
             )
             page_text = page.evaluate(DEEP_TEXT, page.locator("body").element_handle())
             assert "Reservkraft: Kall går på generatorn" in page_text
+
+            # Storm time: the outage counts storm minutes, one every 3 real seconds at 20×.
+            assert "Demo: stormen i sin egen tid" in page_text
+            minutes = 0
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                page_text = page.evaluate(DEEP_TEXT, page.locator("body").element_handle())
+                gone = OUTAGE_MINUTES.search(page_text)
+                minutes = int(gone.group(1)) if gone else 0
+                if minutes >= 3:
+                    break
+                time.sleep(1)
+            assert minutes >= 3, f"the backup banner counts real minutes: {minutes} min"
 
             # The county view: one row per site, Valsjöbyn on backup while Hallen keeps the grid.
             sources = translations["entity"]["sensor"]["power_source"]["state"]

@@ -157,7 +157,7 @@ def test_kill_and_stop_lose_nothing_and_raise_nothing_twice(stack: DemoStack) ->
 
         stack.start_home_assistant()
         _wait_for_recorded(stack, RUN_HOURS, len(_numbers(stack, RUN_HOURS)) + 3, 120)
-        # Past the freezer's alarm delay (a minute in the demo), across both restarts.
+        # Past the freezer's alarm delay (10 storm minutes, 10 s at 60×), across both restarts.
         time.sleep(5)
         _end_hass(stack, signal.SIGTERM)
 

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import json
 import os
+import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
 import yaml
 from homeassistant.config_entries import STORAGE_VERSION, STORAGE_VERSION_MINOR
 
-from simulator.demo_config import REPO, DemoConfig, write_demo_config
+from custom_components.sot.site.demo_clock import CONF_DEMO_CLOCK, DemoClock
+from simulator.demo import DemoStack
+from simulator.demo_config import (
+    DASHBOARD_FILE,
+    REPO,
+    STORM_TIME_DASHBOARD_FILE,
+    DemoConfig,
+    write_demo_config,
+)
 from simulator.runner import with_transport
 from simulator.sites import SITES
 
@@ -145,3 +157,129 @@ def test_newer_releases_get_their_web_settings_in_storage(tmp_path: Path) -> Non
     write_demo_config(older)
     assert "server_port: 8123" in (tmp_path / "older" / "configuration.yaml").read_text()
     assert not (tmp_path / "older" / ".storage" / "http").exists()
+
+
+SINCE = datetime(2026, 11, 27, 22, 0, tzinfo=UTC)
+
+
+def write_storm(tmp_path: Path, speed: float = 60.0, since: datetime | None = SINCE) -> Path:
+    config_dir = tmp_path / "demo-config"
+    write_demo_config(
+        DemoConfig(
+            config_dir=config_dir,
+            ha_port=18123,
+            broker_port=11883,
+            modbus_port=15020,
+            sites=tuple(with_transport(s, mqtt_only=True) for s in SITES.values()),
+            speed=speed,
+            clock_since=since,
+        )
+    )
+    return config_dir
+
+
+def sot_entries(root: Path) -> dict[str, dict[str, Any]]:
+    storage = json.loads((root / ".storage/core.config_entries").read_text())
+    return {e["unique_id"]: e for e in storage["data"]["entries"] if e["domain"] == "sot"}
+
+
+def test_a_storm_at_speed_puts_every_site_on_the_demo_clock(tmp_path: Path) -> None:
+    """The integration reads the clock the demo writes; at speed 1 there is none."""
+    entries = sot_entries(write_storm(tmp_path))
+    assert set(entries) == {"kall", "valsjobyn", "hallen"}
+    for entry in entries.values():
+        assert DemoClock.from_data(entry["data"]) == DemoClock(60.0, SINCE)
+        assert entry["data"][CONF_DEMO_CLOCK] == {"speed": 60.0, "since": SINCE.isoformat()}
+    # Storm minutes, like the storm's other times.
+    assert entries["kall"]["options"]["alarm_delay"] == 10
+    real_time = sot_entries(write_storm(tmp_path / "real", speed=1.0, since=None))
+    assert all(CONF_DEMO_CLOCK not in entry["data"] for entry in real_time.values())
+
+
+def _windows(node: Any) -> list[dict[str, Any]]:
+    if isinstance(node, dict):
+        return ([node] if "hours_to_show" in node else []) + [
+            card for value in node.values() for card in _windows(value)
+        ]
+    if isinstance(node, list):
+        return [card for value in node for card in _windows(value)]
+    return []
+
+
+def test_the_dashboard_shows_the_storm_at_speed(tmp_path: Path) -> None:
+    """History and logbook cards cover their storm hours in real minutes and say so; each
+    view opens with the demo's banner; nothing else of the shipped dashboard changes."""
+    root = write_storm(tmp_path)
+    config = yaml.safe_load((root / "configuration.yaml").read_text().replace("!include", ""))
+    filename = config["lovelace"]["dashboards"]["sot-operator"]["filename"]
+    assert filename == STORM_TIME_DASHBOARD_FILE
+    shipped_text = (REPO / DASHBOARD_FILE).read_text(encoding="utf-8")
+    shipped = yaml.safe_load(shipped_text)
+    storm = yaml.safe_load((root / filename).read_text(encoding="utf-8"))
+
+    windows = list(zip(_windows(shipped), _windows(storm), strict=True))
+    assert windows, "the operator dashboard has history cards"
+    titles = []
+    for before, after in windows:
+        assert after["hours_to_show"] == pytest.approx(before["hours_to_show"] / 60, abs=1e-4)
+        titles.append(after["title"])
+    assert "Frystemperatur, senaste 6 timmarna (i demot: 6 min verklig tid, 60×)" in titles
+    assert "Matning per punkt, senaste 12 timmarna (i demot: 12 min verklig tid, 60×)" in titles
+
+    for view in storm["views"]:
+        first = view["sections"][0]["cards"][0] if "sections" in view else view["cards"][0]
+        first = first["cards"][0] if "cards" in first else first
+        assert "Demo: stormen i sin egen tid" in first["content"]
+        assert "60 gånger så fort" in first["content"]
+    # The same entities, templates and all.
+    shown = re.compile(r"(?:sensor|binary_sensor|switch|event|button|select)\.[a-z0-9_]+")
+    assert set(shown.findall(yaml.safe_dump(storm))) == set(shown.findall(shipped_text))
+
+
+def test_real_time_keeps_the_shipped_dashboard(tmp_path: Path) -> None:
+    root = write_storm(tmp_path, speed=1.0, since=None)
+    config = yaml.safe_load((root / "configuration.yaml").read_text().replace("!include", ""))
+    assert config["lovelace"]["dashboards"]["sot-operator"]["filename"] == DASHBOARD_FILE
+    assert not (root / STORM_TIME_DASHBOARD_FILE).exists()
+
+
+def test_a_new_clock_starts_the_sites_afresh_but_keeps_their_records(tmp_path: Path) -> None:
+    """A state saved on the last run's clock would be ahead of this run's storm time."""
+    root = write_storm(tmp_path)
+    entry_id = sot_entries(root)["kall"]["entry_id"]
+    state = root / ".storage" / f"sot.{entry_id}"
+    records = root / ".storage" / f"sot.{entry_id}.coldchain"
+    for path in (state, records):
+        path.write_text("{}")
+
+    write_storm(tmp_path)  # Home Assistant restarted within the run: the same clock
+    assert state.exists()
+    write_storm(tmp_path, since=SINCE + timedelta(hours=1))  # the next run
+    assert not state.exists()
+    assert records.exists()
+
+    state.write_text("{}")
+    write_storm(tmp_path, speed=1.0, since=None)  # a run in real time after one at speed
+    assert not state.exists()
+    state.write_text("{}")
+    write_storm(tmp_path, speed=1.0, since=None)  # and another: the wall clock throughout
+    assert state.exists()
+
+
+def test_the_stack_keeps_its_clock_across_home_assistant_restarts(tmp_path: Path) -> None:
+    stack = DemoStack(
+        config_dir=tmp_path / "config", broker_port=11883, modbus_port=15020, mqtt_only=True
+    )
+    stack.write_config()
+    assert stack.clock_since is not None
+    first = sot_entries(stack.config_dir)["kall"]["data"][CONF_DEMO_CLOCK]
+    assert first == {"speed": 60.0, "since": stack.clock_since.isoformat()}
+    stack.write_config()
+    assert sot_entries(stack.config_dir)["kall"]["data"][CONF_DEMO_CLOCK] == first
+
+    real_time = DemoStack(
+        config_dir=tmp_path / "real", broker_port=11883, modbus_port=15020, mqtt_only=True, speed=1
+    )
+    real_time.write_config()
+    assert real_time.clock_since is None
+    assert CONF_DEMO_CLOCK not in sot_entries(real_time.config_dir)["kall"]["data"]
