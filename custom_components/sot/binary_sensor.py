@@ -141,6 +141,13 @@ class SotBinarySensor(SotEntity, BinarySensorEntity):
 
     entity_description: SotBinarySensorDescription
 
+    def _follows(self) -> str:
+        description = self.entity_description
+        if description.kind is None or description.is_on_fn or description.available_fn:
+            return ""
+        # A door, a pump, a network device's `online`: the reading as it came.
+        return description.key
+
     @property
     def is_on(self) -> bool | None:
         """The live answer (None while unknown)."""
