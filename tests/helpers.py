@@ -59,6 +59,18 @@ async def wait_for(
         await hass.async_block_till_done()
 
 
+async def wait_for_thread(
+    hass: HomeAssistant, condition: Callable[[], bool], what: str, limit: float = TIMEOUT
+) -> None:
+    """Wait in real time for `condition`, set by work in a worker thread, without waiting for
+    Home Assistant to be done: under frozen time an automation sitting in a delay never is."""
+    deadline = _now() + limit
+    while not condition():
+        if _now() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await hass.async_add_executor_job(time.sleep, 0.02)
+
+
 async def wait_for_state(
     hass: HomeAssistant, entity_id: str, expected: str, limit: float = TIMEOUT
 ) -> State:

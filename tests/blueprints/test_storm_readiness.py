@@ -31,7 +31,7 @@ from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
 
-from ..helpers import wait_for
+from ..helpers import wait_for_thread
 from .conftest import START, Clock, Notification, Phones, setup_blueprint_automation
 from .test_ha_lines import ha_line  # noqa: F401  (a fixture)
 
@@ -255,7 +255,7 @@ async def test_a_meteoalarm_warning_sends_the_readiness_and_offers_a_test_run(
     meteoalarm_feed.warn("Jämtlands län")
     await clock.advance(300, step=30)
     # The poll fetches the feed in a worker thread, in the background.
-    await wait_for(hass, lambda: hass.states.is_state(warning, STATE_ON), "the warning")
+    await wait_for_thread(hass, lambda: hass.states.is_state(warning, STATE_ON), "the warning")
     state = hass.states.get(warning)
     assert state is not None
     assert state.attributes["awareness_level"] == "3; orange; Severe"
