@@ -391,18 +391,24 @@ class Fuel:
         return estimate.level
 
     def _window(self, time: float, litres: float) -> None:
-        """Keep the last minute's readings; fold older ones into the still tank's level."""
+        """Keep the last minute's readings; fold older ones into the still tank's level.
+
+        The readings are in time order (`observe` takes only newer ones), so those that left
+        the minute are at the front: a reading costs what leaves, not the whole minute.
+        """
         estimate = self.estimate
-        keep: list[list[float]] = []
-        for reading in estimate.recent:
-            if reading[0] > time - DRAIN_WINDOW:
-                keep.append(reading)
-            elif estimate.still is not None and estimate.draining is None:
+        recent = estimate.recent
+        gone = 0
+        while gone < len(recent) and recent[gone][0] <= time - DRAIN_WINDOW:
+            reading = recent[gone]
+            gone += 1
+            if estimate.still is not None and estimate.draining is None:
                 since, mean, weight = estimate.still
                 fade = math.exp(-(reading[0] - since) / DRAIN_REFERENCE) if weight else 1.0
                 weight = weight * fade + 1
                 estimate.still = [reading[0], mean + (reading[1] - mean) / weight, weight]
-        estimate.recent = [*keep, [time, litres]]
+        del recent[:gone]
+        recent.append([time, litres])
 
     def _running(self, time: float, litres: float, now: datetime) -> None:
         """A reading while a generator runs: a point on each line whose x is known."""
