@@ -13,12 +13,17 @@ through the loss as it would (its figures going stale, its ticks running), and t
 carry their measurement time (`ts`). The county must show the outage, the freezer and its
 alarm at the times they were measured, and must have taken in every message Kall published,
 refusing none.
+
+The replay here falls between two of the integration's 15 s ticks. The second case puts a tick
+in the middle of it, as a replay of a long queue always will: that tick judges the replayed
+freezer readings stale by the wall clock and restarts the freezer's alarm delay, so the warning
+comes late (a known defect, marked as expected to fail until it is fixed).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,6 +46,8 @@ STEP = timedelta(seconds=15)  # one tick of the integration; under MQTT's 60 s k
 LIVE_STEPS = 4  # before the storm: the grid on, the generator stopped, the freezer cold
 STORM_STEPS = 67  # the link is down: 16 min 45 s of the site's time
 AFTER_STEPS = 3  # the link is back
+# The storm's step at which the freezer is first over its warning limit (−14.9 °C).
+CROSSING_STEP = 21
 # Long waits: a loaded 2-core machine runs three brokers, the bridge and Home Assistant.
 WAIT = 60.0
 
@@ -103,8 +110,29 @@ async def county_home_assistant(
 # fifteen minutes of the site's time pass in seconds, and no broker should see a client that
 # missed its pings.
 @pytest.mark.freeze_time(ignore=["paho"])
+@pytest.mark.parametrize(
+    "tick_in_replay",
+    [
+        False,
+        pytest.param(
+            True,
+            marks=pytest.mark.xfail(
+                raises=AssertionError,
+                strict=True,
+                reason="a tick during the replay judges the queued freezer readings stale by "
+                "the wall clock and restarts the freezer's alarm delay: the warning comes a "
+                "minute of measured time late",
+            ),
+        ),
+    ],
+    ids=["replay between ticks", "a tick during the replay"],
+)
 async def test_the_county_shows_a_storm_behind_a_cut_link_as_it_was_measured(
-    hass: HomeAssistant, county_pair: County, tmp_path: Path, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant,
+    county_pair: County,
+    tmp_path: Path,
+    freezer: FrozenDateTimeFactory,
+    tick_in_replay: bool,
 ) -> None:
     county = county_pair
     # Whole seconds: `ts` is written as whole Unix seconds, as a node with SNTP would.
@@ -113,14 +141,18 @@ async def test_the_county_shows_a_storm_behind_a_cut_link_as_it_was_measured(
 
     mqtt_entry = await county_home_assistant(hass, county, tmp_path)
     try:
-        await _storm(hass, county, freezer)
+        await _storm(hass, county, freezer, tick_in_replay)
     finally:
         await hass.config_entries.async_unload(mqtt_entry.entry_id)
         await hass.async_block_till_done()
 
 
-async def _storm(hass: HomeAssistant, county: County, freezer: FrozenDateTimeFactory) -> None:
+async def _storm(
+    hass: HomeAssistant, county: County, freezer: FrozenDateTimeFactory, tick_in_replay: bool
+) -> None:
     kall = county.sites["kall"]
+    # Called after each message the county's MQTT client delivers, with their number so far.
+    between_messages: list[Callable[[int], None]] = []
     # What the county's MQTT client hands the integration, message by message.
     delivered: list[tuple[str, bytes]] = []
 
@@ -128,6 +160,8 @@ async def _storm(hass: HomeAssistant, county: County, freezer: FrozenDateTimeFac
     def record(message: mqtt.ReceiveMessage) -> None:
         payload = message.payload
         delivered.append((message.topic, payload if isinstance(payload, bytes) else b""))
+        for call in between_messages:
+            call(len(delivered))
 
     unsubscribe = await mqtt.async_subscribe(hass, "sot/kall/#", record, qos=1, encoding=None)
     alarms: list[dict[str, Any]] = []
@@ -149,6 +183,17 @@ async def _storm(hass: HomeAssistant, county: County, freezer: FrozenDateTimeFac
         )
         delivered.clear()
         taken_in = coordinator.messages
+        if tick_in_replay:
+            # The integration ticks every 15 s whatever arrives: a replay of a long queue
+            # spans ticks. This one comes when the replay has reached a minute after the
+            # freezer crossed its warning limit.
+            tick_after = 3 * (LIVE_STEPS + CROSSING_STEP + 5)
+
+            def tick(count: int) -> None:
+                if count == tick_after:
+                    coordinator._tick(dt_util.utcnow())
+
+            between_messages.append(tick)
         sent: list[tuple[str, bytes]] = []
         measured: dict[int, datetime] = {}
 
@@ -168,7 +213,8 @@ async def _storm(hass: HomeAssistant, county: County, freezer: FrozenDateTimeFac
                 sent.append((topic, payload))
 
         async def all_delivered(what: str) -> None:
-            await wait_for(hass, lambda: len(delivered) >= len(sent), what, WAIT)
+            # Counted once each: a message sent again after the link returned is not another.
+            await wait_for(hass, lambda: len(set(delivered)) >= len(sent), what, WAIT)
 
         for step in range(LIVE_STEPS):
             await publish_step(step, sync=True)
@@ -201,10 +247,14 @@ async def _storm(hass: HomeAssistant, county: County, freezer: FrozenDateTimeFac
             await all_delivered(f"live step {step} after the link returned")
         await hass.async_block_till_done()
 
-    # Nothing lost, nothing twice, in the order it was published, none refused.
-    assert len(delivered) == len(sent)
-    assert delivered == sent
-    assert coordinator.messages - taken_in == len(sent)
+    # Nothing lost, in the order it was published, none refused. QoS 1 is at least once: a
+    # reading whose acknowledgement was still on the link when it was cut is sent again when
+    # the link returns (docs/county.md); nothing else may come twice.
+    once = list(dict.fromkeys(delivered))
+    assert once == sent, f"{len(once)} of {len(sent)} messages"
+    before_cut = set(sent[: LIVE_STEPS * 3])
+    assert all(m in before_cut for m in _repeats(delivered)), _repeats(delivered)
+    assert coordinator.messages - taken_in == len(delivered)
     assert not coordinator.rejected, coordinator.recent_rejections
 
     at = measured
@@ -212,6 +262,7 @@ async def _storm(hass: HomeAssistant, county: County, freezer: FrozenDateTimeFac
     running_from = at[LIVE_STEPS + 2]
     last = LIVE_STEPS + STORM_STEPS + AFTER_STEPS - 1
     crossed = next(s for s in sorted(at) if freezer_f1(s)["temperature"] > -15.0)
+    assert crossed == LIVE_STEPS + CROSSING_STEP
     warned = next(s for s in sorted(at) if at[s] - at[crossed] >= timedelta(minutes=10))
 
     # The outage began when the meter measured the grid gone, 17 minutes ago, not when the
@@ -222,17 +273,6 @@ async def _storm(hass: HomeAssistant, county: County, freezer: FrozenDateTimeFac
     assert outage.state == str(round((dt_util.utcnow() - storm_began).total_seconds() / 60))
     assert hass.states.get("binary_sensor.kall_grid_present").state == "off"  # type: ignore[union-attr]
     assert hass.states.get("sensor.kall_power_source").state == "generator"  # type: ignore[union-attr]
-
-    # The freezer: its last reading, over its warning limit since it crossed it.
-    temperature = hass.states.get("sensor.kall_freezer_f1_temperature")
-    assert temperature is not None
-    assert float(temperature.state) == freezer_f1(last)["temperature"]
-    sample = coordinator.site.component("freezer", "f1").values["temperature"]  # type: ignore[union-attr]
-    assert sample.time == at[last]
-    assert hass.states.get("sensor.kall_freezer_f1_status").state == "warning"  # type: ignore[union-attr]
-    to_warning = hass.states.get("sensor.kall_freezer_f1_time_to_warning")
-    assert to_warning is not None
-    assert to_warning.attributes["crossed_since"] == at[crossed].isoformat()
 
     # The alarms, raised once each, at the times their readings were measured: what the
     # logbook, the event entity and the blueprints get.
@@ -247,5 +287,29 @@ async def _storm(hass: HomeAssistant, county: County, freezer: FrozenDateTimeFac
     assert event.attributes["event_type"] == "freezer_warning"
     assert event.attributes["time"] == at[warned].isoformat()
 
+    # The freezer: its last reading, over its warning limit since it crossed it (between the
+    # last reading at the limit and the first over it).
+    temperature = hass.states.get("sensor.kall_freezer_f1_temperature")
+    assert temperature is not None
+    assert float(temperature.state) == freezer_f1(last)["temperature"]
+    sample = coordinator.site.component("freezer", "f1").values["temperature"]  # type: ignore[union-attr]
+    assert sample.time == at[last]
+    assert hass.states.get("sensor.kall_freezer_f1_status").state == "warning"  # type: ignore[union-attr]
+    to_warning = hass.states.get("sensor.kall_freezer_f1_time_to_warning")
+    assert to_warning is not None
+    since = datetime.fromisoformat(to_warning.attributes["crossed_since"])
+    assert at[crossed - 1] < since <= at[crossed]
+
     unsubscribe()
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+def _repeats(messages: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """The messages that came more than once."""
+    seen: set[tuple[str, bytes]] = set()
+    again: list[tuple[str, bytes]] = []
+    for message in messages:
+        if message in seen:
+            again.append(message)
+        seen.add(message)
+    return again
