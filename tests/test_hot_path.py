@@ -86,9 +86,9 @@ async def test_a_burst_shows_every_reading_and_the_site_figures_once_settled(
     mqtt_hass: HomeAssistant, field: aiomqtt.Client
 ) -> None:
     """A tank gauge at the pumps sending forty volumes in a burst (a bridge replaying its queue):
-    each is shown by the product's own sensor at once; the site's fuel-for-sale service, which
-    looks at every product, follows at most every half second and settles on the last volume
-    (what a full recomputation shows too)."""
+    each is shown by the product's volume sensor at once; what is worked out from it (the
+    product's litres for sale, the site's fuel-for-sale service) follows at most every half
+    second and settles on the last volume (what a full recomputation shows too)."""
     coordinator = await start_site(mqtt_hass, field, site_entry())
     await field.publish(
         "sot/kall/station/diesel/meta",
@@ -122,11 +122,15 @@ async def test_a_burst_shows_every_reading_and_the_site_figures_once_settled(
         lambda: mqtt_hass.loop.time() - start > burst + 2 * SITE_REFRESH_INTERVAL,
         "the interval to pass",
     )
-    service = changes["sensor.kall_fuel_for_sale"]
-    assert 1 <= len(service) <= 2 + burst / SITE_REFRESH_INTERVAL
+    most = 2 + burst / SITE_REFRESH_INTERVAL
+    assert 1 <= len(changes["sensor.kall_fuel_for_sale"]) <= most
+    for_sale = changes["sensor.kall_station_diesel_for_sale"]
+    assert 1 <= len(for_sale) <= most
+    assert for_sale[-1].state == f"{volumes[-1] - 2000}"
     settled = mqtt_hass.states.get("sensor.kall_fuel_for_sale")
     assert settled is not None
     assert settled.attributes["products"]["diesel"]["for_sale"] == volumes[-1] - 2000
     coordinator.async_apply_options()  # every figure worked out afresh
     await mqtt_hass.async_block_till_done()
     assert mqtt_hass.states.get("sensor.kall_fuel_for_sale") == settled
+    assert mqtt_hass.states.get("sensor.kall_station_diesel_for_sale") == for_sale[-1]

@@ -216,9 +216,11 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         self._component_listeners: dict[tuple[str, str], list[CALLBACK_TYPE]] = {}
         self._quantity_listeners: dict[tuple[str, str], dict[str, list[CALLBACK_TYPE]]] = {}
         self._power_shown: tuple[Any, ...] = ()
-        # Loop time of the last site-wide refresh, and the refresh held back until the interval.
-        self._site_refreshed_at = -SITE_REFRESH_INTERVAL
-        self._site_due: asyncio.TimerHandle | None = None
+        # Loop time each component's derived figures (None: the site's) were last worked out,
+        # those held back until their interval is over, and the timer that releases them.
+        self._told_at: dict[tuple[str, str] | None, float] = {}
+        self._held: set[tuple[str, str] | None] = set()
+        self._held_timer: asyncio.TimerHandle | None = None
         # Switch commands waiting for their relay's echo: (kind, id) -> [(state, future)].
         self._echoes: dict[tuple[str, str], list[tuple[bool, asyncio.Future[None]]]] = {}
         # The last switch command sent to each load over MQTT, for its switch to show.
@@ -274,9 +276,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         """Stop listening and save the site's state."""
         while self._unsubscribe:
             self._unsubscribe.pop()()
-        if self._site_due is not None:
-            self._site_due.cancel()
-            self._site_due = None
+        self._release_held()
         await self._store.async_save(self._saved_snapshot())
         if (
             self._coldchain_save_due
@@ -513,7 +513,8 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         read: dict[tuple[str, str], set[str]] = {}
         for reading in readings:
             read.setdefault((reading.kind, reading.id), set()).add(reading.quantity)
-        whole = set(touched)
+        # An alarm's component is told at once too: its status must not trail the alarm.
+        whole = set(touched) | {(event.kind, event.component_id) for event in events}
         site_wide = everything or bool(events) or status is not None
         if status is not None:
             whole |= {c.key for c in self.site.components.values() if c.node == status.node}
@@ -543,7 +544,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             self._coldchain_shown = coldchain
             site_wide = True
         if everything:
-            self._site_refreshed()
+            self._release_held()
             self.async_update_listeners()
             return
         power = (self.site.power.source(now), self.site.power.grid_present(now))
@@ -553,22 +554,21 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             whole |= {f.key for f in self.site.of_kind(Kind.FREEZER)}
             site_wide = True
         if site_wide:
-            self._refresh_site(whole)
-        elif any(kind in _SITE_WIDE_KINDS for kind, _ in keys):
-            if self.hass.loop.time() - self._site_refreshed_at >= SITE_REFRESH_INTERVAL:
-                self._refresh_site(whole)
-            elif self._site_due is None:
-                self._site_due = self.hass.loop.call_at(
-                    self._site_refreshed_at + SITE_REFRESH_INTERVAL, self._refresh_site_later
-                )
+            self._told(None)
+            self._tell_site(whole)
+        elif any(kind in _SITE_WIDE_KINDS for kind, _ in keys) and self._due(None):
+            self._tell_site(whole)
         self._tell(read, whole)
 
     def _tell(self, read: dict[tuple[str, str], set[str]], whole: set[tuple[str, str]]) -> None:
-        """Tell the entities of the components in `whole`, and of the others those that follow
-        the quantities read (an entity showing one quantity is not told of another's)."""
+        """Tell the entities of the components in `whole`; of the others, at once those that
+        follow a quantity read (an entity showing one quantity is not told of another's), and
+        those that derive their figures from the component when its interval allows."""
         for key in whole | read.keys():
-            for listener in list(self._component_listeners.get(key, ())):
-                listener()
+            derived = self._component_listeners.get(key)
+            if derived and (self._told(key) if key in whole else self._due(key)):
+                for listener in list(derived):
+                    listener()
             by_quantity = self._quantity_listeners.get(key)
             if not by_quantity:
                 continue
@@ -577,28 +577,55 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
                 for listener in list(by_quantity.get(quantity, ())):
                     listener()
 
-    def _refresh_site(self, whole: set[tuple[str, str]]) -> None:
+    def _tell_site(self, whole: set[tuple[str, str]]) -> None:
         """Tell the site's own entities (and add the grid's, which follow the power source, to
         `whole`)."""
-        self._site_refreshed()
         whole |= {g.key for g in self.site.of_kind(Kind.GRID)}
         for listener in list(self._site_listeners):
             listener()
 
-    def _site_refreshed(self) -> None:
-        """The site's entities are being told now: a held-back refresh has nothing left to do,
-        and the readings after this start a new interval."""
-        self._site_refreshed_at = self.hass.loop.time()
-        if self._site_due is not None:
-            self._site_due.cancel()
-            self._site_due = None
+    def _told(self, key: tuple[str, str] | None) -> bool:
+        """The derived figures of `key` (None: the site's) are worked out now: a held-back
+        refresh of them has nothing left to do, and the readings after this start a new
+        interval."""
+        self._told_at[key] = self.hass.loop.time()
+        self._held.discard(key)
+        return True
+
+    def _due(self, key: tuple[str, str] | None) -> bool:
+        """Whether the derived figures of `key` (None: the site's) may be worked out now; if
+        not, they are held until their interval is over."""
+        told = self._told_at.get(key)
+        now = self.hass.loop.time()
+        if told is None or now - told >= SITE_REFRESH_INTERVAL:
+            return self._told(key)
+        self._held.add(key)
+        if self._held_timer is None:
+            self._held_timer = self.hass.loop.call_at(
+                told + SITE_REFRESH_INTERVAL, self._release_held_now
+            )
+        return False
+
+    def _release_held(self) -> set[tuple[str, str] | None]:
+        """Forget the held refreshes (everything is told now); return which they were."""
+        if self._held_timer is not None:
+            self._held_timer.cancel()
+            self._held_timer = None
+        held, self._held = self._held, set()
+        return held
 
     @callback
-    def _refresh_site_later(self) -> None:
-        """The site-wide refresh held back by the interval, when the interval is over."""
-        self._site_due = None
+    def _release_held_now(self) -> None:
+        """The held refreshes, when the first of their intervals is over."""
+        self._held_timer = None
         whole: set[tuple[str, str]] = set()
-        self._refresh_site(whole)
+        for key in self._release_held():
+            self._told(key)
+            if key is None:
+                self._tell_site(whole)
+                continue
+            for listener in list(self._component_listeners.get(key, ())):
+                listener()
         self._tell({}, whole)
 
     @callback
