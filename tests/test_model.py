@@ -280,12 +280,13 @@ def test_freezer_alarms_wait_out_a_defrost() -> None:
 
 def test_freezer_warning_then_critical_then_ok() -> None:
     site = Site(Settings(alarm_delay=timedelta(minutes=10)))
-    feed(site, 0, "freezer", "f1", temperature=-14.0)
-    assert types(feed(site, 9, "freezer", "f1", temperature=-14.0)) == []
+    for minute in range(10):  # a reading a minute: the probe is not silent
+        assert types(feed(site, minute, "freezer", "f1", temperature=-14.0)) == []
     events = feed(site, 10, "freezer", "f1", temperature=-14.0)
     assert types(events) == [EventType.FREEZER_WARNING]
     assert events[0].data == {"temperature": -14.0, "limit": -15.0}
-    feed(site, 11, "freezer", "f1", temperature=-11.0)
+    for minute in range(11, 21):
+        feed(site, minute, "freezer", "f1", temperature=-11.0)
     events = feed(site, 21, "freezer", "f1", temperature=-11.0)
     assert types(events) == [EventType.FREEZER_CRITICAL]
     assert events[0].data["limit"] == -12.0
@@ -295,6 +296,28 @@ def test_freezer_warning_then_critical_then_ok() -> None:
     assert freezer is not None
     assert site.freezers.status(freezer, at(30)) is FreezerStatus.WARNING
     assert types(feed(site, 40, "freezer", "f1", temperature=-18.0)) == [EventType.FREEZER_OK]
+
+
+def test_a_silent_probe_restarts_the_alarm_delay_but_a_late_replay_does_not() -> None:
+    """Silence past the staleness timeout (5 min) between two readings restarts the delay;
+    readings that arrive late (a bridge's queue), with the site's tick judging them stale by
+    the wall clock while they are replayed, do not."""
+    site = Site(Settings(alarm_delay=timedelta(minutes=10)))
+    for minute in range(5):
+        feed(site, minute, "freezer", "f1", temperature=-14.0)
+    site.tick(at(12))  # nothing for eight minutes
+    for minute in range(12, 21):
+        assert types(feed(site, minute, "freezer", "f1", temperature=-14.0)) == []
+    assert types(feed(site, 22, "freezer", "f1", temperature=-14.0)) == [EventType.FREEZER_WARNING]
+
+    late = Site(Settings(alarm_delay=timedelta(minutes=10)))
+    raised: list[tuple[EventType, datetime]] = []
+    for minute in range(11):
+        # Measured a minute apart, arriving together 30 minutes later, ticks in between.
+        late.tick(at(30 + minute / 100))
+        reading = Reading("freezer", "f1", "temperature", -14.0, at(minute))
+        raised += [(e.type, e.time) for e in late.apply([reading], at(minute))]
+    assert raised == [(EventType.FREEZER_WARNING, at(10))]
 
 
 def test_freezer_hovering_at_the_limit_does_not_flap() -> None:

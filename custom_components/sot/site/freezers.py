@@ -44,6 +44,8 @@ class FreezerAlarm:
     status: FreezerStatus = FreezerStatus.OK
     above_warning_since: datetime | None = None
     above_critical_since: datetime | None = None
+    # When the newest temperature taken into the delays was measured.
+    reading_time: datetime | None = None
     warming: Warming = field(default_factory=Warming)
 
     def snapshot(self) -> dict[str, Any]:
@@ -52,6 +54,7 @@ class FreezerAlarm:
             "status": self.status.value,
             "above_warning_since": iso(self.above_warning_since),
             "above_critical_since": iso(self.above_critical_since),
+            "reading_time": iso(self.reading_time),
             "warming": self.warming.snapshot(),
         }
 
@@ -64,6 +67,7 @@ class FreezerAlarm:
             status=FreezerStatus(data.get("status", FreezerStatus.OK)),
             above_warning_since=optional_time(data.get("above_warning_since")),
             above_critical_since=optional_time(data.get("above_critical_since")),
+            reading_time=optional_time(data.get("reading_time")),
             warming=Warming.from_snapshot(dict(data.get("warming") or {})),
         )
 
@@ -309,12 +313,17 @@ class Freezers:
         temperature = self.site.number(freezer, "temperature", now)
         alarm = self.alarms.setdefault(freezer.id, FreezerAlarm())
         if temperature is None:
-            # A probe's single "no reading" must not restart the alarm delay, or a thawing
-            # freezer with a flaky probe would never alarm; only silence past the timeout does.
-            stale = self.site.settings.stale_timeout
-            if freezer.last_seen is None or now - freezer.last_seen > stale:
-                alarm.above_warning_since = alarm.above_critical_since = None
             return
+        # A probe's single "no reading" must not restart the alarm delay, or a thawing freezer
+        # with a flaky probe would never alarm; only a silence past the staleness timeout does,
+        # measured between two readings' own times: readings a bridge queued through a link
+        # loss arrive late, and look stale to the wall clock while they are replayed.
+        measured = freezer.values["temperature"].time
+        if alarm.reading_time is not None:
+            if measured - alarm.reading_time > self.site.settings.stale_timeout:
+                alarm.above_warning_since = alarm.above_critical_since = None
+            measured = max(measured, alarm.reading_time)
+        alarm.reading_time = measured
         self._follow_warming(freezer, alarm, now)
         warning, critical = self.limits(freezer)
         delay = self.site.settings.alarm_delay
