@@ -11,6 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from homeassistant.components import mqtt
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from .brokers import County, close_all, make_county, running, wait_for
 
@@ -38,3 +41,25 @@ def county_pair(socket_enabled: None, tmp_path: Path) -> Iterator[County]:
             yield county
         finally:
             close_all()
+
+
+async def county_home_assistant(
+    hass: HomeAssistant, county: County, config_dir: Path
+) -> MockConfigEntry:
+    """The county's Home Assistant: its MQTT integration logged in to the county broker."""
+    hass.config.config_dir = str(config_dir)
+    (config_dir / "configuration.yaml").write_text("")
+    mqtt_entry = MockConfigEntry(
+        domain="mqtt",
+        data={
+            "broker": "127.0.0.1",
+            "port": county.local_port,
+            "username": "county-ha",
+            "password": county.ha_password(),
+            "birth_message": {},
+        },
+    )
+    mqtt_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mqtt_entry.entry_id)
+    assert await mqtt.async_wait_for_mqtt_client(hass)
+    return mqtt_entry

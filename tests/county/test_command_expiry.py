@@ -26,7 +26,6 @@ from pathlib import Path
 
 import aiomqtt
 import pytest
-from homeassistant.components import mqtt
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -38,7 +37,7 @@ from simulator.sites import KALL
 from ..helpers import site_entry, start_site, wait_for_state
 from ..helpers import wait_for as until
 from .brokers import County, wait_for
-from .conftest import bridge_state
+from .conftest import bridge_state, county_home_assistant
 
 HEATER = "switch.kall_load_heater"
 START = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
@@ -93,22 +92,9 @@ async def test_a_command_sent_into_a_link_loss_expires_and_is_never_carried_out(
     relays = NodeClient(site, relays_node, "127.0.0.1", kall.port, interval_s=0.5)
     relay_task = asyncio.create_task(relays.run())
 
-    hass.config.config_dir = str(tmp_path)
-    (tmp_path / "configuration.yaml").write_text("")
-    mqtt_entry = MockConfigEntry(
-        domain="mqtt",
-        data={
-            "broker": "127.0.0.1",
-            "port": county.local_port,
-            "username": "county-ha",
-            "password": county.ha_password(),
-            "birth_message": {},
-        },
-    )
-    mqtt_entry.add_to_hass(hass)
+    mqtt_entry: MockConfigEntry | None = None
     try:
-        assert await hass.config_entries.async_setup(mqtt_entry.entry_id)
-        assert await mqtt.async_wait_for_mqtt_client(hass)
+        mqtt_entry = await county_home_assistant(hass, county, tmp_path)
         await asyncio.wait_for(relays.connected.wait(), 10)
         # The probes a test publishes to find HA subscribed come from Kall, over the bridge.
         async with aiomqtt.Client("127.0.0.1", kall.port, identifier="kall-probe") as field:
@@ -156,5 +142,6 @@ async def test_a_command_sent_into_a_link_loss_expires_and_is_never_carried_out(
         relay_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await relay_task
-        await hass.config_entries.async_unload(mqtt_entry.entry_id)
+        if mqtt_entry is not None:
+            await hass.config_entries.async_unload(mqtt_entry.entry_id)
         await hass.async_block_till_done()

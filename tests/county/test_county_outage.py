@@ -34,13 +34,13 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components import mqtt
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.sot.const import EVENT_ALARM
 
 from ..helpers import site_entry, start_site, wait_for
 from .brokers import County
-from .conftest import bridge_state
+from .conftest import bridge_state, county_home_assistant
 
 STEP = timedelta(seconds=15)  # one tick of the integration; under MQTT's 60 s keep-alive
 LIVE_STEPS = 4  # before the storm: the grid on, the generator stopped, the freezer cold
@@ -82,28 +82,6 @@ def readings(step: int) -> Iterator[tuple[str, dict[str, Any]]]:
     yield "sot/kall/grid/main", grid(step)
     yield "sot/kall/generator/main", generator(step)
     yield "sot/kall/freezer/f1", freezer_f1(step)
-
-
-async def county_home_assistant(
-    hass: HomeAssistant, county: County, config_dir: Path
-) -> MockConfigEntry:
-    """The county's Home Assistant: its MQTT integration logged in to the county broker."""
-    hass.config.config_dir = str(config_dir)
-    (config_dir / "configuration.yaml").write_text("")
-    mqtt_entry = MockConfigEntry(
-        domain="mqtt",
-        data={
-            "broker": "127.0.0.1",
-            "port": county.local_port,
-            "username": "county-ha",
-            "password": county.ha_password(),
-            "birth_message": {},
-        },
-    )
-    mqtt_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(mqtt_entry.entry_id)
-    assert await mqtt.async_wait_for_mqtt_client(hass)
-    return mqtt_entry
 
 
 # MQTT's keep-alive (paho, under Home Assistant's client and aiomqtt) runs on the real clock:
