@@ -88,6 +88,9 @@ SITE_REFRESH_INTERVAL = 0.5
 # A quantity no reading has (a topic level holds no "/"): its listeners hear only of changes of
 # their component as a whole (a meta, a node's status).
 WHOLE_ONLY: Final = "/"
+# Readings of these kinds can change where the site's power comes from (with time, which the
+# tick follows, and a node's status).
+_POWER_SOURCE_KINDS = frozenset({Kind.GRID, Kind.GENERATOR})
 _SITE_WIDE_KINDS = frozenset(
     {Kind.GRID, Kind.GENERATOR, Kind.TANK, Kind.LOAD, Kind.STATION, Kind.NETWORK, Kind.ROOM}
 )
@@ -547,7 +550,9 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             self._release_held()
             self.async_update_listeners()
             return
-        power = (self.site.power.source(now), self.site.power.grid_present(now))
+        power = self._power_shown
+        if site_wide or any(kind in _POWER_SOURCE_KINDS for kind, _ in keys):
+            power = (self.site.power.source(now), self.site.power.grid_present(now))
         if power != self._power_shown:
             # Freezers warm from the moment their power goes: their figures follow the source.
             self._power_shown = power
