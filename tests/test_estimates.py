@@ -312,6 +312,91 @@ def test_a_damaged_warming_is_refused(damage: dict[str, Any]) -> None:
         Warming.from_snapshot(damage)
 
 
+# -- freezers: silence and restarts mid-warming ------------------------------------------------
+
+
+def test_a_silent_probe_hides_the_countdown_and_the_warming_goes_on() -> None:
+    """A periodic probe silent for twenty minutes: no figure while it is stale; when it reports
+    again, the warming is the same one, fitted across the gap."""
+    site = Site()
+    feed(site, 0, "grid", "main", present=False)
+    for minute in range(0, 40):
+        feed(site, minute, "freezer", "f1", temperature=newton(-19.0, 10.0, minute))
+    before = countdown(site, -12.0, 39)
+    assert before is not None
+    assert countdown(site, -12.0, 50) is None  # silent past the staleness timeout
+    for minute in range(60, 70):
+        feed(site, minute, "freezer", "f1", temperature=newton(-19.0, 10.0, minute))
+    after = countdown(site, -12.0, 69)
+    assert after is not None
+    assert after.warming_since == before.warming_since == at(0)
+    truth = 10 * math.log((ROOM - newton(-19.0, 10.0, 69)) / (ROOM + 12.0))
+    assert after.estimate == pytest.approx(truth, rel=0.01)
+
+
+def on_change_site() -> Site:
+    site = Site()
+    site.set_meta(Meta("freezer", "f1", node="freezers"))
+    site.set_node(NodeStatus("freezers", True, at(0)))
+    feed(site, 0, "grid", "main", present=False)
+    return site
+
+
+def feed_on_change(sites: list[Site], minutes: range, last: float | None) -> float | None:
+    """A probe that sends one decimal only on a 0.5 °C change, τ 15 h."""
+    for minute in minutes:
+        temperature = round(newton(-19.0, 15.0, minute), 1)
+        if last is None or abs(temperature - last) >= 0.5:
+            for site in sites:
+                feed(site, minute, "freezer", "f1", temperature=temperature)
+            last = temperature
+    return last
+
+
+def test_a_report_on_change_warming_survives_a_restart_mid_fit() -> None:
+    """Restarted twenty minutes after the probe's last report: the same countdown, the probe
+    still live, and the fit goes on as if nothing happened."""
+    site = on_change_site()
+    last = feed_on_change([site], range(0, 100), None)
+    before = countdown(site, -12.0, 100)
+    assert before is not None
+    restarted = Site()
+    restarted.restore(json.loads(json.dumps(site.snapshot())))
+    restarted.set_meta(Meta("freezer", "f1", node="freezers"))
+    restarted.set_node(NodeStatus("freezers", True, at(100)))
+    assert countdown(restarted, -12.0, 100) == before
+    freezer = restarted.component("freezer", "f1")
+    assert freezer is not None
+    assert restarted.freezers.reports_on_change(freezer, "temperature")
+    feed_on_change([site, restarted], range(100, 180), last)
+    assert countdown(restarted, -12.0, 179) == countdown(site, -12.0, 179)
+    assert restarted.snapshot() == site.snapshot()
+
+
+def test_without_a_power_signal_a_restart_mid_detection_starts_the_same_warming() -> None:
+    """Restarted while the readings have risen past their cycle but not yet for long enough:
+    the warming still starts when, and where, it would have."""
+    site, restarted = Site(), Site()
+    for minute in range(0, 120):
+        feed(site, minute, "freezer", "f1", temperature=cycling(minute))
+    for minute in range(120, 240):
+        feed(site, minute, "freezer", "f1", temperature=newton(-20.5, 20.0, minute - 120))
+    warming = site.freezers.alarms["f1"].warming
+    assert warming.start is None
+    assert warming.risen is not None  # risen past the cycle, not yet for long enough
+    restarted.restore(json.loads(json.dumps(site.snapshot())))
+    for minute in range(240, 300):
+        temperature = newton(-20.5, 20.0, minute - 120)
+        for each in (site, restarted):
+            feed(each, minute, "freezer", "f1", temperature=temperature)
+        assert countdown(restarted, -12.0, minute) == countdown(site, -12.0, minute)
+    shown = countdown(restarted, -12.0, 299)
+    assert shown is not None
+    assert shown.basis == "readings"
+    assert shown.warming_since is not None
+    assert abs((shown.warming_since - at(120)).total_seconds()) <= 120
+
+
 # -- fuel: what the level says -----------------------------------------------------------------
 
 
