@@ -312,7 +312,7 @@ def test_a_damaged_warming_is_refused(damage: dict[str, Any]) -> None:
         Warming.from_snapshot(damage)
 
 
-# -- freezers: silence and restarts mid-warming ------------------------------------------------
+# -- freezers: silence, restarts and defrosts mid-warming ------------------------------------
 
 
 def test_a_silent_probe_hides_the_countdown_and_the_warming_goes_on() -> None:
@@ -395,6 +395,35 @@ def test_without_a_power_signal_a_restart_mid_detection_starts_the_same_warming(
     assert shown.basis == "readings"
     assert shown.warming_since is not None
     assert abs((shown.warming_since - at(120)).total_seconds()) <= 120
+
+
+def test_an_outage_during_a_defrost_never_gives_a_late_figure() -> None:
+    """The grid goes while the defrost heater has the air at −14 °C: the air first falls back
+    towards the contents (−18 °C), then warms with them, at first more slowly than they do.
+    No figure while it falls, and none later than the curve's own crossing after."""
+    site = Site()
+    for minute in range(0, 60):
+        feed(site, minute, "grid", "main", present=True)
+        temperature = cycling(minute) if minute < 50 else -17.5 + (minute - 50) * 0.35
+        feed(site, minute, "freezer", "f1", temperature=temperature)
+    feed(site, 60, "grid", "main", present=False)
+
+    def air(minute: float) -> float:
+        return newton(-18.0, 15.0, minute - 60) + 4.0 * math.exp(-(minute - 60) / 8)
+
+    crossing = next(m for m in range(60, 2000) if air(m) >= -12.0)
+    shown = []
+    for minute in range(60, crossing - 10):
+        feed(site, minute, "freezer", "f1", temperature=air(minute))
+        figure = countdown(site, -12.0, minute)
+        if air(minute + 1) < air(minute):
+            assert figure is None
+        if figure is not None:
+            assert figure.warming_since == at(60)
+            assert figure.hours * 60 <= crossing - minute
+            shown.append(minute)
+    assert shown
+    assert shown[0] <= 120  # an hour into the outage
 
 
 # -- fuel: what the level says -----------------------------------------------------------------

@@ -311,6 +311,27 @@ class Warming:
                     self.tau = fit.tau if self.tau is None else (self.tau + fit.tau) / 2
         self.start = self.basis = self.peak = None
 
+    def _fell_to(self, start: float) -> float:
+        """Where the curve to fit begins: the warming's start, unless its readings first fell.
+
+        A probe in the air reads falling after the power went when the air was warmer than the
+        contents (a defrost heater, an open door): it falls back towards them while they warm,
+        and then rises more slowly than they do until that excess has gone, so a figure from
+        that rise would be late. The fit then begins as long after the low as the fall took.
+        """
+        since = [b for b in self.buckets if b[1] >= start]
+        if len(since) < 3:
+            return start
+        # Each bucket's neighbourhood mean: one noisy reading is not a fall.
+        smooth = []
+        for i, bucket in enumerate(since):
+            around = since[max(i - 1, 0) : i + 2]
+            smooth.append((bucket[1], sum(b[2] for b in around) / len(around)))
+        low_time, low = min(smooth, key=lambda point: point[1])
+        if smooth[0][1] - low < FALL:
+            return start
+        return low_time + (low_time - start)
+
     def follow_band(self, now: float) -> None:
         """Without a power signal: start a warming when the readings rise past their cycle.
 
@@ -364,14 +385,16 @@ class Warming:
         of these windows is kept whose slope agrees with every shorter one's (`_bends`): a long
         window where the curve is straight (a steady warming, precise),
         a short one where it still bends (the air's first fast rise), so the slope is the
-        present one, not an average over a curve.
+        present one, not an average over a curve. Readings that first fell (the air warmer
+        than the contents when the power went) hold the fit back (`_fell_to`).
         """
         if self.start is None:
             return None
+        begin = self._fell_to(self.start)
         points = [
             ((time - now) / 3600, _log_gap(room, temperature), min(count, MAX_BUCKET_WEIGHT))
             for _, time, temperature, count in self.buckets
-            if time >= self.start and room - temperature >= ROOM_MARGIN
+            if time >= begin and room - temperature >= ROOM_MARGIN
         ]
         chosen: _Line | None = None
         shorter: list[_Line] = []
