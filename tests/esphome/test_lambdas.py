@@ -168,13 +168,19 @@ def _snippets(results: dict[Variant, Result]) -> list[Snippet]:
     return snippets
 
 
+def _gxx() -> str:
+    """The C++ compiler the lambdas are compiled with; the test fails without one."""
+    compiler = shutil.which("g++")
+    if compiler is None:
+        pytest.fail("g++ is missing: install it (apt-get install g++) to test the nodes' lambdas")
+    return compiler
+
+
 @pytest.fixture(scope="module")
 def harness(
     esphome_results: dict[Variant, Result], tmp_path_factory: pytest.TempPathFactory
 ) -> Harness:
-    compiler = shutil.which("g++")
-    if compiler is None:
-        pytest.fail("g++ is missing: install it (apt-get install g++) to test the nodes' lambdas")
+    compiler = _gxx()
     snippets = _snippets(esphome_results)
     workdir = tmp_path_factory.mktemp("lambdas")
     source = workdir / "lambdas.cpp"
@@ -384,9 +390,7 @@ class RelayHarness:
 def relay(
     esphome_results: dict[Variant, Result], tmp_path_factory: pytest.TempPathFactory
 ) -> RelayHarness:
-    compiler = shutil.which("g++")
-    if compiler is None:
-        pytest.fail("g++ is missing: install it (apt-get install g++) to test the nodes' lambdas")
+    compiler = _gxx()
     config = valid_config(esphome_results, Variant("load-relays.yaml"))
     [trigger] = [t for t in config["mqtt"]["on_message"] if t["topic"].endswith("/freezers/set")]
     body = trigger["then"][0]["lambda"]
@@ -591,9 +595,7 @@ def _lambdas(config: dict[str, Any]) -> list[tuple[str, str, str]]:
 def test_every_lambda_compiles(
     esphome_results: dict[Variant, Result], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    compiler = shutil.which("g++")
-    if compiler is None:
-        pytest.fail("g++ is missing: install it (apt-get install g++) to test the nodes' lambdas")
+    compiler = _gxx()
     units = [PRELUDE, STUBS]
     total = 0
     for number, variant in enumerate(esphome_results):
