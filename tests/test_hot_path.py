@@ -14,7 +14,7 @@ import aiomqtt
 from homeassistant.const import EVENT_STATE_REPORTED
 from homeassistant.core import Event, HomeAssistant, State, callback
 
-from custom_components.sot.coordinator import SITE_REFRESH_INTERVAL
+from custom_components.sot.coordinator import REFRESH_INTERVAL
 
 from .helpers import site_entry, start_site, wait_for, wait_for_state
 
@@ -119,10 +119,10 @@ async def test_a_burst_shows_every_reading_and_the_site_figures_once_settled(
     # The site's figures: at most every half second (at once when the last was longer ago).
     await wait_for(
         mqtt_hass,
-        lambda: mqtt_hass.loop.time() - start > burst + 2 * SITE_REFRESH_INTERVAL,
+        lambda: mqtt_hass.loop.time() - start > burst + 2 * REFRESH_INTERVAL,
         "the interval to pass",
     )
-    most = 2 + burst / SITE_REFRESH_INTERVAL
+    most = 2 + burst / REFRESH_INTERVAL
     assert 1 <= len(changes["sensor.kall_fuel_for_sale"]) <= most
     for_sale = changes["sensor.kall_station_diesel_for_sale"]
     assert 1 <= len(for_sale) <= most

@@ -78,19 +78,20 @@ COMMAND_LIFETIME = 10
 # command out at its last moment; without an echo by then the command is reported expired.
 COMMAND_ECHO_GRACE = 2
 _ECHOED: Final = {"turn_on": True, "turn_off": False}
-# Readings of these kinds can change the site-wide figures (power source, fuel runtime ...).
-# Those figures are recomputed at once for the first such reading, then at most this often
-# while readings keep coming (a busy gateway, a bridge replaying its queue): each recomputation
-# evaluates every service, the readiness and the fuel estimates, and at hundreds of readings a
-# second that would cost far more than the readings. Alarms, node status and a change of power
-# source are never held back.
-SITE_REFRESH_INTERVAL = 0.5
+# What is worked out from readings (a component's derived figures: a freezer's status and
+# countdowns, a generator's states and counters; the site's: power source, fuel runtime,
+# services, readiness) is worked out at once for the first reading, then at most this often
+# while readings keep coming (a busy gateway, a bridge replaying its queue): at hundreds of
+# readings a second, re-working them for each would cost far more than the readings, to show
+# the same. Alarms, node status, refused values and a change of power source are never held.
+REFRESH_INTERVAL = 0.5
 # A quantity no reading has (a topic level holds no "/"): its listeners hear only of changes of
 # their component as a whole (a meta, a node's status).
 WHOLE_ONLY: Final = "/"
 # Readings of these kinds can change where the site's power comes from (with time, which the
 # tick follows, and a node's status).
 _POWER_SOURCE_KINDS = frozenset({Kind.GRID, Kind.GENERATOR})
+# Readings of these kinds can change the site-wide figures (power source, fuel runtime ...).
 _SITE_WIDE_KINDS = frozenset(
     {Kind.GRID, Kind.GENERATOR, Kind.TANK, Kind.LOAD, Kind.STATION, Kind.NETWORK, Kind.ROOM}
 )
@@ -602,12 +603,12 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         not, they are held until their interval is over."""
         told = self._told_at.get(key)
         now = self.hass.loop.time()
-        if told is None or now - told >= SITE_REFRESH_INTERVAL:
+        if told is None or now - told >= REFRESH_INTERVAL:
             return self._told(key)
         self._held.add(key)
         if self._held_timer is None:
             self._held_timer = self.hass.loop.call_at(
-                told + SITE_REFRESH_INTERVAL, self._release_held_now
+                told + REFRESH_INTERVAL, self._release_held_now
             )
         return False
 
