@@ -6,7 +6,6 @@ entity states and attributes, the sentences in the user's language.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -15,29 +14,18 @@ from homeassistant.helpers.typing import StateType
 
 from .site.model import Component, Site
 from .site.service_texts import describe_reason, describe_service, product_name, summary
-from .site.services import Offer, Service, Status, evaluate, offered
+from .site.services import Service, Status, evaluate, offered
+from .site_memo import SiteMemo
 
 if TYPE_CHECKING:
     from .coordinator import SiteCoordinator
 
 STATUSES = [status.value for status in Status]
 
-# The last offer of each site: a refresh reads the site's status, every service's state and
+# What the site offers: a refresh reads the site's status, every service's state and
 # attributes and every product's, one entity after the other, and each service looks at every
 # freezer and load; worked out once for all of them.
-_LAST: weakref.WeakKeyDictionary[Site, tuple[tuple[Any, ...], Offer]] = weakref.WeakKeyDictionary()
-
-
-def offer(site: Site, now: datetime) -> Offer:
-    """What the site offers at `now`: evaluated again when anything of the site changed, its
-    settings or links did, or a second has passed."""
-    key = (site.revision, int(now.timestamp()), site.settings, frozenset(site.links_down))
-    last = _LAST.get(site)
-    if last is not None and last[0] == key:
-        return last[1]
-    found = evaluate(site, now)
-    _LAST[site] = (key, found)
-    return found
+offer = SiteMemo(evaluate)
 
 
 def service(site: Site, name: str, now: datetime) -> Service | None:

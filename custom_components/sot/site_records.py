@@ -6,7 +6,6 @@ the service date is a local date; the cold-chain sensor hands out signed downloa
 
 from __future__ import annotations
 
-import weakref
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,34 +15,18 @@ from homeassistant.util import dt as dt_util
 from .cold_chain import csv_path, signed_link
 from .site.coldchain import OutageRecord, freezer_summary
 from .site.model import Component, Site
-from .site.readiness import Assessment, assess
+from .site.readiness import assess
 from .site.vocabulary import Kind
+from .site_memo import SiteMemo
 
 if TYPE_CHECKING:
     from .coordinator import SiteCoordinator
 
 
-# The last assessment of each site: the sensor's state and attributes are read one after the
-# other at every refresh, and a refresh comes with every message about the grid, a generator,
-# a tank or a load; the rules look at every component.
-_LAST: weakref.WeakKeyDictionary[Site, tuple[tuple[Any, ...], Assessment]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def readiness(site: Site, now: datetime) -> Assessment:
-    """The site's storm readiness at `now`, the service date read in local time.
-
-    Assessed again when anything of the site changed, its settings or links did, or a second
-    has passed.
-    """
-    key = (site.revision, int(now.timestamp()), site.settings, frozenset(site.links_down))
-    last = _LAST.get(site)
-    if last is not None and last[0] == key:
-        return last[1]
-    assessment = assess(site, now, dt_util.as_local(now).date())
-    _LAST[site] = (key, assessment)
-    return assessment
+# The site's storm readiness, the service date read in local time: the sensor's state and
+# attributes are read one after the other at every refresh, and the rules look at every
+# component.
+readiness = SiteMemo(lambda site, now: assess(site, now, dt_util.as_local(now).date()))
 
 
 def readiness_state(site: Site, _: Component | None, now: datetime) -> StateType:
