@@ -71,8 +71,12 @@ def test_readings_queued_during_a_link_loss_all_arrive_in_order(
                 r"max_queued_messages \d+", f"max_queued_messages {MOSQUITTO_DEFAULT_QUEUE}", text
             )
         )
+        # Restarted on it, and its bridge seen down and up again before the cut: a cut while
+        # the bridge is still connecting could leave it hanging in a connection the cut missed.
         kall.broker.stop()
+        wait_for(lambda: bridge_state(county_pair, "kall") == b"0", 30, "kall's bridge down")
         kall.broker.start()
+        wait_for(lambda: bridge_state(county_pair, "kall") == b"1", 60, "kall's bridge back")
     node = Client(kall.port)
     cut(county_pair, kall)
     sent = 3 * MOSQUITTO_DEFAULT_QUEUE
