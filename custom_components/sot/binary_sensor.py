@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from homeassistant.components.binary_sensor import (
     BinarySensorDeviceClass,
@@ -148,9 +149,14 @@ class SotBinarySensor(SotEntity, BinarySensorEntity):
         # A door, a pump, a network device's `online`: the reading as it came.
         return description.key
 
+    def _shown_value(self) -> Any:
+        return self.is_on
+
     @property
     def is_on(self) -> bool | None:
         """The live answer (None while unknown)."""
+        if (pinned := self._pinned) is not None and pinned[0]:
+            return pinned[1]  # type: ignore[no-any-return]
         site, component, now = self.coordinator.site, self.component, self.coordinator.now()
         if self.entity_description.is_on_fn is not None:
             return self.entity_description.is_on_fn(site, component, now)

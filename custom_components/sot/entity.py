@@ -56,6 +56,9 @@ class SotEntity(CoordinatorEntity[SiteCoordinator]):
     # was last written to the state machine: a refresh that changes neither writes nothing.
     _last_shown: tuple[Any, ...] | None = None
     _last_written: tuple[Any, ...] | None = None
+    # What `_refresh` worked out, while it writes it: the state machine reads it back rather
+    # than have the entity work it all out again (availability, value, attributes).
+    _pinned: tuple[Any, ...] | None = None
     # The meta name this entity last gave its device; None: the name from kind and id, which
     # the device has again each time an entity of it is added.
     _device_named: str | None = None
@@ -149,10 +152,14 @@ class SotEntity(CoordinatorEntity[SiteCoordinator]):
         if shown == self._last_shown:
             return
         self._last_shown = shown
-        written = self._written(shown)
-        if written != self._last_written:
-            self._last_written = written
-            self.async_write_ha_state()
+        self._pinned = shown
+        try:
+            written = self._written(shown)
+            if written != self._last_written:
+                self._last_written = written
+                self.async_write_ha_state()
+        finally:
+            self._pinned = None
 
     def _shown_now(self) -> tuple[Any, ...]:
         """What the state machine would get: availability, state and attributes."""
@@ -181,6 +188,8 @@ class SotEntity(CoordinatorEntity[SiteCoordinator]):
     @property
     def available(self) -> bool:
         """Live data only: an offline node or stale data makes the entity unavailable."""
+        if self._pinned is not None:
+            return bool(self._pinned[0])
         if not super().available:
             return False
         check = self.entity_description.available_fn

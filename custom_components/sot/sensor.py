@@ -714,6 +714,8 @@ class SotSensor(SotEntity, SensorEntity):
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """Extra figures for the rows that have them (the outage log's summary)."""
+        if (pinned := self._pinned) is not None and pinned[0]:
+            return pinned[2]  # type: ignore[no-any-return]
         attributes = self._own_attributes(self.coordinator.now())
         if self.coordinator.clock is None:
             return attributes
@@ -752,6 +754,8 @@ class SotSensor(SotEntity, SensorEntity):
     @property
     def native_value(self) -> StateType | datetime:
         """The live value (None while unknown)."""
+        if (pinned := self._pinned) is not None and pinned[0]:
+            return pinned[1]  # type: ignore[no-any-return]
         site, component, now = self.coordinator.site, self.component, self.coordinator.now()
         if self.entity_description.value_fn is not None:
             return self.entity_description.value_fn(site, component, now)
