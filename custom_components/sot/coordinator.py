@@ -200,6 +200,8 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         self.started_with = settings_snapshot(entry)
         # The demo's storm time (site/demo_clock.py); None on a real site: the wall clock.
         self.clock = demo_clock(entry)
+        # The instant a message is taken in at: everything it changes is worked out for it.
+        self._moment: datetime | None = None
         self.site = Site(self._settings())
         self.data = self.site
         self.rejected: Counter[str] = Counter()
@@ -301,8 +303,14 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
     @callback
     def _message_received(self, message: mqtt.ReceiveMessage) -> None:
         self.messages += 1
+        self._moment = self.now()
+        try:
+            self._take_in(message, self._moment)
+        finally:
+            self._moment = None
+
+    def _take_in(self, message: mqtt.ReceiveMessage, now: datetime) -> None:
         payload = message.payload
-        now = self.now()
         parsed = parse_message(
             self.base_topic,
             message.topic,
@@ -739,7 +747,13 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         return [transport.diagnostics() for transport in self.transports]
 
     def now(self) -> datetime:
-        """The time the model is asked about: the wall clock's, or the demo's storm time."""
+        """The time the model is asked about: the wall clock's, or the demo's storm time.
+
+        While a message is taken in, the instant it came: the model and every entity it
+        changes see one time.
+        """
+        if self._moment is not None:
+            return self._moment
         if self.clock is None:
             return dt_util.utcnow()
         return self.clock.site_time(dt_util.utcnow())

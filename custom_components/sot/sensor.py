@@ -745,6 +745,15 @@ class SotSensor(SotEntity, SensorEntity):
         # The reading of its quantity as it came: no other reading changes it.
         return description.key
 
+    def _written(self, shown: tuple[Any, ...]) -> tuple[Any, ...]:
+        if (
+            shown[0]
+            and isinstance(shown[1], int | float)
+            and self.unit_of_measurement == self.native_unit_of_measurement
+        ):
+            return shown  # no unit to convert to: the state is the number itself
+        return super()._written(shown)
+
     def _shown_value(self) -> Any:
         # The sensor's state is its native value in the user's unit: it changes when the native
         # value does (a unit chosen in the entity settings writes the state by itself), and is

@@ -563,16 +563,17 @@ class Fuel:
         usable = self.smoothed_usable(now)
         if usable is None or not self.site.power.any_running(now):
             return None
-        reported = self.rate_now(now)
-        if reported is None:
+        rates = [(generator, self.rate(generator, now)) for generator in self.site.generators()]
+        if any(rate is None for _, rate in rates):
             return self._by_level(usable, "present")
         smoothed = 0.0
         measured = True
         hour = False
-        for generator in self.site.generators():
-            rate = self.rate(generator, now)
+        loads: list[float | None] = []
+        for generator, rate in rates:
             if not rate:
                 continue
+            loads.append(self.load(generator, now))
             run = self.site.runs.get(generator.id)
             assumed = None if run is None else self.assumed_rate(generator, run)
             # Its first reading, before there is anything to smooth: the rate as it is.
@@ -584,7 +585,6 @@ class Fuel:
         trust = RATE_TRUST if measured else CURVE_TRUST
         correction = self.correction(self.estimate.by_rate, trust)
         rate = smoothed * correction
-        loads = [self.load(g, now) for g in self.site.generators() if self.rate(g, now)]
         load = None if any(v is None for v in loads) else sum(v or 0.0 for v in loads)
         return Figure(
             hours=usable / rate,

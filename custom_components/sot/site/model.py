@@ -245,8 +245,13 @@ class Site:
         live while the node says it is online or the component still reports anything else.
         """
         sample = component.values.get(name)
-        if sample is None or not (self.node_online(component) or sample.despite_offline):
+        if sample is None:
             return None
+        if not sample.despite_offline and (
+            component.link in self.links_down
+            or (component.node is not None and not self.nodes.get(component.node, True))
+        ):
+            return None  # `node_online`, written out: this is asked many times per message
         timeout = self.settings.stale_timeout
         if now - sample.time <= timeout:
             return sample.value
