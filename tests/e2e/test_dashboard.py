@@ -48,6 +48,8 @@ DEEP_TEXT = """(root) => {
 }"""
 TEMPERATURE = re.compile(r"(-?\d+(?:\.\d+)?)\s*°C")
 OUTAGE_MINUTES = re.compile(r"Elnätet är borta sedan (\d+) min")
+# A duration in hours as the entities card shows it: "1h 42m".
+COUNTDOWN = re.compile(r"Frys 1 till (varning|kritisk)\s*(\d+)h\s*(\d+)m")
 
 
 class StatusWatcher:
@@ -103,7 +105,7 @@ def demo(socket_enabled: None) -> Iterator[tuple[DemoStack, StatusWatcher]]:
             modbus_port=free_port(),
             speed=20,
             scenario="storm",
-            start_at="3:20",
+            start_at="4:25",
             status_file=root / "status.json",
             log_dir=root / "logs",
         )
@@ -178,6 +180,23 @@ def test_dashboard_shows_the_simulated_site(demo: tuple[DemoStack, StatusWatcher
                     break
                 time.sleep(1)
             assert minutes >= 3, f"the backup banner counts real minutes: {minutes} min"
+
+            # The freezers are shed again at 4:30: Frys 1's countdown to −15 °C appears once
+            # its warming is clear, in hours a loaded freezer takes (issue 11: no "0 h", no
+            # figure before the rise is clear).
+            shown_hours: dict[str, float] = {}
+            deadline = time.monotonic() + 180
+            while time.monotonic() < deadline and len(shown_hours) < 2:
+                page_text = page.evaluate(DEEP_TEXT, page.locator("body").element_handle())
+                shown_hours = {
+                    m.group(1): int(m.group(2)) + int(m.group(3)) / 60
+                    for m in COUNTDOWN.finditer(page_text)
+                }
+                time.sleep(1)
+            page.screenshot(path=str(ARTIFACTS / "countdown.png"), full_page=True)
+            assert len(shown_hours) == 2, f"Frys 1 shows no countdowns: {shown_hours}"
+            # About −18 °C, warming by a degree or two an hour: hours, the warning first.
+            assert 0.5 < shown_hours["varning"] < shown_hours["kritisk"] < 12, shown_hours
 
             # The county view: one row per site, Valsjöbyn on backup while Hallen keeps the grid.
             sources = translations["entity"]["sensor"]["power_source"]["state"]
