@@ -532,12 +532,20 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             whole |= {c.key for c in self.site.components.values() if c.node == status.node}
         keys = whole | read.keys()
         # Only readings add quantities, so only they can call for new entities.
-        new = {(r.kind, r.id, r.quantity) for r in readings} - self._known_quantities
-        if new:
-            self._known_quantities |= new
+        known = self._known_quantities
+        if any((r.kind, r.id, r.quantity) not in known for r in readings):
+            known |= {(r.kind, r.id, r.quantity) for r in readings}
             for listener in list(self._structure_listeners):
                 listener()
-        self._log_availability(now, None if everything else keys)
+        if everything:
+            self._log_availability(now, None)
+        else:
+            # A reading does not take a component's availability away: only those told as a
+            # whole, and those read that were not available, can have changed.
+            available = self._availability
+            self._log_availability(
+                now, whole | {key for key in read if available.get(key) is not True}
+            )
         for event in events:
             for event_listener in list(self._event_listeners):
                 event_listener(event)

@@ -59,6 +59,8 @@ class SotEntity(CoordinatorEntity[SiteCoordinator]):
     # What `_refresh` worked out, while it writes it: the state machine reads it back rather
     # than have the entity work it all out again (availability, value, attributes).
     _pinned: tuple[Any, ...] | None = None
+    # The one quantity the entity shows as it came (`_follows`), once it is added.
+    _followed: str = ""
     # The meta name this entity last gave its device; None: the name from kind and id, which
     # the device has again each time an entity of it is added.
     _device_named: str | None = None
@@ -98,13 +100,14 @@ class SotEntity(CoordinatorEntity[SiteCoordinator]):
     async def async_added_to_hass(self) -> None:
         """Hear about the messages that concern this entity, not every message of the site."""
         await super().async_added_to_hass()
+        self._followed = self._follows()
         # Home Assistant writes the state once the entity is added: what it shows then.
         self._last_shown = self._shown_now()
         self._last_written = self._written(self._last_shown)
         kind = self.entity_description.kind
         scope = None if kind is None else (kind.value, self.component_id or "")
         self.async_on_remove(
-            self.coordinator.async_add_entity_listener(scope, self._refresh, self._follows())
+            self.coordinator.async_add_entity_listener(scope, self._refresh, self._followed)
         )
         if scope is not None:
             self.async_on_remove(

@@ -745,6 +745,26 @@ class SotSensor(SotEntity, SensorEntity):
         # The reading of its quantity as it came: no other reading changes it.
         return description.key
 
+    def _shown_now(self) -> tuple[Any, ...]:
+        if not self._followed:
+            return super()._shown_now()
+        # A quantity as it came (most of a site's sensors, and most messages): its one value,
+        # looked up once, decides availability and state.
+        component, coordinator = self.component, self.coordinator
+        value = (
+            None
+            if component is None
+            else coordinator.site.fresh(component, self.entity_description.key, coordinator.now())
+        )
+        if value is None or not coordinator.last_update_success:
+            return (False,)
+        clock = coordinator.clock
+        return (
+            True,
+            None if isinstance(value, bool) else value,
+            None if clock is None else {DEMO_CLOCK_SPEED: clock.speed},
+        )
+
     def _written(self, shown: tuple[Any, ...]) -> tuple[Any, ...]:
         if (
             shown[0]

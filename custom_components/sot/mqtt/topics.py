@@ -21,7 +21,7 @@ from typing import Final
 
 from ..site.readings import Command, Meta, NodeStatus, Parsed, Reading, Rejection, RejectReason
 from ..site.values import ValueRejected, parse_json_value, parse_text, strip_blank
-from ..site.vocabulary import QUANTITIES, Kind, quantity
+from ..site.vocabulary import QUANTITIES, Kind, Quantity, quantity
 from .meta import check_provides, check_settings
 
 # `\Z`, not `$`: `$` would also match before a trailing line end ("f1\n").
@@ -97,6 +97,12 @@ def site_from_status_topic(topic: str) -> str | None:
     return None
 
 
+# The plain-value topics seen, with what they name: a site's topics are few and each repeats
+# all day, so its kind, id and quantity are checked once, not on every message.
+_PLAIN_TOPICS: dict[tuple[str, str], tuple[Kind, str, Quantity]] = {}
+MAX_KNOWN_TOPICS: Final = 8192
+
+
 def parse_message(base: str, topic: str, payload: bytes | str, now: datetime) -> Parsed:
     """Turn one message of the site's topic tree into readings, a status or a meta.
 
@@ -104,6 +110,11 @@ def parse_message(base: str, topic: str, payload: bytes | str, now: datetime) ->
     partly bad JSON object is kept.
     """
     parsed = Parsed()
+    known = _PLAIN_TOPICS.get((base, topic))
+    if known is not None:
+        raw = payload.encode() if isinstance(payload, str) else payload
+        _read_plain(parsed, topic, *known, raw, now)
+        return parsed
     prefix = base + "/"
     if not topic.startswith(prefix):
         return _reject(parsed, RejectReason.BAD_TOPIC, topic, "outside the site's base topic")
@@ -137,7 +148,7 @@ def parse_message(base: str, topic: str, payload: bytes | str, now: datetime) ->
     elif parts[2] == SET:
         pass  # a command, ours or another controller's: not a reading
     else:
-        _parse_plain(parsed, topic, kind, component_id, parts[2], raw, now)
+        _parse_plain(parsed, base, topic, kind, component_id, parts[2], raw, now)
     return parsed
 
 
@@ -180,6 +191,7 @@ def _parse_status(parsed: Parsed, topic: str, node: str, raw: bytes, now: dateti
 
 def _parse_plain(
     parsed: Parsed,
+    base: str,
     topic: str,
     kind: Kind,
     component_id: str,
@@ -193,6 +205,22 @@ def _parse_plain(
             parsed, RejectReason.UNKNOWN_QUANTITY, topic, f"{kind} has no quantity {name[:32]!r}"
         )
         return
+    if len(_PLAIN_TOPICS) >= MAX_KNOWN_TOPICS:
+        _PLAIN_TOPICS.clear()  # a flood of made-up topics must not grow it without bound
+    _PLAIN_TOPICS[(base, topic)] = (kind, component_id, spec)
+    _read_plain(parsed, topic, kind, component_id, spec, raw, now)
+
+
+def _read_plain(
+    parsed: Parsed,
+    topic: str,
+    kind: Kind,
+    component_id: str,
+    spec: Quantity,
+    raw: bytes,
+    now: datetime,
+) -> None:
+    name = spec.name
     text = _decode(parsed, topic, raw, MAX_PLAIN_PAYLOAD)
     if text is None:
         return
