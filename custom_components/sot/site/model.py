@@ -129,6 +129,7 @@ class Site:
                 self._record_cold_chain(component, reading)
             silent = node is not None and not self.nodes.get(node, True)
             component.values[reading.quantity] = Sample(reading.value, reading.time, silent)
+            self.revision += 1  # what was worked out from the values before is not the answer
             component.reported.add(reading.quantity)
             component.last_seen = max(component.last_seen or reading.time, reading.time)
             self.last_reading = max(self.last_reading or reading.time, reading.time)
@@ -230,6 +231,7 @@ class Site:
             self.links_down.discard(link)
         else:
             self.links_down.add(link)
+        self.revision += 1
         return self._evaluate(now)
 
     def no_reading(self, kind: str, component_id: str, name: str) -> None:
@@ -237,6 +239,7 @@ class Site:
         component = self.component(kind, component_id)
         if component is not None:
             component.values.pop(name, None)
+            self.revision += 1
 
     def fresh(self, component: Component, name: str, now: datetime) -> Value | None:
         """The quantity's value if its node is online and it is not older than the timeout.

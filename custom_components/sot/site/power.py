@@ -36,6 +36,14 @@ class Power:
     def __init__(self, site: Site) -> None:
         """Read from `site`'s components."""
         self.site = site
+        # The last answers, with the moment, the site's revision and settings they hold for:
+        # one message asks the same of a generator many times (its run time, fuel, the freezers'
+        # power, the entities), and nothing changes in between without a new revision.
+        self._running: dict[str, tuple[tuple[datetime, int, int], bool | None]] = {}
+        self._source: tuple[tuple[datetime, int, int], PowerSource | None] | None = None
+
+    def _stamp(self, now: datetime) -> tuple[datetime, int, int]:
+        return (now, self.site.revision, id(self.site.settings))
 
     def grid_present(self, now: datetime) -> bool | None:
         """Whether the grid is there: a meter's own word first, else its voltage; None unknown."""
@@ -61,6 +69,15 @@ class Power:
 
     def running(self, generator: Component, now: datetime) -> bool | None:
         """Whether the engine turns: from its state word, else from its speed."""
+        stamp = self._stamp(now)
+        known = self._running.get(generator.id)
+        if known is not None and known[0] == stamp:
+            return known[1]
+        answer = self._running_now(generator, now)
+        self._running[generator.id] = (stamp, answer)
+        return answer
+
+    def _running_now(self, generator: Component, now: datetime) -> bool | None:
         state = self.site.fresh(generator, "state", now)
         if isinstance(state, str):
             return state in RUNNING_STATES
@@ -97,6 +114,14 @@ class Power:
         other feeds the site: "no power" must not be shown for a controller that merely missed
         a poll.
         """
+        stamp = self._stamp(now)
+        if self._source is not None and self._source[0] == stamp:
+            return self._source[1]
+        answer = self._source_now(now)
+        self._source = (stamp, answer)
+        return answer
+
+    def _source_now(self, now: datetime) -> PowerSource | None:
         on_load = self.any_on_load(now)
         if on_load:
             return PowerSource.GENERATOR
