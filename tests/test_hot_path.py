@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 
 import aiomqtt
-from homeassistant.const import EVENT_STATE_REPORTED
+import pytest
+from homeassistant.const import EVENT_STATE_REPORTED, UnitOfTemperature
 from homeassistant.core import Event, HomeAssistant, State, callback
+from homeassistant.helpers import entity_registry as er
 
 from custom_components.sot.coordinator import REFRESH_INTERVAL
 
@@ -134,3 +136,41 @@ async def test_a_burst_shows_every_reading_and_the_site_figures_once_settled(
     await mqtt_hass.async_block_till_done()
     assert mqtt_hass.states.get("sensor.kall_fuel_for_sale") == settled
     assert mqtt_hass.states.get("sensor.kall_station_diesel_for_sale") == for_sale[-1]
+
+
+async def test_a_unit_the_user_chooses_is_shown_and_followed(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """A sensor whose number is written as it came still shows the unit its user chose: the
+    shortcut that skips Home Assistant's conversion holds only while there is none."""
+    await start_site(mqtt_hass, field, site_entry())
+    entity_id = "sensor.kall_freezer_f1_temperature"
+    await field.publish("sot/kall/freezer/f1/temperature", "-18.0")
+    await wait_for_state(mqtt_hass, entity_id, "-18.0")
+
+    er.async_get(mqtt_hass).async_update_entity_options(
+        entity_id, "sensor", {"unit_of_measurement": UnitOfTemperature.FAHRENHEIT}
+    )
+    await mqtt_hass.async_block_till_done()
+    state = mqtt_hass.states.get(entity_id)
+    assert state is not None
+    assert state.attributes["unit_of_measurement"] == UnitOfTemperature.FAHRENHEIT
+    assert float(state.state) == pytest.approx(-0.4)
+
+    await field.publish("sot/kall/freezer/f1/temperature", "-17.5")
+    await wait_for(
+        mqtt_hass,
+        lambda: (
+            (s := mqtt_hass.states.get(entity_id)) is not None
+            and float(s.state) == pytest.approx(0.5)
+        ),
+        "the next reading in °F",
+    )
+
+    er.async_get(mqtt_hass).async_update_entity_options(entity_id, "sensor", {})
+    await mqtt_hass.async_block_till_done()
+    await field.publish("sot/kall/freezer/f1/temperature", "-17.25")
+    await wait_for_state(mqtt_hass, entity_id, "-17.25")
+    state = mqtt_hass.states.get(entity_id)
+    assert state is not None
+    assert state.attributes["unit_of_measurement"] == UnitOfTemperature.CELSIUS

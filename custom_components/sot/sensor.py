@@ -31,7 +31,7 @@ from homeassistant.const import (
     UnitOfVolume,
     UnitOfVolumeFlowRate,
 )
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
@@ -710,6 +710,8 @@ class SotSensor(SotEntity, SensorEntity):
     _unrecorded_attributes = frozenset(
         {"started", "last_outage", "outages_logged", "csv_url", "all_csv_url"}
     )
+    # Whether Home Assistant converts the value to a unit the user chose (None: not known yet).
+    _converts: bool | None = None
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
@@ -766,13 +768,18 @@ class SotSensor(SotEntity, SensorEntity):
         )
 
     def _written(self, shown: tuple[Any, ...]) -> tuple[Any, ...]:
-        if (
-            shown[0]
-            and isinstance(shown[1], int | float)
-            and self.unit_of_measurement == self.native_unit_of_measurement
-        ):
-            return shown  # no unit to convert to: the state is the number itself
+        if shown[0] and isinstance(shown[1], int | float):
+            if self._converts is None:
+                self._converts = self.unit_of_measurement != self.native_unit_of_measurement
+            if not self._converts:
+                return shown  # no unit to convert to: the state is the number itself
         return super()._written(shown)
+
+    @callback
+    def async_registry_entry_updated(self) -> None:
+        """The entity's settings changed: the user may have chosen another unit."""
+        super().async_registry_entry_updated()
+        self._converts = None
 
     def _shown_value(self) -> Any:
         # The sensor's state is its native value in the user's unit: it changes when the native

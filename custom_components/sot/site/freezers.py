@@ -115,7 +115,8 @@ class Freezers:
         """ok / warning / critical after the alarm delay; None when the temperature is stale."""
         if self.site.number(freezer, "temperature", now) is None:
             return None
-        return self.alarms.get(freezer.id, FreezerAlarm()).status
+        alarm = self.alarms.get(freezer.id)
+        return FreezerStatus.OK if alarm is None else alarm.status
 
     # -- power -------------------------------------------------------------------------------
 
@@ -282,7 +283,7 @@ class Freezers:
 
     def track(self, freezer_id: str, time: datetime, temperature: float) -> None:
         """Take in one temperature reading."""
-        self.alarms.setdefault(freezer_id, FreezerAlarm()).warming.add(seconds(time), temperature)
+        self._alarm(freezer_id).warming.add(seconds(time), temperature)
 
     def reports_on_change(self, component: Component, name: str) -> bool:
         """Whether `name` of `component` is a freezer probe that reports only on a change."""
@@ -304,6 +305,13 @@ class Freezers:
         elif warming.basis != Basis.POWER:
             warming.follow_band(seconds(now))
 
+    def _alarm(self, freezer_id: str) -> FreezerAlarm:
+        """The freezer's alarm state, made on first use (not made and dropped on every call)."""
+        alarm = self.alarms.get(freezer_id)
+        if alarm is None:
+            alarm = self.alarms[freezer_id] = FreezerAlarm()
+        return alarm
+
     def forget(self, freezer_id: str) -> None:
         """Drop a freezer that is gone for good."""
         self.alarms.pop(freezer_id, None)
@@ -311,7 +319,7 @@ class Freezers:
     def evaluate(self, freezer: Component, now: datetime, events: list[SiteEvent]) -> None:
         """Move the freezer's status along its delays; add an event when it changes."""
         temperature = self.site.number(freezer, "temperature", now)
-        alarm = self.alarms.setdefault(freezer.id, FreezerAlarm())
+        alarm = self._alarm(freezer.id)
         if temperature is None:
             return
         # A probe's single "no reading" must not restart the alarm delay, or a thawing freezer

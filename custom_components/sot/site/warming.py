@@ -264,7 +264,10 @@ class Warming:
     def add(self, time: float, temperature: float) -> None:
         """Take in one reading."""
         if self.last is not None:
-            self.steps = [*self.steps, abs(temperature - self.last)][-ON_CHANGE_REPORTS:]
+            steps = self.steps
+            steps.append(abs(temperature - self.last))
+            if len(steps) > ON_CHANGE_REPORTS:
+                del steps[0]
         self.last = temperature
         minute = math.floor(time / BUCKET_SECONDS)
         if self.buckets and self.buckets[-1][0] == minute:
