@@ -256,6 +256,27 @@ def test_fuel_low_alarm_once_and_again_after_refuelling() -> None:
     ]
 
 
+def test_fuel_low_is_checked_once_a_second_of_readings_and_at_every_tick() -> None:
+    """A controller's burst is one check; what it puts off comes with the next reading a second
+    on, or the tick."""
+    second = 1 / 60
+    for follow_up in ("reading", "tick"):
+        site = Site(Settings(tank_capacity=100.0, tank_reserve=0.0, fuel_low_hours=12.0))
+        feed(site, 0, "tank", "main", level=100.0)
+        assert types(feed(site, 0, "generator", "main", state="running", fuel_rate=5.0)) == []
+        # Half the tank gone (a loss once seen twice): 10 h left, fuel low.
+        assert types(feed(site, 0.2 * second, "tank", "main", level=50.0)) == []
+        if follow_up == "reading":
+            raised = types(feed(site, 1.2 * second, "tank", "main", level=50.0))
+            assert raised == [EventType.FUEL_DRAIN, EventType.FUEL_LOW]
+            continue
+        # Within the second of the last check: the loss at once, fuel low at the tick.
+        raised = types(feed(site, 0.4 * second, "tank", "main", level=50.0))
+        assert raised == [EventType.FUEL_DRAIN]
+        assert types(site.tick(at(0.5 * second))) == [EventType.FUEL_LOW]
+        assert types(site.tick(at(1))) == []  # once
+
+
 def test_fuel_at_the_reserve_is_low_even_with_the_engine_stopped() -> None:
     site = Site(Settings(tank_capacity=100.0, tank_reserve=20.0))
     feed(site, 0, "generator", "main", state="stopped")

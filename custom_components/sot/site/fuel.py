@@ -54,6 +54,8 @@ RATE_SMOOTHING: Final = 600.0
 # A generator whose smoothed rate swung this far (share) across its hour's average at least
 # SWINGS times within the hour runs a rotating load: its figure assumes the hour's average.
 SWING: Final = 0.08
+# Fuel low is checked at most this often (s of the readings' time), and at every tick.
+LOW_CHECK_INTERVAL: Final = 1.0
 SWINGS: Final = 2
 # The typical load is the site's demand averaged over this long (s).
 DEMAND_SMOOTHING: Final = 3600.0
@@ -104,6 +106,8 @@ class Fuel:
         self.low = False
         self.low_litres: float | None = None
         self.estimate = FuelEstimate()
+        # When fuel low was last checked (POSIX s of the readings' time).
+        self._checked: float | None = None
 
     # -- the tanks ---------------------------------------------------------------------------
 
@@ -275,10 +279,13 @@ class Fuel:
             side = 1.0
         elif smoothed < average * (1 - SWING):
             side = -1.0
-        swings = [t for t in hourly[2:] if t > time - 3600]
-        if hourly[1] and side != hourly[1]:
-            swings.append(time)
-        self.estimate.hourly[generator_id] = [average, side, *swings]
+        swung = bool(hourly[1]) and side != hourly[1]
+        hourly[0], hourly[1] = average, side
+        # The swings' times, oldest first: those older than the hour leave from the front.
+        while len(hourly) > 2 and hourly[2] <= time - 3600:
+            del hourly[2]
+        if swung:
+            hourly.append(time)
 
     def assumed_rate(self, generator: Component, run: GeneratorRun) -> tuple[float, bool] | None:
         """The rate a figure assumes for a generator and whether it is the last hour's.
@@ -666,10 +673,24 @@ class Fuel:
             "fuel_level": None if level is None else round(level, 1),
         }
 
-    def evaluate(self, now: datetime, events: list[SiteEvent]) -> None:
-        """Take in the level, then raise fuel-low once when it starts; clear it on evidence."""
+    def evaluate(self, now: datetime, events: list[SiteEvent], every: bool = False) -> None:
+        """Take in the level, then raise fuel-low once when it starts; clear it on evidence.
+
+        The fuel-low check works the whole estimate out: a burst of a controller's readings
+        (its rate, load and power within the same second) needs it once. It runs at most once
+        per `LOW_CHECK_INTERVAL` of the readings' time, and whenever `every` (the site's tick):
+        a check the interval put off runs at the next reading after it, or the next tick.
+        """
         self._follow_demand(now)
         self.observe(now, events)
+        time = now.timestamp()
+        if (
+            not every
+            and self._checked is not None
+            and 0 < time - self._checked < LOW_CHECK_INTERVAL
+        ):
+            return
+        self._checked = time
         hours = self.runtime(now)
         usable = self.usable(now)
         limit = self.site.settings.fuel_low_hours

@@ -377,7 +377,7 @@ class Site:
             for generator in self.generators():
                 self._evaluate_generator(generator, now, events)
         if kinds is None or fuel:
-            self.fuel.evaluate(now, events)
+            self.fuel.evaluate(now, events, every=kinds is None)
         if power or (kinds is not None and Kind.STATION in kinds):
             self.station.evaluate(now)
         for freezer in self.of_kind(Kind.FREEZER) if freezers is None else freezers:
