@@ -76,6 +76,8 @@ class SotEntity(CoordinatorEntity[SiteCoordinator]):
         self.entity_description = description
         self.component_id = component_id
         kind = description.kind.value if description.kind else None
+        # The component's key in the site, worked out once (it is looked up on every refresh).
+        self._component_key = None if kind is None or component_id is None else (kind, component_id)
         self._attr_unique_id = entity_unique_id(
             coordinator.site_id, kind, component_id, description.key
         )
@@ -183,10 +185,8 @@ class SotEntity(CoordinatorEntity[SiteCoordinator]):
     @property
     def component(self) -> Component | None:
         """The component this entity shows (None for site entities)."""
-        kind = self.entity_description.kind
-        if kind is None or self.component_id is None:
-            return None
-        return self.coordinator.site.component(kind.value, self.component_id)
+        key = self._component_key
+        return None if key is None else self.coordinator.site.components.get(key)
 
     @property
     def available(self) -> bool:
