@@ -48,6 +48,10 @@ _POWER_KINDS: Final = frozenset({Kind.GRID, Kind.GENERATOR, Kind.LOAD})
 SNAPSHOT_VERSION: Final = 2
 # NFPA 110's monthly exercise, "monthly" being 20-40 days apart (DOMAIN.md).
 EXERCISE_DUE: Final = timedelta(days=40)
+# A generator's run time, energy and fuel move on in steps of at least this much measured time:
+# a controller's burst of readings (each quantity its own message, milliseconds apart) is one
+# step, not thirteen. Each step holds the values at its start, as every step does.
+INTEGRATION_STEP: Final = timedelta(seconds=1)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -328,7 +332,7 @@ class Site:
         """
         run = self.run(generator)
         last = run.integrated_to
-        if last is not None and until <= last:
+        if last is not None and until - last < INTEGRATION_STEP:
             return
         run.integrated_to = until
         if last is None or until - last > self.settings.stale_timeout:
