@@ -586,18 +586,20 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         """Tell the entities of the components in `whole`; of the others, at once those that
         follow a quantity read (an entity showing one quantity is not told of another's), and
         those that derive their figures from the component when its interval allows."""
+        by_component, by_key = self._component_listeners, self._quantity_listeners
         for key in whole | read.keys():
-            derived = self._component_listeners.get(key)
-            if derived and (self._told(key) if key in whole else self._due(key)):
+            entire = key in whole
+            derived = by_component.get(key)
+            if derived and (self._told(key) if entire else self._due(key)):
                 for listener in list(derived):
                     listener()
-            by_quantity = self._quantity_listeners.get(key)
+            by_quantity = by_key.get(key)
             if not by_quantity:
                 continue
-            quantities = by_quantity.keys() if key in whole else read[key] & by_quantity.keys()
-            for quantity in list(quantities):
-                for listener in list(by_quantity.get(quantity, ())):
-                    listener()
+            for quantity in list(by_quantity) if entire else read[key]:
+                if listeners := by_quantity.get(quantity):
+                    for listener in list(listeners):
+                        listener()
 
     def _tell_site(self, whole: set[tuple[str, str]]) -> None:
         """Tell the site's own entities (and add the grid's, which follow the power source, to
