@@ -421,7 +421,7 @@ async def test_readiness_in_the_users_language_and_the_service_date_setting(
     )
     # The user's language, after the entity ids were made (they follow the language too).
     mqtt_hass.config.language = "sv"
-    # The site's figures are worked out again at most every half second (hot path): a moment on.
+    # The site's figures are worked out again at most once a second (hot path): a moment on.
     freezer.tick(timedelta(seconds=1))
     await field.publish("sot/kall/generator/main/alarm", "ok")
     await wait_for(

@@ -118,7 +118,7 @@ async def test_a_burst_shows_every_reading_and_the_site_figures_once_settled(
     # Every volume the gauge sent was shown, in order.
     shown = [s.state for s in changes["sensor.kall_station_diesel_volume"]]
     assert shown == [f"{volume:.1f}" for volume in volumes]
-    # The site's figures: at most every half second (at once when the last was longer ago).
+    # The site's figures: at most once a second (at once when the last was longer ago).
     await wait_for(
         mqtt_hass,
         lambda: mqtt_hass.loop.time() - start > burst + 2 * REFRESH_INTERVAL,

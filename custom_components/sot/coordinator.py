@@ -84,7 +84,7 @@ _ECHOED: Final = {"turn_on": True, "turn_off": False}
 # while readings keep coming (a busy gateway, a bridge replaying its queue): at hundreds of
 # readings a second, re-working them for each would cost far more than the readings, to show
 # the same. Alarms, node status, refused values and a change of power source are never held.
-REFRESH_INTERVAL = 0.5
+REFRESH_INTERVAL = 1.0
 # A quantity no reading has (a topic level holds no "/"): its listeners hear only of changes of
 # their component as a whole (a meta, a node's status).
 WHOLE_ONLY: Final = "/"
@@ -526,11 +526,14 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         for reading in readings:
             read.setdefault((reading.kind, reading.id), set()).add(reading.quantity)
         # An alarm's component is told at once too: its status must not trail the alarm.
-        whole = set(touched) | {(event.kind, event.component_id) for event in events}
+        whole = set(touched)
+        if events:
+            whole |= {(event.kind, event.component_id) for event in events}
         site_wide = everything or bool(events) or status is not None
         if status is not None:
             whole |= {c.key for c in self.site.components.values() if c.node == status.node}
         keys = whole | read.keys()
+        kinds = {kind for kind, _ in keys}
         # Only readings add quantities, so only they can call for new entities.
         known = self._known_quantities
         if any((r.kind, r.id, r.quantity) not in known for r in readings):
@@ -568,7 +571,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             self.async_update_listeners()
             return
         power = self._power_shown
-        if site_wide or any(kind in _POWER_SOURCE_KINDS for kind, _ in keys):
+        if site_wide or not kinds.isdisjoint(_POWER_SOURCE_KINDS):
             power = (self.site.power.source(now), self.site.power.grid_present(now))
         if power != self._power_shown:
             # Freezers warm from the moment their power goes: their figures follow the source.
@@ -578,7 +581,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         if site_wide:
             self._told(None)
             self._tell_site(whole)
-        elif any(kind in _SITE_WIDE_KINDS for kind, _ in keys) and self._due(None):
+        elif not kinds.isdisjoint(_SITE_WIDE_KINDS) and self._due(None):
             self._tell_site(whole)
         self._tell(read, whole)
 
