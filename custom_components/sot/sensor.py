@@ -718,11 +718,14 @@ class SotSensor(SotEntity, SensorEntity):
         """Extra figures for the rows that have them (the outage log's summary)."""
         if (pinned := self._pinned) is not None and pinned[0]:
             return pinned[2]  # type: ignore[no-any-return]
-        attributes = self._own_attributes(self.coordinator.now())
-        if self.coordinator.clock is None:
+        return self._with_clock(self._own_attributes(self.coordinator.now()))
+
+    def _with_clock(self, attributes: dict[str, Any] | None) -> dict[str, Any] | None:
+        """A site on the demo's clock says so on every sensor: its figures are in storm time."""
+        clock = self.coordinator.clock
+        if clock is None:
             return attributes
-        # A site on the demo's clock says so on every sensor: its figures are in storm time.
-        return {**(attributes or {}), DEMO_CLOCK_SPEED: self.coordinator.clock.speed}
+        return {**(attributes or {}), DEMO_CLOCK_SPEED: clock.speed}
 
     def _own_attributes(self, now: datetime) -> dict[str, Any] | None:
         if (with_hass := self.entity_description.hass_attributes_fn) is not None:
@@ -760,12 +763,7 @@ class SotSensor(SotEntity, SensorEntity):
         )
         if value is None or not coordinator.last_update_success:
             return (False,)
-        clock = coordinator.clock
-        return (
-            True,
-            None if isinstance(value, bool) else value,
-            None if clock is None else {DEMO_CLOCK_SPEED: clock.speed},
-        )
+        return (True, None if isinstance(value, bool) else value, self._with_clock(None))
 
     def _written(self, shown: tuple[Any, ...]) -> tuple[Any, ...]:
         if shown[0] and isinstance(shown[1], int | float):

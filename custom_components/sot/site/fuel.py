@@ -54,9 +54,9 @@ RATE_SMOOTHING: Final = 600.0
 # A generator whose smoothed rate swung this far (share) across its hour's average at least
 # SWINGS times within the hour runs a rotating load: its figure assumes the hour's average.
 SWING: Final = 0.08
+SWINGS: Final = 2
 # Fuel low is checked at most this often (s of the readings' time), and at every tick.
 LOW_CHECK_INTERVAL: Final = 1.0
-SWINGS: Final = 2
 # The typical load is the site's demand averaged over this long (s).
 DEMAND_SMOOTHING: Final = 3600.0
 

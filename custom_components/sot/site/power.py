@@ -11,7 +11,7 @@ from .components import Component
 from .vocabulary import Kind
 
 if TYPE_CHECKING:
-    from .model import Site
+    from .model import Settings, Site
 
 # Generator states in which the engine turns.
 RUNNING_STATES: Final = frozenset({"warming_up", "running", "cooling_down"})
@@ -39,11 +39,12 @@ class Power:
         # The last answers, with the moment, the site's revision and settings they hold for:
         # one message asks the same of a generator many times (its run time, fuel, the freezers'
         # power, the entities), and nothing changes in between without a new revision.
-        self._running: dict[str, tuple[tuple[datetime, int, int], bool | None]] = {}
-        self._source: tuple[tuple[datetime, int, int], PowerSource | None] | None = None
+        self._running: dict[str, tuple[tuple[datetime, int, Settings], bool | None]] = {}
+        self._source: tuple[tuple[datetime, int, Settings], PowerSource | None] | None = None
 
-    def _stamp(self, now: datetime) -> tuple[datetime, int, int]:
-        return (now, self.site.revision, id(self.site.settings))
+    def _stamp(self, now: datetime) -> tuple[datetime, int, Settings]:
+        # The settings object itself, not its id: an id can come back for new settings.
+        return (now, self.site.revision, self.site.settings)
 
     def grid_present(self, now: datetime) -> bool | None:
         """Whether the grid is there: a meter's own word first, else its voltage; None unknown."""
