@@ -14,8 +14,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from custom_components.sot.site.model import Site, SiteEvent
+from custom_components.sot.site.power import Power
 from custom_components.sot.site.readings import NodeStatus, Reading
 
 from .test_snapshot import PLAY, SETTINGS, _shown
@@ -65,3 +67,25 @@ def test_incremental_equals_full_recomputation(steps: list[tuple[int, tuple[Any,
         raised["fast"].update((e.type, e.component_id) for e in _step(fast, step, now))
         raised["full"].update((e.type, e.component_id) for e in _step(full, step, now))
         assert _instant(fast, now) == _instant(full, now)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=PLAY, probes=st.lists(st.integers(-200, 400), min_size=1, max_size=4))
+def test_kept_power_answers_equal_fresh_ones(
+    steps: list[tuple[int, tuple[Any, ...]]], probes: list[int]
+) -> None:
+    """Where the power comes from is kept across messages that do not touch it (a freezer's,
+    a tank's) until a value it read may have gone stale: asked at any moment, before or after
+    the last message, it is what a Power that keeps nothing works out."""
+    site = Site(SETTINGS)
+    now = T0
+    for seconds, step in steps:
+        now += timedelta(seconds=seconds)
+        _step(site, step, now)
+        for offset in probes:
+            at = now + timedelta(seconds=offset)
+            fresh = Power(site)
+            assert site.power.source(at) == fresh.source(at)
+            assert site.power.grid_present(at) == fresh.grid_present(at)
+            for generator in site.generators():
+                assert site.power.running(generator, at) == fresh.running(generator, at)

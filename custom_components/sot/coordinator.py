@@ -317,31 +317,36 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             payload if isinstance(payload, bytes | str) else b"",
             now,
         )
-        if self.transports and parsed.readings:
-            parsed.readings = self._not_owned_elsewhere(parsed.readings, message.topic)
-        for rejection in parsed.rejections:
-            self._reject(rejection)
+        readings, meta, status = parsed.readings, parsed.meta, parsed.status
+        if readings and self.transports:
+            readings = parsed.readings = self._not_owned_elsewhere(readings, message.topic)
+        cleared: list[tuple[str, str, str]] = []
+        if parsed.rejections:
+            for rejection in parsed.rejections:
+                self._reject(rejection)
+            cleared = [
+                r.quantity for r in parsed.rejections if r.reason in NO_READING and r.quantity
+            ]
         events: list[SiteEvent] = []
-        cleared = [r.quantity for r in parsed.rejections if r.reason in NO_READING and r.quantity]
-        if parsed.meta is not None:
-            self.site.set_meta(parsed.meta)
-            self._rename_device(parsed.meta.kind, parsed.meta.id)
-            if parsed.meta.provides:
+        if meta is not None:
+            self.site.set_meta(meta)
+            self._rename_device(meta.kind, meta.id)
+            if meta.provides:
                 # A service the site now offers gets its entity, without a reload.
                 for listener in list(self._structure_listeners):
                     listener()
-        if parsed.status is not None:
-            events += self.site.set_node(parsed.status)
-        if parsed.readings:
+        if status is not None:
+            events += self.site.set_node(status)
+        if readings:
             # Readings a bridge queued arrive late with the time they were measured (`ts`):
             # what follows from them (an outage's start, a freezer's alarm) is placed then.
-            measured = max(reading.time for reading in parsed.readings)
-            events += self.site.apply(parsed.readings, min(now, measured))
-        if parsed.readings or cleared or parsed.status is not None or parsed.meta is not None:
+            measured = readings[0].time if len(readings) == 1 else max(r.time for r in readings)
+            events += self.site.apply(readings, min(now, measured))
+        if readings or cleared or status is not None or meta is not None:
             touched = {(kind, component_id) for kind, component_id, _ in cleared}
-            if parsed.meta is not None:
-                touched.add((parsed.meta.kind, parsed.meta.id))
-            self._publish(now, events, parsed.readings, touched, parsed.status)
+            if meta is not None:
+                touched.add((meta.kind, meta.id))
+            self._publish(now, events, readings, touched, status)
 
     def _not_owned_elsewhere(self, readings: list[Reading], topic: str) -> list[Reading]:
         """Readings for components no other transport feeds; the others are refused.
@@ -350,8 +355,10 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         end an outage that is still going on).
         """
         kept: list[Reading] = []
+        transports = self.transports
         for reading in readings:
-            if any(t.owns(reading.kind, reading.id) for t in self.transports):
+            kind, component_id = reading.kind, reading.id
+            if any(t.owns(kind, component_id) for t in transports):
                 self._reject(
                     Rejection(
                         RejectReason.OWNED_ELSEWHERE,
@@ -517,14 +524,22 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         comes from); each writes its state only if what it shows changed. So a reading costs
         the same on a site of five components as on one of fifty.
         """
-        readings = list(readings)
+        if not isinstance(readings, list):
+            readings = list(readings)
         if self._echoes:
             self._answer_echoes(readings)
         # The quantities read of each component, and the components told as a whole (a node's
         # status, a refusal that cleared a value, a meta, a change of power for freezers).
         read: dict[tuple[str, str], set[str]] = {}
+        known = self._known_quantities
+        new = False
         for reading in readings:
-            read.setdefault((reading.kind, reading.id), set()).add(reading.quantity)
+            kind, component_id, name = reading.kind, reading.id, reading.quantity
+            read.setdefault((kind, component_id), set()).add(name)
+            if (kind, component_id, name) not in known:
+                # Only readings add quantities, so only they can call for new entities.
+                known.add((kind, component_id, name))
+                new = True
         # An alarm's component is told at once too: its status must not trail the alarm.
         whole = set(touched)
         if events:
@@ -532,12 +547,9 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         site_wide = everything or bool(events) or status is not None
         if status is not None:
             whole |= {c.key for c in self.site.components.values() if c.node == status.node}
-        keys = whole | read.keys()
-        kinds = {kind for kind, _ in keys}
-        # Only readings add quantities, so only they can call for new entities.
-        known = self._known_quantities
-        if any((r.kind, r.id, r.quantity) not in known for r in readings):
-            known |= {(r.kind, r.id, r.quantity) for r in readings}
+        kinds = {kind for kind, _ in whole}
+        kinds.update(kind for kind, _ in read)
+        if new:
             for listener in list(self._structure_listeners):
                 listener()
         if everything:
@@ -546,9 +558,9 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             # A reading does not take a component's availability away: only those told as a
             # whole, and those read that were not available, can have changed.
             available = self._availability
-            self._log_availability(
-                now, whole | {key for key in read if available.get(key) is not True}
-            )
+            changed = whole | {key for key in read if available.get(key) is not True}
+            if changed:
+                self._log_availability(now, changed)
         for event in events:
             for event_listener in list(self._event_listeners):
                 event_listener(event)
@@ -590,7 +602,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         follow a quantity read (an entity showing one quantity is not told of another's), and
         those that derive their figures from the component when its interval allows."""
         by_component, by_key = self._component_listeners, self._quantity_listeners
-        for key in whole | read.keys():
+        for key in whole | read.keys() if whole else read:
             entire = key in whole
             derived = by_component.get(key)
             if derived and (self._told(key) if entire else self._due(key)):

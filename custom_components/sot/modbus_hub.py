@@ -237,7 +237,8 @@ class ModbusHub:
 
     def owns(self, kind: str, component_id: str) -> bool:
         """Whether a Modbus device feeds (kind, id), so its commands go to that device."""
-        return any(poller.owns(kind, component_id) for poller in self.pollers)
+        pollers = self.pollers
+        return bool(pollers) and any(poller.owns(kind, component_id) for poller in pollers)
 
     async def command(self, command: Command) -> None:
         """Carry out `command` on the device that feeds the component."""

@@ -37,11 +37,12 @@ class Component:
     link: str = "mqtt"
     # The services it provides (vocabulary.SERVICES), as its meta declares them.
     provides: tuple[str, ...] = ()
+    # (kind, id), the component's identity within its site: made once, asked on every message.
+    key: tuple[str, str] = field(init=False, repr=False, compare=False)
 
-    @property
-    def key(self) -> tuple[str, str]:
-        """(kind, id), the component's identity within its site."""
-        return (self.kind.value, self.id)
+    def __post_init__(self) -> None:
+        """Make the key (kind and id do not change)."""
+        self.key = (self.kind.value, self.id)
 
     def snapshot(self) -> dict[str, Any]:
         """Storage form: everything, values with the time they were measured."""

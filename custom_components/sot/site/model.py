@@ -44,6 +44,8 @@ __all__ = [
 
 # Readings of these kinds can change where the site's power comes from.
 _POWER_KINDS: Final = frozenset({Kind.GRID, Kind.GENERATOR, Kind.LOAD})
+# What `Power` reads (besides nodes, links and settings): where the power comes from.
+_POWER_SOURCE_INPUTS: Final = frozenset({Kind.GRID, Kind.GENERATOR})
 # The snapshot's form; `restore` reads every earlier one.
 SNAPSHOT_VERSION: Final = 2
 # NFPA 110's monthly exercise, "monthly" being 20-40 days apart (DOMAIN.md).
@@ -101,6 +103,9 @@ class Site:
         self.exercise_snoozed_until: datetime | None = None
         # Goes up whenever something worth saving changed.
         self.revision = 0
+        # How many of those changes were readings no power figure reads (a freezer's, a
+        # tank's): `Power` keeps its answers while only these go up.
+        self.quiet_revisions = 0
 
     # -- input -----------------------------------------------------------------------------
 
@@ -113,6 +118,7 @@ class Site:
         the components' availability together with their data's age.
         """
         self.revision += 1
+        self.quiet_revisions += 1  # nothing taken in yet
         warmed: dict[str, Component] = {}
         kinds: set[Kind] = set()
         fuel = False
@@ -134,6 +140,8 @@ class Site:
             silent = node is not None and not self.nodes.get(node, True)
             component.values[reading.quantity] = Sample(reading.value, reading.time, silent)
             self.revision += 1  # what was worked out from the values before is not the answer
+            if component.kind not in _POWER_SOURCE_INPUTS:
+                self.quiet_revisions += 1
             component.reported.add(reading.quantity)
             component.last_seen = max(component.last_seen or reading.time, reading.time)
             self.last_reading = max(self.last_reading or reading.time, reading.time)
@@ -254,11 +262,13 @@ class Site:
         sample = component.values.get(name)
         if sample is None:
             return None
-        if not sample.despite_offline and (
-            component.link in self.links_down
-            or (component.node is not None and not self.nodes.get(component.node, True))
-        ):
-            return None  # `node_online`, written out: this is asked many times per message
+        if not sample.despite_offline:
+            # `node_online`, written out: this is asked many times per message.
+            if self.links_down and component.link in self.links_down:
+                return None
+            node = component.node
+            if node is not None and not self.nodes.get(node, True):
+                return None
         timeout = self.settings.stale_timeout
         if now - sample.time <= timeout:
             return sample.value
@@ -280,16 +290,17 @@ class Site:
         if component is None:
             return None
         value = self.fresh(component, name, now)
-        return (
-            float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-        )
+        kind = type(value)  # exact types: a bool is an int, and not a number here
+        if kind is float:
+            return value  # type: ignore[return-value]
+        return float(value) if kind is int else None  # type: ignore[arg-type]
 
     def flag(self, component: Component | None, name: str, now: datetime) -> bool | None:
         """A live ON/OFF, or None."""
         if component is None:
             return None
         value = self.fresh(component, name, now)
-        return value if isinstance(value, bool) else None
+        return value if type(value) is bool else None
 
     # -- watchfulness ------------------------------------------------------------------------
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
 from .components import Component
-from .vocabulary import Kind
+from .vocabulary import Kind, Value
 
 if TYPE_CHECKING:
     from .model import Settings, Site
@@ -30,33 +31,112 @@ class PowerSource(StrEnum):
     NONE = "none"
 
 
+@dataclass(slots=True)
+class _Answers:
+    """Everything `Power` answers, worked out at one moment, and for how long it holds."""
+
+    revision: int
+    settings: Settings
+    since: datetime
+    until: datetime | None = None
+    running: dict[str, bool | None] = field(default_factory=dict)
+    on_load: dict[str, bool | None] = field(default_factory=dict)
+    grid: bool | None = None
+    source: PowerSource | None = None
+
+
 class Power:
     """The grid's presence and every generator's state, and the source they add up to."""
 
     def __init__(self, site: Site) -> None:
         """Read from `site`'s components."""
         self.site = site
-        # The last answers, with the moment, the site's revision and settings they hold for:
-        # one message asks the same of a generator many times (its run time, fuel, the freezers'
-        # power, the entities), and nothing changes in between without a new revision.
-        self._running: dict[str, tuple[tuple[datetime, int, Settings], bool | None]] = {}
-        self._source: tuple[tuple[datetime, int, Settings], PowerSource | None] | None = None
+        # The answers last worked out: one message asks them many times (a generator's run
+        # time and fuel, the freezers' power, the entities), and a freezer's or a tank's
+        # reading changes none of them. They hold while nothing they read has changed
+        # (the site's revision less its quiet ones, the settings) and no value they read has aged past the
+        # staleness timeout (a value only ever goes stale as time passes, never live again).
+        self._kept: _Answers | None = None
 
-    def _stamp(self, now: datetime) -> tuple[datetime, int, Settings]:
-        # The settings object itself, not its id: an id can come back for new settings.
-        return (now, self.site.revision, self.site.settings)
+    def _answers(self, now: datetime) -> _Answers:
+        site = self.site
+        kept = self._kept
+        if (
+            kept is not None
+            and kept.revision == site.revision - site.quiet_revisions
+            and kept.settings is site.settings
+            and kept.since <= now
+            and (kept.until is None or now <= kept.until)
+        ):
+            return kept
+        kept = self._kept = self._work_out(now)
+        return kept
+
+    def _work_out(self, now: datetime) -> _Answers:
+        site = self.site
+        answers = _Answers(site.revision - site.quiet_revisions, site.settings, now)
+        generators = site.of_kind(Kind.GENERATOR)
+        for generator in generators:
+            answers.running[generator.id] = self._running_now(generator, now, answers)
+        for generator in generators:
+            answers.on_load[generator.id] = self._on_load_now(generator, now, answers)
+        answers.grid = self._grid_present(now, answers)
+        on_load = _any(answers.on_load.values())
+        if on_load:
+            answers.source = PowerSource.GENERATOR
+        elif answers.grid is not None and on_load is not None:
+            answers.source = PowerSource.GRID if answers.grid else PowerSource.NONE
+        return answers
+
+    def _live(
+        self, component: Component, name: str, now: datetime, answers: _Answers
+    ) -> Value | None:
+        """A value the answers read (`Site.fresh`): they hold only until it may go stale."""
+        value = self.site.fresh(component, name, now)
+        if value is None:
+            return None  # stale stays stale, and nothing arrives without a new revision
+        timeout = self.site.settings.stale_timeout
+        expires = component.values[name].time + timeout
+        if expires < now:
+            # Live beyond its age while its node is online, or while the component reports
+            # anything else: until the component has been silent too long.
+            seen = component.last_seen
+            if seen is None or seen + timeout < now:
+                return value  # while its node is online: a new revision when that changes
+            expires = seen + timeout
+        if answers.until is None or expires < answers.until:
+            answers.until = expires
+        return value
+
+    def _flag(
+        self, component: Component, name: str, now: datetime, answers: _Answers
+    ) -> bool | None:
+        value = self._live(component, name, now, answers)
+        return value if type(value) is bool else None
+
+    def _number(
+        self, component: Component, name: str, now: datetime, answers: _Answers
+    ) -> float | None:
+        value = self._live(component, name, now, answers)
+        kind = type(value)  # exact types: a bool is an int, and not a number here
+        if kind is float:
+            return value  # type: ignore[return-value]
+        return float(value) if kind is int else None  # type: ignore[arg-type]
 
     def grid_present(self, now: datetime) -> bool | None:
         """Whether the grid is there: a meter's own word first, else its voltage; None unknown."""
-        answers: list[bool] = []
+        return self._answers(now).grid
+
+    def _grid_present(self, now: datetime, answers: _Answers) -> bool | None:
+        found: list[bool] = []
         for grid in self.site.of_kind(Kind.GRID):
-            present = self.site.flag(grid, "present", now)
+            present = self._flag(grid, "present", now, answers)
             if present is None:
-                voltage = self.site.number(grid, "voltage", now)
+                voltage = self._number(grid, "voltage", now, answers)
                 present = None if voltage is None else voltage >= self.site.settings.grid_voltage
             if present is not None:
-                answers.append(present)
-        return any(answers) if answers else None
+                found.append(present)
+        return any(found) if found else None
 
     def grid_change_time(self, now: datetime) -> datetime:
         """When the grid reading that changed the state was measured (not when we noticed)."""
@@ -70,43 +150,49 @@ class Power:
 
     def running(self, generator: Component, now: datetime) -> bool | None:
         """Whether the engine turns: from its state word, else from its speed."""
-        stamp = self._stamp(now)
-        known = self._running.get(generator.id)
-        if known is not None and known[0] == stamp:
-            return known[1]
-        answer = self._running_now(generator, now)
-        self._running[generator.id] = (stamp, answer)
-        return answer
+        answers = self._answers(now)
+        if generator.id in answers.running:
+            return answers.running[generator.id]
+        return self._running_now(generator, now, answers)  # not (or no longer) the site's
 
-    def _running_now(self, generator: Component, now: datetime) -> bool | None:
-        state = self.site.fresh(generator, "state", now)
+    def _running_now(self, generator: Component, now: datetime, answers: _Answers) -> bool | None:
+        state = self._live(generator, "state", now, answers)
         if isinstance(state, str):
             return state in RUNNING_STATES
-        speed = self.site.number(generator, "speed", now)
+        speed = self._number(generator, "speed", now, answers)
         return None if speed is None else speed > RUNNING_RPM
 
     def on_load(self, generator: Component, now: datetime) -> bool | None:
         """Whether the generator feeds the site: breaker, else output, else that it runs."""
-        on_load = self.site.flag(generator, "on_load", now)
+        answers = self._answers(now)
+        if generator.id in answers.on_load:
+            return answers.on_load[generator.id]
+        return self._on_load_now(generator, now, answers)
+
+    def _on_load_now(self, generator: Component, now: datetime, answers: _Answers) -> bool | None:
+        running = answers.running.get(generator.id)
+        if generator.id not in answers.running:
+            running = self._running_now(generator, now, answers)
+        on_load = self._flag(generator, "on_load", now, answers)
         if on_load is not None:
             # A closed breaker on a stopped engine feeds nothing; an unknown engine state does
             # not overrule the breaker.
-            return on_load and self.running(generator, now) is not False
-        power = self.site.number(generator, "power", now)
+            return on_load and running is not False
+        power = self._number(generator, "power", now, answers)
         if power is not None:
             return power > ON_LOAD_KW
-        load = self.site.number(generator, "load", now)
+        load = self._number(generator, "load", now, answers)
         if load is not None:
             return load > ON_LOAD_PERCENT
-        return self.running(generator, now)
+        return running
 
     def any_running(self, now: datetime) -> bool | None:
         """Whether any generator runs; None when none is known to and one is unknown."""
-        return _any(self.running(g, now) for g in self.site.of_kind(Kind.GENERATOR))
+        return _any(self._answers(now).running.values())
 
     def any_on_load(self, now: datetime) -> bool | None:
         """Whether any generator feeds the site; None when none is known to and one is unknown."""
-        return _any(self.on_load(g, now) for g in self.site.of_kind(Kind.GENERATOR))
+        return _any(self._answers(now).on_load.values())
 
     def source(self, now: datetime) -> PowerSource | None:
         """Grid, generator (also while the grid is back but not yet switched over) or none.
@@ -115,21 +201,7 @@ class Power:
         other feeds the site: "no power" must not be shown for a controller that merely missed
         a poll.
         """
-        stamp = self._stamp(now)
-        if self._source is not None and self._source[0] == stamp:
-            return self._source[1]
-        answer = self._source_now(now)
-        self._source = (stamp, answer)
-        return answer
-
-    def _source_now(self, now: datetime) -> PowerSource | None:
-        on_load = self.any_on_load(now)
-        if on_load:
-            return PowerSource.GENERATOR
-        grid = self.grid_present(now)
-        if grid is None or on_load is None:
-            return None
-        return PowerSource.GRID if grid else PowerSource.NONE
+        return self._answers(now).source
 
     def rating(self, generator: Component) -> float:
         """A generator's rated power, kW: its meta, else the site setting."""
