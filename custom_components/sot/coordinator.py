@@ -342,11 +342,13 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             # what follows from them (an outage's start, a freezer's alarm) is placed then.
             measured = readings[0].time if len(readings) == 1 else max(r.time for r in readings)
             events += self.site.apply(readings, min(now, measured))
-        if readings or cleared or status is not None or meta is not None:
+        if cleared or meta is not None:
             touched = {(kind, component_id) for kind, component_id, _ in cleared}
             if meta is not None:
                 touched.add((meta.kind, meta.id))
             self._publish(now, events, readings, touched, status)
+        elif readings or status is not None:
+            self._publish(now, events, readings, (), status)
 
     def _not_owned_elsewhere(self, readings: list[Reading], topic: str) -> list[Reading]:
         """Readings for components no other transport feeds; the others are refused.
@@ -547,8 +549,9 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         site_wide = everything or bool(events) or status is not None
         if status is not None:
             whole |= {c.key for c in self.site.components.values() if c.node == status.node}
-        kinds = {kind for kind, _ in whole}
-        kinds.update(kind for kind, _ in read)
+        kinds = {kind for kind, _ in read}
+        if whole:
+            kinds.update(kind for kind, _ in whole)
         if new:
             for listener in list(self._structure_listeners):
                 listener()
@@ -558,7 +561,9 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             # A reading does not take a component's availability away: only those told as a
             # whole, and those read that were not available, can have changed.
             available = self._availability
-            changed = whole | {key for key in read if available.get(key) is not True}
+            changed = {key for key in read if available.get(key) is not True}
+            if whole:
+                changed |= whole
             if changed:
                 self._log_availability(now, changed)
         for event in events:

@@ -122,33 +122,44 @@ class Site:
         warmed: dict[str, Component] = {}
         kinds: set[Kind] = set()
         fuel = False
+        silent = node is not None and not self.nodes.get(node, True)
+        components = self.components
         for reading in readings:
-            component = self.component(reading.kind, reading.id, create=True)
-            assert component is not None  # created on demand
-            known = component.values.get(reading.quantity)
-            if known is not None and reading.time < known.time:
+            quantity, time = reading.quantity, reading.time
+            component = components.get((reading.kind, reading.id))
+            if component is None:
+                component = self.component(reading.kind, reading.id, create=True)
+                assert component is not None  # created on demand
+            known = component.values.get(quantity)
+            if known is not None and time < known.time:
                 continue  # measured before what is shown: history, not news
-            kinds.add(component.kind)
-            fuel = fuel or reading.quantity in FUEL_INPUTS.get(component.kind, ())
-            if component.kind is Kind.GENERATOR:
-                self._integrate(component, reading.time)
+            kind = component.kind
+            kinds.add(kind)
+            if not fuel:
+                inputs = FUEL_INPUTS.get(kind)
+                fuel = inputs is not None and quantity in inputs
+            if kind is Kind.GENERATOR:
+                self._integrate(component, time)
             if node is not None:
                 component.node = node
                 component.link = "modbus"
-            if component.kind is Kind.FREEZER:
+            if kind is Kind.FREEZER:
                 self._record_cold_chain(component, reading)
-            silent = node is not None and not self.nodes.get(node, True)
-            component.values[reading.quantity] = Sample(reading.value, reading.time, silent)
+            component.values[quantity] = Sample(reading.value, time, silent)
             self.revision += 1  # what was worked out from the values before is not the answer
-            if component.kind not in _POWER_SOURCE_INPUTS:
+            if kind not in _POWER_SOURCE_INPUTS:
                 self.quiet_revisions += 1
-            component.reported.add(reading.quantity)
-            component.last_seen = max(component.last_seen or reading.time, reading.time)
-            self.last_reading = max(self.last_reading or reading.time, reading.time)
-            if component.kind is Kind.FREEZER:
+            component.reported.add(quantity)
+            seen = component.last_seen
+            if seen is None or time > seen:
+                component.last_seen = time
+            last = self.last_reading
+            if last is None or time > last:
+                self.last_reading = time
+            if kind is Kind.FREEZER:
                 warmed[component.id] = component
-                if reading.quantity == "temperature":
-                    self.freezers.track(component.id, reading.time, float(reading.value))
+                if quantity == "temperature":
+                    self.freezers.track(component.id, time, float(reading.value))
         # Only the freezers that reported move on here; the others do at the next tick. So a
         # message costs the same however many freezers the site has.
         return self._evaluate(now, freezers=warmed.values(), kinds=kinds, fuel=fuel)

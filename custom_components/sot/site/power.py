@@ -53,9 +53,10 @@ class Power:
         self.site = site
         # The answers last worked out: one message asks them many times (a generator's run
         # time and fuel, the freezers' power, the entities), and a freezer's or a tank's
-        # reading changes none of them. They hold while nothing they read has changed
-        # (the site's revision less its quiet ones, the settings) and no value they read has aged past the
-        # staleness timeout (a value only ever goes stale as time passes, never live again).
+        # reading changes none of them. They hold while nothing they read has changed (the
+        # site's revision less its quiet ones, the settings) and no value they read has aged
+        # past the staleness timeout (a value only ever goes stale as time passes, never live
+        # again).
         self._kept: _Answers | None = None
 
     def _answers(self, now: datetime) -> _Answers:

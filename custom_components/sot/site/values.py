@@ -37,10 +37,9 @@ def check_number(spec: Quantity, number: float) -> float:
     """Return `number` if it is a real, in-range reading of `spec`."""
     if not math.isfinite(number):
         raise ValueRejected(RejectReason.NOT_FINITE, f"{spec.name}: {number} is not finite")
-    if spec.no_reading and any(
-        abs(number - bad) < _NO_READING_TOLERANCE for bad in spec.no_reading
-    ):
-        raise ValueRejected(RejectReason.NO_READING, f"{spec.name}: {number} means no reading")
+    for bad in spec.no_reading:
+        if abs(number - bad) < _NO_READING_TOLERANCE:
+            raise ValueRejected(RejectReason.NO_READING, f"{spec.name}: {number} means no reading")
     if (spec.minimum is not None and number < spec.minimum) or (
         spec.maximum is not None and number > spec.maximum
     ):
