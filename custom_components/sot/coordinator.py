@@ -360,17 +360,20 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         transports = self.transports
         for reading in readings:
             kind, component_id = reading.kind, reading.id
-            if any(t.owns(kind, component_id) for t in transports):
-                self._reject(
-                    Rejection(
-                        RejectReason.OWNED_ELSEWHERE,
-                        topic,
-                        f"{reading.kind}/{reading.id} is fed by a Modbus device",
-                        (reading.kind, reading.id, reading.quantity),
-                    )
-                )
+            for transport in transports:
+                if transport.owns(kind, component_id):
+                    break
             else:
                 kept.append(reading)
+                continue
+            self._reject(
+                Rejection(
+                    RejectReason.OWNED_ELSEWHERE,
+                    topic,
+                    f"{kind}/{component_id} is fed by a Modbus device",
+                    (kind, component_id, reading.quantity),
+                )
+            )
         return kept
 
     @callback
@@ -530,6 +533,15 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             readings = list(readings)
         if self._echoes:
             self._answer_echoes(readings)
+        elif (
+            len(readings) == 1
+            and not events
+            and not touched
+            and status is None
+            and not everything
+            and self._one_reading(readings[0])
+        ):
+            return
         # The quantities read of each component, and the components told as a whole (a node's
         # status, a refusal that cleared a value, a meta, a change of power for freezers).
         read: dict[tuple[str, str], set[str]] = {}
@@ -601,6 +613,34 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         elif not kinds.isdisjoint(_SITE_WIDE_KINDS) and self._due(None):
             self._tell_site(whole)
         self._tell(read, whole)
+
+    def _one_reading(self, reading: Reading) -> bool:
+        """The most common message, told in short: one more reading of a quantity already
+        shown, of a live component whose kind no site-wide figure follows (a freezer's
+        temperature), that raised nothing. What `_publish` does for it, without the sets;
+        False (nothing done) for any other."""
+        kind, key = reading.kind, (reading.kind, reading.id)
+        if (
+            kind in _SITE_WIDE_KINDS
+            or (kind, reading.id, reading.quantity) not in self._known_quantities
+            or self._availability.get(key) is not True
+        ):
+            return False
+        coldchain = self.site.coldchain.records_revision
+        if coldchain != self._coldchain_saved or coldchain != self._coldchain_shown:
+            return False
+        if self.site.revision != self._saved_revision:
+            self._changed()
+        derived = self._component_listeners.get(key)
+        if derived and self._due(key):
+            for listener in list(derived):
+                listener()
+        if (by_quantity := self._quantity_listeners.get(key)) and (
+            listeners := by_quantity.get(reading.quantity)
+        ):
+            for listener in list(listeners):
+                listener()
+        return True
 
     def _tell(self, read: dict[tuple[str, str], set[str]], whole: set[tuple[str, str]]) -> None:
         """Tell the entities of the components in `whole`; of the others, at once those that
