@@ -396,7 +396,7 @@ class Site:
         coolant temperature does not recompute them either.
         """
         events: list[SiteEvent] = []
-        power = kinds is None or bool(kinds & _POWER_KINDS)
+        power = kinds is None or not kinds.isdisjoint(_POWER_KINDS)
         if power:
             self._evaluate_grid(now, events)
             self.freezers.observe_power(now)

@@ -263,25 +263,27 @@ class Warming:
 
     def add(self, time: float, temperature: float) -> None:
         """Take in one reading."""
-        if self.last is not None:
+        last = self.last
+        if last is not None:
             steps = self.steps
-            steps.append(abs(temperature - self.last))
+            steps.append(abs(temperature - last))
             if len(steps) > ON_CHANGE_REPORTS:
                 del steps[0]
         self.last = temperature
         minute = math.floor(time / BUCKET_SECONDS)
-        if self.buckets and self.buckets[-1][0] == minute:
-            bucket = self.buckets[-1]
-            n = bucket[3] + 1
-            bucket[1] += (time - bucket[1]) / n
-            bucket[2] += (temperature - bucket[2]) / n
-            bucket[3] = n
-        elif not self.buckets or minute > self.buckets[-1][0]:
-            self.buckets.append([float(minute), time, temperature, 1.0])
+        buckets = self.buckets
+        newest = buckets[-1] if buckets else None
+        if newest is not None and newest[0] == minute:
+            n = newest[3] + 1
+            newest[1] += (time - newest[1]) / n
+            newest[2] += (temperature - newest[2]) / n
+            newest[3] = n
+        elif newest is None or minute > newest[0]:
+            buckets.append([float(minute), time, temperature, 1.0])
         # (A reading older than the last bucket is kept as the value, not in the curve.)
         cutoff = time - RETAIN
-        while self.buckets and self.buckets[0][1] < cutoff:
-            self.buckets.pop(0)
+        while buckets and buckets[0][1] < cutoff:
+            buckets.pop(0)
 
     @property
     def step(self) -> float | None:
