@@ -70,18 +70,37 @@ def test_incremental_equals_full_recomputation(steps: list[tuple[int, tuple[Any,
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(steps=PLAY, probes=st.lists(st.integers(-200, 400), min_size=1, max_size=4))
+@given(
+    steps=PLAY,
+    probes=st.lists(st.integers(-200, 400), min_size=1, max_size=4),
+    lags=st.lists(st.sampled_from([0, 0, 0, 30, 200, 400]), min_size=1, max_size=5),
+    links=st.lists(st.sampled_from([None, None, True, False]), min_size=1, max_size=5),
+)
 def test_kept_power_answers_equal_fresh_ones(
-    steps: list[tuple[int, tuple[Any, ...]]], probes: list[int]
+    steps: list[tuple[int, tuple[Any, ...]]],
+    probes: list[int],
+    lags: list[int],
+    links: list[bool | None],
 ) -> None:
     """Where the power comes from is kept across messages that do not touch it (a freezer's,
     a tank's) until a value it read may have gone stale: asked at any moment, before or after
-    the last message, it is what a Power that keeps nothing works out."""
+    the last message, it is what a Power that keeps nothing works out. Readings also come late
+    (measured before the last ones), Modbus-fed grid meters too, and the MQTT link goes and
+    comes back."""
     site = Site(SETTINGS)
     now = T0
-    for seconds, step in steps:
+    for index, (seconds, step) in enumerate(steps):
         now += timedelta(seconds=seconds)
-        _step(site, step, now)
+        if step[0] == "reading":
+            _, kind, component_id, name, value = step
+            measured = now - timedelta(seconds=lags[index % len(lags)])
+            node = "n1" if kind in ("generator", "grid") and index % 2 else None
+            site.apply([Reading(kind, component_id, name, value, measured)], measured, node=node)
+        else:
+            _step(site, step, now)
+        link = links[index % len(links)]
+        if link is not None:
+            site.set_link("mqtt", link, now)
         for offset in probes:
             at = now + timedelta(seconds=offset)
             fresh = Power(site)
@@ -89,3 +108,4 @@ def test_kept_power_answers_equal_fresh_ones(
             assert site.power.grid_present(at) == fresh.grid_present(at)
             for generator in site.generators():
                 assert site.power.running(generator, at) == fresh.running(generator, at)
+                assert site.power.on_load(generator, at) == fresh.on_load(generator, at)
