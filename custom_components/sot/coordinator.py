@@ -617,8 +617,9 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
     def _one_reading(self, reading: Reading) -> bool:
         """The most common message, told in short: one more reading of a quantity already
         shown, of a live component whose kind no site-wide figure follows (a freezer's
-        temperature), that raised nothing. What `_publish` does for it, without the sets;
-        False (nothing done) for any other."""
+        temperature), that raised nothing. What `_publish` does for it, without working out
+        availability, power and site-wide figures it cannot change; False (nothing done) for
+        any other."""
         kind, key = reading.kind, (reading.kind, reading.id)
         if (
             kind in _SITE_WIDE_KINDS
@@ -631,15 +632,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             return False
         if self.site.revision != self._saved_revision:
             self._changed()
-        derived = self._component_listeners.get(key)
-        if derived and self._due(key):
-            for listener in list(derived):
-                listener()
-        if (by_quantity := self._quantity_listeners.get(key)) and (
-            listeners := by_quantity.get(reading.quantity)
-        ):
-            for listener in list(listeners):
-                listener()
+        self._tell({key: {reading.quantity}}, set())
         return True
 
     def _tell(self, read: dict[tuple[str, str], set[str]], whole: set[tuple[str, str]]) -> None:

@@ -20,6 +20,19 @@ class Sample:
     despite_offline: bool = False
 
 
+def as_number(value: Value | None) -> float | None:
+    """A value as a number, or None (exact types: a bool is an int, and not a number here)."""
+    kind = type(value)
+    if kind is float:
+        return value  # type: ignore[return-value]
+    return float(value) if kind is int else None  # type: ignore[arg-type]
+
+
+def as_flag(value: Value | None) -> bool | None:
+    """A value as ON/OFF, or None."""
+    return value if type(value) is bool else None
+
+
 @dataclass(slots=True)
 class Component:
     """One grid connection, generator, tank, freezer or load, and its last good values."""

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 from .coldchain import ColdChain
-from .components import Component, Sample, iso, optional_time
+from .components import Component, Sample, as_flag, as_number, iso, optional_time
 from .events import EventType, SiteEvent
 from .freezers import Freezers, FreezerStatus
 from .fuel import FUEL_INPUTS, Fuel
@@ -300,18 +300,13 @@ class Site:
         """A live number, or None."""
         if component is None:
             return None
-        value = self.fresh(component, name, now)
-        kind = type(value)  # exact types: a bool is an int, and not a number here
-        if kind is float:
-            return value  # type: ignore[return-value]
-        return float(value) if kind is int else None  # type: ignore[arg-type]
+        return as_number(self.fresh(component, name, now))
 
     def flag(self, component: Component | None, name: str, now: datetime) -> bool | None:
         """A live ON/OFF, or None."""
         if component is None:
             return None
-        value = self.fresh(component, name, now)
-        return value if type(value) is bool else None
+        return as_flag(self.fresh(component, name, now))
 
     # -- watchfulness ------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
-from .components import Component
+from .components import Component, as_flag, as_number
 from .vocabulary import Kind, Value
 
 if TYPE_CHECKING:
@@ -112,17 +112,12 @@ class Power:
     def _flag(
         self, component: Component, name: str, now: datetime, answers: _Answers
     ) -> bool | None:
-        value = self._live(component, name, now, answers)
-        return value if type(value) is bool else None
+        return as_flag(self._live(component, name, now, answers))
 
     def _number(
         self, component: Component, name: str, now: datetime, answers: _Answers
     ) -> float | None:
-        value = self._live(component, name, now, answers)
-        kind = type(value)  # exact types: a bool is an int, and not a number here
-        if kind is float:
-            return value  # type: ignore[return-value]
-        return float(value) if kind is int else None  # type: ignore[arg-type]
+        return as_number(self._live(component, name, now, answers))
 
     def grid_present(self, now: datetime) -> bool | None:
         """Whether the grid is there: a meter's own word first, else its voltage; None unknown."""
