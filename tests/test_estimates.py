@@ -645,6 +645,69 @@ def test_a_single_high_reading_is_not_a_refill() -> None:
     assert site.fuel.estimate.refills == []
 
 
+def running(site: Site, minutes: range, litres: float, rate: float = 15.0) -> list[SiteEvent]:
+    """A set on load burning and reporting `rate` L/h from a 1000 L tank, every 10 s."""
+    events: list[SiteEvent] = []
+    for minute in minutes:
+        for second in range(0, 60, 10):
+            now = at(minute) + timedelta(seconds=second)
+            burned = rate * ((minute - minutes.start) * 60 + second) / 3600
+            events += site.apply(
+                [
+                    Reading("grid", "main", "present", False, now),
+                    Reading("generator", "main", "state", "running", now),
+                    Reading("generator", "main", "on_load", True, now),
+                    Reading("generator", "main", "fuel_rate", rate, now),
+                    Reading("tank", "main", "level", round((litres - burned) / 10, 2), now),
+                ],
+                now,
+            )
+    return events
+
+
+def test_a_restart_while_the_set_runs_raises_no_drain() -> None:
+    """Nothing is counted as burned while Home Assistant is down: the lower level it finds
+    after 90 minutes is a new start, not a loss; a refill across such a gap is still one."""
+    site = Site(Settings(tank_capacity=1000.0, tank_reserve=10.0))
+    assert EventType.FUEL_DRAIN not in types(running(site, range(0, 180), 900.0))
+    restarted = Site(Settings(tank_capacity=1000.0, tank_reserve=10.0))
+    restarted.restore(json.loads(json.dumps(site.snapshot())))
+    # 180 min run before, 90 min down: 270 min at 15 L/h burned.
+    events = running(restarted, range(270, 300), 900.0 - 15.0 * 270 / 60)
+    assert types(events) == []
+    figure = restarted.fuel.present(at(299))
+    assert figure is not None
+    assert figure.hours == pytest.approx((900.0 - 15.0 * 300 / 60 - 100) / 15.0, rel=0.05)
+    # Down again for an hour, and 300 L delivered meanwhile.
+    events = running(restarted, range(360, 380), 900.0 - 15.0 * 360 / 60 + 300.0)
+    refills = [e for e in events if e.type is EventType.FUEL_REFILLED]
+    assert len(refills) == 1
+    assert EventType.FUEL_DRAIN not in types(events)
+
+
+@pytest.mark.parametrize("capacity", [800.0, 1200.0])
+@pytest.mark.parametrize("engine", ["stopped", "running"])
+def test_a_tank_capacity_changed_raises_neither_a_refill_nor_a_drain(
+    capacity: float, engine: str
+) -> None:
+    """The litres taken in before a capacity change are on another scale: the next readings
+    start the level's evidence again, and the figures follow the new capacity."""
+    site = Site(Settings(tank_capacity=1000.0, tank_reserve=10.0))
+    before = standing(site, range(0, 30), 600.0) if engine == "stopped" else []
+    if engine == "running":
+        before = running(site, range(0, 60), 700.0)
+    assert {EventType.FUEL_DRAIN, EventType.FUEL_REFILLED}.isdisjoint(types(before))
+    site.settings = Settings(tank_capacity=capacity, tank_reserve=10.0)
+    events = site.tick(at(60))
+    if engine == "stopped":
+        events += standing(site, range(60, 90), 600.0)
+        assert site.fuel.estimate.level == pytest.approx(600.0 * capacity / 1000, abs=3.0)
+    else:
+        events += running(site, range(60, 90), 700.0 - 15.0)
+    assert {EventType.FUEL_DRAIN, EventType.FUEL_REFILLED}.isdisjoint(types(events))
+    assert site.fuel.estimate.refills == site.fuel.estimate.drains == []
+
+
 def test_a_run_after_a_long_stop_starts_a_new_stretch() -> None:
     site = outage_site()
     litres = run_on(site, range(0, 60), 800.0, noise=0.2)
@@ -674,7 +737,12 @@ def test_the_fuel_estimate_survives_a_restart() -> None:
 
 @pytest.mark.parametrize(
     "damage",
-    [{"by_rate": [1.0, 2.0]}, {"filling": [1.0]}, {"still": [1.0, 2.0]}],
+    [
+        {"by_rate": [1.0, 2.0]},
+        {"filling": [1.0]},
+        {"still": [1.0, 2.0]},
+        {"hourly": {"main": [12.0]}},  # the side the rate is on lost: it would fail later
+    ],
 )
 def test_a_damaged_fuel_estimate_is_refused(damage: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="fuel"):

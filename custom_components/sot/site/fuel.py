@@ -352,6 +352,15 @@ class Fuel:
         if estimate.level_time is not None and time <= estimate.level_time:
             return
         previous_time, estimate.level_time = estimate.level_time, time
+        scale = self._scale()
+        rescaled = estimate.scale is not None and scale != estimate.scale
+        estimate.scale = scale
+        if rescaled:
+            # A tank's capacity changed (a setting, its meta): the litres taken in before were
+            # on another scale; a difference from them is neither a refill nor a drain.
+            self._start_afresh(time, litres, rescaled=True)
+            self._window(time, litres)
+            return
         running = self.site.power.any_running(now)
         expected = self._expected(running)
         if estimate.level is None or previous_time is None:
@@ -364,6 +373,17 @@ class Fuel:
             self._follow_refill(time, litres, now, events)
             return
         threshold = max(REFILL_MIN, REFILL_SIGMAS * self.gauge_noise())
+        gap = self.site.settings.stale_timeout.total_seconds()
+        if (
+            previous_time is not None
+            and time - previous_time > gap
+            and (expected is None or litres - expected <= threshold)
+        ):
+            # Nothing is known of what burned while the gauge was not heard (Home Assistant not
+            # running, a silent gauge): a lower level then is not judged a drain. A higher one
+            # is a refill all the same: burning only lowers it.
+            self._start_afresh(time, litres, rescaled=False)
+            return
         if expected is not None and litres - expected > threshold:
             estimate.filling = [time, expected, litres, time]
             self._end_drain(time)
@@ -380,6 +400,30 @@ class Fuel:
             self._running(time, litres, now)
         elif running is False:
             self._still(time, litres, now, events)
+
+    def _scale(self) -> float:
+        """The capacity the tanks' levels are read against, L (0 when all report litres)."""
+        return sum(
+            self.capacity(tank)
+            for tank in self.site.of_kind(Kind.TANK)
+            if "volume" not in tank.values
+        )
+
+    def _start_afresh(self, time: float, litres: float, rescaled: bool) -> None:
+        """The level's evidence starts again at `litres`: after a gap in the gauge's readings
+        the lines are cut (their correction stays); after a capacity change nothing taken in
+        before is on the same scale, so the lines and the gauge's noise are learnt again."""
+        estimate = self.estimate
+        self._end_drain(time)
+        estimate.level = litres
+        estimate.still = estimate.dropped = estimate.filling = None
+        if rescaled:
+            estimate.recent = []
+            estimate.by_rate, estimate.by_curve, estimate.by_hours = Line(), Line(), Line()
+            estimate.noise = None
+            return
+        for line in (estimate.by_rate, estimate.by_curve, estimate.by_hours):
+            line.cut()
 
     def _expected(self, running: bool | None) -> float | None:
         """The litres the tank should hold now, by the line, the still tank or the average."""

@@ -226,6 +226,8 @@ class FuelEstimate:
     # and [the last hour's average rate, the side the smoothed rate is on, when it swung].
     loaded: dict[str, bool] = field(default_factory=dict)
     hourly: dict[str, list[float]] = field(default_factory=dict)
+    # The capacity (L) the tanks' levels were read against when the evidence was taken.
+    scale: float | None = None
 
     def snapshot(self) -> dict[str, Any]:
         """Storage form."""
@@ -252,6 +254,7 @@ class FuelEstimate:
             "demand_time": self.demand_time,
             "loaded": dict(self.loaded),
             "hourly": {g: list(v) for g, v in self.hourly.items()},
+            "scale": self.scale,
         }
 
     @classmethod
@@ -270,6 +273,12 @@ class FuelEstimate:
             if len(values) != length:
                 raise ValueError(f"fuel {key} is damaged")
             return values
+
+        def hour(values: Any) -> list[float]:
+            numbers = [float(x) for x in values]
+            if len(numbers) < 2:
+                raise ValueError("a generator's hourly fuel rate is damaged")
+            return numbers
 
         def tallies(key: str) -> list[Tally]:
             return [Tally(float(t), float(litres)) for t, litres in data.get(key) or ()]
@@ -296,9 +305,8 @@ class FuelEstimate:
             demand=number("demand"),
             demand_time=number("demand_time"),
             loaded={str(g): bool(v) for g, v in dict(data.get("loaded") or {}).items()},
-            hourly={
-                str(g): [float(x) for x in v] for g, v in dict(data.get("hourly") or {}).items()
-            },
+            hourly={str(g): hour(v) for g, v in dict(data.get("hourly") or {}).items()},
+            scale=number("scale"),
         )
 
 
