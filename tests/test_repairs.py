@@ -140,6 +140,23 @@ async def test_silence_limit_is_changed_in_the_fix_flow_without_a_restart(
     assert _issues(mqtt_hass, "site_silent") == []
 
 
+async def test_a_shorter_silence_limit_raises_its_issue_at_once(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, freezer: FrozenDateTimeFactory
+) -> None:
+    """A limit changed in the settings is checked when it is saved, not at the next tick."""
+    entry = site_entry(silent_after=60, stale_timeout=86400)
+    await start_site(mqtt_hass, field, entry, freezer)
+    await field.publish("sot/kall/grid/main/present", "ON")
+    await wait_for_state(mqtt_hass, "binary_sensor.kall_grid_present", "on")
+    await _tick(mqtt_hass, freezer, 31 * 60)
+    assert _issues(mqtt_hass, "site_silent") == []
+    mqtt_hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "silent_after": 30}
+    )
+    await mqtt_hass.async_block_till_done()
+    assert len(_issues(mqtt_hass, "site_silent")) == 1
+
+
 async def test_unexercised_generator_is_reminded_and_can_be_put_off(
     mqtt_hass: HomeAssistant,
     field: aiomqtt.Client,

@@ -9,6 +9,7 @@ compiles statistics; nothing is published again in between, as a quiet site woul
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -27,7 +28,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     statistics_during_period,
 )
 
-from custom_components.sot.const import SUBENTRY_MODBUS
+from custom_components.sot.const import EVENT_ALARM, SUBENTRY_MODBUS
 
 from .helpers import site_entry, start_site, wait_for, wait_for_state, wait_until_subscribed
 
@@ -185,3 +186,87 @@ async def test_mid_storm_state_survives(
     sums = [row["sum"] for row in stats.get(ENERGY, [])]
     assert sums, "no statistics were compiled for the energy counter"
     assert max(sums) == 0, f"the Energy dashboard would count {max(sums)} kWh never produced"
+
+
+async def _alarms_fired(hass: HomeAssistant) -> list[str]:
+    fired: list[str] = []
+
+    @callback
+    def on_alarm(event: Event) -> None:
+        fired.append(event.data["event_type"])
+
+    hass.bus.async_listen(EVENT_ALARM, on_alarm)
+    return fired
+
+
+async def test_an_alarm_raised_while_the_site_starts_is_raised_once(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """The site listens to MQTT before its alarm entity exists: the grid going in between is
+    raised once that entity listens, not lost."""
+    hass = mqtt_hass
+    entry = site_entry()
+    coordinator = await start_site(hass, field, entry)
+    await field.publish("sot/kall/grid/main/present", "ON")
+    await wait_for(
+        hass, lambda: coordinator.site.power.grid_present(coordinator.now()) is True, "grid on"
+    )
+    fired = await _alarms_fired(hass)
+    forward = hass.config_entries.async_forward_entry_setups
+
+    async def grid_goes_first(started: Any, platforms: Any) -> None:
+        site = started.runtime_data
+        await field.publish("sot/kall/grid/main/present", "OFF")
+        await wait_for(hass, lambda: site.site.outages.current is not None, "the outage")
+        await forward(started, platforms)
+
+    hass.config_entries.async_forward_entry_setups = grid_goes_first  # type: ignore[method-assign]
+    try:
+        assert await hass.config_entries.async_reload(entry.entry_id)
+    finally:
+        hass.config_entries.async_forward_entry_setups = forward  # type: ignore[method-assign]
+    await hass.async_block_till_done()
+    await wait_for(hass, lambda: "grid_lost" in fired, "grid_lost to be raised")
+    await field.publish("sot/kall/grid/main/present", "OFF")
+    await hass.async_block_till_done()
+    assert fired == ["grid_lost"]
+    alarm = hass.states.get(ALARMS)
+    assert alarm is not None
+    assert alarm.attributes["event_type"] == "grid_lost"
+
+
+async def test_a_reading_while_the_site_unloads_is_not_taken_in_unheard(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """A reading that lands while the entities go is not taken in: else its alarm would be
+    saved as raised without anyone hearing it. After the reload the grid going is raised."""
+    hass = mqtt_hass
+    entry = site_entry()
+    coordinator = await start_site(hass, field, entry)
+    await field.publish("sot/kall/grid/main/present", "ON")
+    await wait_for(
+        hass, lambda: coordinator.site.power.grid_present(coordinator.now()) is True, "grid on"
+    )
+    fired = await _alarms_fired(hass)
+    unload = hass.config_entries.async_unload_platforms
+    heard_before = coordinator.messages
+
+    async def grid_goes_meanwhile(unloading: Any, platforms: Any) -> bool:
+        await field.publish("sot/kall/grid/main/present", "OFF", qos=1)
+        await asyncio.sleep(0.5)  # the broker has delivered it by now
+        return await unload(unloading, platforms)
+
+    hass.config_entries.async_unload_platforms = grid_goes_meanwhile  # type: ignore[method-assign]
+    try:
+        assert await hass.config_entries.async_reload(entry.entry_id)
+    finally:
+        hass.config_entries.async_unload_platforms = unload  # type: ignore[method-assign]
+    await hass.async_block_till_done()
+    assert coordinator.messages == heard_before
+    assert coordinator.site.outages.current is None
+    site = entry.runtime_data
+    await field.publish("sot/kall/grid/main/present", "OFF")
+    await wait_for(hass, lambda: "grid_lost" in fired, "grid_lost to be raised")
+    await hass.async_block_till_done()
+    assert fired == ["grid_lost"]
+    assert site.site.outages.current is not None

@@ -54,10 +54,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: SotConfigEntry) -> bool:
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: SotConfigEntry) -> bool:
-    """Stop the site and save what must survive."""
+    """Stop the site and save what must survive.
+
+    The site stops taking readings first: one taken while its entities go would raise alarms
+    nobody hears, in a state that is then saved as if they had been raised.
+    """
+    coordinator = entry.runtime_data
+    coordinator.listening = False
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
-        await entry.runtime_data.async_stop()
+        await coordinator.async_stop()
+    else:
+        coordinator.listening = True
     return unloaded
 
 

@@ -66,6 +66,8 @@ NO_READING = frozenset({RejectReason.NO_READING, RejectReason.NOT_FINITE})
 # save when it stops, so a clean stop loses nothing.
 SAVE_DELAY = 60
 EVENT_SAVE_DELAY = 1
+# At most this many alarms are held for a listener to come (a disabled alarm entity never does).
+HELD_EVENTS = 50
 RECENT_REJECTIONS = 20
 # Each site's refusal log (refusals.py) by entry id: it outlives a reload, so retained garbage,
 # delivered again at every subscription, is not logged again.
@@ -232,6 +234,12 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         # The last switch command sent to each load over MQTT, for its switch to show.
         self.sent_commands: dict[tuple[str, str], SentCommand] = {}
         self._event_listeners: list[Callable[[SiteEvent], None]] = []
+        # Alarms raised while nothing listens (the site starting before its alarm entity is
+        # added): told to the first listener.
+        self._held_events: list[SiteEvent] = []
+        # False while the site is being unloaded: what arrives then would change a site whose
+        # state is being saved, and raise alarms nobody hears.
+        self.listening = True
         self._availability: dict[tuple[str, str], bool] = {}
         self._unsubscribe: list[CALLBACK_TYPE] = []
         # Unique ids of the entities the platforms have made, shared so removal can reset it.
@@ -297,11 +305,14 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         self.site.settings = self._settings()
         now = self.now()
         self._publish(now, self.site.tick(now), everything=True)
+        self._check_watch(now)  # a new silence limit raises or withdraws its issue at once
 
     # -- input ------------------------------------------------------------------------------
 
     @callback
     def _message_received(self, message: mqtt.ReceiveMessage) -> None:
+        if not self.listening:
+            return
         self.messages += 1
         self._moment = self.now()
         try:
@@ -381,6 +392,8 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         self, node: str, readings: Iterable[Reading], rejections: Iterable[Rejection] = ()
     ) -> None:
         """Take readings from another transport (a Modbus device named `node`)."""
+        if not self.listening:
+            return
         for rejection in rejections:
             self._reject(rejection)
         now = self.now()
@@ -391,6 +404,8 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
     @callback
     def async_node_status(self, node: str, online: bool) -> None:
         """Take a node's availability from another transport."""
+        if not self.listening:
+            return
         now = self.now()
         status = NodeStatus(node, online, now)
         self._publish(now, self.site.set_node(status), status=status)
@@ -398,6 +413,8 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
     @callback
     def _tick(self, _: datetime) -> None:
         """Time passes: staleness, delays and countdowns move for every entity."""
+        if not self.listening:
+            return
         now = self.now()
         self._publish(now, self.site.tick(now), everything=True)
         self._check_watch(now)
@@ -579,6 +596,9 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             if changed:
                 self._log_availability(now, changed)
         for event in events:
+            if not self._event_listeners:
+                self._held_events.append(event)
+                del self._held_events[:-HELD_EVENTS]
             for event_listener in list(self._event_listeners):
                 event_listener(event)
         if events:
@@ -754,8 +774,21 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
 
     @callback
     def async_add_event_listener(self, listener: Callable[[SiteEvent], None]) -> CALLBACK_TYPE:
-        """Call `listener` with every alarm the site raises."""
+        """Call `listener` with every alarm the site raises, and those raised before anything
+        listened (soon after: not while it is being added)."""
         self._event_listeners.append(listener)
+        held, self._held_events = self._held_events, []
+        if held:
+
+            @callback
+            def tell_held() -> None:
+                if listener in self._event_listeners:
+                    for event in held:
+                        listener(event)
+                else:
+                    self._held_events[:0] = held
+
+            self.hass.loop.call_soon(tell_held)
         return lambda: self._event_listeners.remove(listener)
 
     def component_name(self, kind: str, component_id: str) -> str:
@@ -933,6 +966,8 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
     @callback
     def _mqtt_connection(self, connected: bool) -> None:
         """HA's MQTT client connected or lost the broker: MQTT values are live only with it."""
+        if not self.listening:
+            return
         now = self.now()
         self._publish(now, self.site.set_link("mqtt", connected, now), everything=True)
 
