@@ -19,6 +19,7 @@ from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_OFF, SERVICE_TURN_O
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -573,3 +574,35 @@ async def test_site_state_is_saved_while_running(
         lambda: hass_storage[key]["data"]["generators"]["main"]["seconds"] > 0,
         "run time to be saved while messages keep coming",
     )
+
+
+async def test_a_damaged_saved_state_is_kept_aside_and_told(
+    mqtt_hass: HomeAssistant,
+    field: aiomqtt.Client,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A saved state that cannot be read is not lost to the next save: it is copied aside
+    and a notice in Repairs says so; the site starts afresh and saves its own."""
+    entry = site_entry()
+    key = f"sot.{entry.entry_id}"
+    damaged = {"outage": {"start": "not a time"}, "components": []}
+    hass_storage[key] = {"version": 1, "minor_version": 1, "key": key, "data": damaged}
+    await start_site(mqtt_hass, field, entry, freezer)
+    kept = [k for k in hass_storage if k.startswith(f"{key}.damaged.")]
+    assert len(kept) == 1
+    assert hass_storage[kept[0]]["data"] == damaged
+    issue = ir.async_get(mqtt_hass).async_get_issue(
+        DOMAIN, f"stored_state_damaged_{entry.entry_id}"
+    )
+    assert issue is not None
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["kept"] == f".storage/{kept[0]}"
+    await field.publish("sot/kall/grid/main/present", "OFF")
+    await wait_for_state(mqtt_hass, "binary_sensor.kall_grid_present", "off")
+    freezer.tick(timedelta(seconds=2))
+    async_fire_time_changed(mqtt_hass)
+    await wait_for(
+        mqtt_hass, lambda: hass_storage[key]["data"] != damaged, "the site's own state to be saved"
+    )
+    assert hass_storage[kept[0]]["data"] == damaged

@@ -47,7 +47,13 @@ from .const import (
     STORAGE_VERSION,
     TICK_SECONDS,
 )
-from .issues import GENERATOR_NOT_EXERCISED, SITE_SILENT, Issue, SiteIssues
+from .issues import (
+    GENERATOR_NOT_EXERCISED,
+    SITE_SILENT,
+    Issue,
+    SiteIssues,
+    async_show_damaged_state,
+)
 from .mqtt.topics import command_payload, command_topic, parse_message, subscription
 from .refusals import RefusalLog, Verdict
 from .site.demo_clock import DemoClock
@@ -259,7 +265,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             try:
                 self.site.restore(stored)
             except ValueError as err:
-                _LOGGER.warning("%s: %s; starting afresh", self.site_name, err)
+                await self._keep_damaged(stored, err)
         restore_records(
             self.site.coldchain, await self._coldchain_store.async_load(), self.site_name
         )
@@ -284,6 +290,22 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         )
         self._unsubscribe.append(
             async_track_time_interval(self.hass, self._tick, timedelta(seconds=TICK_SECONDS))
+        )
+
+    async def _keep_damaged(self, stored: dict[str, Any], err: ValueError) -> None:
+        """The saved state cannot be read: the site starts afresh, and its next save would
+        overwrite it, so it is copied aside first and the user told where."""
+        stamp = dt_util.utcnow().strftime("%Y%m%dT%H%M%S")
+        key = f"{DOMAIN}.{self.config_entry.entry_id}.damaged.{stamp}"
+        await Store[dict[str, Any]](self.hass, STORAGE_VERSION, key).async_save(stored)
+        _LOGGER.warning(
+            "%s: %s; starting afresh, the saved state kept in .storage/%s",
+            self.site_name,
+            err,
+            key,
+        )
+        async_show_damaged_state(
+            self.hass, self.config_entry.entry_id, self.site_name, f".storage/{key}", str(err)
         )
 
     async def async_stop(self) -> None:

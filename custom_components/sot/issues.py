@@ -20,6 +20,7 @@ MODBUS_BUS_CONFLICT: Final = "modbus_bus_conflict"
 SITE_SILENT: Final = "site_silent"
 GENERATOR_NOT_EXERCISED: Final = "generator_not_exercised"
 DEMO_CLOCK: Final = "demo_clock"
+STORED_STATE_DAMAGED: Final = "stored_state_damaged"
 
 type IssueData = dict[str, str | int | float | None]
 
@@ -116,3 +117,24 @@ def async_show_demo_clock(
         translation_placeholders={"site": site, "speed": f"{speed:g}"},
     )
     return lambda: ir.async_delete_issue(hass, DOMAIN, issue_id)
+
+
+@callback
+def async_show_damaged_state(
+    hass: HomeAssistant, entry_id: str, site: str, kept: str, error: str
+) -> None:
+    """Say that the site's saved state could not be read, and where it is kept.
+
+    Nothing here can mend it, so a notice rather than an issue with a flow; it stays across
+    restarts (the site starts afresh, so nothing else would tell) until the user ignores it.
+    """
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        f"{STORED_STATE_DAMAGED}_{entry_id}",
+        is_fixable=False,
+        is_persistent=True,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key=STORED_STATE_DAMAGED,
+        translation_placeholders={"site": site, "kept": kept, "error": error},
+    )
