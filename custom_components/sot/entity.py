@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
 
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import UNDEFINED
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
+from homeassistant.util import slugify
 
 from .const import DOMAIN
 from .coordinator import (
@@ -25,7 +30,15 @@ from .coordinator import (
 from .site.model import Component, Site
 from .site.vocabulary import Kind
 
+if TYPE_CHECKING:
+    from homeassistant.helpers.entity_platform import EntityPlatform
+
 _LINK_BY_DEVICE_ID: Final = "via_device_id" in DeviceInfo.__optional_keys__
+# The components' device names in English, for entity ids that do not depend on Home
+# Assistant's language (read when the module is imported, not in the event loop).
+_ENGLISH_DEVICES: Final[dict[str, dict[str, str]]] = json.loads(
+    (Path(__file__).parent / "translations" / "en.json").read_text(encoding="utf-8")
+)["device"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,6 +111,43 @@ class SotEntity(CoordinatorEntity[SiteCoordinator]):
         )
         _link_to_site(info, coordinator)
         self._attr_device_info = info
+
+    def add_to_platform_start(
+        self,
+        hass: HomeAssistant,
+        platform: EntityPlatform,
+        parallel_updates: asyncio.Semaphore | None,
+    ) -> None:
+        """Suggest the entity id in English whatever Home Assistant's language.
+
+        Home Assistant would make it from the names in its own language (in Swedish
+        `sensor.kall_frys_f1_temperatur`); the docs, dashboards and county tools name entities
+        by one id (`sensor.kall_freezer_f1_temperature`). An id already registered is kept.
+        """
+        super().add_to_platform_start(hass, platform, parallel_updates)
+        if not self.entity_id:
+            self.entity_id = f"{platform.domain}.{slugify(self._english_name())}"
+
+    def _english_name(self) -> str:
+        """The entity's full name (device and entity) as Home Assistant gives it in English."""
+        coordinator, description = self.coordinator, self.entity_description
+        device = coordinator.site_name
+        if description.kind is not None:
+            kind = description.kind.value
+            key = kind if self.component_id == "main" else f"{kind}_id"
+            device = _ENGLISH_DEVICES[key]["name"].format(
+                site=coordinator.site_name, id=self.component_id or ""
+            )
+        english = self.hass.config.language == "en"
+        device_class = getattr(self, "device_class", None)
+        if english or device_class is None:
+            class_name = self._object_id_device_class_name if english else None
+        else:
+            class_name = str(device_class).replace("_", " ").capitalize()
+        name = self._name_internal(
+            class_name, self.platform_data.default_language_platform_translations
+        )
+        return device if name is None or name is UNDEFINED else f"{device} {name}"
 
     async def async_added_to_hass(self) -> None:
         """Hear about the messages that concern this entity, not every message of the site."""
