@@ -31,9 +31,8 @@ class Setting:
 
     def describe(self) -> str:
         """The accepted values, for a log line."""
-        high = f"below {self.unsafe_from:g}" if self.unsafe_from is not None else f"{self.high:g}"
         kind = "a whole number" if self.whole else "a number"
-        return f"{kind} from {self.low:g} to {high} {self.unit}".rstrip()
+        return f"{kind} from {self.low:g} to {self.high:g} {self.unit}".rstrip()
 
 
 # The same ranges as the site's options (where a freezer's limits are below 0 °C too).
