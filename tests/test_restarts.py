@@ -22,6 +22,7 @@ from homeassistant.components.recorder import Recorder
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
     do_adhoc_statistics,
@@ -29,6 +30,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 
 from custom_components.sot.const import EVENT_ALARM, SUBENTRY_MODBUS
+from custom_components.sot.coordinator import SiteCoordinator
 
 from .helpers import site_entry, start_site, wait_for, wait_for_state, wait_until_subscribed
 
@@ -188,6 +190,19 @@ async def test_mid_storm_state_survives(
     assert max(sums) == 0, f"the Energy dashboard would count {max(sums)} kWh never produced"
 
 
+async def _on_the_grid(
+    hass: HomeAssistant, field: aiomqtt.Client
+) -> tuple[MockConfigEntry, SiteCoordinator, list[str]]:
+    """A site on the grid, and the alarms raised from now on."""
+    entry = site_entry()
+    coordinator = await start_site(hass, field, entry)
+    await field.publish("sot/kall/grid/main/present", "ON")
+    await wait_for(
+        hass, lambda: coordinator.site.power.grid_present(coordinator.now()) is True, "grid on"
+    )
+    return entry, coordinator, await _alarms_fired(hass)
+
+
 async def _alarms_fired(hass: HomeAssistant) -> list[str]:
     fired: list[str] = []
 
@@ -205,13 +220,7 @@ async def test_an_alarm_raised_while_the_site_starts_is_raised_once(
     """The site listens to MQTT before its alarm entity exists: the grid going in between is
     raised once that entity listens, not lost."""
     hass = mqtt_hass
-    entry = site_entry()
-    coordinator = await start_site(hass, field, entry)
-    await field.publish("sot/kall/grid/main/present", "ON")
-    await wait_for(
-        hass, lambda: coordinator.site.power.grid_present(coordinator.now()) is True, "grid on"
-    )
-    fired = await _alarms_fired(hass)
+    entry, _, fired = await _on_the_grid(hass, field)
     forward = hass.config_entries.async_forward_entry_setups
 
     async def grid_goes_first(started: Any, platforms: Any) -> None:
@@ -241,13 +250,7 @@ async def test_a_reading_while_the_site_unloads_is_not_taken_in_unheard(
     """A reading that lands while the entities go is not taken in: else its alarm would be
     saved as raised without anyone hearing it. After the reload the grid going is raised."""
     hass = mqtt_hass
-    entry = site_entry()
-    coordinator = await start_site(hass, field, entry)
-    await field.publish("sot/kall/grid/main/present", "ON")
-    await wait_for(
-        hass, lambda: coordinator.site.power.grid_present(coordinator.now()) is True, "grid on"
-    )
-    fired = await _alarms_fired(hass)
+    entry, coordinator, fired = await _on_the_grid(hass, field)
     unload = hass.config_entries.async_unload_platforms
     heard_before = coordinator.messages
 
