@@ -130,20 +130,21 @@ class SotEntity(CoordinatorEntity[SiteCoordinator]):
 
     def _english_name(self) -> str:
         """The entity's full name (device and entity) as Home Assistant gives it in English."""
-        coordinator, description = self.coordinator, self.entity_description
-        device = coordinator.site_name
-        if description.kind is not None:
-            kind = description.kind.value
-            key = kind if self.component_id == "main" else f"{kind}_id"
+        # The device's name as made in __init__ (its translation key and placeholders), in
+        # English; the site's own device has its name as it is.
+        info = self._attr_device_info or {}
+        device = self.coordinator.site_name
+        if (key := info.get("translation_key")) is not None:
             device = _ENGLISH_DEVICES[key]["name"].format(
-                site=coordinator.site_name, id=self.component_id or ""
+                **(info.get("translation_placeholders") or {})
             )
-        english = self.hass.config.language == "en"
-        device_class = getattr(self, "device_class", None)
-        if english or device_class is None:
-            class_name = self._object_id_device_class_name if english else None
+        if self.hass.config.language == "en":
+            class_name = self._object_id_device_class_name
         else:
-            class_name = str(device_class).replace("_", " ").capitalize()
+            device_class = getattr(self, "device_class", None)
+            class_name = (
+                None if device_class is None else str(device_class).replace("_", " ").capitalize()
+            )
         name = self._name_internal(
             class_name, self.platform_data.default_language_platform_translations
         )
