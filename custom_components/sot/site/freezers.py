@@ -202,6 +202,7 @@ class Freezers:
             warming.start,
             room,
             warming.tau,
+            warming.rest,
             warming.last,
             None if last is None else last[3],
         )
@@ -298,12 +299,13 @@ class Freezers:
         powered, since = self.powered(freezer, now)
         if powered is False:
             if warming.basis != Basis.POWER:
-                warming.begin(since if since is not None else seconds(now), Basis.POWER)
+                start = since if since is not None else seconds(now)
+                warming.begin(start, Basis.POWER, self.room(freezer, now)[0])
         elif powered is True:
             if warming.start is not None:
                 warming.end(seconds(now), self.room(freezer, now)[0])
         elif warming.basis != Basis.POWER:
-            warming.follow_band(seconds(now))
+            warming.follow_band(seconds(now), lambda: self.room(freezer, now)[0])
 
     def _alarm(self, freezer_id: str) -> FreezerAlarm:
         """The freezer's alarm state, made on first use (not made and dropped on every call)."""
