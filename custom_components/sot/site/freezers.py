@@ -202,7 +202,6 @@ class Freezers:
             warming.start,
             room,
             warming.tau,
-            warming.rest,
             warming.last,
             None if last is None else last[3],
         )
@@ -299,13 +298,12 @@ class Freezers:
         powered, since = self.powered(freezer, now)
         if powered is False:
             if warming.basis != Basis.POWER:
-                start = since if since is not None else seconds(now)
-                warming.begin(start, Basis.POWER, self.room(freezer, now)[0])
+                warming.begin(since if since is not None else seconds(now), Basis.POWER)
         elif powered is True:
             if warming.start is not None:
                 warming.end(seconds(now), self.room(freezer, now)[0])
         elif warming.basis != Basis.POWER:
-            warming.follow_band(seconds(now), lambda: self.room(freezer, now)[0])
+            warming.follow_band(seconds(now))
 
     def _alarm(self, freezer_id: str) -> FreezerAlarm:
         """The freezer's alarm state, made on first use (not made and dropped on every call)."""

@@ -8,11 +8,6 @@ are not warming). Recent readings weigh more, with a memory of half the warming'
 to 2 h): a probe in the cabinet's air first rises fast, while the air warms up to the contents,
 then settles on the contents' slow rise, which is what decides the hours left.
 
-Before the outage, between compressor runs, the cabinet warmed by the same leak: the median of
-those rests' slopes is the fit's prior (15 % uncertain at least), which steadies the first
-figures. A probe in the air rises faster in a rest than the contents will in an outage, so
-the prior errs on the early side; a time constant learnt from the last warming weighs in too.
-
 The countdown is the time until the fitted curve reaches the limit,
 `τ · ln((T_room − T_now) / (T_room − T_limit))`, with its uncertainty from the fit (delta
 method on the slope and the level); the figure shown is one standard deviation on the early
@@ -26,7 +21,6 @@ Times are stored as POSIX seconds.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -56,10 +50,6 @@ CAUTION_SIGMAS: Final = 1.0
 BOUND_SIGMAS: Final = 2.0
 # A warming time constant learnt from the freezer's last warming is a prior this uncertain.
 PRIOR_SPREAD: Final = 0.35
-# Between compressor runs a powered cabinet warms by the same leak as without power, and what
-# the probe reads warms at least as fast then as in an outage (the air starts colder than the
-# contents): the rests' time constant is a prior on the early side, this uncertain at least.
-REST_SPREAD: Final = 0.15
 # What a warming must show to teach the time constant: its length and the slope's precision.
 LEARN_AFTER: Final = timedelta(minutes=45).total_seconds()
 LEARN_PRECISION: Final = 0.25
@@ -214,9 +204,13 @@ def _bends(longer: _Line, shorter: _Line) -> bool:
     return longer.slope - shorter.slope > FASTER_SIGMAS * sigma
 
 
-def _smoothed(buckets: list[list[float]]) -> list[list[float]]:
-    """Each bucket with its neighbourhood's mean: one noisy reading is not a fall."""
-    return [
+def _last_low(
+    buckets: list[list[float]],
+) -> tuple[list[float], list[tuple[float, float]]]:
+    """The bucket of the last low point (after the last fall), and every earlier rise before a
+    fall: (°C, °C per hour)."""
+    # Each bucket's neighbourhood mean: one noisy reading is not a fall.
+    smooth = [
         [
             b[0],
             b[1],
@@ -225,81 +219,21 @@ def _smoothed(buckets: list[list[float]]) -> list[list[float]]:
         ]
         for i, b in enumerate(buckets)
     ]
-
-
-def _rests(smooth: list[list[float]]) -> tuple[int, int, list[tuple[int, int]]]:
-    """The indices of the last low point (after the last fall) and of the highest since, and
-    each earlier rise before a fall as (index of its low, index of its high)."""
-    low = high = 0
-    rises: list[tuple[int, int]] = []
-    for i in range(1, len(smooth)):
-        value = smooth[i][2]
-        if value < smooth[low][2]:
-            low = high = i
+    low, high = smooth[0], smooth[0]
+    rises: list[tuple[float, float]] = []
+    for bucket in smooth[1:]:
+        value = bucket[2]
+        if value < low[2]:
+            low, high = bucket, bucket
             continue
-        if value > smooth[high][2]:
-            high = i
-        if value <= smooth[high][2] - FALL:
-            if smooth[high][1] > smooth[low][1]:
-                rises.append((low, high))
-            low = high = i
-    return low, high, rises
-
-
-def _last_low(
-    buckets: list[list[float]],
-) -> tuple[list[float], list[tuple[float, float]]]:
-    """The bucket of the last low point (after the last fall), and every earlier rise before a
-    fall: (°C, °C per hour)."""
-    smooth = _smoothed(buckets)
-    low, _, rises = _rests(smooth)
-    return smooth[low], [
-        (smooth[top][2] - smooth[bottom][2], _rate(smooth[bottom], smooth[top]))
-        for bottom, top in rises
-    ]
-
-
-def _rate(low: list[float], high: list[float]) -> float:
-    """°C per hour from one bucket to a later one."""
-    return (high[2] - low[2]) / ((high[1] - low[1]) / 3600)
-
-
-def rest_slope(pieces: list[list[list[float]]], room: float) -> tuple[float, float] | None:
-    """The slope of `ln(T_room − T)` (per hour) between compressor runs in each piece of
-    readings, and its variance; None without rests that show it clearly.
-
-    Each rest gets a line (the last one of a piece too, up to where the piece ends), kept if
-    its slope is known within `LEARN_PRECISION` of itself. The median of their slopes is taken,
-    the faster of the middle two when they are even (with two rests, the faster): a defrost
-    heater makes one rest much faster, a short compressor run that fell less than `FALL` joins
-    two rests into one that seems slower, and neither moves a median far.
-    """
-    lines: list[_Line] = []
-    for buckets in pieces:
-        if not buckets:
-            continue
-        last_low, last_high, rises = _rests(_smoothed(buckets))
-        # The piece's last rise counts too: it ended when the power went, or the piece did.
-        for low, high in [*rises, (last_low, last_high)]:
-            rest = buckets[low : high + 1]
-            if len(rest) < MIN_BUCKETS or rest[-1][1] - rest[0][1] < MIN_SPAN:
-                continue
-            end = rest[-1][1]
-            points = [
-                ((time - end) / 3600, _log_gap(room, temperature), min(count, MAX_BUCKET_WEIGHT))
-                for _, time, temperature, count in rest
-                if room - temperature >= ROOM_MARGIN
-            ]
-            line = _Line.through(points, room)
-            if line is not None and math.sqrt(line.slope_var) < LEARN_PRECISION * -line.slope:
-                lines.append(line)
-    if not lines:
-        return None
-    lines.sort(key=lambda line: line.slope)  # the fastest first
-    chosen = lines[(len(lines) - 1) // 2]
-    # A median scatters about √(π/2) more than a mean of as many.
-    variance = chosen.slope_var * math.pi / 2 / len(lines)
-    return chosen.slope, variance + (REST_SPREAD * chosen.slope) ** 2
+        if value > high[2]:
+            high = bucket
+        if value <= high[2] - FALL:
+            hours = (high[1] - low[1]) / 3600
+            if hours > 0:
+                rises.append((high[2] - low[2], (high[2] - low[2]) / hours))
+            low, high = bucket, bucket
+    return low, rises
 
 
 def _log_gap(room: float, temperature: float) -> float:
@@ -326,10 +260,6 @@ class Warming:
     # The last report and how far each of the last ones moved (to tell report-on-change).
     last: float | None = None
     steps: list[float] = field(default_factory=list)
-    # The slope of ln(T_room − T) between compressor runs before this warming, and its variance.
-    rest: tuple[float, float] | None = None
-    # When the last warming began and ended: its readings are no compressor rest.
-    warmed: tuple[float, float] | None = None
 
     def add(self, time: float, temperature: float) -> None:
         """Take in one reading."""
@@ -371,15 +301,10 @@ class Warming:
             since = bucket[1]
         return since
 
-    def begin(self, start: float, basis: str, room: float) -> None:
-        """Warming starts at `start`; nothing before it enters the fit, but how fast the
-        cabinet rose between compressor runs before it is the fit's prior."""
+    def begin(self, start: float, basis: str) -> None:
+        """Warming starts at `start`; nothing before it enters the fit."""
         self.start, self.basis, self.risen = start, basis, None
         self.peak = max((b[2] for b in self.buckets if b[1] >= start), default=None)
-        began, ended = (start, start) if self.warmed is None else self.warmed
-        before = [b for b in self.buckets if b[1] < min(began, start)]
-        after = [b for b in self.buckets if ended < b[1] < start]
-        self.rest = rest_slope([before, after], room)
 
     def end(self, now: float, room: float) -> None:
         """The cabinet is cooled again: remember its time constant if the warming showed it."""
@@ -389,9 +314,7 @@ class Warming:
                 precision = math.sqrt(fit.slope_var) / -fit.slope
                 if precision <= LEARN_PRECISION:
                     self.tau = fit.tau if self.tau is None else (self.tau + fit.tau) / 2
-        if self.start is not None:
-            self.warmed = (self.start, now)
-        self.start = self.basis = self.peak = self.rest = None
+        self.start = self.basis = self.peak = None
 
     def _fell_to(self, start: float) -> float:
         """Where the curve to fit begins: the warming's start, unless its readings first fell.
@@ -414,7 +337,7 @@ class Warming:
             return start
         return low_time + (low_time - start)
 
-    def follow_band(self, now: float, room: Callable[[], float]) -> None:
+    def follow_band(self, now: float) -> None:
         """Without a power signal: start a warming when the readings rise past their cycle.
 
         A powered cabinet rises while its compressor rests and falls when it runs. A rise
@@ -429,8 +352,7 @@ class Warming:
         if self.start is not None:
             self.peak = current if self.peak is None else max(self.peak, current)
             if current <= self.peak - FALL:
-                # Cooled again: it was not an outage.
-                self.start = self.basis = self.peak = self.rest = None
+                self.start = self.basis = self.peak = None  # cooled again: it was not an outage
             return
         if self.buckets[-1][1] - self.buckets[0][1] < BAND_HISTORY:
             return
@@ -445,7 +367,7 @@ class Warming:
         if self.risen is None:
             self.risen = now
         if now - onset[1] >= BAND_PERSIST and now - self.risen >= RISEN_PERSIST:
-            self.begin(onset[1], Basis.READINGS, room())
+            self.begin(onset[1], Basis.READINGS)
 
     def _heated(self, now: float) -> bool:
         """Whether the last minutes rose much faster than the cabinet warms between runs.
@@ -503,14 +425,12 @@ class Warming:
             and chosen.points >= MIN_BUCKETS
             and chosen.span >= MIN_SPAN
         )
-        if prior:
-            priors = [] if self.rest is None else [self.rest]
-            if self.tau is not None:
-                priors.append((-1.0 / self.tau, (PRIOR_SPREAD / self.tau) ** 2))
-            for expected, prior_var in priors:
-                slope = (slope / slope_var + expected / prior_var) / (1 / slope_var + 1 / prior_var)
-                shrink = prior_var / (slope_var + prior_var)
-                slope_var, covariance = slope_var * shrink, covariance * shrink
+        if prior and self.tau is not None:
+            expected = -1.0 / self.tau
+            prior_var = (PRIOR_SPREAD * expected) ** 2
+            slope = (slope / slope_var + expected / prior_var) / (1 / slope_var + 1 / prior_var)
+            shrink = prior_var / (slope_var + prior_var)
+            slope_var, covariance = slope_var * shrink, covariance * shrink
         step = self.step
         bounds = None
         if step is not None and self.last is not None:
@@ -539,8 +459,6 @@ class Warming:
             "risen": self.risen,
             "last": self.last,
             "steps": list(self.steps),
-            "rest": None if self.rest is None else list(self.rest),
-            "warmed": None if self.warmed is None else list(self.warmed),
         }
 
     @classmethod
@@ -555,12 +473,6 @@ class Warming:
         if basis not in (None, Basis.POWER, Basis.READINGS):
             raise ValueError(f"unknown warming basis {basis!r}")
         buckets = [[float(v) for v in b] for b in data.get("buckets") or ()]
-        rest = data.get("rest")
-        if rest is not None and (len(rest) != 2 or float(rest[1]) <= 0):
-            raise ValueError("the warming's rest slope is damaged")
-        warmed = data.get("warmed")
-        if warmed is not None and len(warmed) != 2:
-            raise ValueError("the last warming's times are damaged")
         if any(len(b) != 4 for b in buckets):
             raise ValueError("a warming bucket is damaged")
         return cls(
@@ -574,6 +486,4 @@ class Warming:
             risen=number("risen"),
             last=number("last"),
             steps=[float(s) for s in data.get("steps") or ()],
-            rest=None if rest is None else (float(rest[0]), float(rest[1])),
-            warmed=None if warmed is None else (float(warmed[0]), float(warmed[1])),
         )
