@@ -244,6 +244,35 @@ async def test_an_alarm_raised_while_the_site_starts_is_raised_once(
     assert alarm.attributes["event_type"] == "grid_lost"
 
 
+async def test_held_alarms_wait_for_a_listener_that_stays(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """A listener that goes again before it was told (an entity removed as it is added) does
+    not take the held alarms with it: the alarm entity that comes next raises them."""
+    hass = mqtt_hass
+    entry, _, fired = await _on_the_grid(hass, field)
+    forward = hass.config_entries.async_forward_entry_setups
+    heard: list[str] = []
+
+    async def grid_goes_first(started: Any, platforms: Any) -> None:
+        site = started.runtime_data
+        await field.publish("sot/kall/grid/main/present", "OFF")
+        await wait_for(hass, lambda: site.site.outages.current is not None, "the outage")
+        remove = site.async_add_event_listener(lambda event: heard.append(event.type))
+        remove()
+        await forward(started, platforms)
+
+    hass.config_entries.async_forward_entry_setups = grid_goes_first  # type: ignore[method-assign]
+    try:
+        assert await hass.config_entries.async_reload(entry.entry_id)
+    finally:
+        hass.config_entries.async_forward_entry_setups = forward  # type: ignore[method-assign]
+    await hass.async_block_till_done()
+    await wait_for(hass, lambda: "grid_lost" in fired, "grid_lost to be raised")
+    assert heard == []
+    assert fired == ["grid_lost"]
+
+
 async def test_a_reading_while_the_site_unloads_is_not_taken_in_unheard(
     mqtt_hass: HomeAssistant, field: aiomqtt.Client
 ) -> None:

@@ -804,11 +804,14 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
 
             @callback
             def tell_held() -> None:
-                if listener in self._event_listeners:
-                    for event in held:
-                        listener(event)
-                else:
+                # Gone again before it was told: to those who listen now, else held again.
+                told = [listener] if listener in self._event_listeners else self._event_listeners
+                if not told:
                     self._held_events[:0] = held
+                    del self._held_events[:-HELD_EVENTS]
+                for event in held:
+                    for each in list(told):
+                        each(event)
 
             self.hass.loop.call_soon(tell_held)
         return lambda: self._event_listeners.remove(listener)
