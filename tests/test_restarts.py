@@ -273,6 +273,48 @@ async def test_held_alarms_wait_for_a_listener_that_stays(
     assert fired == ["grid_lost"]
 
 
+async def test_alarms_raised_together_each_get_a_state_of_their_own(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """Alarms held while the site started are raised in one pass; the alarm entity's state is
+    the time it fired to the millisecond, and a blueprint tells a new alarm by a new state, so
+    each must change it."""
+    hass = mqtt_hass
+    entry, _, fired = await _on_the_grid(hass, field)
+    forward = hass.config_entries.async_forward_entry_setups
+    states: list[tuple[str, str]] = []
+
+    @callback
+    def on_state(event: Event[EventStateChangedData]) -> None:
+        new = event.data["new_state"]
+        if event.data["entity_id"] != ALARMS or new is None:
+            return
+        if (kind := new.attributes.get("event_type")) is not None:
+            states.append((new.state, kind))
+
+    hass.bus.async_listen("state_changed", on_state)
+
+    async def alarms_first(started: Any, platforms: Any) -> None:
+        site = started.runtime_data
+        await field.publish("sot/kall/grid/main/present", "OFF")
+        for generator in ("a", "b", "c"):
+            fault = {"state": "fault", "alarm": "shutdown"}
+            await field.publish(f"sot/kall/generator/{generator}", json.dumps(fault))
+        await wait_for(hass, lambda: len(site._held_events) == 4, "four alarms held")
+        await forward(started, platforms)
+
+    hass.config_entries.async_forward_entry_setups = alarms_first  # type: ignore[method-assign]
+    try:
+        assert await hass.config_entries.async_reload(entry.entry_id)
+    finally:
+        hass.config_entries.async_forward_entry_setups = forward  # type: ignore[method-assign]
+    await wait_for(hass, lambda: len(fired) == 4, "four alarms raised")
+    await hass.async_block_till_done()
+    assert fired == ["grid_lost", *["generator_fault"] * 3]
+    assert [kind for _, kind in states] == fired
+    assert len({stamp for stamp, _ in states}) == 4, states
+
+
 async def test_a_reading_while_the_site_unloads_is_not_taken_in_unheard(
     mqtt_hass: HomeAssistant, field: aiomqtt.Client
 ) -> None:

@@ -795,6 +795,12 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         return lambda: self._structure_listeners.remove(listener)
 
     @callback
+    def async_hold_events(self, events: list[SiteEvent]) -> None:
+        """Hold alarms a listener took but could not raise, first, for the next listener."""
+        self._held_events[:0] = events
+        del self._held_events[:-HELD_EVENTS]
+
+    @callback
     def async_add_event_listener(self, listener: Callable[[SiteEvent], None]) -> CALLBACK_TYPE:
         """Call `listener` with every alarm the site raises, and those raised before anything
         listened (soon after: not while it is being added)."""
@@ -807,8 +813,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
                 # Gone again before it was told: to those who listen now, else held again.
                 told = [listener] if listener in self._event_listeners else self._event_listeners
                 if not told:
-                    self._held_events[:0] = held
-                    del self._held_events[:-HELD_EVENTS]
+                    self.async_hold_events(held)
                 for event in held:
                     for each in list(told):
                         each(event)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from dataclasses import dataclass
 
 from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
 
 from .const import EVENT_ALARM
 from .coordinator import SiteCoordinator, SotConfigEntry
@@ -14,6 +17,8 @@ from .entity import SotEntity, SotEntityDescription
 from .site.model import EventType, SiteEvent
 
 PARALLEL_UPDATES = 0
+# An alarm waits for the next millisecond at most this many times (a clock that stands still).
+STAMP_TRIES = 5
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,6 +47,8 @@ class SotAlarmEvent(SotEntity, EventEntity):
         """Bind to the site."""
         super().__init__(coordinator, description)
         self._attr_event_types = [event_type.value for event_type in EventType]
+        self._waiting: deque[SiteEvent] = deque()
+        self._retry: asyncio.TimerHandle | None = None
 
     @property
     def available(self) -> bool:
@@ -56,9 +63,43 @@ class SotAlarmEvent(SotEntity, EventEntity):
         """Listen for the site's alarms."""
         await super().async_added_to_hass()
         self.async_on_remove(self.coordinator.async_add_event_listener(self._site_event))
+        self.async_on_remove(self._stop_waiting)
+
+    @callback
+    def _stop_waiting(self) -> None:
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
+        # Removed with alarms still waiting for their millisecond: the next listener's.
+        if self._waiting:
+            self.coordinator.async_hold_events(list(self._waiting))
+            self._waiting.clear()
 
     @callback
     def _site_event(self, event: SiteEvent) -> None:
+        self._waiting.append(event)
+        if self._retry is None:
+            self._raise_waiting(0)
+
+    @callback
+    def _raise_waiting(self, tries: int) -> None:
+        """Raise the waiting alarms in order, each in a millisecond of its own.
+
+        The entity's state is the time it last fired, to the millisecond, and a blueprint
+        tells a new alarm by a new state: two alarms in one millisecond (several freezers at
+        once, alarms held while the site started) would read as one.
+        """
+        self._retry = None
+        while self._waiting:
+            stamp = dt_util.utcnow().isoformat(timespec="milliseconds")
+            if stamp == self.state and tries < STAMP_TRIES:
+                self._retry = self.hass.loop.call_later(0.001, self._raise_waiting, tries + 1)
+                return
+            tries = 0
+            self._raise(self._waiting.popleft())
+
+    @callback
+    def _raise(self, event: SiteEvent) -> None:
         coordinator = self.coordinator
         attributes = {
             "site_id": coordinator.site_id,
