@@ -93,6 +93,33 @@ async def test_only_a_long_enough_loaded_run_counts_as_exercise(
     assert phones.take() == []
 
 
+async def test_with_the_defaults_and_no_load_sensor_a_long_run_counts(
+    hass: HomeAssistant, clock: Clock, phones: Phones
+) -> None:
+    """The load sensor left at its default (none) and the minimum load at its 30 %: the load
+    cannot be checked, so a run of the exercise duration counts; a short one does not."""
+    await setup_site(hass, clock, "2026-10-01 12:00:00")
+    phones.add("Pixel 7")
+    await setup_blueprint_automation(
+        hass,
+        "generator_exercise.yaml",
+        {
+            "running_sensor": RUNNING,
+            "last_exercise_helper": HELPER,
+            "notify_devices": list(phones.device_ids.values()),
+        },
+    )
+    await clock.advance_to(60)
+    await generator(hass, clock, STATE_ON, "80.0")
+    await clock.advance_to(60 + 20 * 60, step=10)
+    await generator(hass, clock, STATE_OFF, "0.0")
+    await clock.advance_to(HOUR, step=10)
+    assert last_exercise(hass) == "2026-10-01 12:00:00"
+    await generator(hass, clock, STATE_ON, "80.0")
+    await clock.advance_to(HOUR + 30 * 60 + 10, step=10)
+    assert last_exercise(hass) == "2026-11-22 12:30:00"
+
+
 async def test_overdue_exercise_is_reminded_daily_until_done(
     hass: HomeAssistant, clock: Clock, phones: Phones
 ) -> None:
