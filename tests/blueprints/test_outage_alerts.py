@@ -20,6 +20,8 @@ EVENT_TYPES = [
     "generator_stopped",
     "generator_fault",
     "fuel_low",
+    "fuel_refilled",
+    "fuel_drain",
     "freezer_warning",
     "freezer_critical",
     "freezer_ok",
@@ -151,6 +153,67 @@ async def test_grid_lost_is_critical_and_repeats_until_acknowledged(
         "Kall: Strömmen är tillbaka",
         "Nätspänningen kom tillbaka kl. 12:35. Avbrottet varade 1 h 35 min.",
         {"tag": "sot-kall-grid-main", "group": "sot-kall"},
+    )
+
+
+async def test_fuel_lost_from_the_tank_is_critical_and_a_delivery_ends_low_fuel(
+    hass: HomeAssistant, clock: Clock, site: Phones
+) -> None:
+    """A drain (leak or theft) is a critical alert with the litres lost, timed when it began;
+    a delivery ends the low-fuel repeats and replaces that notification."""
+    await setup_alerts(hass, site)
+    began = "2026-11-22T09:52:00+00:00"  # 10:52 in Stockholm, heard of at 11:00
+    await alarm(
+        hass,
+        clock,
+        "fuel_drain",
+        kind="tank",
+        component_id="main",
+        litres_lost=61.6,
+        fuel_level=58.3,
+        time=began,
+    )
+    drain = {
+        "tag": "sot-kall-fuel_drain-main",
+        "group": "sot-kall",
+        "actions": [
+            {"action": f"SOT_ACK_KALL_FUEL_DRAIN_MAIN_{STAMP_AT_START}", "title": "Kvittera"}
+        ],
+        **CRITICAL,
+    }
+    assert site.take() == to_both(
+        0.0,
+        "Kall: Bränsle försvinner ur tanken",
+        "62 L har försvunnit ur tanken sedan kl. 10:52, mer än elverken förbränner. "
+        "Kontrollera tanken: läcka eller stöld? Tanken 58 %.",
+        drain,
+    )
+    await tap(hass, clock, drain["actions"][0]["action"])
+
+    await clock.advance_to(60, step=10)
+    await alarm(
+        hass, clock, "fuel_low", kind="tank", component_id="main", fuel_hours=6.5, fuel_level=18.0
+    )
+    site.take()
+    assert running(hass) == 1
+    await clock.advance_to(300, step=10)
+    await alarm(
+        hass,
+        clock,
+        "fuel_refilled",
+        kind="tank",
+        component_id="main",
+        litres_added=398.7,
+        fuel_hours=31.04,
+        fuel_level=92.0,
+    )
+    await clock.advance_to(1300, step=10)
+    assert running(hass) == 0  # no reminder of the low fuel at 11:10
+    assert site.take() == to_both(
+        300.0,
+        "Kall: Bränsle påfyllt",
+        "399 L bränsle fylldes på kl. 11:05. Bränsle för ca 31,0 h, tanken 92 %.",
+        {"tag": "sot-kall-fuel-main", "group": "sot-kall"},
     )
 
 
