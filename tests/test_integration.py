@@ -230,6 +230,25 @@ async def test_entity_ids_do_not_depend_on_when_the_meta_name_arrives(
         await field.publish("sot/kall/tank/main/meta", b"", retain=True)
 
 
+async def test_an_unnamed_components_alarm_names_it_in_home_assistants_language(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """A Swedish Home Assistant: a generator without a meta name is "Elverket b" in its alarm
+    (the outage alerts put that name in their titles), not "generator b"."""
+    mqtt_hass.config.language = "sv"
+    await start_site(mqtt_hass, field, site_entry())
+    fault = {"state": "fault", "alarm": "shutdown"}
+    await field.publish("sot/kall/generator/b", json.dumps(fault))
+
+    def fired() -> bool:
+        state = mqtt_hass.states.get("event.kall_alarms")
+        return state is not None and state.attributes.get("event_type") == "generator_fault"
+
+    await wait_for(mqtt_hass, fired, "a generator_fault event")
+    attributes = mqtt_hass.states.get("event.kall_alarms").attributes  # type: ignore[union-attr]
+    assert (attributes["component_id"], attributes["component_name"]) == ("b", "Elverket b")
+
+
 async def test_alarm_event_carries_the_figures(
     mqtt_hass: HomeAssistant, field: aiomqtt.Client
 ) -> None:
@@ -247,7 +266,8 @@ async def test_alarm_event_carries_the_figures(
     attributes = mqtt_hass.states.get("event.kall_alarms").attributes  # type: ignore[union-attr]
     assert attributes["site_id"] == "kall"
     assert attributes["site_name"] == "Kall"
-    assert attributes["component_name"] == "grid"
+    # Without a meta name: the kind in Home Assistant's language, as in the alerts' titles.
+    assert attributes["component_name"] == "Grid meter"
     assert "fuel_hours" in attributes
     assert "grid_restored" in attributes["event_types"]
     await wait_for_state(mqtt_hass, "sensor.kall_outage_duration", "0")

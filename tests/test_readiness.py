@@ -312,6 +312,33 @@ def test_a_component_never_heard_reads_no_data() -> None:
     assert text(silent, "sv") == "Frys f2: inga data"
 
 
+@pytest.mark.parametrize(
+    ("kind", "quantity", "value", "named"),
+    [
+        ("network", "online", True, {"sv": "Nätverket router", "nb": "Nettverket router"}),
+        ("room", "temperature", 19.5, {"sv": "Rummet router", "nb": "Rommet router"}),
+        (
+            "station",
+            "level",
+            40.0,
+            {"sv": "Drivmedelsstationen router", "nb": "Drivstoffstasjonen router"},
+        ),
+    ],
+)
+def test_every_kind_is_named_in_the_operators_language(
+    kind: str, quantity: str, value: Value, named: dict[str, str]
+) -> None:
+    """A component without a meta name gets its kind's word in the reason's language, never
+    the English key ("network: inga data")."""
+    site = Site()
+    feed(site, 0, kind, "router", **{quantity: value})
+    component = site.component(kind, "router")
+    assert component is not None
+    silent = Reason("component_silent", Readiness.CHECK, component, {"minutes": 12})
+    assert text(silent, "sv") == f"{named['sv']}: inga data på 12 min"
+    assert text(silent, "nb") == f"{named['nb']}: ingen data på 12 min"
+
+
 def test_mqtt_disconnected_is_one_reason_not_one_per_component(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

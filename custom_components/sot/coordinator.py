@@ -56,6 +56,7 @@ from .issues import (
 )
 from .mqtt.topics import command_payload, command_topic, parse_message, subscription
 from .refusals import RefusalLog, Verdict
+from .site import readiness
 from .site.demo_clock import DemoClock
 from .site.model import Settings, Site, SiteEvent
 from .site.public import notice
@@ -822,12 +823,13 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         return lambda: self._event_listeners.remove(listener)
 
     def component_name(self, kind: str, component_id: str) -> str:
-        """The display name of a component (its meta name, else kind and id)."""
+        """The display name of a component: its meta name, else its kind in Home Assistant's
+        language and its id (`Frys f1`)."""
         if kind == "node":
             return component_id
         component = self.site.component(kind, component_id)
-        if component is not None and component.name:
-            return component.name
+        if component is not None:
+            return readiness.component_name(component, self.hass.config.language)
         return kind if component_id == "main" else f"{kind} {component_id}"
 
     def _rename_device(self, kind: str, component_id: str) -> None:

@@ -279,6 +279,9 @@ _KINDS: Final[dict[str, dict[Kind, str]]] = {
         Kind.TANK: "Tank",
         Kind.FREEZER: "Freezer",
         Kind.LOAD: "Load",
+        Kind.STATION: "Fuel station",
+        Kind.NETWORK: "Network",
+        Kind.ROOM: "Room",
     },
     "sv": {
         Kind.GRID: "Elmätaren",
@@ -286,6 +289,9 @@ _KINDS: Final[dict[str, dict[Kind, str]]] = {
         Kind.TANK: "Tanken",
         Kind.FREEZER: "Frys",
         Kind.LOAD: "Last",
+        Kind.STATION: "Drivmedelsstationen",
+        Kind.NETWORK: "Nätverket",
+        Kind.ROOM: "Rummet",
     },
     "nb": {
         Kind.GRID: "Strømmåleren",
@@ -293,6 +299,9 @@ _KINDS: Final[dict[str, dict[Kind, str]]] = {
         Kind.TANK: "Tanken",
         Kind.FREEZER: "Fryser",
         Kind.LOAD: "Last",
+        Kind.STATION: "Drivstoffstasjonen",
+        Kind.NETWORK: "Nettverket",
+        Kind.ROOM: "Rommet",
     },
 }
 
@@ -314,7 +323,7 @@ def component_name(component: Component, language: str | None) -> str:
     """A component's name in a text: its meta name, else its kind (and id) in `language`."""
     if component.name:
         return component.name
-    word = _KINDS[language_of(language)].get(component.kind, component.kind.value)
+    word = _KINDS[language_of(language)][component.kind]
     return word if component.id == "main" else f"{word} {component.id}"
 
 
