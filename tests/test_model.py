@@ -422,6 +422,50 @@ def test_node_offline_makes_components_unavailable_and_raises_an_alarm() -> None
     assert site.available(freezer, at(2))
 
 
+def test_a_meta_cleared_or_without_its_node_takes_the_component_off_that_node() -> None:
+    """A freezer moved off a node whose retained last will says offline: its fresh readings
+    are live again, after a restart too; a polled device keeps the node it is read through."""
+    site = Site()
+    site.set_meta(Meta("freezer", "f1", node="freezers"))
+    site.set_node(NodeStatus("freezers", False, at(0)))
+    site.set_meta(Meta("freezer", "f1"))  # the empty retained message
+    feed(site, 1, "freezer", "f1", temperature=-18.5)
+    freezer = site.component("freezer", "f1")
+    assert freezer is not None
+    assert site.available(freezer, at(1))
+    restarted = Site()
+    restarted.restore(site.snapshot())
+    again = restarted.component("freezer", "f1")
+    assert again is not None
+    assert restarted.available(again, at(1))
+    site.apply([Reading("generator", "main", "state", "running", at(2))], at(2), node="modbus-dse")
+    site.set_meta(Meta("generator", "main", name="Elverket"))
+    assert main_generator(site).node == "modbus-dse"
+
+
+def test_a_single_freezer_limit_that_does_not_fit_the_sites_other_is_refused() -> None:
+    """A meta's critical −20 °C against the site's warning −15 °C would raise "critical" at a
+    normal −18 °C: that limit is refused and said why, and the site's pair applies."""
+    site = Site()  # warning −15, critical −12
+    refused = site.set_meta(Meta("freezer", "f1", settings={"critical": -20.0}))
+    assert refused == [
+        "meta critical -20 °C does not fit the site's warning -15 °C: critical must be above "
+        "warning"
+    ]
+    freezer = site.component("freezer", "f1")
+    assert freezer is not None
+    assert site.freezers.limits(freezer) == (-15.0, -12.0)
+    for minute in range(0, 15):
+        assert EventType.FREEZER_CRITICAL not in types(
+            feed(site, minute, "freezer", "f1", temperature=-18.0)
+        )
+    assert site.set_meta(Meta("freezer", "f1", settings={"critical": -10.0})) == []
+    assert site.freezers.limits(freezer) == (-15.0, -10.0)
+    # The site's warning raised later past the meta's critical: the site's pair again.
+    site.settings = Settings(freezer_warning=-9.0, freezer_critical=-5.0)
+    assert site.freezers.limits(freezer) == (-9.0, -5.0)
+
+
 def test_readings_from_a_named_source_follow_its_status() -> None:
     site = Site()
     site.apply([Reading("generator", "main", "state", "running", at(0))], at(0), node="modbus-dse")

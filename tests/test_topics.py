@@ -289,6 +289,14 @@ def test_empty_meta_clears_it_and_bad_meta_is_refused() -> None:
     assert reasons("sot/kall/tank/main/meta", "[]") == [RejectReason.WRONG_TYPE]
 
 
+def test_a_command_topic_is_only_a_loads() -> None:
+    """`…/set` is a command on a load (ours, or another controller's): not a reading, not a
+    refusal. On any other kind it is outside the contract, and refused like any such topic."""
+    assert reasons("sot/kall/load/heater/set", "ON") == []
+    assert reasons("sot/kall/grid/main/set", "ON") == [RejectReason.UNKNOWN_QUANTITY]
+    assert reasons("sot/kall/freezer/f1/set", '{"state": "OFF"}') == [RejectReason.UNKNOWN_QUANTITY]
+
+
 def test_subscription_and_load_commands() -> None:
     assert subscription(BASE) == "sot/kall/#"
     on, off = Command("load", "heater", "turn_on"), Command("load", "heater", "turn_off")

@@ -363,7 +363,8 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             ]
         events: list[SiteEvent] = []
         if meta is not None:
-            self.site.set_meta(meta)
+            for detail in self.site.set_meta(meta):
+                self._reject(Rejection(RejectReason.CONFLICTING_SETTINGS, message.topic, detail))
             self._rename_device(meta.kind, meta.id)
             if meta.provides:
                 # A service the site now offers gets its entity, without a reload.

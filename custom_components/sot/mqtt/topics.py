@@ -145,7 +145,7 @@ def parse_message(base: str, topic: str, payload: bytes | str, now: datetime) ->
         _parse_object(parsed, topic, kind, component_id, raw, now)
     elif parts[2] == META:
         _parse_meta(parsed, topic, kind, component_id, raw)
-    elif parts[2] == SET:
+    elif parts[2] == SET and kind == Kind.LOAD:
         pass  # a command, ours or another controller's: not a reading
     else:
         _parse_plain(parsed, base, topic, kind, component_id, parts[2], raw, now)

@@ -105,11 +105,14 @@ class Freezers:
         self._fits: dict[str, tuple[tuple[Any, ...], Fit | None]] = {}
 
     def limits(self, freezer: Component) -> tuple[float, float]:
-        """(warning, critical) °C: the freezer's own meta, else the site's settings."""
-        return (
-            freezer.settings.get("warning", self.site.settings.freezer_warning),
-            freezer.settings.get("critical", self.site.settings.freezer_critical),
-        )
+        """(warning, critical) °C: the freezer's own meta, else the site's settings (both, if
+        the settings changed since so that the meta's one limit no longer fits the other)."""
+        site = self.site.settings
+        warning = freezer.settings.get("warning", site.freezer_warning)
+        critical = freezer.settings.get("critical", site.freezer_critical)
+        if critical <= warning:
+            return site.freezer_warning, site.freezer_critical
+        return warning, critical
 
     def status(self, freezer: Component, now: datetime) -> FreezerStatus | None:
         """ok / warning / critical after the alarm delay; None when the temperature is stale."""

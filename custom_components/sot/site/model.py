@@ -164,16 +164,37 @@ class Site:
         # message costs the same however many freezers the site has.
         return self._evaluate(now, freezers=warmed.values(), kinds=kinds, fuel=fuel)
 
-    def set_meta(self, meta: Meta) -> None:
-        """Take in a component's retained description."""
+    def set_meta(self, meta: Meta) -> list[str]:
+        """Take in a component's retained description; what of it was refused, and why.
+
+        A freezer's single limit pairs with the site's other one; a pair that puts critical at
+        or below warning is refused (that limit goes, the site's applies), as a meta that gives
+        both is when it parses.
+        """
         component = self.component(meta.kind, meta.id, create=True)
         assert component is not None
+        settings = dict(meta.settings)
+        refused: list[str] = []
+        if component.kind is Kind.FREEZER and ("warning" in settings) != ("critical" in settings):
+            warning = settings.get("warning", self.settings.freezer_warning)
+            critical = settings.get("critical", self.settings.freezer_critical)
+            if critical <= warning:
+                given = "warning" if "warning" in settings else "critical"
+                other = "critical" if given == "warning" else "warning"
+                refused.append(
+                    f"meta {given} {settings.pop(given):g} °C does not fit the site's {other} "
+                    f"{warning if other == 'warning' else critical:g} °C: critical must be above "
+                    "warning"
+                )
         component.name = meta.name
-        if meta.node is not None:
+        # A meta without a node (cleared, or moved off it) takes the component off its node; a
+        # polled Modbus device keeps the node it is read through.
+        if meta.node is not None or component.link != "modbus":
             component.node = meta.node
-        component.settings = dict(meta.settings)
+        component.settings = settings
         component.provides = meta.provides
         self.revision += 1
+        return refused
 
     def set_node(self, status: NodeStatus) -> list[SiteEvent]:
         """Take in a node's birth or last will; return node and follow-on alarms."""
