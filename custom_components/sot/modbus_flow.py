@@ -227,12 +227,20 @@ class ModbusDeviceSubentryFlow(ConfigSubentryFlow):
             }
             control_enabled = controls and bool(user_input.get(CONF_CONTROL_ENABLED, False))
             claimed = await self._claimed()
+            mine: set[tuple[str, str]] = set()
             for slot, component_id in components.items():
+                key = (profile.slots[slot].value, component_id)
                 if component_id and not ID_PATTERN.match(component_id):
                     errors[slot] = "invalid_component_id"
-                elif component_id and (profile.slots[slot].value, component_id) in claimed:
+                elif component_id and key in claimed:
                     errors[slot] = "component_taken"
-                    placeholders["component"] = f"{profile.slots[slot].value}/{component_id}"
+                    placeholders["component"] = f"{key[0]}/{component_id}"
+                elif component_id and key in mine:
+                    # Two slots of this device feeding one component are two feeds too.
+                    errors[slot] = "component_twice"
+                    placeholders["component"] = f"{key[0]}/{component_id}"
+                elif component_id:
+                    mine.add(key)
             if not errors and not any(components.values()):
                 errors["base"] = "no_components"
             if not errors:

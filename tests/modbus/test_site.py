@@ -294,6 +294,13 @@ async def test_flow_refuses_a_second_device_at_the_same_address(
         assert result["description_placeholders"]["component"] == "load/heater"
         result = await flows.async_configure(result["flow_id"], {})
         assert result["errors"] == {"base": "no_components"}
+        # Two relays of this module on one load: two feeds, which would stop the gateway's
+        # polling (the generator controller's too) when the site starts.
+        result = await flows.async_configure(
+            result["flow_id"], {"relay1": "pump", "relay2": "pump"}
+        )
+        assert result["errors"] == {"relay2": "component_twice"}
+        assert result["description_placeholders"]["component"] == "load/pump"
         result = await flows.async_configure(result["flow_id"], {"relay1": "pump"})
         assert result["type"] is FlowResultType.CREATE_ENTRY
         await mqtt_hass.async_block_till_done()
