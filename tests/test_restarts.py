@@ -214,6 +214,26 @@ async def _alarms_fired(hass: HomeAssistant) -> list[str]:
     return fired
 
 
+async def _reload_with_first(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    first: Callable[[SiteCoordinator], Awaitable[None]],
+) -> None:
+    """Reload the site, running `first` once it listens to MQTT, before its platforms exist."""
+    forward = hass.config_entries.async_forward_entry_setups
+
+    async def first_then_forward(started: Any, platforms: Any) -> None:
+        await first(started.runtime_data)
+        await forward(started, platforms)
+
+    hass.config_entries.async_forward_entry_setups = first_then_forward  # type: ignore[method-assign]
+    try:
+        assert await hass.config_entries.async_reload(entry.entry_id)
+    finally:
+        hass.config_entries.async_forward_entry_setups = forward  # type: ignore[method-assign]
+    await hass.async_block_till_done()
+
+
 async def test_an_alarm_raised_while_the_site_starts_is_raised_once(
     mqtt_hass: HomeAssistant, field: aiomqtt.Client
 ) -> None:
@@ -221,20 +241,12 @@ async def test_an_alarm_raised_while_the_site_starts_is_raised_once(
     raised once that entity listens, not lost."""
     hass = mqtt_hass
     entry, _, fired = await _on_the_grid(hass, field)
-    forward = hass.config_entries.async_forward_entry_setups
 
-    async def grid_goes_first(started: Any, platforms: Any) -> None:
-        site = started.runtime_data
+    async def grid_goes_first(site: SiteCoordinator) -> None:
         await field.publish("sot/kall/grid/main/present", "OFF")
         await wait_for(hass, lambda: site.site.outages.current is not None, "the outage")
-        await forward(started, platforms)
 
-    hass.config_entries.async_forward_entry_setups = grid_goes_first  # type: ignore[method-assign]
-    try:
-        assert await hass.config_entries.async_reload(entry.entry_id)
-    finally:
-        hass.config_entries.async_forward_entry_setups = forward  # type: ignore[method-assign]
-    await hass.async_block_till_done()
+    await _reload_with_first(hass, entry, grid_goes_first)
     await wait_for(hass, lambda: "grid_lost" in fired, "grid_lost to be raised")
     await field.publish("sot/kall/grid/main/present", "OFF")
     await hass.async_block_till_done()
@@ -251,23 +263,15 @@ async def test_held_alarms_wait_for_a_listener_that_stays(
     not take the held alarms with it: the alarm entity that comes next raises them."""
     hass = mqtt_hass
     entry, _, fired = await _on_the_grid(hass, field)
-    forward = hass.config_entries.async_forward_entry_setups
     heard: list[str] = []
 
-    async def grid_goes_first(started: Any, platforms: Any) -> None:
-        site = started.runtime_data
+    async def grid_goes_first(site: SiteCoordinator) -> None:
         await field.publish("sot/kall/grid/main/present", "OFF")
         await wait_for(hass, lambda: site.site.outages.current is not None, "the outage")
         remove = site.async_add_event_listener(lambda event: heard.append(event.type))
         remove()
-        await forward(started, platforms)
 
-    hass.config_entries.async_forward_entry_setups = grid_goes_first  # type: ignore[method-assign]
-    try:
-        assert await hass.config_entries.async_reload(entry.entry_id)
-    finally:
-        hass.config_entries.async_forward_entry_setups = forward  # type: ignore[method-assign]
-    await hass.async_block_till_done()
+    await _reload_with_first(hass, entry, grid_goes_first)
     await wait_for(hass, lambda: "grid_lost" in fired, "grid_lost to be raised")
     assert heard == []
     assert fired == ["grid_lost"]
@@ -281,7 +285,6 @@ async def test_alarms_raised_together_each_get_a_state_of_their_own(
     each must change it."""
     hass = mqtt_hass
     entry, _, fired = await _on_the_grid(hass, field)
-    forward = hass.config_entries.async_forward_entry_setups
     states: list[tuple[str, str]] = []
 
     @callback
@@ -294,20 +297,14 @@ async def test_alarms_raised_together_each_get_a_state_of_their_own(
 
     hass.bus.async_listen("state_changed", on_state)
 
-    async def alarms_first(started: Any, platforms: Any) -> None:
-        site = started.runtime_data
+    async def alarms_first(site: SiteCoordinator) -> None:
         await field.publish("sot/kall/grid/main/present", "OFF")
         for generator in ("a", "b", "c"):
             fault = {"state": "fault", "alarm": "shutdown"}
             await field.publish(f"sot/kall/generator/{generator}", json.dumps(fault))
         await wait_for(hass, lambda: len(site._held_events) == 4, "four alarms held")
-        await forward(started, platforms)
 
-    hass.config_entries.async_forward_entry_setups = alarms_first  # type: ignore[method-assign]
-    try:
-        assert await hass.config_entries.async_reload(entry.entry_id)
-    finally:
-        hass.config_entries.async_forward_entry_setups = forward  # type: ignore[method-assign]
+    await _reload_with_first(hass, entry, alarms_first)
     await wait_for(hass, lambda: len(fired) == 4, "four alarms raised")
     await hass.async_block_till_done()
     assert fired == ["grid_lost", *["generator_fault"] * 3]
