@@ -178,10 +178,12 @@ async def test_unexercised_generator_is_reminded_and_can_be_put_off(
     await _tick(mqtt_hass, freezer, 15)
     [issue] = _issues(mqtt_hass, "generator_not_exercised")
     assert (await _read(mqtt_hass, issue)).startswith(
-        "Kall: generator has not run for 41 days | generator at Kall has not run for 41 days."
+        "Kall: Generator has not run for 41 days | Generator at Kall has not run for 41 days."
     )
+    # The generator's name is Home Assistant's language's (English here); on a Swedish Home
+    # Assistant it reads "Elverket".
     assert (await _read(mqtt_hass, issue, "sv")).startswith(
-        "Kall: generator har inte gått på 41 dagar"
+        "Kall: Generator har inte gått på 41 dagar"
     )
 
     # No generator control over MQTT: the flow offers the reminder only.
@@ -202,7 +204,7 @@ async def test_unexercised_generator_is_reminded_and_can_be_put_off(
     [again] = _issues(mqtt_hass, "generator_not_exercised")
     assert again.translation_placeholders == {
         "site": "Kall",
-        "generator": "generator",
+        "generator": "Generator",
         "days": "49",
     }
 
