@@ -249,6 +249,27 @@ async def test_an_unnamed_components_alarm_names_it_in_home_assistants_language(
     assert (attributes["component_id"], attributes["component_name"]) == ("b", "Elverket b")
 
 
+async def test_a_single_freezer_limit_that_does_not_fit_is_refused_and_counted(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """A freezer meta's critical −20 °C under the site's warning −15 °C is refused and counted,
+    and the freezer's countdown keeps the site's critical limit, −12 °C."""
+    coordinator = await start_site(mqtt_hass, field, site_entry())
+    try:
+        await field.publish("sot/kall/freezer/f1/meta", '{"critical": -20}', retain=True)
+        await field.publish("sot/kall/freezer/f1/temperature", "-18.0")
+        await wait_for(
+            mqtt_hass,
+            lambda: coordinator.rejected["conflicting_settings"] == 1,
+            "the refusal",
+        )
+        countdown = "sensor.kall_freezer_f1_time_to_critical"
+        await wait_for(mqtt_hass, lambda: mqtt_hass.states.get(countdown) is not None, countdown)
+        assert mqtt_hass.states.get(countdown).attributes["limit"] == -12.0  # type: ignore[union-attr]
+    finally:
+        await field.publish("sot/kall/freezer/f1/meta", b"", retain=True)
+
+
 async def test_alarm_event_carries_the_figures(
     mqtt_hass: HomeAssistant, field: aiomqtt.Client
 ) -> None:

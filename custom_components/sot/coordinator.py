@@ -813,11 +813,15 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             @callback
             def tell_held() -> None:
                 # Gone again before it was told: to those who listen now, else held again.
-                told = [listener] if listener in self._event_listeners else self._event_listeners
-                if not told:
+                if listener in self._event_listeners:
+                    told = [listener]
+                elif self._event_listeners:
+                    told = list(self._event_listeners)
+                else:
                     self.async_hold_events(held)
+                    return
                 for event in held:
-                    for each in list(told):
+                    for each in told:
                         each(event)
 
             self.hass.loop.call_soon(tell_held)

@@ -104,15 +104,19 @@ class Freezers:
         self.relays: dict[str, list[Any]] = {}
         self._fits: dict[str, tuple[tuple[Any, ...], Fit | None]] = {}
 
+    def paired(self, own: dict[str, float]) -> tuple[float, float] | None:
+        """(warning, critical) °C: a freezer's own limits, the site's for one it does not give;
+        None when critical would not be above warning."""
+        site = self.site.settings
+        warning = own.get("warning", site.freezer_warning)
+        critical = own.get("critical", site.freezer_critical)
+        return (warning, critical) if critical > warning else None
+
     def limits(self, freezer: Component) -> tuple[float, float]:
         """(warning, critical) °C: the freezer's own meta, else the site's settings (both, if
         the settings changed since so that the meta's one limit no longer fits the other)."""
         site = self.site.settings
-        warning = freezer.settings.get("warning", site.freezer_warning)
-        critical = freezer.settings.get("critical", site.freezer_critical)
-        if critical <= warning:
-            return site.freezer_warning, site.freezer_critical
-        return warning, critical
+        return self.paired(freezer.settings) or (site.freezer_warning, site.freezer_critical)
 
     def status(self, freezer: Component, now: datetime) -> FreezerStatus | None:
         """ok / warning / critical after the alarm delay; None when the temperature is stale."""

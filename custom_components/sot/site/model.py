@@ -175,17 +175,16 @@ class Site:
         assert component is not None
         settings = dict(meta.settings)
         refused: list[str] = []
-        if component.kind is Kind.FREEZER and ("warning" in settings) != ("critical" in settings):
-            warning = settings.get("warning", self.settings.freezer_warning)
-            critical = settings.get("critical", self.settings.freezer_critical)
-            if critical <= warning:
-                given = "warning" if "warning" in settings else "critical"
-                other = "critical" if given == "warning" else "warning"
-                refused.append(
-                    f"meta {given} {settings.pop(given):g} °C does not fit the site's {other} "
-                    f"{warning if other == 'warning' else critical:g} °C: critical must be above "
-                    "warning"
-                )
+        given = [key for key in ("warning", "critical") if key in settings]
+        freezer = component.kind is Kind.FREEZER
+        if freezer and len(given) == 1 and self.freezers.paired(settings) is None:
+            # (Both given and conflicting were refused when the meta was parsed.)
+            other = "critical" if given == ["warning"] else "warning"
+            site_value = getattr(self.settings, f"freezer_{other}")
+            refused.append(
+                f"meta {given[0]} {settings.pop(given[0]):g} °C does not fit the site's {other} "
+                f"{site_value:g} °C: critical must be above warning"
+            )
         component.name = meta.name
         # A meta without a node (cleared, or moved off it) takes the component off its node; a
         # polled Modbus device keeps the node it is read through.
