@@ -317,6 +317,8 @@ def test_pressure_sensor_turns_loop_current_into_fill_height(harness: Harness) -
 # --- a relay's command: ON/OFF, or JSON with its expiry ----------------------------------------
 
 COMMAND_PROGRAM = r"""
+#include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -428,6 +430,10 @@ def test_relay_carries_out_what_home_assistant_sends_before_it_expires(
     assert relay.command("ON").relay == "ON"
     spaced = f'{{ "expires" : {NOW + 5}, "state" : "OFF" }}'
     assert relay.command(spaced) == Switched("OFF", "")
+    # A PLC or a shell may end a plain command with a line end (docs/mqtt.md, Payloads).
+    assert relay.command("OFF\r\n") == Switched("OFF", "")
+    assert relay.command(" ON\n") == Switched("ON", "")
+    assert relay.command(f'{_sent("turn_off", 10)}\n') == Switched("OFF", "")
 
 
 def test_relay_refuses_an_expired_command_and_says_so(relay: RelayHarness) -> None:
@@ -450,7 +456,18 @@ def test_relay_refuses_stale_and_malformed_commands(relay: RelayHarness) -> None
     stale = relay.command(_sent("turn_off", 10), armed=False)
     assert stale.relay == "-"
     assert "retained or stale" in stale.warning
-    for payload in ('{"state": "OFF"}', '{"state": "OFF", "expires": "soon"}', "{"):
+    never = (
+        '{"state": "OFF"}',
+        '{"state": "OFF", "expires": "soon"}',
+        "{",
+        # Not a JSON number of seconds: a string, or what would never expire.
+        f'{{"state": "OFF", "expires": "{NOW + 10}"}}',
+        '{"state": "OFF", "expires": NaN}',
+        '{"state": "OFF", "expires": Infinity}',
+        '{"state": "OFF", "expires": inf}',
+        '{"state": "OFF", "expires": 0x7fffffff}',
+    )
+    for payload in never:
         assert relay.command(payload) == Switched(
             "-", "Freezers: ignored a command without its expiry"
         ), payload
