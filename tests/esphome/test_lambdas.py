@@ -433,7 +433,7 @@ def test_relay_carries_out_what_home_assistant_sends_before_it_expires(
     # A PLC or a shell may end a plain command with a line end (docs/mqtt.md, Payloads).
     assert relay.command("OFF\r\n") == Switched("OFF", "")
     assert relay.command(" ON\n") == Switched("ON", "")
-    assert relay.command(f'{_sent("turn_off", 10)}\n') == Switched("OFF", "")
+    assert relay.command(f"{_sent('turn_off', 10)}\n") == Switched("OFF", "")
 
 
 def test_relay_refuses_an_expired_command_and_says_so(relay: RelayHarness) -> None:

@@ -64,14 +64,23 @@ def test_node_status_is_the_contracts_birth_and_last_will(
         assert (birth["topic"], birth["payload"], birth["retain"]) == (status, "online", True)
 
 
-def test_load_relays_come_up_on_and_take_no_unguarded_commands(
+def test_load_relays_keep_the_food_cold_and_a_shed_heater_off_across_a_restart(
     esphome_results: dict[Variant, Result],
 ) -> None:
     config = valid_config(esphome_results, Variant("load-relays.yaml"))
-    relays = [switch for switch in config["switch"] if switch["platform"] == "gpio"]
-    assert relays
-    for relay in relays:
-        assert relay["restore_mode"] == "ALWAYS_ON", relay["id"]
+    relays = {switch["name"]: switch for switch in config["switch"] if switch["platform"] == "gpio"}
+    assert set(relays) == {"Freezers", "Chilled cases", "Warm room heater"}
+    for name in ("Freezers", "Chilled cases"):
+        # Powered through a restart and while the node is dead: on at boot, and on the
+        # normally-closed contact of an active-low board (docs/esphome.md), so an unpowered
+        # coil or a floating pin leaves the load on.
+        assert relays[name]["restore_mode"] == "ALWAYS_ON", name
+        assert relays[name]["pin"]["inverted"] is False, name
+    heater = relays["Warm room heater"]
+    # Shed to spare the generator, it stays off when the node restarts.
+    assert heater["restore_mode"] == "RESTORE_DEFAULT_ON"
+    assert heater["pin"]["inverted"] is True  # normally open
+    for relay in relays.values():
         # An MQTT switch would obey its command topic directly, retained messages included.
         assert relay["internal"] is True, relay["id"]
     for trigger in config["mqtt"]["on_message"]:
