@@ -273,7 +273,7 @@ def test_subscriptions_are_the_integrations_command_topics(
             handler = json.dumps(subscription.actions)
             assert f'state == \\"{topics.command_payload(command)}\\"' in handler
         for key in (topics.STATE_KEY, topics.EXPIRES_KEY):
-            assert f'value_of(\\"{key}\\")' in handler, key
+            assert f'token_of(\\"{key}\\")' in handler, key
         assert subscription.qos == 1, f"{subscription.topic}: commands are sent with QoS 1"
         parsed = _parse(base, subscription.topic, "ON")
         assert (parsed.readings, parsed.rejections) == ([], [])

@@ -198,9 +198,26 @@ def harness(
 
 
 def test_freezer_probe_drops_no_reading_values(harness: Harness) -> None:
-    assert harness.numbers("freezer", math.nan, 85.0, -127.0, -18.4, 4.0) == pytest.approx(
-        [None, None, None, -18.4, 4.0]
+    assert harness.numbers("freezer", math.nan, 85.0, -18.4, -127.0, 4.0) == pytest.approx(
+        [None, None, -18.4, None, 4.0]
     )
+
+
+def test_a_dead_freezer_probe_is_said_once_not_its_last_temperature(harness: Harness) -> None:
+    """Three failed reads in a row: NaN once, so the state ESPHome sends again on every
+    reconnect is `nan` (refused), not the last good temperature as if it were new."""
+    shown = harness.numbers("freezer", -18.4, math.nan, math.nan, -127.0, math.nan, 85.0, -18.2)
+    assert shown[0] == pytest.approx(-18.4)
+    assert shown[1:3] == [None, None]
+    assert shown[3] is not None
+    assert math.isnan(shown[3])
+    assert shown[4:6] == [None, None]
+    assert shown[6] == pytest.approx(-18.2)
+    parsed = topics.parse_message(
+        "sot/kall", "sot/kall/freezer/f1/temperature", f"{shown[3]}", datetime.now(UTC)
+    )
+    assert not parsed.readings
+    assert [r.reason.value for r in parsed.rejections] == ["not_finite"]
 
 
 # (register, a raw value as the controller sends it, the value the node publishes)
