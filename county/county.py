@@ -63,11 +63,13 @@ FILE_PER_MESSAGE = 130
 COUNTY_MIN_QUEUE = 100_000
 COUNTY_SLACK_S = 300
 
-# The kinds of docs/mqtt.md. A site may write its readings, metas and node statuses, and under
-# `load/` everything but the command topic `set`, which only the county's Home Assistant writes.
-# Mosquitto's ACL file has no write-only deny, so the allowed topics are listed.
-KINDS = ("grid", "generator", "tank", "freezer", "node")
+# The kinds of docs/mqtt.md. A site may write its readings, metas and node statuses, its public
+# summary, and under `load/` everything but the command topic `set`, which only the county's
+# Home Assistant writes. Mosquitto's ACL file has no write-only deny, so the allowed topics are
+# listed (tests/county/test_config.py checks them against the contract's kinds).
+KINDS = ("grid", "generator", "tank", "freezer", "station", "network", "room", "node")
 LOAD_WRITES = ("load/+", "load/+/state", "load/+/power", "load/+/meta")
+SITE_WRITES = ("public",)
 
 DAYS = 3650
 CURVE = "prime256v1"
@@ -326,7 +328,7 @@ def county_acl(data: dict[str, Any]) -> str:
     for site in sorted(data["sites"]):
         lines += ["", f"user {site_user(site)}"]
         lines += [f"topic write sot/{site}/{kind}/#" for kind in KINDS]
-        lines += [f"topic write sot/{site}/{topic}" for topic in LOAD_WRITES]
+        lines += [f"topic write sot/{site}/{topic}" for topic in (*LOAD_WRITES, *SITE_WRITES)]
         lines += [f"topic read sot/{site}/load/+/set", f"topic write sot-bridge/{site}/state"]
     return "\n".join(lines) + "\n"
 
@@ -476,7 +478,9 @@ def cmd_add_site(args: argparse.Namespace) -> None:
     site = _check_site(args.site)
     if site in data["sites"]:
         raise CountyError(f"site {site} is already added: revoke-site it first to re-issue")
-    if args.rate <= 0 or args.hours < 24:
+    if not (math.isfinite(args.rate) and args.rate > 0) or not (
+        math.isfinite(args.hours) and args.hours >= 24
+    ):
         raise CountyError("--rate must be positive and --hours at least 24 (a day of traffic)")
     ca = root / "ca"
     user = site_user(site)

@@ -140,6 +140,12 @@ def test_mistakes_are_refused(made: Path, tmp_path: Path) -> None:
         assert "site id" in result.stderr
     assert "already added" in run("add-site", made, "kall").stderr
     assert "at least 24" in run("add-site", made, "short", "--hours", "12").stderr
+    # Not a number, or without end: refused before any certificate is issued.
+    for option, value in (("--rate", "nan"), ("--rate", "inf"), ("--hours", "inf")):
+        result = run("add-site", made, "odd", option, value)
+        assert (result.returncode, "Traceback" in result.stderr) == (1, False), result.stderr
+        assert "--rate must be positive" in result.stderr
+    assert "site-odd" not in (made / "ca" / "index.txt").read_text()
     assert "not a current site" in run("revoke-site", made, "nowhere").stderr
     assert "already holds a county" in run("init", made, "--host", "x").stderr
     assert "is not a county directory" in run("add-site", tmp_path, "kall").stderr

@@ -12,6 +12,8 @@ import subprocess
 import threading
 from pathlib import Path
 
+from custom_components.sot.site.vocabulary import Kind
+
 from .brokers import Client, County, county, refused, wait_for
 from .conftest import bridge_state
 
@@ -78,6 +80,36 @@ def test_a_site_writes_only_its_own_readings(county_pair: County) -> None:
     assert [m.topic for m in newcomer.received()] == ["sot/kall/load/marker/set"]
     newcomer.close()
     evil.close()
+
+
+def test_everything_a_site_publishes_reaches_the_county(county_pair: County) -> None:
+    """A reading and a meta of every kind of the contract, node statuses and the public
+    summary: the county's view of fuel for sale, payment, the warm room and what the site
+    offers comes from these."""
+    sent = [
+        *(
+            (f"sot/kall/{kind}/x1/{quantity}", payload, retain)
+            for kind in Kind
+            for quantity, payload, retain in (
+                ("meta", '{"name": "X"}', True),
+                ("state" if kind is Kind.LOAD else "reading", "1", False),
+            )
+        ),
+        ("sot/kall/node/n1/status", "online", True),
+        ("sot/kall/public", '{"site": "kall", "status": "open"}', True),
+    ]
+    node = Client(county_pair.sites["kall"].port)
+    for topic, payload, retain in sent:
+        node.publish(topic, payload, retain=retain)
+    marker = "sot/kall/grid/main/voltage"
+    node.publish(marker, "230")
+    watcher = county_pair.watcher
+    # The bridge keeps the order of one site's messages: once the marker is in, all are.
+    wait_for(lambda: watcher.received(marker), 15, "the marker at the county")
+    seen = {m.topic for m in watcher.received("sot/kall/")}
+    assert [topic for topic, _, _ in sent if topic not in seen] == []
+    assert county_pair.broker.log_text().count("Denied PUBLISH") == 0
+    node.close()
 
 
 def test_a_site_reads_only_its_own_commands(county_pair: County) -> None:
