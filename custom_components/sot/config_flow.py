@@ -21,6 +21,7 @@ from homeassistant.util import slugify
 from .const import (
     CONF_ALARM_DELAY,
     CONF_BASE_TOPIC,
+    CONF_COUNTY_BRIDGE,
     CONF_FREEZER_CRITICAL,
     CONF_FREEZER_WARNING,
     CONF_FUEL_LOW_HOURS,
@@ -85,6 +86,9 @@ def _options_schema(current: dict[str, Any]) -> vol.Schema:
     # Optional: left empty, no service date is set.
     date = {"suggested_value": values.get(CONF_SERVICE_DUE_DATE)}
     fields[vol.Optional(CONF_SERVICE_DUE_DATE, description=date)] = selector.DateSelector()
+    fields[vol.Required(CONF_COUNTY_BRIDGE, default=bool(values[CONF_COUNTY_BRIDGE]))] = (
+        selector.BooleanSelector()
+    )
     return vol.Schema(fields)
 
 

@@ -25,6 +25,8 @@ CONF_SILENT_AFTER: Final = "silent_after"
 CONF_GRID_VOLTAGE: Final = "grid_voltage"
 CONF_READINESS_FUEL_HOURS: Final = "readiness_fuel_hours"
 CONF_SERVICE_DUE_HOURS: Final = "service_due_hours"
+# The site's data comes through a county bridge: its notification topic says whether it is up.
+CONF_COUNTY_BRIDGE: Final = "county_bridge"
 # A date (`2026-12-01`), absent when not set: not in DEFAULT_OPTIONS.
 CONF_SERVICE_DUE_DATE: Final = "service_due_date"
 
@@ -43,6 +45,7 @@ DEFAULT_OPTIONS: Final = {
     CONF_GRID_VOLTAGE: 184.0,
     CONF_READINESS_FUEL_HOURS: 72.0,
     CONF_SERVICE_DUE_HOURS: 0.0,
+    CONF_COUNTY_BRIDGE: False,
 }
 
 SUBENTRY_MODBUS: Final = "modbus_device"

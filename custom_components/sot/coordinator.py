@@ -28,6 +28,7 @@ from .const import (
     COMMAND_QOS,
     CONF_ALARM_DELAY,
     CONF_BASE_TOPIC,
+    CONF_COUNTY_BRIDGE,
     CONF_FREEZER_CRITICAL,
     CONF_FREEZER_WARNING,
     CONF_FUEL_LOW_HOURS,
@@ -54,7 +55,13 @@ from .issues import (
     SiteIssues,
     async_show_damaged_state,
 )
-from .mqtt.topics import command_payload, command_topic, parse_message, subscription
+from .mqtt.topics import (
+    bridge_topic,
+    command_payload,
+    command_topic,
+    parse_message,
+    subscription,
+)
 from .refusals import RefusalLog, Verdict
 from .site import readiness
 from .site.demo_clock import DemoClock
@@ -169,6 +176,7 @@ def settings_from_options(options: dict[str, Any]) -> Settings:
         readiness_fuel_hours=float(merged[CONF_READINESS_FUEL_HOURS]),
         service_due_hours=float(merged[CONF_SERVICE_DUE_HOURS]),
         service_due_date=_date(merged.get(CONF_SERVICE_DUE_DATE)),
+        county_bridge=bool(merged[CONF_COUNTY_BRIDGE]),
     )
 
 
@@ -213,6 +221,10 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         self._moment: datetime | None = None
         self.site = Site(self._settings())
         self.data = self.site
+        # Whether Home Assistant's MQTT client has its broker, and what the county bridge's
+        # notification topic last said (None: nothing yet); see `_link_changed`.
+        self._mqtt_up = True
+        self._bridge_up: bool | None = None
         self.rejected: Counter[str] = Counter()
         self.recent_rejections: deque[dict[str, str]] = deque(maxlen=RECENT_REJECTIONS)
         self.messages = 0
@@ -287,6 +299,11 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             )
         )
         self._unsubscribe.append(
+            await mqtt.async_subscribe(
+                self.hass, bridge_topic(self.site_id), self._bridge_state, qos=1, encoding=None
+            )
+        )
+        self._unsubscribe.append(
             mqtt.async_subscribe_connection_status(self.hass, self._mqtt_connection)
         )
         self._unsubscribe.append(
@@ -328,6 +345,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         self.site.settings = self._settings()
         now = self.now()
         self._publish(now, self.site.tick(now), everything=True)
+        self._link_changed()  # the county bridge setting may have changed
         self._check_watch(now)  # a new silence limit raises or withdraws its issue at once
 
     # -- input ------------------------------------------------------------------------------
@@ -941,6 +959,14 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
                 translation_key="mqtt_disconnected",
                 translation_placeholders={"component": name},
             )
+        if self._bridge_down():
+            # Nothing crosses the link now, and the county keeps no session for the bridge:
+            # the command would reach nobody, and the county's broker would still accept it.
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="county_link_down",
+                translation_placeholders={"component": name, "site": self.site_name},
+            )
         wanted = _ECHOED.get(command.action)
         # A relay judges the expiry by its own clock: the wall clock's time, never the demo's.
         sent_at = dt_util.utcnow()
@@ -1003,10 +1029,33 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
     @callback
     def _mqtt_connection(self, connected: bool) -> None:
         """HA's MQTT client connected or lost the broker: MQTT values are live only with it."""
+        self._mqtt_up = connected
+        self._link_changed()
+
+    @callback
+    def _bridge_state(self, message: mqtt.ReceiveMessage) -> None:
+        """The county bridge's notification: `1` while the site's link is up, `0` when not."""
+        payload = message.payload
+        text = payload.decode(errors="replace") if isinstance(payload, bytes) else str(payload)
+        self._bridge_up = {"1": True, "0": False}.get(text.strip(), self._bridge_up)
+        self._link_changed()
+
+    def _bridge_down(self) -> bool:
+        """The site's data comes through a county bridge that says its link is down."""
+        return self.site.settings.county_bridge and self._bridge_up is False
+
+    @callback
+    def _link_changed(self) -> None:
+        """MQTT values are live only while Home Assistant has its broker and, for a site
+        reached through a county bridge, while the bridge says the site's link is up: at the
+        county, a site's retained node statuses keep saying `online` when its link is cut."""
         if not self.listening:
             return
+        up = self._mqtt_up and not self._bridge_down()
+        if up == ("mqtt" not in self.site.links_down):
+            return
         now = self.now()
-        self._publish(now, self.site.set_link("mqtt", connected, now), everything=True)
+        self._publish(now, self.site.set_link("mqtt", up, now), everything=True)
 
 
 def site_device_info(coordinator: SiteCoordinator) -> DeviceInfo:

@@ -54,6 +54,12 @@ def subscription(base: str) -> str:
     return f"{base}/#"
 
 
+def bridge_topic(site_id: str) -> str:
+    """The county bridge's notification topic for a site (`scripts/county`): `1` retained
+    while the site's link to the county is up, `0` (the bridge's will) when it is not."""
+    return f"sot-bridge/{site_id}/state"
+
+
 def public_topic(base: str) -> str:
     """Topic of the site's public summary (retained, for displays and the county)."""
     return f"{base}/{PUBLIC}"

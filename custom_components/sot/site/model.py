@@ -79,6 +79,9 @@ class Settings:
     readiness_fuel_hours: float = 72.0
     service_due_hours: float = 0.0
     service_due_date: date | None = None
+    # The site's messages reach this Home Assistant through a county bridge (docs/county.md),
+    # whose notification topic then decides whether they can arrive at all.
+    county_bridge: bool = False
 
 
 class Site:

@@ -1,0 +1,116 @@
+"""While a site's link to the county is down, the county shows none of its values as live.
+
+At the county a site's retained node statuses keep saying `online` when its link is cut (their
+last will fires at the site's own broker), so an ON/OFF or a state word would stay "live" for
+as long as the link is down: the power source of a site that is blacked out and unreachable.
+The bridge's notification topic (`sot-bridge/<site>/state`) is what knows. Kall's nodes
+publish on Kall's broker, bridged to the county by the configuration `scripts/county`
+generated; the county's Home Assistant is the integration with its real MQTT client.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import aiomqtt
+import pytest
+from homeassistant.components import mqtt
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.sot.site.readings import Command
+
+from ..helpers import site_entry, start_site, wait_for, wait_for_state
+from .brokers import County
+from .conftest import bridge_state
+
+WAIT = 60.0
+SHOWN = {
+    "binary_sensor.kall_grid_present": "on",
+    "sensor.kall_generator_state": "stopped",
+    "switch.kall_load_heater": "on",
+}
+
+
+async def _home_assistant(hass: HomeAssistant, port: int, tmp_path: Path, **login: str) -> None:
+    """Home Assistant's MQTT integration logged in to the broker on `port`."""
+    hass.config.config_dir = str(tmp_path)
+    (tmp_path / "configuration.yaml").write_text("")
+    entry = MockConfigEntry(
+        domain="mqtt",
+        data={"broker": "127.0.0.1", "port": port, "birth_message": {}, **login},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    assert await mqtt.async_wait_for_mqtt_client(hass)
+
+
+async def _publish_site(nodes: aiomqtt.Client) -> None:
+    """Kall as its nodes tell it: the grid on, the generator standing by, the heater on."""
+    for topic, payload in (
+        ("sot/kall/node/meter/status", "online"),
+        ("sot/kall/node/relays/status", "online"),
+        ("sot/kall/node/gateway/status", "online"),
+        ("sot/kall/grid/main/meta", json.dumps({"node": "meter"})),
+        ("sot/kall/load/heater/meta", json.dumps({"node": "relays"})),
+        ("sot/kall/generator/main/meta", json.dumps({"node": "gateway"})),
+    ):
+        await nodes.publish(topic, payload, qos=1, retain=True)
+    await nodes.publish("sot/kall/grid/main/present", "ON", qos=1)
+    await nodes.publish("sot/kall/generator/main/state", "stopped", qos=1)
+    await nodes.publish("sot/kall/load/heater/state", "ON", qos=1)
+
+
+async def _shown(hass: HomeAssistant, expected: dict[str, str]) -> None:
+    for entity_id, state in expected.items():
+        await wait_for_state(hass, entity_id, state, WAIT)
+
+
+async def test_a_site_behind_a_cut_link_is_unavailable_at_the_county(
+    hass: HomeAssistant, county_pair: County, tmp_path: Path
+) -> None:
+    county, kall = county_pair, county_pair.sites["kall"]
+    await _home_assistant(
+        hass, county.local_port, tmp_path, username="county-ha", password=county.ha_password()
+    )
+    async with aiomqtt.Client("127.0.0.1", kall.port, identifier="kall-nodes") as nodes:
+        coordinator = await start_site(hass, nodes, site_entry(county_bridge=True))
+        await _publish_site(nodes)
+        await _shown(hass, SHOWN)
+
+        await hass.async_add_executor_job(kall.link.cut)
+        await wait_for(hass, lambda: bridge_state(county, "kall") == b"0", "the link down", WAIT)
+        # Nothing of Kall's can arrive: what it last said is not shown as now.
+        await _shown(hass, dict.fromkeys(SHOWN, "unavailable"))
+        # A command would reach nobody, and the county's broker would still accept it.
+        with pytest.raises(HomeAssistantError) as refused:
+            await coordinator.async_command(Command("load", "heater", "turn_off"))
+        assert refused.value.translation_key == "county_link_down"
+        assert refused.value.translation_placeholders == {"component": "heater", "site": "Kall"}
+
+        await hass.async_add_executor_job(kall.link.restore)
+        await wait_for(hass, lambda: bridge_state(county, "kall") == b"1", "the link up", WAIT)
+        await _shown(hass, SHOWN)
+
+
+async def test_the_sites_own_home_assistant_does_not_go_blank_when_the_county_link_does(
+    hass: HomeAssistant, county_pair: County, tmp_path: Path
+) -> None:
+    """The site's broker carries the bridge's notification too; at the site, where the data
+    does not come over the bridge, the setting is off and the site keeps showing its values."""
+    kall = county_pair.sites["kall"]
+    await _home_assistant(hass, kall.port, tmp_path)
+    seen: list[bytes] = []
+    await mqtt.async_subscribe(
+        hass, "sot-bridge/kall/state", lambda m: seen.append(m.payload), encoding=None
+    )
+    async with aiomqtt.Client("127.0.0.1", kall.port, identifier="kall-nodes") as nodes:
+        await start_site(hass, nodes, site_entry())
+        await _publish_site(nodes)
+        await _shown(hass, SHOWN)
+        await hass.async_add_executor_job(kall.link.cut)
+        await wait_for(hass, lambda: seen[-1:] == [b"0"], "the site to hear the link go", WAIT)
+        await hass.async_block_till_done()
+        assert {e: hass.states.get(e).state for e in SHOWN} == SHOWN  # type: ignore[union-attr]
