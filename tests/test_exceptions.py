@@ -79,6 +79,14 @@ EXPECTED = {
     ),
     "site_not_found": "No SOT site has the config entry no-such-entry",
     "site_not_loaded": "Kall is not running; its cold-chain record can be read once it is",
+    "county_link_down": (
+        "The link to Kall is down, so the command to heater was not sent: it would reach nobody."
+        " It will not be sent later either: try again once the link is back"
+    ),
+    "message_at_site": (
+        "The public message of Kall is put up at the site, in its own Home Assistant: the county"
+        " shows it as the site publishes it"
+    ),
 }
 
 
@@ -199,6 +207,35 @@ async def test_a_command_with_the_broker_down_is_refused(
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert await hass.config_entries.async_unload(mqtt_entry.entry_id)
     await hass.async_block_till_done()
+
+
+async def test_at_the_county_a_site_behind_a_cut_link_and_its_message_say_why(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """The county's Home Assistant (the site reached through its bridge): a command while the
+    bridge says the link is down, and the public message, which is the site's to put up."""
+    entry = site_entry(county_bridge=True)
+    coordinator = await start_site(mqtt_hass, field, entry)
+    await field.publish("sot/kall/load/heater/state", "ON")
+    switch = await _switch_of(mqtt_hass, "heater")
+    await wait_for_state(mqtt_hass, switch, "on")
+    try:
+        await field.publish("sot-bridge/kall/state", "0", qos=1, retain=True)
+        await wait_for_state(mqtt_hass, switch, "unavailable")
+        with pytest.raises(HomeAssistantError) as refused:
+            await coordinator.async_command(Command("load", "heater", "turn_on"))
+        await _check(mqtt_hass, refused.value, "county_link_down")
+    finally:
+        await field.publish("sot-bridge/kall/state", b"", qos=1, retain=True)
+    with pytest.raises(HomeAssistantError) as refused:
+        await mqtt_hass.services.async_call(
+            "text",
+            "set_value",
+            {"entity_id": "text.kall_public_message", "value": "Stängt"},
+            blocking=True,
+        )
+    await _check(mqtt_hass, refused.value, "message_at_site")
+    assert mqtt_hass.states.get("text.kall_public_message").state == ""  # type: ignore[union-attr]
 
 
 async def _switch_of(hass: HomeAssistant, load: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 from typing import Any
 from unittest.mock import patch
 
@@ -14,6 +15,7 @@ from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.sot.offer_entities import product_status
 
@@ -228,6 +230,59 @@ async def test_the_public_message_survives_a_reload(
         blocking=True,
     )
     assert state(mqtt_hass, "text.kall_public_message") == ""
+
+
+async def test_the_summary_keeps_its_since_across_a_reload_and_is_checked_again(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, broker_port: int
+) -> None:
+    """`since` is when the content was first published, not when Home Assistant last
+    started; `checked` moves on every ten minutes, so a display can tell a summary Home
+    Assistant still stands behind from one a stopped Home Assistant left."""
+    entry = site_entry()
+    await field.subscribe("sot/kall/public", qos=1)
+    await start_site(mqtt_hass, field, entry)
+    try:
+        await open_on_the_grid(field)
+        first = await next_summary(field, lambda c: c["status"] == "open" and len(c["fuel"]) == 2)
+        assert first["checked"] >= first["since"]
+        await asyncio.sleep(1.1)  # a second later: a new `since` would show
+        assert await mqtt_hass.config_entries.async_reload(entry.entry_id)
+        await mqtt_hass.async_block_till_done()
+        await open_on_the_grid(field)
+        again = await next_summary(field, lambda c: c["status"] == "open" and len(c["fuel"]) == 2)
+        assert again["since"] == first["since"]
+        assert again["checked"] > first["checked"]
+
+        await mqtt_hass.async_block_till_done()
+        async_fire_time_changed(mqtt_hass, dt_util.utcnow() + timedelta(minutes=11))
+        refreshed = await next_summary(field, lambda _: True)
+        assert refreshed["since"] == first["since"]
+        assert {k: v for k, v in refreshed.items() if k != "checked"} == {
+            k: v for k, v in again.items() if k != "checked"
+        }
+    finally:
+        await field.publish("sot/kall/public", b"", retain=True)
+
+
+async def test_a_deleted_site_takes_its_summary_off_the_broker(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, broker_port: int
+) -> None:
+    entry = site_entry()
+    await field.subscribe("sot/kall/public", qos=1)
+    await start_site(mqtt_hass, field, entry)
+    await open_on_the_grid(field)
+    await next_summary(field, lambda c: c["status"] == "open")
+    assert await mqtt_hass.config_entries.async_remove(entry.entry_id)
+    await mqtt_hass.async_block_till_done()
+    # A display that connects now finds nothing retained: no "open" from a site that is gone.
+    async with aiomqtt.Client("127.0.0.1", broker_port, identifier="display") as display:
+        await display.subscribe("sot/kall/public", qos=1)
+        await display.subscribe("sot/kall/node/marker/status", qos=1)
+        await display.publish("sot/kall/node/marker/status", "x", qos=1)
+        async with asyncio.timeout(10):
+            async for message in display.messages:
+                assert message.topic.matches("sot/kall/node/marker/status"), message.payload
+                break
 
 
 def state(hass: HomeAssistant, entity_id: str) -> str:

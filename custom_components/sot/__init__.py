@@ -5,19 +5,28 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from homeassistant.components import mqtt as ha_mqtt
 from homeassistant.components.mqtt import async_wait_for_mqtt_client
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.exceptions import ConfigEntryNotReady, HomeAssistantError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
 from .cold_chain import async_setup_cold_chain, coldchain_store
-from .const import DOMAIN, PLATFORMS, STORAGE_VERSION
+from .const import (
+    CONF_BASE_TOPIC,
+    CONF_COUNTY_BRIDGE,
+    DOMAIN,
+    PLATFORMS,
+    PUBLIC_QOS,
+    STORAGE_VERSION,
+)
 from .coordinator import SiteCoordinator, SotConfigEntry, settings_snapshot
 from .issues import SiteIssues, async_show_demo_clock
 from .modbus_hub import ModbusHub
+from .mqtt.topics import public_topic as summary_topic
 from .public_topic import PublicTopic
 
 _LOGGER = logging.getLogger(__name__)
@@ -49,7 +58,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: SotConfigEntry) -> bool:
     entry.async_on_unload(modbus.async_stop)
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    entry.async_on_unload(PublicTopic(hass, coordinator).async_start())
+    if not coordinator.site.settings.county_bridge:
+        # At the county the site's own Home Assistant publishes its summary.
+        entry.async_on_unload(await PublicTopic(hass, coordinator).async_start())
     return True
 
 
@@ -80,14 +91,31 @@ async def _async_entry_updated(hass: HomeAssistant, entry: SotConfigEntry) -> No
     coordinator = entry.runtime_data
     data, options, subentries = settings_snapshot(entry)
     started_data, started_options, started_subentries = coordinator.started_with
-    if (data, subentries, entry.title) != (started_data, started_subentries, coordinator.site_name):
+    bridge_changed = options.get(CONF_COUNTY_BRIDGE) != started_options.get(CONF_COUNTY_BRIDGE)
+    if bridge_changed or (data, subentries, entry.title) != (
+        started_data,
+        started_subentries,
+        coordinator.site_name,
+    ):
+        # Through a county bridge or not decides what the site publishes: a restart.
         hass.config_entries.async_schedule_reload(entry.entry_id)
     elif options != started_options:
         coordinator.async_apply_options()
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: SotConfigEntry) -> None:
-    """The site is deleted: its saved state, cold-chain records and repair issues go with it."""
+    """The site is deleted: its saved state, cold-chain records and repair issues go with it,
+    and so does the public summary it left retained (a display would go on reading "open").
+
+    (Home Assistant's mqtt is `ha_mqtt` here, and the topic `summary_topic`: importing this
+    package's own `mqtt` and `public_topic` modules binds those names in this module.)"""
+    if not entry.options.get(CONF_COUNTY_BRIDGE) and ha_mqtt.is_connected(hass):
+        try:
+            await ha_mqtt.async_publish(
+                hass, summary_topic(entry.data[CONF_BASE_TOPIC]), "", qos=PUBLIC_QOS, retain=True
+            )
+        except HomeAssistantError as err:
+            _LOGGER.warning("%s: its public summary stays on the broker: %s", entry.title, err)
     await Store[dict[str, Any]](hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}").async_remove()
     await coldchain_store(hass, entry.entry_id).async_remove()
     SiteIssues(hass, entry.entry_id).clear_all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
@@ -60,13 +61,14 @@ from .mqtt.topics import (
     command_payload,
     command_topic,
     parse_message,
+    public_topic,
     subscription,
 )
 from .refusals import RefusalLog, Verdict
 from .site import readiness
 from .site.demo_clock import DemoClock
 from .site.model import Settings, Site, SiteEvent
-from .site.public import notice
+from .site.public import Notice, notice
 from .site.readings import Command, NodeStatus, Reading, Rejection, RejectReason
 from .site.vocabulary import Kind
 
@@ -402,6 +404,31 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             self._publish(now, events, readings, touched, status)
         elif readings or status is not None:
             self._publish(now, events, readings, (), status)
+        elif (
+            not parsed.rejections
+            and self.site.settings.county_bridge
+            and message.topic == public_topic(self.base_topic)
+        ):
+            self._take_public_message(payload, now)
+
+    def _take_public_message(self, payload: Any, now: datetime) -> None:
+        """At the county: the operator's message, as the site's summary carries it."""
+        try:
+            summary = json.loads(payload) if payload else {}
+        except ValueError:
+            return
+        if not isinstance(summary, dict):
+            return
+        text, time = summary.get("message"), summary.get("message_time")
+        try:
+            shown = Notice.from_dict({"text": text, "time": time}) if text and time else None
+        except (TypeError, ValueError):
+            return
+        if shown != self.site.notice:
+            self.site.notice = shown
+            self.site.revision += 1
+            self._changed(EVENT_SAVE_DELAY)
+            self._publish(now, [], everything=True)
 
     def _not_owned_elsewhere(self, readings: list[Reading], topic: str) -> list[Reading]:
         """Readings for components no other transport feeds; the others are refused.

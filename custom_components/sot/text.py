@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 from homeassistant.components.text import TextEntity, TextEntityDescription, TextMode
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .const import DOMAIN
 from .coordinator import SotConfigEntry
 from .entity import SotEntity, SotEntityDescription, async_setup_discovery
 from .site.public import MESSAGE_MAX
@@ -59,4 +61,12 @@ class SotPublicMessage(SotEntity, TextEntity):
 
     async def async_set_value(self, value: str) -> None:
         """Put up a new message (or take it down with an empty one)."""
-        self.coordinator.async_set_notice(value)
+        coordinator = self.coordinator
+        if coordinator.site.settings.county_bridge:
+            # The county shows the site's message; the site's Home Assistant publishes it.
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="message_at_site",
+                translation_placeholders={"site": coordinator.site_name},
+            )
+        coordinator.async_set_notice(value)

@@ -11,6 +11,7 @@ generated; the county's Home Assistant is the integration with its real MQTT cli
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import aiomqtt
@@ -114,3 +115,37 @@ async def test_the_sites_own_home_assistant_does_not_go_blank_when_the_county_li
         await wait_for(hass, lambda: seen[-1:] == [b"0"], "the site to hear the link go", WAIT)
         await hass.async_block_till_done()
         assert {e: hass.states.get(e).state for e in SHOWN} == SHOWN  # type: ignore[union-attr]
+
+
+async def test_the_county_shows_the_sites_public_message_and_sends_no_summary_of_its_own(
+    hass: HomeAssistant, county_pair: County, tmp_path: Path
+) -> None:
+    """The site's Home Assistant publishes its summary, with the operator's message; the
+    county shows that message and leaves the summary to the site (its login may not write it,
+    and a summary worked out at the county would compete with the site's)."""
+    county, kall = county_pair, county_pair.sites["kall"]
+    await _home_assistant(
+        hass, county.local_port, tmp_path, username="county-ha", password=county.ha_password()
+    )
+    summary = {
+        "site": "kall",
+        "status": "open",
+        "message": "Öppet till 20 i kväll",
+        "message_time": "2026-11-28T10:00:00+00:00",
+        "since": "2026-11-28T10:00:00+00:00",
+    }
+    async with aiomqtt.Client("127.0.0.1", kall.port, identifier="kall-ha") as site_ha:
+        await start_site(hass, site_ha, site_entry(county_bridge=True))
+        await site_ha.publish("sot/kall/public", json.dumps(summary), qos=1, retain=True)
+        try:
+            await wait_for_state(hass, "text.kall_public_message", "Öppet till 20 i kväll", WAIT)
+            await hass.async_add_executor_job(time.sleep, 4)  # past the summary's first wait
+            await hass.async_block_till_done()
+            denied = [
+                line
+                for line in county.broker.log_text().splitlines()
+                if "Denied PUBLISH" in line and "public" in line
+            ]
+            assert denied == []
+        finally:
+            await site_ha.publish("sot/kall/public", b"", qos=1, retain=True)
