@@ -106,6 +106,52 @@ async def test_user_step_refuses_bad_id_and_topic(
     assert result["title"] == "kall"  # a site needs a name; its id will do
 
 
+async def test_no_two_sites_take_in_the_same_topic(
+    hass: HomeAssistant, mqtt_entry: MockConfigEntry
+) -> None:
+    """A base topic another site has, lies under or holds would give every entity, alarm and
+    command twice: refused when adding, when moving a site, and not offered by discovery."""
+    site_entry().add_to_hass(hass)  # kall on sot/kall
+    for number, taken in enumerate(("sot/kall", "sot/kall/school", "sot")):
+        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"name": "X", CONF_SITE_ID: f"x{number}", CONF_BASE_TOPIC: taken}
+        )
+        assert result["type"] is FlowResultType.FORM, taken
+        assert result["errors"] == {CONF_BASE_TOPIC: "topic_in_use"}, taken
+    # A topic that only starts with the same letters is another site's.
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"name": "Kallby", CONF_SITE_ID: "kallby"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_BASE_TOPIC] == "sot/kallby"
+
+    # Hallen moved onto Kall's topic: refused; onto a free one: done.
+    hallen = site_entry("hallen", "Hallen")
+    hallen.add_to_hass(hass)
+    result = await hallen.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"name": "Hallen", CONF_BASE_TOPIC: "sot/kall"}
+    )
+    assert result["errors"] == {CONF_BASE_TOPIC: "topic_in_use"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"name": "Hallen", CONF_BASE_TOPIC: "sot/hallen"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+
+    # Kall moved to sot/skola: a node of site "skola" is Kall's, not a new site.
+    kall = hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, "kall")
+    assert kall is not None
+    hass.config_entries.async_update_entry(kall, data={**kall.data, CONF_BASE_TOPIC: "sot/skola"})
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_MQTT}, data=discovery("sot/skola/node/gateway/status")
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
 async def test_user_step_aborts_without_mqtt(hass: HomeAssistant) -> None:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.ABORT

@@ -439,6 +439,11 @@ async def test_gone_component_can_be_removed_but_a_live_one_cannot(
     # If it ever reports again, it comes back.
     await field.publish("sot/kall/freezer/old/temperature", "-17.0")
     await wait_for_state(mqtt_hass, "sensor.kall_freezer_old_temperature", "-17.0")
+    # A site that is not running (disabled, or waiting for its broker) cannot tell: refused,
+    # not an error; its saved state would bring the device back at the next start anyway.
+    assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+    await mqtt_hass.async_block_till_done()
+    assert not await async_remove(mqtt_hass, old.id, entry.entry_id)
 
 
 async def async_remove(hass: HomeAssistant, device_id: str, entry_id: str) -> bool:

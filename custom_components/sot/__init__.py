@@ -7,6 +7,7 @@ from typing import Any
 
 from homeassistant.components import mqtt as ha_mqtt
 from homeassistant.components.mqtt import async_wait_for_mqtt_client
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady, HomeAssistantError
 from homeassistant.helpers import config_validation as cv
@@ -23,7 +24,7 @@ from .const import (
     PUBLIC_QOS,
     STORAGE_VERSION,
 )
-from .coordinator import SiteCoordinator, SotConfigEntry, settings_snapshot
+from .coordinator import REFUSAL_LOGS, SiteCoordinator, SotConfigEntry, settings_snapshot
 from .issues import SiteIssues, async_show_demo_clock
 from .modbus_hub import ModbusHub
 from .mqtt.topics import public_topic as summary_topic
@@ -119,12 +120,19 @@ async def async_remove_entry(hass: HomeAssistant, entry: SotConfigEntry) -> None
     await Store[dict[str, Any]](hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}").async_remove()
     await coldchain_store(hass, entry.entry_id).async_remove()
     SiteIssues(hass, entry.entry_id).clear_all()
+    hass.data.get(REFUSAL_LOGS, {}).pop(entry.entry_id, None)
 
 
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: SotConfigEntry, device: dr.DeviceEntry
 ) -> bool:
-    """Let the user remove a component that is gone for good, but not a live one."""
+    """Let the user remove a component that is gone for good, but not a live one.
+
+    Only while the site runs: its saved state still holds the component otherwise, and would
+    bring the device back at the next start.
+    """
+    if entry.state is not ConfigEntryState.LOADED:
+        return False
     coordinator = entry.runtime_data
     for domain, identifier in device.identifiers:
         if domain != DOMAIN:

@@ -13,7 +13,7 @@ from homeassistant.config_entries import (
     ConfigSubentryFlow,
     OptionsFlow,
 )
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import selector
 from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
 from homeassistant.util import slugify
@@ -110,10 +110,29 @@ def _site_schema(name: str, site_id: str | None, base_topic: str | None) -> vol.
     return vol.Schema(fields)
 
 
-def _check_topic(user_input: dict[str, Any], default: str) -> tuple[str, dict[str, str]]:
+def _overlaps(one: str, other: str) -> bool:
+    """Whether one site's subscription (`<base>/#`) would take in the other's messages."""
+    return one == other or one.startswith(other + "/") or other.startswith(one + "/")
+
+
+def _topic_in_use(hass: HomeAssistant, topic: str, entry_id: str | None = None) -> bool:
+    """Another site's base topic is `topic`, lies under it or holds it: both would take in
+    the same messages (every entity twice, every alarm twice, two sets of commands)."""
+    return any(
+        _overlaps(topic, str(entry.data.get(CONF_BASE_TOPIC, "")))
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        if entry.entry_id != entry_id
+    )
+
+
+def _check_topic(
+    hass: HomeAssistant, user_input: dict[str, Any], default: str, entry_id: str | None = None
+) -> tuple[str, dict[str, str]]:
     topic = str(user_input.get(CONF_BASE_TOPIC) or default).strip()
     if not TOPIC_PATTERN.match(topic):
         return topic, {CONF_BASE_TOPIC: "invalid_topic"}
+    if _topic_in_use(hass, topic, entry_id):
+        return topic, {CONF_BASE_TOPIC: "topic_in_use"}
     return topic, {}
 
 
@@ -153,12 +172,13 @@ class SotConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             site_id = str(user_input[CONF_SITE_ID]).strip().lower()
-            topic, errors = _check_topic(user_input, f"sot/{site_id}")
+            topic, errors = _check_topic(self.hass, user_input, f"sot/{site_id}")
             if not ID_PATTERN.match(site_id):
                 errors[CONF_SITE_ID] = "invalid_site_id"
-            if not errors:
+            else:
                 await self.async_set_unique_id(site_id)
                 self._abort_if_unique_id_configured()
+            if not errors:
                 return self.async_create_entry(
                     title=str(user_input[CONF_NAME]).strip() or site_id,
                     data={CONF_SITE_ID: site_id, CONF_BASE_TOPIC: topic},
@@ -181,6 +201,9 @@ class SotConfigFlow(ConfigFlow, domain=DOMAIN):
             return self.async_abort(reason="invalid_discovery_info")
         await self.async_set_unique_id(site_id)
         self._abort_if_unique_id_configured()
+        if _topic_in_use(self.hass, f"sot/{site_id}"):
+            # A site already takes in these messages (moved to this topic, or above it).
+            return self.async_abort(reason="already_configured")
         self._discovered_site = site_id
         self.context["title_placeholders"] = {"site_id": site_id}
         return await self.async_step_discovery_confirm()
@@ -214,7 +237,9 @@ class SotConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
-            topic, errors = _check_topic(user_input, entry.data[CONF_BASE_TOPIC])
+            topic, errors = _check_topic(
+                self.hass, user_input, entry.data[CONF_BASE_TOPIC], entry.entry_id
+            )
             if not errors:
                 # The entry's update listener restarts the site once; reloading here too
                 # would set it up twice (and is reported as deprecated from HA 2026.7).
