@@ -79,6 +79,10 @@ EXPECTED = {
     ),
     "site_not_found": "No SOT site has the config entry no-such-entry",
     "site_not_loaded": "Kall is not running; its cold-chain record can be read once it is",
+    "period_reversed": (
+        "The period ends (2026-11-01T00:00:00+00:00) before it begins"
+        " (2026-12-01T00:00:00+00:00): swap the two"
+    ),
     "county_link_down": (
         "The link to Kall is down, so the command to heater was not sent: it would reach nobody."
         " It will not be sent later either: try again once the link is back"
@@ -414,9 +418,22 @@ def test_messages_are_plain_json_objects() -> None:
 async def test_the_cold_chain_action_says_which_site_it_cannot_read(
     mqtt_hass: HomeAssistant, field: aiomqtt.Client
 ) -> None:
-    """An id that is no site, and a site that is not running."""
+    """An id that is no site, a period that ends before it begins, a site not running."""
     entry = site_entry()
     await start_site(mqtt_hass, field, entry)
+    with pytest.raises(HomeAssistantError) as reversed_period:
+        await mqtt_hass.services.async_call(
+            DOMAIN,
+            "cold_chain_record",
+            {
+                "config_entry_id": entry.entry_id,
+                "since": "2026-12-01T00:00:00+00:00",
+                "until": "2026-11-01T00:00:00+00:00",
+            },
+            blocking=True,
+            return_response=True,
+        )
+    await _check(mqtt_hass, reversed_period.value, "period_reversed")
     for entry_id, key in (("no-such-entry", "site_not_found"), (entry.entry_id, "site_not_loaded")):
         if key == "site_not_loaded":
             assert await mqtt_hass.config_entries.async_unload(entry.entry_id)

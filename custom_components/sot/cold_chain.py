@@ -147,6 +147,16 @@ async def _async_cold_chain_record(call: ServiceCall) -> ServiceResponse:
         )
     since = _utc(call.data.get(ATTR_SINCE))
     until = _utc(call.data.get(ATTR_UNTIL))
+    if since is not None and until is not None and until < since:
+        # No outage can have begun in it: an empty answer would read as "no outages".
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="period_reversed",
+            translation_placeholders={
+                "since": call.data[ATTR_SINCE].isoformat(),
+                "until": call.data[ATTR_UNTIL].isoformat(),
+            },
+        )
     coordinator = entry.runtime_data
     records = [
         record_response(entry_id, record)
