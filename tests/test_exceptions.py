@@ -51,21 +51,21 @@ from .test_hassfest_rules import (
 EXPECTED = {
     "mqtt_not_ready": "The MQTT integration is not connected yet",
     # Ends with the transport's own words, which differ between pymodbus releases.
-    "command_failed": "Could not send the command to heater: relays: ",
+    "command_failed": "Could not send the command to Load heater: relays: ",
     "mqtt_disconnected": (
-        "Home Assistant is not connected to the MQTT broker, so the command to heater was not"
-        " sent. It will not be sent later either: try again once the broker is back"
+        "Home Assistant is not connected to the MQTT broker, so the command to Load heater was"
+        " not sent. It will not be sent later either: try again once the broker is back"
     ),
     "command_not_accepted": (
-        "comap did not carry out start for main: comap reads off at coil 4700 after start"
+        "comap did not carry out start for Generator: comap reads off at coil 4700 after start"
     ),
     "command_unconfirmed": (
-        "stop was sent to comap, but reading it back failed, so it is not known whether main"
-        " followed: comap: exception 4: device failure"
+        "stop was sent to comap, but reading it back failed, so it is not known whether"
+        " Generator followed: comap: exception 4: device failure"
     ),
     "command_expired": (
-        "heater did not confirm the command before it expired, 1 s after it was sent. Its relay"
-        " does not carry out an expired command later: check the node, the relay and the"
+        "Load heater did not confirm the command before it expired, 1 s after it was sent. Its"
+        " relay does not carry out an expired command later: check the node, the relay and the"
         " node's clock, then send the command again"
     ),
     "control_disabled": (
@@ -75,7 +75,8 @@ EXPECTED = {
     ),
     "action_not_supported": "relays does not support the command start",
     "write_not_confirmed": (
-        "relays did not switch heater: it reads back the other way. Check the relay and its wiring"
+        "relays did not switch Load heater: it reads back the other way. Check the relay and its"
+        " wiring"
     ),
     "site_not_found": "No SOT site has the config entry no-such-entry",
     "site_not_loaded": "Kall is not running; its cold-chain record can be read once it is",
@@ -84,8 +85,8 @@ EXPECTED = {
         " (2026-12-01T00:00:00+00:00): swap the two"
     ),
     "county_link_down": (
-        "The link to Kall is down, so the command to heater was not sent: it would reach nobody."
-        " It will not be sent later either: try again once the link is back"
+        "The link to Kall is down, so the command to Load heater was not sent: it would reach"
+        " nobody. It will not be sent later either: try again once the link is back"
     ),
     "message_at_site": (
         "The public message of Kall is put up at the site, in its own Home Assistant: the county"
@@ -205,7 +206,7 @@ async def test_a_command_with_the_broker_down_is_refused(
         await entry.runtime_data.async_command(Command("load", "heater", "turn_on"))
     await _check(hass, refused.value, "mqtt_disconnected")
     assert await _message(hass, "sv", refused.value) == (
-        "Home Assistant är inte anslutet till MQTT-brokern, så kommandot till heater skickades"
+        "Home Assistant är inte anslutet till MQTT-brokern, så kommandot till Load heater skickades"
         " inte. Det skickas inte heller senare: försök igen när brokern är tillbaka."
     )
     assert await hass.config_entries.async_unload(entry.entry_id)
@@ -319,8 +320,9 @@ async def test_modbus_commands_that_cannot_be_carried_out_say_why(
                 "switch", "turn_on", {"entity_id": switch}, blocking=True
             )
         await _check(mqtt_hass, unconfirmed.value, "write_not_confirmed")
+        # The names in it are given in Home Assistant's language (English here), as it raises.
         assert await _message(mqtt_hass, "sv", unconfirmed.value) == (
-            "relays kopplade inte om heater: återläsningen visar motsatt läge. Kontrollera"
+            "relays kopplade inte om Load heater: återläsningen visar motsatt läge. Kontrollera"
             " reläet och dess kablage."
         )
 
@@ -390,7 +392,7 @@ async def test_a_relay_that_does_not_echo_is_reported(
         )
     await _check(mqtt_hass, silent.value, "command_expired")
     assert await _message(mqtt_hass, "nb", silent.value) == (
-        "heater bekreftet ikke kommandoen før den utløp, 1 s etter at den ble sendt. Reléet"
+        "Load heater bekreftet ikke kommandoen før den utløp, 1 s etter at den ble sendt. Reléet"
         " utfører ikke en utløpt kommando senere: sjekk noden, reléet og nodens klokke, og send"
         " deretter kommandoen på nytt."
     )

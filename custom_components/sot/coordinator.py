@@ -979,7 +979,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
                 await transport.command(command)
                 return
         component = self.site.component(command.kind, command.id)
-        name = component.name if component is not None and component.name else command.id
+        name = self.component_name(command.kind, command.id)
         if not mqtt.is_connected(self.hass):
             raise HomeAssistantError(
                 translation_domain=DOMAIN,

@@ -25,6 +25,7 @@ from .issues import MODBUS_BUS_CONFLICT, MODBUS_PROFILE_UNUSABLE, Issue
 from .modbus.client import BusSettings, ModbusBus, SerialSettings, TcpSettings
 from .modbus.poller import DEFAULT_MISSES, BusPoller, CommandError, DeviceSettings, PollResult
 from .modbus.profile import Profile, ProfileError, load_builtin
+from .site.readiness import action_name
 from .site.readings import Command
 
 _LOGGER = logging.getLogger(__name__)
@@ -252,8 +253,8 @@ class ModbusHub:
                         translation_domain=DOMAIN,
                         translation_key=err.reason if own else "command_failed",
                         translation_placeholders={
-                            "component": command.id,
-                            "action": command.action,
+                            "component": self.coordinator.component_name(command.kind, command.id),
+                            "action": action_name(command.action, self.hass.config.language),
                             "device": poller.node_of(command.kind, command.id) or "",
                             "error": str(err),
                         },

@@ -89,7 +89,10 @@ async def test_a_site_behind_a_cut_link_is_unavailable_at_the_county(
         with pytest.raises(HomeAssistantError) as refused:
             await coordinator.async_command(Command("load", "heater", "turn_off"))
         assert refused.value.translation_key == "county_link_down"
-        assert refused.value.translation_placeholders == {"component": "heater", "site": "Kall"}
+        assert refused.value.translation_placeholders == {
+            "component": "Load heater",
+            "site": "Kall",
+        }
 
         await hass.async_add_executor_job(kall.link.restore)
         await wait_for(hass, lambda: bridge_state(county, "kall") == b"1", "the link up", WAIT)

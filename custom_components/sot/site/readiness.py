@@ -306,6 +306,40 @@ _KINDS: Final[dict[str, dict[Kind, str]]] = {
 }
 
 
+# A command in an error message, as the operator would name it.
+_ACTIONS: Final[dict[str, dict[str, str]]] = {
+    "en": {
+        "start": "start",
+        "stop": "stop",
+        "mode_auto": "auto mode",
+        "mode_manual": "manual mode",
+        "turn_on": "switch on",
+        "turn_off": "switch off",
+    },
+    "sv": {
+        "start": "start",
+        "stop": "stopp",
+        "mode_auto": "autoläge",
+        "mode_manual": "manuellt läge",
+        "turn_on": "slå på",
+        "turn_off": "slå av",
+    },
+    "nb": {
+        "start": "start",
+        "stop": "stopp",
+        "mode_auto": "automodus",
+        "mode_manual": "manuell modus",
+        "turn_on": "slå på",
+        "turn_off": "slå av",
+    },
+}
+
+
+def action_name(action: str, language: str | None) -> str:
+    """A command's name in `language` (its code if it has none)."""
+    return _ACTIONS[language_of(language)].get(action, action)
+
+
 def text(reason: Reason, language: str | None) -> str:
     """The reason in a line, in English, Swedish or Norwegian Bokmål (English otherwise)."""
     lang = language_of(language)
