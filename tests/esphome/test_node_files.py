@@ -124,3 +124,17 @@ def test_freezer_alarm_uses_the_limit_its_meta_announces(
         probe = alarm["id"].removesuffix("_critical") + "_temperature"
         limit = announced[probes[probe]]
         assert f"id({probe}).state > {limit};" in alarm["lambda"], alarm["lambda"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.label)
+def test_modbus_silence_does_not_flood_the_debug_topic(
+    esphome_results: dict[Variant, Result], variant: Variant
+) -> None:
+    """The debug topic takes warnings and crosses the bridge to the county: the Modbus layer's
+    warning for every unanswered request (a PZEM silent through an outage, a controller gone)
+    must not reach it; the node's status and readings say it."""
+    config = valid_config(esphome_results, variant)
+    if "modbus" not in config:
+        return
+    assert config["mqtt"]["log_topic"]["level"] == "WARN"
+    assert config["logger"].get("logs", {}).get("modbus") == "ERROR"
