@@ -138,3 +138,24 @@ def test_modbus_silence_does_not_flood_the_debug_topic(
         return
     assert config["mqtt"]["log_topic"]["level"] == "WARN"
     assert config["logger"].get("logs", {}).get("modbus") == "ERROR"
+
+
+def test_the_gateway_is_online_once_the_controller_answers_on_any_page(
+    esphome_results: dict[Variant, Result],
+) -> None:
+    """A controller that refuses one page (page 5 is second-hand, DOMAIN.md) still counts as
+    answering: the first answer on page 3 or 5 sets the node online, and so does the first
+    answer after it went offline."""
+    config = valid_config(esphome_results, Variant("generator-gateway.yaml"))
+    proving = {
+        sensor["address"]
+        for sensor in config["sensor"]
+        if sensor["platform"] == "modbus_controller"
+        and "controller_answered" in json.dumps(sensor.get("on_raw_value", []))
+    }
+    assert {772, 1408} <= proving
+    [controller] = config["modbus_controller"]
+    assert "controller_answered" in json.dumps(controller["on_online"])
+    assert "controller_answering" in json.dumps(controller["on_offline"])
+    [script] = [s for s in config["script"] if s["id"] == "controller_answered"]
+    assert "publish_availability" in json.dumps(script["then"])
