@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from unittest.mock import patch
 
 import aiomqtt
 import pytest
 from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 import custom_components.sot as sot
 
 from .helpers import site_entry, start_site, wait_for, wait_for_state
+from .test_offer import next_summary
 
 
+@pytest.mark.parametrize("older", [False, True], ids=["entry", "entry from an older release"])
 async def test_changed_settings_apply_without_a_restart(
-    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, older: bool
 ) -> None:
-    """A stricter freezer limit turns a freezer to warning at once; nothing goes blank."""
+    """A stricter freezer limit turns a freezer to warning at once; nothing goes blank. An
+    entry saved before a setting existed has no key for it: the form's default is no change."""
     entry = site_entry(alarm_delay=0)
+    if older:
+        options = {key: value for key, value in entry.options.items() if key != "county_bridge"}
+        entry = MockConfigEntry(
+            domain=entry.domain,
+            title=entry.title,
+            unique_id=entry.unique_id,
+            data=dict(entry.data),
+            options=options,
+        )
     coordinator = await start_site(mqtt_hass, field, entry)
     await field.publish("sot/kall/grid/main/present", "ON")
     await field.publish("sot/kall/freezer/f1/temperature", "-18.0")
@@ -39,11 +53,17 @@ async def test_changed_settings_apply_without_a_restart(
 
 
 async def test_reconfigure_restarts_the_site_once_and_reports_nothing(
-    mqtt_hass: HomeAssistant, field: aiomqtt.Client, caplog: pytest.LogCaptureFixture
+    mqtt_hass: HomeAssistant,
+    field: aiomqtt.Client,
+    broker_port: int,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A new base topic: one restart on the new topic, no deprecated reload path used."""
+    """A new base topic: one restart on the new topic, no deprecated reload path used, and
+    the summary left on the old topic taken off it (it would go on saying "open")."""
     entry = site_entry()
+    await field.subscribe("sot/kall/public", qos=1)
     await start_site(mqtt_hass, field, entry)
+    await next_summary(field, lambda _: True)
     caplog.set_level(logging.WARNING)
     with patch.object(sot, "async_setup_entry", wraps=sot.async_setup_entry) as setups:
         result = await entry.start_reconfigure_flow(mqtt_hass)
@@ -57,3 +77,12 @@ async def test_reconfigure_restarts_the_site_once_and_reports_nothing(
     assert entry.runtime_data.base_topic == "county/kall"
     assert entry.runtime_data.site_name == "Kall skola"
     assert "update listener" not in caplog.text
+    async with aiomqtt.Client("127.0.0.1", broker_port, identifier="display") as display:
+        await display.subscribe("sot/kall/public", qos=1)
+        await display.subscribe("sot/kall/node/marker/status", qos=1)
+        await display.publish("sot/kall/node/marker/status", "x", qos=1)
+        async with asyncio.timeout(10):
+            async for message in display.messages:
+                assert message.topic.matches("sot/kall/node/marker/status"), message.payload
+                break
+    await field.publish("county/kall/public", b"", retain=True)

@@ -14,9 +14,12 @@ import pytest
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
+from custom_components.sot import async_remove_entry
+from custom_components.sot.const import DOMAIN, STORAGE_VERSION
 from custom_components.sot.offer_entities import product_status
 
 from .helpers import site_entry, start_site, wait_for, wait_for_state
@@ -283,6 +286,20 @@ async def test_a_deleted_site_takes_its_summary_off_the_broker(
             async for message in display.messages:
                 assert message.topic.matches("sot/kall/node/marker/status"), message.payload
                 break
+
+
+async def test_a_site_deleted_without_mqtt_still_takes_its_saved_state(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    """MQTT not set up (its entry disabled, say): the summary cannot be cleared, and says so;
+    the saved state and cold-chain records go all the same."""
+    entry = site_entry()
+    entry.add_to_hass(hass)
+    saved = Store[dict[str, Any]](hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}")
+    await saved.async_save({"kept": True})
+    await async_remove_entry(hass, entry)
+    assert await saved.async_load() is None
+    assert "MQTT is not connected; sot/kall/public stays on the broker" in caplog.text
 
 
 def state(hass: HomeAssistant, entity_id: str) -> str:

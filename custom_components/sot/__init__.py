@@ -20,6 +20,7 @@ from .const import (
     CONF_BASE_TOPIC,
     CONF_COUNTY_BRIDGE,
     DOMAIN,
+    MQTT_DOMAIN,
     PLATFORMS,
     PUBLIC_QOS,
     STORAGE_VERSION,
@@ -92,13 +93,19 @@ async def _async_entry_updated(hass: HomeAssistant, entry: SotConfigEntry) -> No
     coordinator = entry.runtime_data
     data, options, subentries = settings_snapshot(entry)
     started_data, started_options, started_subentries = coordinator.started_with
-    bridge_changed = options.get(CONF_COUNTY_BRIDGE) != started_options.get(CONF_COUNTY_BRIDGE)
+    # An entry from before the setting existed has no key: the same as off.
+    bridge = bool(options.get(CONF_COUNTY_BRIDGE, False))
+    bridge_changed = bridge != bool(started_options.get(CONF_COUNTY_BRIDGE, False))
     if bridge_changed or (data, subentries, entry.title) != (
         started_data,
         started_subentries,
         coordinator.site_name,
     ):
         # Through a county bridge or not decides what the site publishes: a restart.
+        old_topic = started_data.get(CONF_BASE_TOPIC)
+        if not bridge and old_topic != data.get(CONF_BASE_TOPIC):
+            # Moved: the summary left on the old topic would go on saying what it said.
+            await _clear_summary(hass, entry, old_topic)
         hass.config_entries.async_schedule_reload(entry.entry_id)
     elif options != started_options:
         coordinator.async_apply_options()
@@ -110,17 +117,26 @@ async def async_remove_entry(hass: HomeAssistant, entry: SotConfigEntry) -> None
 
     (Home Assistant's mqtt is `ha_mqtt` here, and the topic `summary_topic`: importing this
     package's own `mqtt` and `public_topic` modules binds those names in this module.)"""
-    if not entry.options.get(CONF_COUNTY_BRIDGE) and ha_mqtt.is_connected(hass):
-        try:
-            await ha_mqtt.async_publish(
-                hass, summary_topic(entry.data[CONF_BASE_TOPIC]), "", qos=PUBLIC_QOS, retain=True
-            )
-        except HomeAssistantError as err:
-            _LOGGER.warning("%s: its public summary stays on the broker: %s", entry.title, err)
     await Store[dict[str, Any]](hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}").async_remove()
     await coldchain_store(hass, entry.entry_id).async_remove()
     SiteIssues(hass, entry.entry_id).clear_all()
     hass.data.get(REFUSAL_LOGS, {}).pop(entry.entry_id, None)
+    if not entry.options.get(CONF_COUNTY_BRIDGE):
+        await _clear_summary(hass, entry, entry.data.get(CONF_BASE_TOPIC))
+
+
+async def _clear_summary(hass: HomeAssistant, entry: SotConfigEntry, base: str | None) -> None:
+    """Take the site's retained public summary under `base` off the broker, if it can be."""
+    if not base:
+        return
+    topic = summary_topic(base)
+    if not hass.config_entries.async_loaded_entries(MQTT_DOMAIN) or not ha_mqtt.is_connected(hass):
+        _LOGGER.warning("%s: MQTT is not connected; %s stays on the broker", entry.title, topic)
+        return
+    try:
+        await ha_mqtt.async_publish(hass, topic, "", qos=PUBLIC_QOS, retain=True)
+    except HomeAssistantError as err:
+        _LOGGER.warning("%s: %s stays on the broker: %s", entry.title, topic, err)
 
 
 async def async_remove_config_entry_device(
