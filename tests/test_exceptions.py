@@ -220,6 +220,7 @@ async def test_at_the_county_a_site_behind_a_cut_link_and_its_message_say_why(
     """The county's Home Assistant (the site reached through its bridge): a command while the
     bridge says the link is down, and the public message, which is the site's to put up."""
     entry = site_entry(county_bridge=True)
+    await field.publish("sot-bridge/kall/state", "1", qos=1, retain=True)
     coordinator = await start_site(mqtt_hass, field, entry)
     await field.publish("sot/kall/load/heater/state", "ON")
     switch = await _switch_of(mqtt_hass, "heater")

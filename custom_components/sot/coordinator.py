@@ -19,7 +19,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.helpers.event import async_call_later, async_track_time_interval
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
@@ -92,6 +92,9 @@ REFUSAL_LOGS = f"{DOMAIN}_refusal_logs"
 # after that (the time is in its payload, docs/mqtt.md#commands), so a command the operator was
 # told had failed is never carried out later, after a link loss queued it.
 COMMAND_LIFETIME = 10
+# How long a site reached through a county bridge waits for the bridge's retained notification
+# before its values count as live without one (s).
+BRIDGE_WAIT = 10.0
 # How long past its expiry the relay's echo may take to come back, from a relay that carried the
 # command out at its last moment; without an echo by then the command is reported expired.
 COMMAND_ECHO_GRACE = 2
@@ -227,6 +230,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         # notification topic last said (None: nothing yet); see `_link_changed`.
         self._mqtt_up = True
         self._bridge_up: bool | None = None
+        self._bridge_waited = False
         self.rejected: Counter[str] = Counter()
         self.recent_rejections: deque[dict[str, str]] = deque(maxlen=RECENT_REJECTIONS)
         self.messages = 0
@@ -291,6 +295,16 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         self._known_quantities = {
             (c.kind.value, c.id, q) for c in self.site.components.values() for q in c.values
         }
+        # Through a county bridge, nothing is live until the bridge has said its link is up
+        # (its notification is retained at the county): after a restart during a link loss the
+        # restored values and the site's retained `online` node statuses are not news.
+        self._link_changed()
+        self._unsubscribe.append(
+            await mqtt.async_subscribe(
+                self.hass, bridge_topic(self.site_id), self._bridge_state, qos=1, encoding=None
+            )
+        )
+        self._unsubscribe.append(async_call_later(self.hass, BRIDGE_WAIT, self._bridge_wait_over))
         self._unsubscribe.append(
             await mqtt.async_subscribe(
                 self.hass,
@@ -298,11 +312,6 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
                 self._message_received,
                 qos=1,
                 encoding=None,
-            )
-        )
-        self._unsubscribe.append(
-            await mqtt.async_subscribe(
-                self.hass, bridge_topic(self.site_id), self._bridge_state, qos=1, encoding=None
             )
         )
         self._unsubscribe.append(
@@ -1069,7 +1078,15 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
 
     def _bridge_down(self) -> bool:
         """The site's data comes through a county bridge that says its link is down."""
-        return self.site.settings.county_bridge and self._bridge_up is False
+        if not self.site.settings.county_bridge:
+            return False
+        return self._bridge_up is False or (self._bridge_up is None and not self._bridge_waited)
+
+    @callback
+    def _bridge_wait_over(self, _now: datetime) -> None:
+        """No notification came (a bridge set up without one): the link counts as up."""
+        self._bridge_waited = True
+        self._link_changed()
 
     @callback
     def _link_changed(self) -> None:

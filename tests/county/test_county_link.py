@@ -17,7 +17,8 @@ from pathlib import Path
 import aiomqtt
 import pytest
 from homeassistant.components import mqtt
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_STATE_CHANGED
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -94,8 +95,29 @@ async def test_a_site_behind_a_cut_link_is_unavailable_at_the_county(
             "site": "Kall",
         }
 
+        # The county's Home Assistant restarts the site while the link is still down: what
+        # it restores, and the site's node statuses retained at the county, are not news.
+        shown: list[str] = []
+
+        @callback
+        def record(event: Event[EventStateChangedData]) -> None:
+            new = event.data["new_state"]
+            if event.data["entity_id"] in SHOWN and new is not None:
+                shown.append(new.state)
+
+        stop = hass.bus.async_listen(EVENT_STATE_CHANGED, record)
+        entry = coordinator.config_entry
+        assert await hass.config_entries.async_reload(entry.entry_id)
+        await hass.async_block_till_done()
+        await hass.async_add_executor_job(time.sleep, 2)
+        await hass.async_block_till_done()
+        stop()
+        assert set(shown) <= {"unavailable"}, shown
+        await _shown(hass, dict.fromkeys(SHOWN, "unavailable"))
+
         await hass.async_add_executor_job(kall.link.restore)
         await wait_for(hass, lambda: bridge_state(county, "kall") == b"1", "the link up", WAIT)
+        await _publish_site(nodes)
         await _shown(hass, SHOWN)
 
 
