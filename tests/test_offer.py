@@ -20,7 +20,9 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.sot import async_remove_entry
 from custom_components.sot.const import DOMAIN, STORAGE_VERSION
+from custom_components.sot.coordinator import SiteCoordinator
 from custom_components.sot.offer_entities import product_status
+from custom_components.sot.public_topic import RETAINED_WAIT
 
 from .helpers import site_entry, start_site, wait_for, wait_for_state
 
@@ -263,6 +265,35 @@ async def test_the_summary_keeps_its_since_across_a_reload_and_is_checked_again(
         assert {k: v for k, v in refreshed.items() if k != "checked"} == {
             k: v for k, v in again.items() if k != "checked"
         }
+    finally:
+        await field.publish("sot/kall/public", b"", retain=True)
+
+
+async def test_back_after_a_long_stop_the_summary_waits_for_the_nodes_and_keeps_its_since(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """Home Assistant back after 10 minutes (a power cut): every restored reading is stale, so
+    the site cannot be told until its nodes speak. The summary a previous run left stays
+    meanwhile (no "cannot be told" flash on the displays), and once the nodes say the same
+    again it keeps its `since`."""
+    entry = site_entry()
+    await field.subscribe("sot/kall/public", qos=1)
+    await start_site(mqtt_hass, field, entry)
+    try:
+        await open_on_the_grid(field)
+        first = await next_summary(field, lambda c: c["status"] == "open" and len(c["fuel"]) == 2)
+        real_now = SiteCoordinator.now
+        later = timedelta(minutes=10)
+        with patch.object(SiteCoordinator, "now", lambda self: real_now(self) + later):
+            assert await mqtt_hass.config_entries.async_reload(entry.entry_id)
+            await mqtt_hass.async_block_till_done()
+            await asyncio.sleep(RETAINED_WAIT + 0.5)  # past the first publish's wait
+            await mqtt_hass.async_block_till_done()
+            await open_on_the_grid(field)
+            after = await next_summary(field, lambda _: True)
+        assert after["status"] == "open"
+        assert after["since"] == first["since"]
+        assert after["checked"] > first["checked"]
     finally:
         await field.publish("sot/kall/public", b"", retain=True)
 

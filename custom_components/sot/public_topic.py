@@ -68,7 +68,10 @@ class PublicTopic:
         self._task: asyncio.Task[None] | None = None
         # Until the retained summary is in (or RETAINED_WAIT has passed), nothing is sent.
         self._holding = True
+        # The summary a previous run left (content, since), kept while the site settles: for one
+        # staleness timeout after the start its nodes may not have spoken yet.
         self._retained: tuple[str, str] | None = None
+        self._settling = True
         self.published = 0
 
     async def async_start(self) -> CALLBACK_TYPE:
@@ -78,6 +81,11 @@ class PublicTopic:
                 self.hass, self.topic, self._retained_summary, qos=PUBLIC_QOS, encoding=None
             ),
             async_call_later(self.hass, RETAINED_WAIT, self._release),
+            async_call_later(
+                self.hass,
+                self.coordinator.site.settings.stale_timeout.total_seconds(),
+                self._settled,
+            ),
             self.coordinator.async_add_listener(self._changed),
             self.coordinator.async_add_entity_listener(None, self._changed),
             async_track_time_interval(self.hass, self._refresh, REFRESH),
@@ -106,6 +114,18 @@ class PublicTopic:
             self._kick()
 
     @callback
+    def _settled(self, _now: Any = None) -> None:
+        """A staleness timeout since the start: what the site shows now is its own."""
+        self._settling, self._retained = False, None
+        self._kick()
+
+    def _waiting_to_tell(self) -> bool:
+        """Right after a start, a site whose readings have not come in yet cannot be told; the
+        summary a previous run left says more, so it stays until they come or the site has
+        settled (a Home Assistant back after a power cut, its nodes' readings all stale)."""
+        return self._settling and self._retained is not None and self._content["status"] is None
+
+    @callback
     def _refresh(self, _now: Any = None) -> None:
         """Send the same content again, with a new `checked`."""
         self._due = True
@@ -125,7 +145,7 @@ class PublicTopic:
 
     @callback
     def _kick(self) -> None:
-        if self._holding or self._wanted is None:
+        if self._holding or self._wanted is None or self._waiting_to_tell():
             return
         if self._task is None or self._task.done():
             self._task = self.coordinator.config_entry.async_create_background_task(
@@ -136,7 +156,6 @@ class PublicTopic:
         """When `wanted` was first published: kept while it stays the same."""
         if self._retained is not None:
             retained, since = self._retained
-            self._retained = None
             if retained == wanted:
                 self._since = since
                 return since
@@ -145,7 +164,11 @@ class PublicTopic:
         return self._since
 
     async def _send(self) -> None:
-        while self._wanted is not None and (self._due or self._wanted != self._published):
+        while (
+            self._wanted is not None
+            and (self._due or self._wanted != self._published)
+            and not self._waiting_to_tell()
+        ):
             wanted, self._due = self._wanted, False
             now = self.coordinator.now().isoformat(timespec="seconds")
             since = self._since_for(wanted, now)
