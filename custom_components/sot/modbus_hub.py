@@ -265,7 +265,10 @@ class ModbusHub:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="command_failed",
-            translation_placeholders={"component": command.id, "error": "no Modbus device"},
+            translation_placeholders={
+                "component": self.coordinator.component_name(command.kind, command.id),
+                "error": "no Modbus device",
+            },
         )
 
     def bus_for(self, settings: BusSettings) -> ModbusBus | None:

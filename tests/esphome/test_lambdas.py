@@ -451,6 +451,8 @@ def test_relay_carries_out_what_home_assistant_sends_before_it_expires(
     assert relay.command("OFF\r\n") == Switched("OFF", "")
     assert relay.command(" ON\n") == Switched("ON", "")
     assert relay.command(f"{_sent('turn_off', 10)}\n") == Switched("OFF", "")
+    # Any JSON number of seconds, as a PLC may write it.
+    assert relay.command(f'{{"state": "ON", "expires": {NOW + 5:.9e}}}') == Switched("ON", "")
 
 
 def test_relay_refuses_an_expired_command_and_says_so(relay: RelayHarness) -> None:
