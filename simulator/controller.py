@@ -87,7 +87,8 @@ ALARM_NAMES: Final = (
 
 @dataclass(kw_only=True)
 class Timers:
-    """Controller timers, seconds (typical DSE values; ATS transfer after about 15 s)."""
+    """Controller timers, seconds (typical DSE values). They run one after another: the set
+    takes the load about 23 s after the mains fails."""
 
     start_delay: float = 3.0
     crank: float = 5.0

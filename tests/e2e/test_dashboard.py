@@ -91,7 +91,7 @@ def tile_text(page: Page, name: str) -> str:
 
 @pytest.fixture
 def demo(socket_enabled: None) -> Iterator[tuple[DemoStack, StatusWatcher]]:
-    """The demo stack on free ports, at 3:20 into the storm: Kall on its generator, shedding."""
+    """The demo stack on free ports, at 4:25 into the storm: Kall on its generator, shedding."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run scripts/setup (apt-get install chromium)")
     if shutil.which("mosquitto") is None and not Path("/usr/sbin/mosquitto").exists():
