@@ -309,14 +309,7 @@ async def test_a_deleted_site_takes_its_summary_off_the_broker(
     assert await mqtt_hass.config_entries.async_remove(entry.entry_id)
     await mqtt_hass.async_block_till_done()
     # A display that connects now finds nothing retained: no "open" from a site that is gone.
-    async with aiomqtt.Client("127.0.0.1", broker_port, identifier="display") as display:
-        await display.subscribe("sot/kall/public", qos=1)
-        await display.subscribe("sot/kall/node/marker/status", qos=1)
-        await display.publish("sot/kall/node/marker/status", "x", qos=1)
-        async with asyncio.timeout(10):
-            async for message in display.messages:
-                assert message.topic.matches("sot/kall/node/marker/status"), message.payload
-                break
+    await nothing_retained_on(broker_port, "sot/kall/public")
 
 
 async def test_a_site_deleted_without_mqtt_still_takes_its_saved_state(
@@ -331,6 +324,20 @@ async def test_a_site_deleted_without_mqtt_still_takes_its_saved_state(
     await async_remove_entry(hass, entry)
     assert await saved.async_load() is None
     assert "MQTT is not connected; sot/kall/public stays on the broker" in caplog.text
+
+
+async def nothing_retained_on(broker_port: int, topic: str) -> None:
+    """A display connecting now gets nothing retained on `topic`: the first message it gets
+    is a marker it sends itself after subscribing."""
+    marker = "sot/kall/node/marker/status"
+    async with aiomqtt.Client("127.0.0.1", broker_port, identifier="display") as display:
+        await display.subscribe(topic, qos=1)
+        await display.subscribe(marker, qos=1)
+        await display.publish(marker, "x", qos=1)
+        async with asyncio.timeout(10):
+            async for message in display.messages:
+                assert message.topic.matches(marker), message.payload
+                break
 
 
 def state(hass: HomeAssistant, entity_id: str) -> str:

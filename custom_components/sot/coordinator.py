@@ -356,7 +356,6 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         self.site.settings = self._settings()
         now = self.now()
         self._publish(now, self.site.tick(now), everything=True)
-        self._link_changed()  # the county bridge setting may have changed
         self._check_watch(now)  # a new silence limit raises or withdraws its issue at once
 
     # -- input ------------------------------------------------------------------------------
