@@ -610,6 +610,20 @@ def _fuel_summary(case: FuelCase, runs: list[dict[str, Any]]) -> dict[str, Any]:
                     total += 1
                     inside += shown is not None and abs(shown - truth) / truth <= 0.10
         future["within10_future"] = inside / total if total else 0.0
+        # The dangerous side: how optimistic the figure is in the half hour after the step up
+        # (2 h into the run) once the new load has held for three minutes, and for how many
+        # minutes of that half hour it is more than 10 % so.
+        worst = 0.0
+        minutes_over = 0
+        for run in runs:
+            for minutes, shown, _, at_load in run["rows"]:
+                if 120 <= minutes < 150 and shown is not None:
+                    error = (shown - at_load) / at_load
+                    if minutes >= 123:
+                        worst = max(worst, error)
+                    minutes_over += error > 0.10
+        future["step_up_worst_optimism"] = worst
+        future["step_up_minutes_over10"] = minutes_over / len(runs)
     share10 = within10 / counted if counted else 0.0
     share15 = within15_after60 / after60 if after60 else 0.0
     level_at_60 = at[60]
@@ -644,7 +658,11 @@ def fuel(seeds: int, out: Callable[[str], None]) -> dict[str, Any]:
         cells = " ".join(_pct(summary["at"][c]) for c in CHECKS)
         extra = ""
         if "within10_future" in summary:
-            extra = f"  (future truth ±10 %: {summary['within10_future'] * 100:.0f}%)"
+            extra = (
+                f"  (future truth ±10 %: {summary['within10_future'] * 100:.0f}%; after the step"
+                f" up: {summary['step_up_minutes_over10']:.0f} min above +10 %, then at worst"
+                f" {summary['step_up_worst_optimism'] * 100:+.0f}%)"
+            )
         if summary["refills"]:
             extra += f"  refill logged: {', '.join(f'{r:.0f} L' for r in summary['refills'])}"
         out(
@@ -663,6 +681,9 @@ def fuel(seeds: int, out: Callable[[str], None]) -> dict[str, Any]:
         },
         "level_only_pass": all(s["passes"] for s in level_cases),
         "failing": [s["case"] for s in summaries if not s["passes"]],
+        "step_up_worst_optimism": round(
+            max(s.get("step_up_worst_optimism", 0.0) for s in summaries), 3
+        ),
     }
 
 

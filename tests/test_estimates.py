@@ -517,6 +517,49 @@ def test_the_rate_smoothing_starts_when_the_set_takes_load() -> None:
     assert run.smoothed_rate == pytest.approx(15.0)
 
 
+def step_up(site: Site, spike_at: float | None = None) -> float:
+    """An hour at 6 L/h, then 16 L/h from minute 60; readings every 10 s. Returns the litres."""
+    litres = 800.0
+    tick = 0
+    while tick < 63 * 6:
+        minute = tick / 6
+        rate = 16.0 if minute >= 60 else 6.0
+        if spike_at is not None and abs(minute - spike_at) < 0.01:
+            rate = 40.0
+        feed(site, minute, "generator", "main", state="running", on_load=True, fuel_rate=rate)
+        feed(site, minute, "tank", "main", level=round(litres / 10, 2))
+        litres -= (16.0 if minute >= 60 else 6.0) / 360
+        tick += 1
+    return litres
+
+
+def test_a_step_up_in_load_is_taken_within_minutes_not_after_the_smoothing() -> None:
+    """A heater coming on: three minutes later the hours are those at the new load, not the
+    ten-minute smoothing's (then 86 % too many)."""
+    site = outage_site()
+    litres = step_up(site)
+    figure = site.fuel.present(at(62 + 5 / 6))
+    assert figure is not None
+    assert figure.basis == "present"
+    assert figure.hours <= (litres - 100) / 16.0 * 1.10
+    # A restart in the middle of it keeps what the rise has shown.
+    restarted = Site(site.settings)
+    restarted.restore(json.loads(json.dumps(site.snapshot())))
+    assert restarted.fuel.present(at(62 + 5 / 6)) == figure
+
+
+def test_a_short_spike_does_not_swing_the_figure() -> None:
+    """One 10 s reading at 40 L/h (a motor start) moves the hours by less than 5 %."""
+    calm, spiked = outage_site(), outage_site()
+    step_up(calm)
+    step_up(spiked, spike_at=30.0)
+    steady = calm.fuel.present(at(31))
+    after = spiked.fuel.present(at(31))
+    assert steady is not None
+    assert after is not None
+    assert after.hours == pytest.approx(steady.hours, rel=0.05)
+
+
 def test_a_load_rotated_back_and_forth_assumes_its_hours_average() -> None:
     site = outage_site()
     litres = 800.0

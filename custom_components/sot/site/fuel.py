@@ -51,6 +51,10 @@ REFILL_LITRES: Final = 20.0
 # The fuel rate's smoothing, from when the generator takes load (a compressor start must not
 # swing the figure; the warm-up's idle burn must not linger in it).
 RATE_SMOOTHING: Final = 600.0
+# A rate that has stayed more than SWING above its smoothing this long (s) is a step up in load
+# (a heater on): the figure takes the lowest rate of the rise at once rather than wait for the
+# smoothing. Shorter rises (a motor start) and the rate's scatter do not move it.
+RISE_HOLD: Final = 120.0
 # A generator whose smoothed rate swung this far (share) across its hour's average at least
 # SWINGS times within the hour runs a rotating load: its figure assumes the hour's average.
 SWING: Final = 0.08
@@ -250,17 +254,24 @@ class Fuel:
         estimate = self.estimate
         on_load = bool(self.site.power.on_load(generator, last))
         if on_load and not estimate.loaded.get(generator.id, False):
-            run.smoothed_rate = None
+            run.forget_rate()
             estimate.hourly.pop(generator.id, None)
         estimate.loaded[generator.id] = on_load
         if rate:
             weight = 1 - math.exp(-seconds / RATE_SMOOTHING)
             previous = rate if run.smoothed_rate is None else run.smoothed_rate
             run.smoothed_rate = previous + (rate - previous) * weight
+            if rate <= run.smoothed_rate * (1 + SWING):
+                run.rise_since = run.rise_floor = None
+            elif run.rise_since is None or run.rise_floor is None:
+                run.rise_since, run.rise_floor = last, rate
+            else:
+                run.rise_floor = min(run.rise_floor, rate)
             estimate.burned += rate * hours
             self._follow_hour(generator.id, run.smoothed_rate, seconds, until.timestamp())
         else:
             estimate.hourly.pop(generator.id, None)
+            run.rise_since = run.rise_floor = None
         curve = self.curve_rate(generator, last)
         if curve:
             estimate.curve_burned += curve * hours
@@ -287,17 +298,28 @@ class Fuel:
         if swung:
             hourly.append(time)
 
-    def assumed_rate(self, generator: Component, run: GeneratorRun) -> tuple[float, bool] | None:
+    def assumed_rate(
+        self, generator: Component, run: GeneratorRun, now: datetime
+    ) -> tuple[float, bool] | None:
         """The rate a figure assumes for a generator and whether it is the last hour's.
 
         The last ten minutes, unless the load has swung back and forth within the last hour
         (loads rotated every 20 minutes, say): then the hour's average says more of what comes.
+        A rate that has stayed above the ten minutes' for RISE_HOLD is a step up: the lowest
+        rate since then, at once (a figure that lags a heater coming on is optimistic).
         """
         if run.smoothed_rate is None:
             return None
         hourly = self.estimate.hourly.get(generator.id)
         if hourly is not None and len(hourly) - 2 >= SWINGS:
             return hourly[0], True
+        rise = run.rise_since
+        if (
+            rise is not None
+            and run.rise_floor is not None
+            and (now - rise).total_seconds() >= RISE_HOLD
+        ):
+            return max(run.smoothed_rate, run.rise_floor), False
         return run.smoothed_rate, False
 
     def _follow_demand(self, now: datetime) -> None:
@@ -626,7 +648,7 @@ class Fuel:
                 continue
             loads.append(self.load(generator, now))
             run = self.site.runs.get(generator.id)
-            assumed = None if run is None else self.assumed_rate(generator, run)
+            assumed = None if run is None else self.assumed_rate(generator, run, now)
             # Its first reading, before there is anything to smooth: the rate as it is.
             smoothed += rate if assumed is None else assumed[0]
             hour = hour or (assumed is not None and assumed[1])

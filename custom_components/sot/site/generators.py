@@ -23,11 +23,18 @@ class GeneratorRun:
     was_running: bool | None = None
     was_fault: bool = False
     smoothed_rate: float | None = None
+    # A rise of the rate above its smoothing: since when, and the lowest rate during it.
+    rise_since: datetime | None = None
+    rise_floor: float | None = None
     watched_since: datetime | None = None
     last_run: datetime | None = None
     # The measurement time its figures are integrated to. Not saved: after a restart the count
     # resumes from the first new measurement, and the gap is not guessed.
     integrated_to: datetime | None = None
+
+    def forget_rate(self) -> None:
+        """Start the rate's smoothing afresh (the set took load, or a new run began)."""
+        self.smoothed_rate = self.rise_since = self.rise_floor = None
 
     def snapshot(self) -> dict[str, Any]:
         """Storage form."""
@@ -38,6 +45,8 @@ class GeneratorRun:
             "was_running": self.was_running,
             "was_fault": self.was_fault,
             "smoothed_rate": self.smoothed_rate,
+            "rise_since": iso(self.rise_since),
+            "rise_floor": self.rise_floor,
             "watched_since": iso(self.watched_since),
             "last_run": iso(self.last_run),
         }
@@ -47,6 +56,7 @@ class GeneratorRun:
         """Read the storage form back."""
         was_running = data.get("was_running")
         rate = data.get("smoothed_rate")
+        floor = data.get("rise_floor")
         return cls(
             seconds=float(data.get("seconds", 0.0)),
             kwh=float(data.get("kwh", 0.0)),
@@ -54,6 +64,8 @@ class GeneratorRun:
             was_running=None if was_running is None else bool(was_running),
             was_fault=bool(data.get("was_fault", False)),
             smoothed_rate=None if rate is None else float(rate),
+            rise_since=optional_time(data.get("rise_since")),
+            rise_floor=None if floor is None else float(floor),
             watched_since=optional_time(data.get("watched_since")),
             last_run=optional_time(data.get("last_run")),
         )

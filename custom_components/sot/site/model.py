@@ -463,7 +463,7 @@ class Site:
         if running is not None and run.was_running is not None and running != run.was_running:
             kind = EventType.GENERATOR_STARTED if running else EventType.GENERATOR_STOPPED
             if running:
-                run.smoothed_rate = None  # a new run: forget the last run's consumption
+                run.forget_rate()  # a new run: forget the last run's consumption
             events.append(SiteEvent(kind, "generator", generator.id, now, self.fuel.figures(now)))
         if running is not None:
             run.was_running = running
