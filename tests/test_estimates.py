@@ -235,6 +235,35 @@ def test_a_report_on_change_probe_stays_live_while_its_node_is_online() -> None:
     assert site.fresh(freezer, "temperature", at(53)) is None
 
 
+def test_a_report_on_change_probe_that_says_it_has_no_reading_goes_stale() -> None:
+    """A dead probe (ESPHome sends `nan` once, a DS18B20 its −127) is not a silent one: its
+    last good value is live for one timeout after the no-reading, then unavailable; a good
+    reading after a glitch makes it an on-change probe again."""
+    site = Site()
+    site.set_meta(Meta("freezer", "f1", node="freezers"))
+    site.set_node(NodeStatus("freezers", True, at(0)))
+    for n, minute in enumerate(range(0, 40, 8)):
+        feed(site, minute, "freezer", "f1", temperature=-19.0 + 0.5 * n)
+    freezer = site.component("freezer", "f1")
+    assert freezer is not None
+    site.no_reading("freezer", "f1", "temperature", at(40))
+    assert site.fresh(freezer, "temperature", at(44)) == -17.0  # one glitch blanks nothing
+    site.no_reading("freezer", "f1", "temperature", at(44))  # the first failure counts
+    assert site.fresh(freezer, "temperature", at(46)) is None
+    assert site.freezers.status(freezer, at(46)) is None
+    feed(site, 47, "freezer", "f1", temperature=-16.5)
+    assert site.fresh(freezer, "temperature", at(70)) == -16.5
+    # The failure survives a restart.
+    site.no_reading("freezer", "f1", "temperature", at(71))
+    restarted = Site(site.settings)
+    restarted.restore(json.loads(json.dumps(site.snapshot())))
+    restarted.set_node(NodeStatus("freezers", True, at(72)))
+    again = restarted.component("freezer", "f1")
+    assert again is not None
+    assert restarted.fresh(again, "temperature", at(75)) == -16.5
+    assert restarted.fresh(again, "temperature", at(77)) is None
+
+
 def test_a_periodic_probe_still_goes_stale() -> None:
     site = Site()
     site.set_meta(Meta("freezer", "f1", node="freezers"))

@@ -21,6 +21,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
@@ -387,6 +388,53 @@ async def test_a_probes_no_reading_keeps_the_last_value_until_it_is_stale(
     freezer.tick(timedelta(seconds=16))  # 61 s after the last good value
     async_fire_time_changed(mqtt_hass)
     await wait_for_state(mqtt_hass, "sensor.kall_freezer_f1_temperature", STATE_UNAVAILABLE)
+
+
+async def test_a_report_on_change_probe_that_dies_goes_unavailable(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, freezer: FrozenDateTimeFactory
+) -> None:
+    """A probe behind ESPHome's delta filter stays live in silence while its node is online;
+    once it has said `nan` (the node's file sends it once, then nothing), it is not: the
+    freezer goes unavailable one timeout later instead of showing its last reading for good.
+
+    The probe's reports carry their times (`ts`), minutes ago: a frozen clock moved by minutes
+    would outrun MQTT's keep-alive."""
+    coordinator = await start_site(mqtt_hass, field, site_entry(stale_timeout=60), freezer)
+    await field.publish("sot/kall/freezer/f1/meta", json.dumps({"node": "fz"}), retain=True)
+    await field.publish("sot/kall/node/fz/status", "online", retain=True)
+    temperature = "sensor.kall_freezer_f1_temperature"
+    try:
+        await wait_for(mqtt_hass, lambda: coordinator.site.nodes.get("fz") is True, "online")
+        now = dt_util.utcnow().timestamp()
+        for step in range(4):  # 0.5 °C apart, four minutes between them, the last 8 min ago
+            value = -20.0 + 0.5 * step
+            reading = {"temperature": value, "ts": int(now) - 60 * (20 - 4 * step)}
+            await field.publish("sot/kall/freezer/f1", json.dumps(reading))
+
+            def arrived(value: float = value) -> bool:
+                probe = coordinator.site.component("freezer", "f1")
+                sample = None if probe is None else probe.values.get("temperature")
+                return sample is not None and sample.value == value
+
+            await wait_for(mqtt_hass, arrived, f"{value} °C")
+        # Its last report is eight minutes old, and it is live: it reports on a change.
+        await wait_for_state(mqtt_hass, temperature, "-18.5")
+        await field.publish("sot/kall/freezer/f1/temperature", "nan")
+        await wait_for(mqtt_hass, lambda: sum(coordinator.rejected.values()) == 1, "nan")
+        for _ in range(3):
+            freezer.tick(timedelta(seconds=15))
+            async_fire_time_changed(mqtt_hass)
+            await mqtt_hass.async_block_till_done()
+        assert mqtt_hass.states.get(temperature).state == "-18.5"  # type: ignore[union-attr]
+        freezer.tick(timedelta(seconds=16))  # 61 s after the `nan`
+        async_fire_time_changed(mqtt_hass)
+        await wait_for_state(mqtt_hass, temperature, STATE_UNAVAILABLE)
+        status = mqtt_hass.states.get("sensor.kall_freezer_f1_status")
+        assert status is not None
+        assert status.state == STATE_UNAVAILABLE
+    finally:
+        await field.publish("sot/kall/freezer/f1/meta", b"", retain=True)
+        await field.publish("sot/kall/node/fz/status", b"", retain=True)
 
 
 async def test_node_alarm_names_the_node(mqtt_hass: HomeAssistant, field: aiomqtt.Client) -> None:

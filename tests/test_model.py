@@ -536,7 +536,7 @@ def test_a_probe_dropout_does_not_restart_the_alarm_delay() -> None:
     raised: list[EventType] = []
     for minute in range(0, 16):
         if minute % 4 == 3:  # every fourth reading the probe says "no reading"
-            site.no_reading("freezer", "f1", "temperature")
+            site.no_reading("freezer", "f1", "temperature", at(minute))
             raised += types(site.tick(at(minute)))
         else:
             raised += types(feed(site, minute, "freezer", "f1", temperature=-8.0))

@@ -405,6 +405,8 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             # what follows from them (an outage's start, a freezer's alarm) is placed then.
             measured = readings[0].time if len(readings) == 1 else max(r.time for r in readings)
             events += self.site.apply(readings, min(now, measured))
+        for kind, component_id, name in cleared:
+            self.site.no_reading(kind, component_id, name, now)
         if cleared or meta is not None:
             touched = {(kind, component_id) for kind, component_id, _ in cleared}
             if meta is not None:

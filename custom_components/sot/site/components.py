@@ -18,6 +18,9 @@ class Sample:
     # Delivered by its transport while that transport knew the node was silent: a conclusion
     # drawn from the silence itself (a grid-side meter that stops answering: no grid).
     despite_offline: bool = False
+    # When its sensor first said it has no reading since (NaN, a probe's error value): a probe
+    # that reports only on a change is then live no longer than the staleness timeout.
+    failed: datetime | None = None
 
 
 def as_number(value: Value | None) -> float | None:
@@ -64,6 +67,7 @@ class Component:
             "id": self.id,
             "values": {
                 name: [sample.value, sample.time.isoformat(), sample.despite_offline]
+                + ([] if sample.failed is None else [sample.failed.isoformat()])
                 for name, sample in self.values.items()
             },
             "reported": sorted(self.reported),
@@ -79,10 +83,12 @@ class Component:
     def from_snapshot(cls, data: dict[str, Any]) -> Component:
         """Read the storage form back."""
         values: dict[str, Sample] = {}
-        for name, (value, time, despite) in dict(data.get("values") or {}).items():
+        for name, (value, time, despite, *failed) in dict(data.get("values") or {}).items():
             if not isinstance(value, bool | int | float | str):
                 raise ValueError(f"value of {name} is {value!r}")
-            values[str(name)] = Sample(value, parse_time(time), bool(despite))
+            values[str(name)] = Sample(
+                value, parse_time(time), bool(despite), parse_time(failed[0]) if failed else None
+            )
         return cls(
             kind=Kind(data["kind"]),
             id=str(data["id"]),

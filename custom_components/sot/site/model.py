@@ -280,11 +280,17 @@ class Site:
         self.revision += 1
         return self._evaluate(now)
 
-    def no_reading(self, kind: str, component_id: str, name: str) -> None:
-        """A sensor said it has no reading (NaN, a probe's error value): drop the last one."""
+    def no_reading(self, kind: str, component_id: str, name: str, now: datetime) -> None:
+        """A sensor said it has no reading (NaN, a probe's error value).
+
+        The last good value stays until it is stale; a probe that reports only on a change is
+        then live no longer than the timeout from its first such report (a dead probe sends
+        NaN once and falls silent, which must not read as a freezer holding its temperature).
+        """
         component = self.component(kind, component_id)
-        if component is not None:
-            component.values.pop(name, None)
+        sample = None if component is None else component.values.get(name)
+        if component is not None and sample is not None and sample.failed is None:
+            component.values[name] = Sample(sample.value, sample.time, sample.despite_offline, now)
             self.revision += 1
 
     def fresh(self, component: Component, name: str, now: datetime) -> Value | None:
@@ -309,8 +315,14 @@ class Site:
         spec = quantity(component.kind, name)
         node_alive = component.node is not None and self.nodes.get(component.node) is True
         if spec is None or spec.type is ValueType.NUMBER:
-            # A probe that reports only on a change stays live while its node is online.
-            on_change = node_alive and self.freezers.reports_on_change(component, name)
+            # A probe that reports only on a change stays live while its node is online, unless
+            # it has said it has no reading for longer than the timeout.
+            failed = sample.failed
+            on_change = (
+                node_alive
+                and (failed is None or now - failed <= timeout)
+                and self.freezers.reports_on_change(component, name)
+            )
             return sample.value if on_change else None
         heard_lately = component.last_seen is not None and now - component.last_seen <= timeout
         return sample.value if node_alive or heard_lately else None
