@@ -91,6 +91,9 @@ class UnitDevices(ModbusServerContext):
     def __delitem__(self, unit: int) -> None:
         self._units.pop(unit, None)
 
+    def __setitem__(self, unit: int, device: UnitDevice) -> None:
+        self._units[unit] = device
+
     def __contains__(self, unit: object) -> bool:
         return unit in self._units
 

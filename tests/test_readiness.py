@@ -258,10 +258,13 @@ def test_a_controller_counter_that_has_no_value_now_is_not_replaced_by_the_estim
     feed(site, 1, "generator", "main", run_hours=5.0)
     generator = site.component("generator", "main")
     assert generator is not None
-    site.no_reading("generator", "main", "run_hours")
+    site.no_reading("generator", "main", "run_hours", at(1))
     site.runs["main"].seconds = 20 * 3600
+    alive(site, 7)
+    feed(site, 7, "freezer", "f1", temperature=-20.0, door=False)
+    assert site.fresh(generator, "run_hours", at(7)) is None  # stale since the no-reading
     assert "run_hours" in generator.reported
-    assert codes(site, 1) == []
+    assert codes(site, 7) == []
 
 
 def test_service_due_by_date(monkeypatch: pytest.MonkeyPatch) -> None:

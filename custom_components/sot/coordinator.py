@@ -473,10 +473,14 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         """Take readings from another transport (a Modbus device named `node`)."""
         if not self.listening:
             return
+        rejections = list(rejections)
         for rejection in rejections:
             self._reject(rejection)
         now = self.now()
         readings = list(readings)
+        for rejection in rejections:
+            if rejection.reason in NO_READING and rejection.quantity:
+                self.site.no_reading(*rejection.quantity, now)
         touched = {r.quantity[:2] for r in rejections if r.quantity}
         self._publish(now, self.site.apply(readings, now, node=node), readings, touched)
 

@@ -56,12 +56,21 @@ class SimulatedDevice:
         self.stuck: set[int] = set()
 
         self._served_by: list[tuple[UnitDevices, int]] = []
+        self._unplugged: list[tuple[UnitDevices, int]] = []
 
     def unplug(self) -> None:
         """Stop answering, as a meter does when it loses power; the bus stays up."""
         for context, unit in self._served_by:
             del context[unit]
+        self._unplugged = list(self._served_by)
         self._served_by.clear()
+
+    def plug_in(self) -> None:
+        """Answer again where it was unplugged, as a meter does when its power returns."""
+        for context, unit in self._unplugged:
+            context[unit] = self
+        self._served_by += self._unplugged
+        self._unplugged = []
 
     def value(self, table: str, address: int) -> int:
         """What the device holds now at a protocol address (after the client's writes)."""

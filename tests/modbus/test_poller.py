@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -21,6 +21,7 @@ from custom_components.sot.modbus.poller import (
     PollResult,
 )
 from custom_components.sot.modbus.profile import load_builtin
+from custom_components.sot.site.model import Site
 from custom_components.sot.site.readings import Command, RejectReason
 from custom_components.sot.site.vocabulary import Value
 
@@ -239,6 +240,49 @@ async def test_silent_pzem_means_the_grid_is_down(socket_enabled: None) -> None:
         "grid/main/frequency": 50.0,
     }
     assert _values(silence[-1]) == {"grid/main/present": False}
+
+
+async def test_the_grid_is_back_when_the_silent_pzem_answers_again(socket_enabled: None) -> None:
+    """The meter's silence said the grid was gone; its answer with 229 V says it is back.
+
+    The poller's results go into the site model as the hub delivers them (statuses first)."""
+    clock = Clock()
+    pzem = SimulatedDevice(input={0: [2290, 0, 0, 5000, 0, 1000, 0, 499, 95, 0]})
+    site = Site()
+    seen: dict[str, bool] = {}
+    now = NOW
+
+    def deliver(result: PollResult) -> bool | None:
+        for status in result.statuses:
+            if seen.get(status.node) is not status.online:
+                seen[status.node] = status.online
+                site.set_node(status)
+        for node, (readings, _) in result.by_node.items():
+            if readings:
+                site.apply(readings, max(r.time for r in readings), node=node)
+        return site.power.grid_present(now)
+
+    async with tcp_server({1: pzem}) as port:
+        poller = BusPoller(
+            TcpSettings(host="127.0.0.1", port=port, timeout=FAST_TIMEOUT),
+            [DeviceSettings(id="meter", profile=load_builtin("pzem_004t"))],
+            clock=clock,
+        )
+        assert deliver(await poller.poll(now)) is True
+        pzem.unplug()
+        for _ in range(DEFAULT_MISSES):
+            clock.now += 5
+            now += timedelta(seconds=5)
+            down = deliver(await poller.poll(now))
+        assert down is False
+        pzem.plug_in()
+        for _ in range(2):
+            clock.now += 60
+            now += timedelta(seconds=60)
+            back = deliver(await poller.poll(now))
+        await poller.close()
+    assert seen == {"meter": True}
+    assert back is True
 
 
 async def test_tank_gauge_reports_its_level(socket_enabled: None) -> None:

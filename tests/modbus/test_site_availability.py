@@ -41,8 +41,8 @@ def _quick(key: str) -> Profile:
     return dataclasses.replace(profile, scan_intervals={"fast": FAST, "slow": 60.0})
 
 
-def _site(port: int) -> MockConfigEntry:
-    entry = site_entry()
+def _site(port: int, **options: Any) -> MockConfigEntry:
+    entry = site_entry(**options)
     genset = ConfigSubentryData(
         data={
             "device_id": "genset",
@@ -135,6 +135,25 @@ async def test_failing_gateway_shows_offline_once_and_recovers(
     assert str(proxy.port) not in ours[0]
     assert not [r for r in caplog.records if r.exc_info]
     assert not [r for r in caplog.records if r.name.startswith("pymodbus") and r.levelno > 20]
+
+
+async def test_a_word_the_controller_cannot_give_goes_unavailable(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, socket_enabled: None
+) -> None:
+    """The DSE's engine state 15 is "not available": the last `running` must not stay live
+    while the controller answers on; a state it can give again is shown again."""
+    genset = dse_on_load_during_outage()
+    running = genset.value("holding", 1408)
+    with patch("custom_components.sot.modbus_hub.load_builtin", _quick):
+        async with tcp_server({1: genset}) as port:
+            entry = _site(port, stale_timeout=2)
+            await start_site(mqtt_hass, field, entry)
+            await wait_for_state(mqtt_hass, STATE, "running")
+            genset.set("holding", 1408, [15])
+            await wait_for_state(mqtt_hass, STATE, STATE_UNAVAILABLE, limit=20)
+            genset.set("holding", 1408, [running])
+            await wait_for_state(mqtt_hass, STATE, "running", limit=20)
+            assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
 
 
 def _failures(hub: Any) -> int:

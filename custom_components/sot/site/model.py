@@ -146,6 +146,8 @@ class Site:
             if node is not None:
                 component.node = node
                 component.link = "modbus"
+                if not silent:
+                    self._answered(component, time)
             if kind is Kind.FREEZER:
                 self._record_cold_chain(component, reading)
             component.values[quantity] = Sample(reading.value, time, silent)
@@ -166,6 +168,14 @@ class Site:
         # Only the freezers that reported move on here; the others do at the next tick. So a
         # message costs the same however many freezers the site has.
         return self._evaluate(now, freezers=warmed.values(), kinds=kinds, fuel=fuel)
+
+    def _answered(self, component: Component, time: datetime) -> None:
+        """A device that answers again: what its transport concluded from its silence (a
+        silent grid-side meter: no grid) no longer holds. Its own readings say what is."""
+        values = component.values
+        for name in [q for q, sample in values.items() if sample.despite_offline]:
+            if values[name].time <= time:
+                del values[name]
 
     def set_meta(self, meta: Meta) -> list[str]:
         """Take in a component's retained description; what of it was refused, and why.
@@ -283,9 +293,11 @@ class Site:
     def no_reading(self, kind: str, component_id: str, name: str, now: datetime) -> None:
         """A sensor said it has no reading (NaN, a probe's error value).
 
-        The last good value stays until it is stale; a probe that reports only on a change is
-        then live no longer than the timeout from its first such report (a dead probe sends
-        NaN once and falls silent, which must not read as a freezer holding its temperature).
+        The last good value stays until it is stale; a value that would otherwise stay live
+        past that (a probe that reports only on a change, an ON/OFF or a state word while its
+        node is online) is then live no longer than the timeout from its first such report: a
+        dead probe sends NaN once and falls silent, which must not read as a freezer holding its
+        temperature, and a controller's "not available" must not leave its last word shown.
         """
         component = self.component(kind, component_id)
         sample = None if component is None else component.values.get(name)
@@ -324,6 +336,8 @@ class Site:
                 and self.freezers.reports_on_change(component, name)
             )
             return sample.value if on_change else None
+        if sample.failed is not None and now - sample.failed > timeout:
+            return None
         heard_lately = component.last_seen is not None and now - component.last_seen <= timeout
         return sample.value if node_alive or heard_lately else None
 
