@@ -19,11 +19,13 @@ import pytest
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.sot.const import SUBENTRY_MODBUS
 from custom_components.sot.diagnostics import async_get_config_entry_diagnostics
 from custom_components.sot.modbus.profile import Profile, load_builtin
+from custom_components.sot.site.demo_clock import CONF_DEMO_CLOCK
 from custom_components.sot.site.events import EventType, SiteEvent
 
 from ..helpers import site_entry, start_site, wait_for, wait_for_state
@@ -34,6 +36,7 @@ MISSES = 2
 # Fast enough for a test; the misses and the backoff work in polls, not seconds.
 FAST = 0.3
 STATE = "sensor.kall_generator_state"
+RUN_HOURS = "sensor.kall_generator_run_hours"
 
 
 def _quick(key: str) -> Profile:
@@ -41,9 +44,8 @@ def _quick(key: str) -> Profile:
     return dataclasses.replace(profile, scan_intervals={"fast": FAST, "slow": 60.0})
 
 
-def _site(port: int, **options: Any) -> MockConfigEntry:
-    entry = site_entry(**options)
-    genset = ConfigSubentryData(
+def _genset(port: int) -> ConfigSubentryData:
+    return ConfigSubentryData(
         data={
             "device_id": "genset",
             "profile": "deep_sea_gencomm",
@@ -58,13 +60,17 @@ def _site(port: int, **options: Any) -> MockConfigEntry:
         title="Kall genset",
         unique_id="genset",
     )
+
+
+def _site(port: int, **options: Any) -> MockConfigEntry:
+    entry = site_entry(**options)
     return MockConfigEntry(
         domain=entry.domain,
         title=entry.title,
         unique_id=entry.unique_id,
         data=dict(entry.data),
         options=dict(entry.options),
-        subentries_data=[genset],
+        subentries_data=[_genset(port)],
     )
 
 
@@ -153,6 +159,36 @@ async def test_a_word_the_controller_cannot_give_goes_unavailable(
             await wait_for_state(mqtt_hass, STATE, STATE_UNAVAILABLE, limit=20)
             genset.set("holding", 1408, [running])
             await wait_for_state(mqtt_hass, STATE, "running", limit=20)
+            assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_on_the_demo_clock_the_slow_counters_follow_storm_time(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, socket_enabled: None
+) -> None:
+    """At 20× a once-a-minute counter (run hours) would lag twenty storm minutes behind the
+    set: on the demo's clock every scan group is asked that much more often (never faster
+    than the fastest group)."""
+    genset = dse_on_load_during_outage()
+    fast = {"fast": 1.0, "slow": 60.0}
+    with patch(
+        "custom_components.sot.modbus_hub.load_builtin",
+        lambda key: dataclasses.replace(load_builtin(key), scan_intervals=fast),
+    ):
+        async with tcp_server({1: genset}) as port:
+            entry = _site(port)
+            clock = {"speed": 20.0, "since": dt_util.utcnow().isoformat()}
+            entry = MockConfigEntry(
+                domain=entry.domain,
+                title=entry.title,
+                unique_id=entry.unique_id,
+                data={**entry.data, CONF_DEMO_CLOCK: clock},
+                options=dict(entry.options),
+                subentries_data=[_genset(port)],
+            )
+            await start_site(mqtt_hass, field, entry)
+            await wait_for_state(mqtt_hass, RUN_HOURS, "12.5")
+            genset.set("holding", 1798, [0, 46800])  # 13.0 h
+            await wait_for_state(mqtt_hass, RUN_HOURS, "13.0", limit=10)
             assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
 
 
