@@ -179,12 +179,20 @@ class ModbusDeviceSubentryFlow(ConfigSubentryFlow):
             candidate[CONF_TIMEOUT] = float(candidate.get(CONF_TIMEOUT) or _default_timeout(serial))
             candidate[CONF_PACING] = int(candidate.get(CONF_PACING) or 0)
             candidate[CONF_MISSES] = int(candidate.get(CONF_MISSES) or DEFAULT_MISSES)
+            line = bus_settings(candidate)
             if any(
-                bus_settings(sub.data) == bus_settings(candidate)
-                and sub.data.get(CONF_UNIT) == candidate[CONF_UNIT]
+                bus_settings(sub.data) == line and sub.data.get(CONF_UNIT) == candidate[CONF_UNIT]
                 for sub in self._others()
             ):
                 errors["base"] = "unit_taken"
+            elif any(
+                bus_settings(sub.data).name == line.name and bus_settings(sub.data) != line
+                for sub in self._others()
+            ):
+                # One port or gateway runs at one speed and framing: a second setting would
+                # open it twice (a serial port cannot be, so the test read would fail as
+                # "did not answer"), and the site would not poll the device.
+                errors["base"] = "line_settings_differ"
             elif not await self._answers(candidate, profile):
                 errors["base"] = "cannot_connect"
             else:

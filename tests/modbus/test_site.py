@@ -268,6 +268,21 @@ async def test_flow_refuses_a_second_device_at_the_same_address(
         )
         assert result["errors"] == {"base": "unit_taken"}
 
+        # The same gateway with other framing: not "did not answer", but what is wrong.
+        result = await _add_device(
+            mqtt_hass,
+            entry,
+            name="Meter",
+            device_id="meter",
+            profile="eastron_sdm120",
+            connection="rtu_over_tcp",
+            unit=2,
+        )
+        result = await flows.async_configure(
+            result["flow_id"], {"host": "127.0.0.1", "port": port, "unit": 2}
+        )
+        assert result["errors"] == {"base": "line_settings_differ"}
+
         # A second relay module may not take over the heater the first one switches.
         result = await _add_device(
             mqtt_hass,
