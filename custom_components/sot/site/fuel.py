@@ -51,9 +51,10 @@ REFILL_LITRES: Final = 20.0
 # The fuel rate's smoothing, from when the generator takes load (a compressor start must not
 # swing the figure; the warm-up's idle burn must not linger in it).
 RATE_SMOOTHING: Final = 600.0
-# A rate that has stayed more than SWING above its smoothing this long (s) is a step up in load
-# (a heater on): the figure takes the lowest rate of the rise at once rather than wait for the
-# smoothing. Shorter rises (a motor start) and the rate's scatter do not move it.
+# A rate read more than SWING above its smoothing in readings this far apart (s) and in every
+# reading between is a step up in load (a heater on): the figure takes the lowest rate of the
+# rise at once rather than wait for the smoothing. A single high reading (a motor start),
+# however far apart the readings, and the rate's scatter do not move it.
 RISE_HOLD: Final = 120.0
 # A generator whose smoothed rate swung this far (share) across its hour's average at least
 # SWINGS times within the hour runs a rotating load: its figure assumes the hour's average.
@@ -261,17 +262,12 @@ class Fuel:
             weight = 1 - math.exp(-seconds / RATE_SMOOTHING)
             previous = rate if run.smoothed_rate is None else run.smoothed_rate
             run.smoothed_rate = previous + (rate - previous) * weight
-            if rate <= run.smoothed_rate * (1 + SWING):
-                run.rise_since = run.rise_floor = None
-            elif run.rise_since is None or run.rise_floor is None:
-                run.rise_since, run.rise_floor = last, rate
-            else:
-                run.rise_floor = min(run.rise_floor, rate)
+            run.follow_rise(rate, last, rate > run.smoothed_rate * (1 + SWING))
             estimate.burned += rate * hours
             self._follow_hour(generator.id, run.smoothed_rate, seconds, until.timestamp())
         else:
             estimate.hourly.pop(generator.id, None)
-            run.rise_since = run.rise_floor = None
+            run.forget_rise()
         curve = self.curve_rate(generator, last)
         if curve:
             estimate.curve_burned += curve * hours
@@ -299,27 +295,24 @@ class Fuel:
             hourly.append(time)
 
     def assumed_rate(
-        self, generator: Component, run: GeneratorRun, now: datetime
+        self, generator: Component, run: GeneratorRun, rate: float
     ) -> tuple[float, bool] | None:
-        """The rate a figure assumes for a generator and whether it is the last hour's.
+        """The rate a figure assumes for a generator (reading `rate` now) and whether it is
+        the last hour's.
 
         The last ten minutes, unless the load has swung back and forth within the last hour
         (loads rotated every 20 minutes, say): then the hour's average says more of what comes.
-        A rate that has stayed above the ten minutes' for RISE_HOLD is a step up: the lowest
-        rate since then, at once (a figure that lags a heater coming on is optimistic).
+        A rise held for RISE_HOLD is a step up: its lowest rate at once (a figure that lags a
+        heater coming on is optimistic), and no more than the rate now (the heater went off).
         """
         if run.smoothed_rate is None:
             return None
         hourly = self.estimate.hourly.get(generator.id)
         if hourly is not None and len(hourly) - 2 >= SWINGS:
             return hourly[0], True
-        rise = run.rise_since
-        if (
-            rise is not None
-            and run.rise_floor is not None
-            and (now - rise).total_seconds() >= RISE_HOLD
-        ):
-            return max(run.smoothed_rate, run.rise_floor), False
+        step = run.step_rate(RISE_HOLD)
+        if step is not None:
+            return max(run.smoothed_rate, min(step, rate)), False
         return run.smoothed_rate, False
 
     def _follow_demand(self, now: datetime) -> None:
@@ -648,7 +641,7 @@ class Fuel:
                 continue
             loads.append(self.load(generator, now))
             run = self.site.runs.get(generator.id)
-            assumed = None if run is None else self.assumed_rate(generator, run, now)
+            assumed = None if run is None else self.assumed_rate(generator, run, rate)
             # Its first reading, before there is anything to smooth: the rate as it is.
             smoothed += rate if assumed is None else assumed[0]
             hour = hour or (assumed is not None and assumed[1])

@@ -23,8 +23,11 @@ class GeneratorRun:
     was_running: bool | None = None
     was_fault: bool = False
     smoothed_rate: float | None = None
-    # A rise of the rate above its smoothing: since when, and the lowest rate during it.
+    # A rise of the rate above its smoothing: its first and its last reading's time, and its
+    # lowest rate. Not saved: a rise is minutes long, and one across a restart is not known to
+    # have held.
     rise_since: datetime | None = None
+    rise_seen: datetime | None = None
     rise_floor: float | None = None
     watched_since: datetime | None = None
     last_run: datetime | None = None
@@ -34,7 +37,28 @@ class GeneratorRun:
 
     def forget_rate(self) -> None:
         """Start the rate's smoothing afresh (the set took load, or a new run began)."""
-        self.smoothed_rate = self.rise_since = self.rise_floor = None
+        self.smoothed_rate = None
+        self.forget_rise()
+
+    def forget_rise(self) -> None:
+        """No rise is going on (or none is known to have held: a gap in the readings)."""
+        self.rise_since = self.rise_seen = self.rise_floor = None
+
+    def follow_rise(self, rate: float, time: datetime, high: bool) -> None:
+        """A reading of the rate at `time`, high above its smoothing or not."""
+        if not high:
+            self.forget_rise()
+        elif self.rise_since is None or self.rise_floor is None:
+            self.rise_since, self.rise_seen, self.rise_floor = time, time, rate
+        else:
+            self.rise_seen, self.rise_floor = time, min(self.rise_floor, rate)
+
+    def step_rate(self, hold: float) -> float | None:
+        """The lowest rate of a rise read high in readings `hold` seconds apart; else None."""
+        since, seen = self.rise_since, self.rise_seen
+        if since is None or seen is None or (seen - since).total_seconds() < hold:
+            return None
+        return self.rise_floor
 
     def snapshot(self) -> dict[str, Any]:
         """Storage form."""
@@ -45,8 +69,6 @@ class GeneratorRun:
             "was_running": self.was_running,
             "was_fault": self.was_fault,
             "smoothed_rate": self.smoothed_rate,
-            "rise_since": iso(self.rise_since),
-            "rise_floor": self.rise_floor,
             "watched_since": iso(self.watched_since),
             "last_run": iso(self.last_run),
         }
@@ -56,7 +78,6 @@ class GeneratorRun:
         """Read the storage form back."""
         was_running = data.get("was_running")
         rate = data.get("smoothed_rate")
-        floor = data.get("rise_floor")
         return cls(
             seconds=float(data.get("seconds", 0.0)),
             kwh=float(data.get("kwh", 0.0)),
@@ -64,8 +85,6 @@ class GeneratorRun:
             was_running=None if was_running is None else bool(was_running),
             was_fault=bool(data.get("was_fault", False)),
             smoothed_rate=None if rate is None else float(rate),
-            rise_since=optional_time(data.get("rise_since")),
-            rise_floor=None if floor is None else float(floor),
             watched_since=optional_time(data.get("watched_since")),
             last_run=optional_time(data.get("last_run")),
         )

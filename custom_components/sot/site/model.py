@@ -301,9 +301,12 @@ class Site:
         """
         component = self.component(kind, component_id)
         sample = None if component is None else component.values.get(name)
-        if component is not None and sample is not None and sample.failed is None:
-            component.values[name] = Sample(sample.value, sample.time, sample.despite_offline, now)
-            self.revision += 1
+        if component is None or sample is None or sample.failed is not None:
+            return
+        if now < sample.time:
+            return  # measured before the value shown (a queue's late delivery): history
+        component.values[name] = Sample(sample.value, sample.time, sample.despite_offline, now)
+        self.revision += 1
 
     def fresh(self, component: Component, name: str, now: datetime) -> Value | None:
         """The quantity's value if its node is online and it is not older than the timeout.
@@ -402,6 +405,7 @@ class Site:
             return
         run.integrated_to = until
         if last is None or until - last > self.settings.stale_timeout:
+            run.forget_rise()  # not known to have held across the gap
             return
         elapsed = until - last
         hours = elapsed.total_seconds() / 3600
