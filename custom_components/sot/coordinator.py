@@ -382,13 +382,11 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         readings, meta, status = parsed.readings, parsed.meta, parsed.status
         if readings and self.transports:
             readings = parsed.readings = self._not_owned_elsewhere(readings, message.topic)
-        cleared: list[tuple[str, str, str]] = []
+        cleared: list[Rejection] = []
         if parsed.rejections:
             for rejection in parsed.rejections:
                 self._reject(rejection)
-            cleared = [
-                r.quantity for r in parsed.rejections if r.reason in NO_READING and r.quantity
-            ]
+            cleared = [r for r in parsed.rejections if r.reason in NO_READING and r.quantity]
         events: list[SiteEvent] = []
         if meta is not None:
             for detail in self.site.set_meta(meta):
@@ -405,10 +403,9 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             # what follows from them (an outage's start, a freezer's alarm) is placed then.
             measured = readings[0].time if len(readings) == 1 else max(r.time for r in readings)
             events += self.site.apply(readings, min(now, measured))
-        for kind, component_id, name in cleared:
-            self.site.no_reading(kind, component_id, name, now)
+        self._no_readings(cleared, now)
         if cleared or meta is not None:
-            touched = {(kind, component_id) for kind, component_id, _ in cleared}
+            touched = {r.quantity[:2] for r in cleared if r.quantity}
             if meta is not None:
                 touched.add((meta.kind, meta.id))
             self._publish(now, events, readings, touched, status)
@@ -478,11 +475,15 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             self._reject(rejection)
         now = self.now()
         readings = list(readings)
-        for rejection in rejections:
-            if rejection.reason in NO_READING and rejection.quantity:
-                self.site.no_reading(*rejection.quantity, now)
+        self._no_readings(rejections, now)
         touched = {r.quantity[:2] for r in rejections if r.quantity}
         self._publish(now, self.site.apply(readings, now, node=node), readings, touched)
+
+    def _no_readings(self, rejections: Iterable[Rejection], now: datetime) -> None:
+        """Tell the site of each sensor that said it has no reading, measured when it says."""
+        for rejection in rejections:
+            if rejection.reason in NO_READING and rejection.quantity:
+                self.site.no_reading(*rejection.quantity, min(now, rejection.time or now))
 
     @callback
     def async_node_status(self, node: str, online: bool) -> None:

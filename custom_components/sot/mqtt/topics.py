@@ -164,8 +164,9 @@ def _reject(
     source: str,
     detail: str,
     about: tuple[str, str, str] | None = None,
+    time: datetime | None = None,
 ) -> Parsed:
-    parsed.rejections.append(Rejection(reason, source, detail, about))
+    parsed.rejections.append(Rejection(reason, source, detail, about, time))
     return parsed
 
 
@@ -280,7 +281,7 @@ def _parse_object(
         try:
             checked = parse_json_value(spec, value)
         except ValueRejected as err:
-            _reject(parsed, err.reason, topic, str(err), (kind.value, component_id, name))
+            _reject(parsed, err.reason, topic, str(err), (kind.value, component_id, name), now)
             continue
         parsed.readings.append(Reading(kind.value, component_id, name, checked, now))
 

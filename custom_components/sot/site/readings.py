@@ -92,6 +92,8 @@ class Rejection:
     detail: str
     # The quantity refused, when the input got that far (kind, id, quantity).
     quantity: tuple[str, str, str] | None = None
+    # When it was measured, when the input says so (a JSON reading's `ts`).
+    time: datetime | None = None
 
 
 @dataclass(slots=True)
