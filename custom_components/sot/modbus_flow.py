@@ -19,6 +19,7 @@ from homeassistant.util import slugify
 from .const import SUBENTRY_MODBUS
 from .modbus.client import PARITY_LETTERS, BusSettings, ModbusBus
 from .modbus.poller import DEFAULT_MISSES, MAX_MISSES, BusPoller, DeviceSettings
+from .modbus.profile import BAUDRATES as SERIAL_SPEEDS
 from .modbus.profile import Profile, ProfileError, builtin_profiles, load_builtin
 from .modbus_hub import (
     CONF_BAUDRATE,
@@ -47,7 +48,7 @@ from .modbus_hub import (
 from .mqtt.topics import ID_PATTERN
 from .site.vocabulary import Kind
 
-BAUDRATES: Final = ("1200", "2400", "4800", "9600", "19200", "38400", "57600", "115200")
+BAUDRATES: Final = tuple(str(speed) for speed in SERIAL_SPEEDS)
 # Option values are translation keys ([a-z0-9-_]), so words; the bus maps them to N, E, O.
 PARITIES: Final = tuple(PARITY_LETTERS)
 _PARITY_WORDS: Final = {letter: word for word, letter in PARITY_LETTERS.items()}
@@ -211,7 +212,8 @@ class ModbusDeviceSubentryFlow(ConfigSubentryFlow):
         return self.async_show_form(
             step_id="connection",
             data_schema=self.add_suggested_values_to_schema(
-                _serial_schema() if serial else _tcp_schema(), current
+                _serial_schema(profile.baudrate or DEFAULT_BAUDRATE) if serial else _tcp_schema(),
+                current,
             ),
             errors=errors,
             description_placeholders={"profile": profile.name},
@@ -387,11 +389,12 @@ def _tcp_schema() -> vol.Schema:
     )
 
 
-def _serial_schema() -> vol.Schema:
+def _serial_schema(baudrate: int) -> vol.Schema:
+    """The serial line's settings, suggesting the speed the device ships at."""
     return vol.Schema(
         {
             vol.Required(CONF_SERIAL_PORT): selector.TextSelector(),
-            vol.Required(CONF_BAUDRATE, default=str(DEFAULT_BAUDRATE)): selector.SelectSelector(
+            vol.Required(CONF_BAUDRATE, default=str(baudrate)): selector.SelectSelector(
                 selector.SelectSelectorConfig(
                     options=list(BAUDRATES), mode=selector.SelectSelectorMode.DROPDOWN
                 )

@@ -171,6 +171,11 @@ def _profile(body: str) -> str:
             " sentinels: [[0xFFFF, 0xFFF8]]}\n",
             "must be a whole number in 65535..4294967295",
         ),
+        (
+            "baudrate: 2300\nregisters:\n  - {component: generator, quantity: speed, address: 1,"
+            " unit: rpm}\n",
+            "baudrate: must be one of 1200, 2400, 4800, 9600",
+        ),
         ("registers: []\n", "registers: must be a non-empty list"),
         (
             "registers:\n  - {component: generator, quantity: speed, address: 1, unit: rpm}\n"

@@ -406,6 +406,31 @@ async def test_add_a_serial_device_through_the_flow(
     assert subentry.data["serial_port"] == serial_port
 
 
+async def test_the_serial_form_suggests_the_speed_the_device_ships_at(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """An SDM120 ships at 2400 baud (docs/modbus.md); other devices at the common 9600."""
+    entry = site_entry()
+    await start_site(mqtt_hass, field, entry)
+    offered = {}
+    for profile in ("eastron_sdm120", "pzem_004t"):
+        result = await _add_device(
+            mqtt_hass,
+            entry,
+            name=profile,
+            device_id=profile.replace("_", "-"),
+            profile=profile,
+            connection="serial",
+            unit=1,
+        )
+        assert result["step_id"] == "connection"
+        (speed,) = (key for key in result["data_schema"].schema if str(key) == "baudrate")
+        offered[profile] = speed.default()
+        mqtt_hass.config_entries.subentries.async_abort(result["flow_id"])
+    assert offered == {"eastron_sdm120": "2400", "pzem_004t": "9600"}
+    assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+
+
 async def test_serial_device_saved_with_a_parity_letter_keeps_working(
     mqtt_hass: HomeAssistant, field: aiomqtt.Client
 ) -> None:

@@ -33,6 +33,10 @@ MAX_ADDRESS: Final = 0xFFFF
 MAX_SCAN_INTERVAL: Final = 86400.0
 
 
+# Serial speeds a line may run at (the flow offers these).
+BAUDRATES: Final = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+
+
 class ProfileError(ValueError):
     """A profile file that does not follow the schema; the message names file and entry."""
 
@@ -189,6 +193,8 @@ class Profile:
     scan_intervals: Mapping[str, float] = field(
         default_factory=lambda: dict(DEFAULT_SCAN_INTERVALS)
     )
+    # The serial speed the device ships at, when its maker fixes one (the flow suggests it).
+    baudrate: int | None = None
 
     def default_component_id(self, slot: str) -> str:
         """`main` for a profile's only slot of a kind (`grid/main`), else the slot's own name."""
@@ -246,6 +252,7 @@ _TOP_KEYS: Final = frozenset(
         "commands",
         "when_silent",
         "notes",
+        "baudrate",
     }
 )
 _DEFAULT_KEYS: Final = frozenset({"function", "word_order", "sentinels", "scan"})
@@ -308,6 +315,13 @@ class _Reader:
         if not isinstance(value, str) or not value.strip():
             raise self.fail(where, "must be a non-empty string")
         return value.strip()
+
+    def baudrate(self, value: object) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or value not in BAUDRATES:
+            raise self.fail("baudrate", f"must be one of {', '.join(map(str, BAUDRATES))}")
+        return int(value)
 
     def integer(self, value: object, where: str, low: int, high: int) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -392,6 +406,7 @@ class _Reader:
                 limits.get("max_gap", DEFAULT_MAX_GAP), "limits.max_gap", 0, MAX_READ_REGISTERS
             ),
             scan_intervals=scan_intervals,
+            baudrate=self.baudrate(top.get("baudrate")),
         )
 
     def slots(self, value: object) -> dict[str, Kind]:
