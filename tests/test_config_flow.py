@@ -48,10 +48,10 @@ def setup_entry() -> Iterator[AsyncMock]:
         yield mock
 
 
-def discovery(topic: str) -> MqttServiceInfo:
+def discovery(topic: str, payload: str = "online") -> MqttServiceInfo:
     return MqttServiceInfo(
         topic=topic,
-        payload="online",
+        payload=payload,
         qos=0,
         retain=True,
         subscribed_topic="sot/+/node/+/status",
@@ -202,18 +202,20 @@ async def test_mqtt_discovery_of_a_second_node_of_the_same_site(
 
 
 @pytest.mark.parametrize(
-    ("topic", "reason"),
+    ("topic", "payload", "reason"),
     [
-        ("sot/kall/node/freezers/status", "already_configured"),
-        ("sot/node/status", "invalid_discovery_info"),
+        ("sot/kall/node/freezers/status", "online", "already_configured"),
+        ("sot/node/status", "online", "invalid_discovery_info"),
+        # An empty retained status clears a removed node of a site not set up here.
+        ("sot/hallen/node/tank/status", "", "node_cleared"),
     ],
 )
 async def test_mqtt_discovery_aborts(
-    hass: HomeAssistant, mqtt_entry: MockConfigEntry, topic: str, reason: str
+    hass: HomeAssistant, mqtt_entry: MockConfigEntry, topic: str, payload: str, reason: str
 ) -> None:
     site_entry().add_to_hass(hass)
     result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_MQTT}, data=discovery(topic)
+        DOMAIN, context={"source": SOURCE_MQTT}, data=discovery(topic, payload)
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == reason

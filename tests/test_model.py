@@ -422,6 +422,23 @@ def test_node_offline_makes_components_unavailable_and_raises_an_alarm() -> None
     assert site.available(freezer, at(2))
 
 
+def test_a_forgotten_node_no_longer_speaks_for_its_components() -> None:
+    """A removed node's cleared status: no event, no node; values go stale by their own time."""
+    site = Site()
+    site.set_meta(Meta("freezer", "f1", node="freezers"))
+    site.set_node(NodeStatus("freezers", False, at(0)))
+    feed(site, 1, "freezer", "f1", temperature=-18.0)
+    freezer = site.component("freezer", "f1")
+    assert freezer is not None
+    assert not site.available(freezer, at(1))
+    assert site.forget_node("freezers", at(2)) == []
+    assert "freezers" not in site.nodes
+    assert site.available(freezer, at(2))
+    assert site.number(freezer, "temperature", at(2)) == -18.0
+    assert site.number(freezer, "temperature", at(30)) is None  # stale
+    assert site.forget_node("freezers", at(3)) == []  # gone already: nothing to do
+
+
 def test_a_meta_cleared_or_without_its_node_takes_the_component_off_that_node() -> None:
     """A freezer moved off a node whose retained last will says offline: its fresh readings
     are live again, after a restart too; a polled device keeps the node it is read through."""

@@ -55,6 +55,32 @@ async def test_node_offline_makes_its_components_unavailable(
     await field.publish("sot/kall/node/freezers/status", b"", retain=True)
 
 
+async def test_a_cleared_node_status_no_longer_holds_its_components_down(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """An empty retained status is how a removed node is cleared off the broker: its last
+    `offline` stops speaking for the components, which show what they report again."""
+    coordinator = await start_site(mqtt_hass, field, site_entry())
+    await field.publish("sot/kall/freezer/f1/meta", json.dumps({"node": "freezers"}), retain=True)
+    await field.publish("sot/kall/node/freezers/status", "offline", retain=True)
+    await field.publish("sot/kall/freezer/f1/temperature", "-19.0")
+    await wait_for(
+        mqtt_hass,
+        lambda: (
+            coordinator.site.nodes.get("freezers") is False
+            and coordinator.site.component("freezer", "f1") is not None
+        ),
+        "the freezer on an offline node",
+    )
+    assert mqtt_hass.states.get("sensor.kall_freezer_f1_temperature").state == STATE_UNAVAILABLE
+
+    await field.publish("sot/kall/node/freezers/status", b"", retain=True)
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_f1_temperature", "-19.0")
+    assert "freezers" not in coordinator.site.nodes
+    assert coordinator.rejected["bad_enum"] == 0
+    await field.publish("sot/kall/freezer/f1/meta", b"", retain=True)
+
+
 async def test_a_new_sites_node_is_offered_as_a_discovered_site(
     mqtt_hass: HomeAssistant, field: aiomqtt.Client
 ) -> None:
@@ -69,6 +95,8 @@ async def test_a_new_sites_node_is_offered_as_a_discovered_site(
         await wait_for(mqtt_hass, offered, "a discovery flow for valsjobyn")
     finally:
         await field.publish("sot/valsjobyn/node/gateway/status", b"", retain=True)
+    await mqtt_hass.async_block_till_done()
+    # The empty status that cleared the node offers nothing more.
     (flow,) = mqtt_hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert flow["step_id"] == "discovery_confirm"
     assert flow["context"]["title_placeholders"] == {"site_id": "valsjobyn"}

@@ -204,6 +204,11 @@ def test_node_status_is_online_or_offline_in_lower_case(payload: str) -> None:
     assert [r.reason for r in parsed.rejections] == [RejectReason.BAD_ENUM]
 
 
+def test_an_empty_node_status_clears_the_node() -> None:
+    parsed = parse_message(BASE, "sot/kall/node/freezers/status", b"", NOW)
+    assert (parsed.status, parsed.cleared_node, parsed.rejections) == (None, "freezers", [])
+
+
 def test_node_status_may_end_with_a_line_end() -> None:
     parsed = parse_message(BASE, "sot/kall/node/freezers/status", "online\n", NOW)
     assert parsed.status is not None

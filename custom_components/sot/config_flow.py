@@ -199,6 +199,9 @@ class SotConfigFlow(ConfigFlow, domain=DOMAIN):
         site_id = site_from_status_topic(discovery_info.topic)
         if site_id is None:
             return self.async_abort(reason="invalid_discovery_info")
+        if not discovery_info.payload:
+            # An empty retained status clears a removed node: nothing to add.
+            return self.async_abort(reason="node_cleared")
         await self.async_set_unique_id(site_id)
         self._abort_if_unique_id_configured()
         if _topic_in_use(self.hass, f"sot/{site_id}"):

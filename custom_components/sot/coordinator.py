@@ -398,6 +398,11 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
                     listener()
         if status is not None:
             events += self.site.set_node(status)
+        elif parsed.cleared_node is not None:
+            node = parsed.cleared_node
+            on_node = {c.key for c in self.site.components.values() if c.node == node}
+            self._publish(now, self.site.forget_node(node, now), (), on_node, everything=True)
+            return
         if readings:
             # Readings a bridge queued arrive late with the time they were measured (`ts`):
             # what follows from them (an outage's start, a freezer's alarm) is placed then.

@@ -190,6 +190,10 @@ def _parse_status(parsed: Parsed, topic: str, node: str, raw: bytes, now: dateti
         return
     # Exactly what ESPHome sends as its birth and last will: lower case.
     word = strip_blank(text)
+    if not word:
+        # An empty retained message is how a removed node's last status is cleared.
+        parsed.cleared_node = node
+        return
     if word not in (ONLINE, OFFLINE):
         _reject(parsed, RejectReason.BAD_ENUM, topic, f"status {word[:40]!r} is not online/offline")
         return

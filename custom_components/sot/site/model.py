@@ -225,6 +225,14 @@ class Site:
             )
         return events + self._evaluate(status.time)
 
+    def forget_node(self, node: str, now: datetime) -> list[SiteEvent]:
+        """A node that is gone (its retained status cleared): its last status no longer
+        speaks for its components, whose values go stale by their own times."""
+        if self.nodes.pop(node, None) is None:
+            return []
+        self.revision += 1
+        return self._evaluate(now)
+
     def tick(self, now: datetime) -> list[SiteEvent]:
         """Let time pass: staleness, alarm delays, countdowns."""
         if self.coldchain.advance(now):

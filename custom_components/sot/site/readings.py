@@ -103,4 +103,6 @@ class Parsed:
     readings: list[Reading] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     status: NodeStatus | None = None
+    # A node whose retained status was cleared (an empty message): the node is gone.
+    cleared_node: str | None = None
     meta: Meta | None = None
