@@ -74,8 +74,12 @@ from .site.vocabulary import Kind
 
 _LOGGER = logging.getLogger(__name__)
 # A sensor's "no reading" (NaN, a probe's error value) is refused like any bad value: the last
-# good value stays until it is stale, so one glitch of a probe does not blank a freezer.
-NO_READING = frozenset({RejectReason.NO_READING, RejectReason.NOT_FINITE})
+# good value stays until it is stale, so one glitch of a probe does not blank a freezer, and a
+# value that would stay live past that (a state word) is live at most one timeout longer.
+# A Modbus device's exception answer for a register counts as its "no reading".
+NO_READING = frozenset(
+    {RejectReason.NO_READING, RejectReason.NOT_FINITE, RejectReason.DEVICE_ERROR}
+)
 # The site's state is saved at most this long after it changed, and never when it did not: a
 # save put off again by every new message would never happen on a busy site, and a save on a
 # timer would write an idle site's SD card 1,440 times a day. Home Assistant writes a pending

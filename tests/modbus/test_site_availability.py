@@ -20,6 +20,7 @@ from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
+from pymodbus.constants import ExcCodes
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.sot.const import SUBENTRY_MODBUS
@@ -159,6 +160,28 @@ async def test_a_word_the_controller_cannot_give_goes_unavailable(
             await wait_for_state(mqtt_hass, STATE, STATE_UNAVAILABLE, limit=20)
             genset.set("holding", 1408, [running])
             await wait_for_state(mqtt_hass, STATE, "running", limit=20)
+            assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize("code", [ExcCodes.DEVICE_FAILURE, ExcCodes.ILLEGAL_ADDRESS])
+async def test_a_word_the_controller_refuses_to_read_goes_unavailable(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, socket_enabled: None, code: ExcCodes
+) -> None:
+    """A register answered with "device failure", or refused as not there and set aside for
+    an hour, leaves no word live while the controller answers its other registers."""
+    genset = dse_on_load_during_outage()
+    with patch("custom_components.sot.modbus_hub.load_builtin", _quick):
+        async with tcp_server({1: genset}) as port:
+            entry = _site(port, stale_timeout=2)
+            await start_site(mqtt_hass, field, entry)
+            await wait_for_state(mqtt_hass, STATE, "running")
+            genset.failing[1408] = code
+            await wait_for_state(mqtt_hass, STATE, STATE_UNAVAILABLE, limit=20)
+            # The controller itself is online: its other figures stay live.
+            assert mqtt_hass.states.get("sensor.kall_generator_power").state != STATE_UNAVAILABLE
+            if code is ExcCodes.DEVICE_FAILURE:
+                del genset.failing[1408]
+                await wait_for_state(mqtt_hass, STATE, "running", limit=20)
             assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
 
 

@@ -563,7 +563,12 @@ class BusPoller:
             for item in block.fields:
                 result.add_rejection(
                     device.settings.id,
-                    Rejection(RejectReason.DEVICE_ERROR, device.source, f"{item.label}: {err}"),
+                    Rejection(
+                        RejectReason.DEVICE_ERROR,
+                        device.source,
+                        f"{item.label}: {err}",
+                        (*device.component(item.slot), item.quantity),
+                    ),
                 )
             return []
         plan_ = device.plans[group]
@@ -600,6 +605,7 @@ class BusPoller:
                     RejectReason.DEVICE_ERROR,
                     device.source,
                     f"{item.label}: not supported by the device ({err})",
+                    (*device.component(item.slot), item.quantity),
                 ),
             )
         return []
