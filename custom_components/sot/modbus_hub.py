@@ -25,7 +25,7 @@ from .coordinator import SiteCoordinator, SotConfigEntry
 from .issues import MODBUS_BUS_CONFLICT, MODBUS_PROFILE_UNUSABLE, Issue
 from .modbus.client import BusSettings, ModbusBus, SerialSettings, TcpSettings
 from .modbus.poller import DEFAULT_MISSES, BusPoller, CommandError, DeviceSettings, PollResult
-from .modbus.profile import Profile, ProfileError, load_builtin
+from .modbus.profile import DEFAULT_SCAN_INTERVALS, Profile, ProfileError, load_builtin
 from .site.readiness import action_name
 from .site.readings import Command
 
@@ -106,14 +106,15 @@ def device_settings(data: Mapping[str, Any], profile: Profile, title: str = "") 
 
 def on_demo_clock(device: DeviceSettings, speed: float) -> DeviceSettings:
     """A device on the demo's clock: each scan group asked `speed` times as often (in storm
-    time as often as on a real site), never faster than the profile's fastest group.
+    time as often as on a real site), never faster than the profile's fastest group, or than
+    the usual fast group (5 s) for a profile that polls only slowly (a tank gauge's 30 s).
 
     Without it a counter read once a minute lags twenty storm minutes behind at 20×.
     """
     intervals = {**device.profile.scan_intervals, **device.scan_intervals}
     if not intervals:
         return device
-    fastest = min(intervals.values())
+    fastest = min(*intervals.values(), DEFAULT_SCAN_INTERVALS["fast"])
     scaled = {group: max(fastest, seconds / speed) for group, seconds in intervals.items()}
     return dataclasses.replace(device, scan_intervals=scaled)
 

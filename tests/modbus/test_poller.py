@@ -21,6 +21,7 @@ from custom_components.sot.modbus.poller import (
     PollResult,
 )
 from custom_components.sot.modbus.profile import load_builtin
+from custom_components.sot.modbus_hub import on_demo_clock
 from custom_components.sot.site.model import Site
 from custom_components.sot.site.readings import Command, RejectReason
 from custom_components.sot.site.vocabulary import Value
@@ -479,3 +480,21 @@ async def test_cancelling_a_poll_in_flight_stops_it(socket_enabled: None) -> Non
             await task
         assert time.monotonic() - started < 1
         await poller.close()
+
+
+@pytest.mark.parametrize(
+    ("profile", "speed", "expected"),
+    [
+        # At 20× the DSE's run hours (60 s) are read every 5 s, its fast group as before.
+        ("deep_sea_gencomm", 20.0, {"fast": 5.0, "slow": 5.0}),
+        # A tank gauge polled every 30 s is asked every 5 s: 100 storm seconds, not 10 minutes.
+        ("tank_gauge", 20.0, {"fast": 5.0, "slow": 5.0}),
+        # At 2× nothing is asked faster than twice as often.
+        ("tank_gauge", 2.0, {"fast": 15.0, "slow": 30.0}),
+    ],
+)
+def test_on_the_demo_clock_scan_groups_follow_storm_time(
+    profile: str, speed: float, expected: dict[str, float]
+) -> None:
+    device = DeviceSettings(id="dev", profile=load_builtin(profile))
+    assert dict(on_demo_clock(device, speed).scan_intervals) == expected
