@@ -422,6 +422,19 @@ def test_node_offline_makes_components_unavailable_and_raises_an_alarm() -> None
     assert site.available(freezer, at(2))
 
 
+def test_a_polled_device_back_online_takes_back_what_its_silence_meant() -> None:
+    """A silent grid meter means no grid; once it answers again, even with "no reading"
+    only, that meaning is gone: the grid is unknown, not lost."""
+    site = Site()
+    site.set_node(NodeStatus("meter", True, at(0)))
+    site.apply([Reading("grid", "main", "present", True, at(0))], at(0), node="meter")
+    site.set_node(NodeStatus("meter", False, at(1)))
+    site.apply([Reading("grid", "main", "present", False, at(1))], at(1), node="meter")
+    assert site.power.grid_present(at(1)) is False
+    site.set_node(NodeStatus("meter", True, at(2)))
+    assert site.power.grid_present(at(2)) is None
+
+
 def test_a_forgotten_node_no_longer_speaks_for_its_components() -> None:
     """A removed node's cleared status: no event, no node; values go stale by their own time."""
     site = Site()

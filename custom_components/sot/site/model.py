@@ -213,6 +213,12 @@ class Site:
         previous = self.nodes.get(status.node)
         self.nodes[status.node] = status.online
         self.revision += 1
+        if status.online and previous is False:
+            # What its silence was taken to mean no longer holds, even before (or without) a
+            # reading of its own: a meter that answers with "no reading" only is not "no grid".
+            for component in self.components.values():
+                if component.node == status.node:
+                    self._answered(component, status.time)
         events: list[SiteEvent] = []
         if previous is not None and previous != status.online:
             events.append(
