@@ -86,7 +86,11 @@ class ModbusDeviceSubentryFlow(ConfigSubentryFlow):
     def _others(self) -> list[ConfigSubentry]:
         """The site's other Modbus devices (all of them when adding one)."""
         entry = self._get_entry()
-        editing = self._reconfigure_subentry_id if self.source == SOURCE_RECONFIGURE else None
+        editing = (
+            self._get_reconfigure_subentry().subentry_id
+            if self.source == SOURCE_RECONFIGURE
+            else None
+        )
         return [
             sub
             for sub in entry.subentries.values()
