@@ -193,6 +193,20 @@ async def test_new_helper_counts_from_its_creation_day_and_any_run_counts_withou
     assert last_exercise(hass) == "2026-11-23 10:31:00"
 
 
+async def test_reminder_in_norwegian_bokmal(
+    hass: HomeAssistant, clock: Clock, phones: Phones
+) -> None:
+    await setup_site(hass, clock, None)
+    await setup_reminder(hass, phones, language="nb", max_days=1, weekly_inspection=False)
+    await clock.advance_to(MONDAY_1000 + 60, step=300)
+    ((notification),) = phones.take()
+    assert notification.data["title"] == "Kall: Prøvekjør aggregatet"
+    assert notification.data["message"] == (
+        "Aggregatet ble sist prøvekjørt 2026-11-22, for 1 dag siden. "
+        "Kjør det minst 30 minutter med minst 30 % last."
+    )
+
+
 async def test_missing_helper_means_no_exercise_on_record(
     hass: HomeAssistant, clock: Clock, phones: Phones
 ) -> None:

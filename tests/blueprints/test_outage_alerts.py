@@ -156,6 +156,61 @@ async def test_grid_lost_is_critical_and_repeats_until_acknowledged(
     )
 
 
+async def test_alarms_in_norwegian_bokmal(hass: HomeAssistant, clock: Clock, site: Phones) -> None:
+    """A Norwegian volunteer gets the alarms, the reminders and the button in Bokmål."""
+    await setup_alerts(hass, site, language="nb")
+    await alarm(
+        hass,
+        clock,
+        "grid_lost",
+        component_id="main",
+        component_name="Strømnett",
+        fuel_hours=5.54,
+        fuel_level=40.2,
+    )
+    data = {
+        "tag": "sot-kall-grid-main",
+        "group": "sot-kall",
+        "actions": [{"action": f"SOT_ACK_KALL_GRID_MAIN_{STAMP_AT_START}", "title": "Kvitter"}],
+        **CRITICAL,
+    }
+    title = "Kall: Strømbrudd"
+    text = "Nettspenningen forsvant kl. 11:00. Drivstoff for ca 5,5 h, tanken 40 %."
+    assert site.take() == to_both(0.0, title, text, data)
+    await clock.advance_to(610, step=10)
+    assert site.take() == to_both(600.0, title, "Påminnelse 1: " + text, data)
+
+    await alarm(
+        hass,
+        clock,
+        "generator_fault",
+        kind="generator",
+        component_id="main",
+        component_name="Aggregat",
+        generator_alarm="shutdown",
+    )
+    await clock.advance_to(630, step=10)
+    await alarm(
+        hass,
+        clock,
+        "grid_restored",
+        component_id="main",
+        component_name="Strømnett",
+        outage_minutes=95.2,
+        fuel_used=38.5,
+    )
+    await clock.advance_to(700, step=10)
+    sent = [(n.data["title"], n.data["message"]) for n in site.take()]
+    assert (
+        "Kall: Feil på aggregatet",
+        "Aggregatet melder alarm (nedstengning) kl. 11:10. Kontroller aggregatets panel.",
+    ) in sent
+    assert (
+        "Kall: Strømmen er tilbake",
+        "Nettspenningen kom tilbake kl. 11:10. Strømbruddet varte 1 h 35 min.",
+    ) in sent
+
+
 async def test_fuel_lost_from_the_tank_is_critical_and_a_delivery_ends_low_fuel(
     hass: HomeAssistant, clock: Clock, site: Phones
 ) -> None:

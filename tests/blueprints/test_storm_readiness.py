@@ -463,6 +463,23 @@ async def test_unknown_readiness_says_so(hass: HomeAssistant, clock: Clock, site
     assert first.data["message"].endswith("The site's readiness is unknown: check that it reports.")
 
 
+async def test_readiness_in_norwegian_bokmal(
+    hass: HomeAssistant, clock: Clock, site: Phones
+) -> None:
+    await drill(hass)
+    hass.states.async_set(READINESS, STATE_UNAVAILABLE)
+    await setup_readiness(hass, site, language="nb")
+    await hass.services.async_call(
+        "input_boolean", "turn_on", {"entity_id": "input_boolean.storm_drill"}, blocking=True
+    )
+    await clock.settle()
+    (first, _) = site.take()
+    assert first.data["title"] == "Kall: Farevarsel – beredskap ukjent"
+    assert first.data["message"].endswith(
+        "Stedets beredskap er ukjent: kontroller at det rapporterer."
+    )
+
+
 async def test_readiness_reaches_every_phone_with_the_app(
     hass: HomeAssistant,
     ha_line: str,  # noqa: F811
