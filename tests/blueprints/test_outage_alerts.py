@@ -203,7 +203,7 @@ async def test_alarms_in_norwegian_bokmal(hass: HomeAssistant, clock: Clock, sit
     sent = [(n.data["title"], n.data["message"]) for n in site.take()]
     assert (
         "Kall: Feil på aggregatet",
-        "Aggregatet melder alarm (nedstengning) kl. 11:10. Kontroller aggregatets panel.",
+        "Aggregatet melder alarm (nedstenging) kl. 11:10. Kontroller aggregatets panel.",
     ) in sent
     assert (
         "Kall: Strømmen er tilbake",
