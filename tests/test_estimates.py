@@ -20,6 +20,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
 from custom_components.sot.mqtt.topics import parse_message
+from custom_components.sot.sensor import _fuel_runtime, _fuel_runtime_attributes
 from custom_components.sot.site.freezers import Countdown
 from custom_components.sot.site.fuel_estimate import FuelEstimate, Line, fused
 from custom_components.sot.site.model import EventType, Settings, Site, SiteEvent
@@ -947,3 +948,30 @@ async def test_a_crossed_limit_shows_a_negative_countdown(
     assert float(state.state) == pytest.approx(-0.5, abs=0.03)
     assert state.attributes["crossed"] is True
     assert state.attributes["crossed_since"] == first.isoformat()
+
+
+def test_fuel_hours_are_unknown_while_it_cannot_be_told_whether_the_set_runs() -> None:
+    """A set at 90 % whose controller falls silent: the hours must not turn into the (longer)
+    hours at the typical load, as if the site were back on the grid."""
+    site = Site(Settings(tank_capacity=1000.0, tank_reserve=10.0))
+    for minute in range(60):
+        feed(site, minute, "grid", "main", present=True, power=10.0)
+        feed(site, minute, "generator", "main", state="stopped")
+        feed(site, minute, "tank", "main", level=80.0)
+    assert _fuel_runtime_attributes(site, at(59))["assumes"] == "typical"
+    litres = 800.0
+    for minute in range(60, 70):
+        feed(site, minute, "grid", "main", present=False)
+        feed(site, minute, "generator", "main", state="running", on_load=True, load=90.0)
+        litres -= 14 / 60
+        feed(site, minute, "tank", "main", level=round(litres / 10, 2))
+    running = _fuel_runtime(site, None, at(69))
+    assert running is not None
+    assert _fuel_runtime_attributes(site, at(69))["assumes"] == "present"
+    for minute in range(70, 90):  # only the grid meter and the tank gauge report on
+        feed(site, minute, "grid", "main", present=False)
+        litres -= 14 / 60
+        feed(site, minute, "tank", "main", level=round(litres / 10, 2))
+        site.tick(at(minute))
+    assert site.power.any_running(at(89)) is None
+    assert _fuel_runtime(site, None, at(89)) is None

@@ -132,8 +132,15 @@ def _measured(
 
 
 def _fuel_figure(site: Site, now: datetime) -> Figure | None:
-    """Hours at the present load while a set runs, else at the typical load (on the grid)."""
-    return site.fuel.present(now) or site.fuel.typical(now)
+    """Hours at the present load while a set runs, at the typical load while none does (on
+    the grid); unknown while whether one runs is unknown (a silent controller): the typical
+    load would be an optimistic guess at a set that may be carrying the whole site."""
+    running = site.power.any_running(now)
+    if running is None:
+        return None
+    if running:
+        return site.fuel.present(now)
+    return site.fuel.typical(now)
 
 
 def _fuel_runtime(site: Site, _: Component | None, now: datetime) -> StateType:
