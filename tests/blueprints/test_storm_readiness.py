@@ -432,6 +432,27 @@ async def test_the_offer_ends_and_a_late_tap_or_a_started_generator_starts_nothi
     assert presses == []
 
 
+async def test_a_tap_while_the_controller_is_out_of_reach_says_so_and_presses_nothing(
+    hass: HomeAssistant, clock: Clock, site: Phones, presses: list[tuple[float, str]]
+) -> None:
+    """The start button goes unavailable between the offer and the tap (the controller's link
+    lost): nothing is pressed, and the phone is not told a start was sent."""
+    await drill(hass)
+    await setup_readiness(hass, site, language="en", test_run_button=BUTTON)
+    await hass.services.async_call(
+        "input_boolean", "turn_on", {"entity_id": "input_boolean.storm_drill"}, blocking=True
+    )
+    await clock.settle()
+    action = site.take()[0].data["data"]["actions"][0]["action"]
+    await clock.advance(1200, step=60)
+    hass.states.async_set(BUTTON, STATE_UNAVAILABLE)
+    hass.bus.async_fire("mobile_app_notification_action", {"action": action})
+    await clock.settle()
+    assert presses == []
+    told = {n.data["message"].splitlines()[-1] for n in site.take()}
+    assert told == {"The generator could not be reached: no test run was started."}
+
+
 async def test_a_warning_restored_at_start_or_changing_attributes_is_not_a_new_warning(
     hass: HomeAssistant, clock: Clock, site: Phones
 ) -> None:
