@@ -975,3 +975,44 @@ def test_fuel_hours_are_unknown_while_it_cannot_be_told_whether_the_set_runs() -
         site.tick(at(minute))
     assert site.power.any_running(at(89)) is None
     assert _fuel_runtime(site, None, at(89)) is None
+
+
+@pytest.mark.parametrize("start_minute", [35, 36, 40])
+def test_a_drain_still_open_when_the_set_starts_is_logged_once(start_minute: int) -> None:
+    """60 L stolen while the set stands still, then the grid goes and the set starts before the
+    drain has settled: one alarm, the loss logged, and the burn judged from the level after."""
+    site = Site(Settings(tank_capacity=1000.0, tank_reserve=10.0))
+    rng = random.Random(3)
+    litres = 600.0
+    events: list[SiteEvent] = []
+
+    def step(seconds: float, running: bool, lit: float) -> None:
+        now = T0 + timedelta(seconds=seconds)
+        readings = [
+            Reading("grid", "main", "present", not running, now),
+            Reading("generator", "main", "state", "running" if running else "stopped", now),
+            Reading("generator", "main", "on_load", running, now),
+            Reading("tank", "main", "level", round(lit / 10 + rng.gauss(0, 0.3), 2), now),
+        ]
+        if running:
+            readings.append(Reading("generator", "main", "fuel_rate", 15.0, now))
+        events.extend(site.apply(readings, now))
+
+    for second in range(0, 30 * 60, 10):
+        step(second, False, litres)
+    for second in range(30 * 60, 34 * 60, 10):  # 60 L in four minutes
+        litres -= 2.5
+        step(second, False, litres)
+    for second in range(34 * 60, start_minute * 60, 10):
+        step(second, False, litres)
+    for second in range(start_minute * 60, (start_minute + 180) * 60, 10):
+        litres -= 15 / 360
+        step(second, True, litres)
+    estimate = site.fuel.estimate
+    assert types(events).count(EventType.FUEL_DRAIN) == 1
+    assert estimate.draining is None
+    (drain,) = estimate.drains
+    assert 55 <= drain.litres <= 63
+    figure = site.fuel.present(at(start_minute + 180))
+    assert figure is not None
+    assert figure.hours == pytest.approx((litres - 100) / 15, rel=0.03)

@@ -377,6 +377,12 @@ class Fuel:
             self._window(time, litres)
             return
         running = self.site.power.any_running(now)
+        if running and estimate.draining is not None:
+            # A run began while fuel was being lost: the loss is logged as it stands (it was
+            # raised already), and the burn is judged from the level it left.
+            self._end_drain(time)
+            window = [r[1] for r in estimate.recent]
+            estimate.level = sum(window) / len(window)
         expected = self._expected(running)
         if estimate.level is None or previous_time is None:
             estimate.level = litres
