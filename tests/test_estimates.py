@@ -1016,3 +1016,29 @@ def test_a_drain_still_open_when_the_set_starts_is_logged_once(start_minute: int
     figure = site.fuel.present(at(start_minute + 180))
     assert figure is not None
     assert figure.hours == pytest.approx((litres - 100) / 15, rel=0.03)
+
+
+@pytest.mark.parametrize("down_minutes", [2, 10, 60])
+def test_hours_since_a_limit_was_crossed_survive_a_restart(down_minutes: int) -> None:
+    """A freezer over −15 °C for seven and a half hours still says so after Home Assistant was
+    down, however long: the crossing is not re-dated to the first reading after the gap."""
+    site = Site()
+    for minute in range(8 * 60):
+        feed(site, minute, "grid", "main", present=False)
+        feed(site, minute, "freezer", "f1", temperature=round(newton(-18, 5, minute), 2))
+        if minute % 15 == 0:
+            site.tick(at(minute))
+    before = countdown(site, -15.0, 479)
+    assert before is not None
+    assert before.crossed_since == at(25)
+    restarted = Site(site.settings)
+    restarted.restore(json.loads(json.dumps(site.snapshot())))
+    back = 479 + down_minutes
+    for minute in range(back, back + 3):
+        feed(restarted, minute, "grid", "main", present=False)
+        feed(restarted, minute, "freezer", "f1", temperature=round(newton(-18, 5, minute), 2))
+        restarted.tick(at(minute))
+    after = countdown(restarted, -15.0, back + 2)
+    assert after is not None
+    assert after.crossed_since == at(25)
+    assert after.hours == pytest.approx(-(back + 2 - 25) / 60)

@@ -47,6 +47,10 @@ class FreezerAlarm:
     # When the newest temperature taken into the delays was measured.
     reading_time: datetime | None = None
     warming: Warming = field(default_factory=Warming)
+    # Since when the readings have been above each limit: unlike the delays above, kept
+    # through a silence (a restart, a probe that was quiet), cleared only by a reading below.
+    crossed_warning_since: datetime | None = None
+    crossed_critical_since: datetime | None = None
 
     def snapshot(self) -> dict[str, Any]:
         """Storage form."""
@@ -56,6 +60,8 @@ class FreezerAlarm:
             "above_critical_since": iso(self.above_critical_since),
             "reading_time": iso(self.reading_time),
             "warming": self.warming.snapshot(),
+            "crossed_warning_since": iso(self.crossed_warning_since),
+            "crossed_critical_since": iso(self.crossed_critical_since),
         }
 
     @classmethod
@@ -69,6 +75,8 @@ class FreezerAlarm:
             above_critical_since=optional_time(data.get("above_critical_since")),
             reading_time=optional_time(data.get("reading_time")),
             warming=Warming.from_snapshot(dict(data.get("warming") or {})),
+            crossed_warning_since=optional_time(data.get("crossed_warning_since")),
+            crossed_critical_since=optional_time(data.get("crossed_critical_since")),
         )
 
 
@@ -283,10 +291,12 @@ class Freezers:
     ) -> datetime | None:
         warning, critical = self.limits(freezer)
         if limit == critical:
-            return alarm.above_critical_since
-        if limit == warning:
-            return alarm.above_warning_since
-        return None
+            since = alarm.above_critical_since, alarm.crossed_critical_since
+        elif limit == warning:
+            since = alarm.above_warning_since, alarm.crossed_warning_since
+        else:
+            return None
+        return min((s for s in since if s is not None), default=None)
 
     def track(self, freezer_id: str, time: datetime, temperature: float) -> None:
         """Take in one temperature reading."""
@@ -344,6 +354,12 @@ class Freezers:
         delay = self.site.settings.alarm_delay
         alarm.above_warning_since = _since(alarm.above_warning_since, temperature > warning, now)
         alarm.above_critical_since = _since(alarm.above_critical_since, temperature > critical, now)
+        alarm.crossed_warning_since = _since(
+            alarm.crossed_warning_since, temperature > warning, alarm.above_warning_since or now
+        )
+        alarm.crossed_critical_since = _since(
+            alarm.crossed_critical_since, temperature > critical, alarm.above_critical_since or now
+        )
         if alarm.above_critical_since is not None and now - alarm.above_critical_since >= delay:
             status = FreezerStatus.CRITICAL
         elif alarm.above_warning_since is not None and now - alarm.above_warning_since >= delay:
