@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from homeassistant.const import (
@@ -506,3 +507,53 @@ async def test_valid_inputs_set_up(hass: HomeAssistant) -> None:
     """The inputs the failure cases start from are themselves accepted."""
     await setup_blueprint_automation(hass, "load_shedding.yaml", ROTATION_INPUTS)
     assert hass.states.get("automation.under_test").state == STATE_ON
+
+
+async def save_an_edit(hass: HomeAssistant, clock: Clock, inputs: dict[str, Any]) -> None:
+    """The operator saves an edit of the automation in the UI: Home Assistant reloads it."""
+    config = {
+        "automation": [
+            {
+                "id": "under_test",
+                "alias": "Under test",
+                "use_blueprint": {"path": "sot/load_shedding.yaml", "input": inputs},
+            }
+        ]
+    }
+    with patch("homeassistant.config.load_yaml_config_file", return_value=config):
+        await hass.services.async_call("automation", "reload", {"id": "under_test"}, blocking=True)
+    await clock.settle()
+
+
+async def test_an_overload_already_there_when_the_automation_is_edited_is_shed(
+    hass: HomeAssistant, clock: Clock, relays: Relays
+) -> None:
+    """At 97 % the operator lowers the shed level: the next tier is shed after the delay, not
+    only once the load has dipped and risen again."""
+    await site_on_grid(hass, relays, clock)
+    await setup_blueprint_automation(hass, "load_shedding.yaml", INPUTS)
+    await set_states(hass, clock, grid=STATE_OFF)
+    await set_states(hass, clock, backup=STATE_ON, load="97.0")
+    await clock.advance_to(15)
+    await save_an_edit(hass, clock, {**INPUTS, "shed_level": 85})
+    await clock.advance_to(600, step=5)
+    calls = relays.take()
+    assert calls[0] == (0.0, OFF, (CAR_HEATERS, OFFICE))
+    assert (45.0, OFF, (WARM_ROOM,)) in calls, calls
+
+
+async def test_a_restore_on_the_grid_cut_short_by_an_edit_is_finished(
+    hass: HomeAssistant, clock: Clock, relays: Relays
+) -> None:
+    """An edit saved during the staggered restore on the grid: every load comes back on."""
+    inputs = {**INPUTS, "min_off_time": 0}
+    await site_on_grid(hass, relays, clock)
+    await setup_blueprint_automation(hass, "load_shedding.yaml", inputs)
+    relays.set(STATE_OFF, *ALL_LOADS)
+    await clock.settle()
+    await set_states(hass, clock, grid=STATE_OFF)
+    await set_states(hass, clock, grid=STATE_ON)
+    await clock.advance_to(20)
+    await save_an_edit(hass, clock, {**inputs, "stagger_delay": 20})
+    await clock.advance_to(3600, step=10)
+    assert {e: hass.states.get(e).state for e in ALL_LOADS} == dict.fromkeys(ALL_LOADS, STATE_ON)
