@@ -1042,3 +1042,26 @@ def test_hours_since_a_limit_was_crossed_survive_a_restart(down_minutes: int) ->
     assert after is not None
     assert after.crossed_since == at(25)
     assert after.hours == pytest.approx(-(back + 2 - 25) / 60)
+
+
+def test_the_load_a_figure_assumes_is_the_hours_when_it_assumes_the_hour() -> None:
+    """Loads rotated every 20 minutes between 30 % and 90 % of a 56 kW set: the figure takes
+    the hour's rate, and says the hour's load with it, not the load of this moment's swing."""
+    site = Site(Settings(tank_capacity=1000.0, tank_reserve=10.0))
+    feed(site, 0, "grid", "main", present=False)
+    litres = 900.0
+    for minute in range(160):
+        load = 30.0 if (minute // 20) % 2 == 0 else 90.0
+        for second in range(0, 60, 10):
+            now = at(minute) + timedelta(seconds=second)
+            readings = [
+                Reading("generator", "main", "state", "running", now),
+                Reading("generator", "main", "on_load", True, now),
+                Reading("generator", "main", "load", load, now),
+                Reading("tank", "main", "level", round(litres / 10, 2), now),
+            ]
+            site.apply(readings, now)
+            litres -= (3.0 + 0.253 * 56 * load / 100) / 360
+    attributes = _fuel_runtime_attributes(site, at(159) + timedelta(seconds=50))
+    assert attributes["assumes"] == "hour"
+    assert 28.0 <= attributes["assumed_load_kw"] <= 40.0  # the hour's 33.6 kW, not 50.4 kW

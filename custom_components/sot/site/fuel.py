@@ -658,6 +658,10 @@ class Fuel:
         correction = self.correction(self.estimate.by_rate, trust)
         rate = smoothed * correction
         load = None if any(v is None for v in loads) else sum(v or 0.0 for v in loads)
+        if hour:
+            # The hour's rate goes with the hour's load (the site's demand over the last hour),
+            # not with the load of this moment's swing.
+            load = self.estimate.demand
         return Figure(
             hours=usable / rate,
             rate=rate,
