@@ -23,8 +23,10 @@ from custom_components.sot.mqtt.topics import parse_message
 from custom_components.sot.site.model import Settings, Site
 from custom_components.sot.site.readings import Meta, Reading, RejectReason
 from custom_components.sot.site.vocabulary import QUANTITIES, Kind, ValueType
+from custom_components.sot.site.warming import Basis
 
 DOC = (Path(__file__).parent.parent / "docs" / "mqtt.md").read_text()
+TRANSLATIONS = Path(__file__).parent.parent / "custom_components" / "sot" / "translations"
 BASE = "sot/kall"
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
@@ -199,3 +201,25 @@ def test_each_refusal_says_what_is_accepted() -> None:
     assert refused == [
         (RejectReason.BAD_SETTING, "meta priority must be a whole number from 1 to 5")
     ]
+
+
+@pytest.mark.parametrize("language", ["en", "sv", "nb"])
+def test_the_estimates_attribute_words_are_translated(language: str) -> None:
+    """Every word the fuel and countdown attributes can take has a name in each language."""
+    translations = json.loads((TRANSLATIONS / f"{language}.json").read_text())["entity"]["sensor"]
+    words = {
+        "assumes": {"present", "hour", "typical", "history"},
+        "rate_source": {"controller", "curve", "level"},
+        "warming_basis": {Basis.POWER, Basis.READINGS},
+        "room_temperature_source": {"sensor", "setting"},
+    }
+    for sensor, attributes in (
+        ("fuel_runtime", ("assumes", "rate_source")),
+        ("fuel_runtime_typical", ("assumes", "rate_source")),
+        ("time_to_warning", ("warming_basis", "room_temperature_source")),
+        ("time_to_critical", ("warming_basis", "room_temperature_source")),
+    ):
+        for attribute in attributes:
+            shown = translations[sensor]["state_attributes"][attribute]
+            assert shown["name"], (sensor, attribute)
+            assert set(shown["state"]) == words[attribute], (sensor, attribute)
