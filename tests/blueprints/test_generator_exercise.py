@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant
+from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.setup import async_setup_component
 
 from .conftest import START, Clock, Notification, Phones, setup_blueprint_automation
@@ -307,3 +308,57 @@ def test_start_is_a_sunday_morning() -> None:
     """The timings above count from Sunday 11:00 in Stockholm."""
     assert START.isoformat() == "2026-11-22T10:00:00+00:00"
     assert START.weekday() == 6
+
+
+async def test_a_run_under_way_when_home_assistant_starts_counts_from_the_start(
+    hass: HomeAssistant, clock: Clock, phones: Phones
+) -> None:
+    """Home Assistant restarts during a monthly exercise: the engine already runs at 50 % when
+    automations are set up, and 30 minutes more of it are recorded."""
+    await setup_site(hass, clock, "2026-10-01 12:00:00")
+    hass.states.async_set(RUNNING, STATE_ON)
+    hass.states.async_set(LOAD, "50.0")
+    hass.set_state(CoreState.not_running)
+    await setup_reminder(hass, phones)
+    await hass.async_start()
+    await clock.settle()
+    await clock.advance_to(29 * 60, step=10)
+    assert last_exercise(hass) == "2026-10-01 12:00:00"
+    await clock.advance_to(31 * 60, step=10)
+    assert last_exercise(hass) == "2026-11-22 11:30:00"
+
+
+async def test_a_run_under_way_when_the_automation_is_edited_is_recorded(
+    hass: HomeAssistant, clock: Clock, phones: Phones
+) -> None:
+    """An edit saved ten minutes into a run: the run is followed on and recorded; one that
+    stops before the duration is not."""
+    await setup_site(hass, clock, "2026-10-01 12:00:00")
+    await setup_reminder(hass, phones, weekly_inspection=False)
+    await generator(hass, clock, STATE_ON, "50.0")
+    await clock.advance_to(10 * 60, step=10)
+    inputs = {
+        "running_sensor": RUNNING,
+        "load_sensor": LOAD,
+        "site_name": "Kall",
+        "last_exercise_helper": HELPER,
+        "notify_devices": list(phones.device_ids.values()),
+        "weekly_inspection": False,
+        "max_days": 35,
+    }
+    config = {
+        "automation": [
+            {
+                "id": "under_test",
+                "alias": "Under test",
+                "use_blueprint": {"path": "sot/generator_exercise.yaml", "input": inputs},
+            }
+        ]
+    }
+    with patch("homeassistant.config.load_yaml_config_file", return_value=config):
+        await hass.services.async_call("automation", "reload", {"id": "under_test"}, blocking=True)
+    await clock.settle()
+    await clock.advance_to(39 * 60, step=10)
+    assert last_exercise(hass) == "2026-10-01 12:00:00"
+    await clock.advance_to(41 * 60, step=10)
+    assert last_exercise(hass) == "2026-11-22 11:40:00"
