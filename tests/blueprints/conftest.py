@@ -229,21 +229,33 @@ def phones(hass: HomeAssistant) -> Iterator[Phones]:
         entry.mock_state(hass, ConfigEntryState.NOT_LOADED)
 
 
+def _automation_config(blueprint: str, inputs: dict[str, Any], alias: str) -> dict[str, Any]:
+    return {
+        "automation": [
+            {
+                "id": "under_test",
+                "alias": alias,
+                "use_blueprint": {"path": f"sot/{blueprint}", "input": inputs},
+            }
+        ]
+    }
+
+
 async def setup_blueprint_automation(
     hass: HomeAssistant, blueprint: str, inputs: dict[str, Any], alias: str = "Under test"
 ) -> None:
     """Create one automation from a repository blueprint, through the automation component."""
     assert await async_setup_component(
-        hass,
-        "automation",
-        {
-            "automation": [
-                {
-                    "id": "under_test",
-                    "alias": alias,
-                    "use_blueprint": {"path": f"sot/{blueprint}", "input": inputs},
-                }
-            ]
-        },
+        hass, "automation", _automation_config(blueprint, inputs, alias)
     )
     await hass.async_block_till_done()
+
+
+async def save_an_edit(
+    hass: HomeAssistant, clock: Clock, blueprint: str, inputs: dict[str, Any]
+) -> None:
+    """The operator saves an edit of the automation in the UI: Home Assistant reloads it."""
+    config = _automation_config(blueprint, inputs, "Under test")
+    with patch("homeassistant.config.load_yaml_config_file", return_value=config):
+        await hass.services.async_call("automation", "reload", {"id": "under_test"}, blocking=True)
+    await clock.settle()

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
-from unittest.mock import patch
 
 import pytest
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.setup import async_setup_component
 
-from .conftest import START, Clock, Notification, Phones, setup_blueprint_automation
+from .conftest import START, Clock, Notification, Phones, save_an_edit, setup_blueprint_automation
 
 RUNNING = "binary_sensor.kall_generator_running"
 LOAD = "sensor.kall_generator_load"
@@ -346,18 +345,7 @@ async def test_a_run_under_way_when_the_automation_is_edited_is_recorded(
         "weekly_inspection": False,
         "max_days": 35,
     }
-    config = {
-        "automation": [
-            {
-                "id": "under_test",
-                "alias": "Under test",
-                "use_blueprint": {"path": "sot/generator_exercise.yaml", "input": inputs},
-            }
-        ]
-    }
-    with patch("homeassistant.config.load_yaml_config_file", return_value=config):
-        await hass.services.async_call("automation", "reload", {"id": "under_test"}, blocking=True)
-    await clock.settle()
+    await save_an_edit(hass, clock, "generator_exercise.yaml", inputs)
     await clock.advance_to(39 * 60, step=10)
     assert last_exercise(hass) == "2026-10-01 12:00:00"
     await clock.advance_to(41 * 60, step=10)

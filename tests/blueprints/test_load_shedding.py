@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from unittest.mock import patch
 
 import pytest
 from homeassistant.const import (
@@ -13,7 +12,7 @@ from homeassistant.const import (
 )
 from homeassistant.core import CoreState, HomeAssistant
 
-from .conftest import Clock, Relays, setup_blueprint_automation
+from .conftest import Clock, Relays, save_an_edit, setup_blueprint_automation
 
 GRID = "binary_sensor.kall_grid_present"
 BACKUP = "binary_sensor.kall_on_backup_power"
@@ -509,22 +508,6 @@ async def test_valid_inputs_set_up(hass: HomeAssistant) -> None:
     assert hass.states.get("automation.under_test").state == STATE_ON
 
 
-async def save_an_edit(hass: HomeAssistant, clock: Clock, inputs: dict[str, Any]) -> None:
-    """The operator saves an edit of the automation in the UI: Home Assistant reloads it."""
-    config = {
-        "automation": [
-            {
-                "id": "under_test",
-                "alias": "Under test",
-                "use_blueprint": {"path": "sot/load_shedding.yaml", "input": inputs},
-            }
-        ]
-    }
-    with patch("homeassistant.config.load_yaml_config_file", return_value=config):
-        await hass.services.async_call("automation", "reload", {"id": "under_test"}, blocking=True)
-    await clock.settle()
-
-
 async def test_an_overload_already_there_when_the_automation_is_edited_is_shed(
     hass: HomeAssistant, clock: Clock, relays: Relays
 ) -> None:
@@ -535,7 +518,7 @@ async def test_an_overload_already_there_when_the_automation_is_edited_is_shed(
     await set_states(hass, clock, grid=STATE_OFF)
     await set_states(hass, clock, backup=STATE_ON, load="97.0")
     await clock.advance_to(15)
-    await save_an_edit(hass, clock, {**INPUTS, "shed_level": 85})
+    await save_an_edit(hass, clock, "load_shedding.yaml", {**INPUTS, "shed_level": 85})
     await clock.advance_to(600, step=5)
     calls = relays.take()
     assert calls[0] == (0.0, OFF, (CAR_HEATERS, OFFICE))
@@ -554,6 +537,6 @@ async def test_a_restore_on_the_grid_cut_short_by_an_edit_is_finished(
     await set_states(hass, clock, grid=STATE_OFF)
     await set_states(hass, clock, grid=STATE_ON)
     await clock.advance_to(20)
-    await save_an_edit(hass, clock, {**inputs, "stagger_delay": 20})
+    await save_an_edit(hass, clock, "load_shedding.yaml", {**inputs, "stagger_delay": 20})
     await clock.advance_to(3600, step=10)
     assert {e: hass.states.get(e).state for e in ALL_LOADS} == dict.fromkeys(ALL_LOADS, STATE_ON)

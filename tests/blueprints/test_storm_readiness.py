@@ -471,34 +471,34 @@ async def test_a_warning_restored_at_start_or_changing_attributes_is_not_a_new_w
     assert [n.data["message"].splitlines()[0] for n in site.take()] == ["Röd varning."] * 2
 
 
-async def test_unknown_readiness_says_so(hass: HomeAssistant, clock: Clock, site: Phones) -> None:
-    await drill(hass)
-    hass.states.async_set(READINESS, STATE_UNAVAILABLE)
-    await setup_readiness(hass, site, language="en")
-    await hass.services.async_call(
-        "input_boolean", "turn_on", {"entity_id": "input_boolean.storm_drill"}, blocking=True
-    )
-    await clock.settle()
-    (first, _) = site.take()
-    assert first.data["title"] == "Kall: Weather warning – readiness unknown"
-    assert first.data["message"].endswith("The site's readiness is unknown: check that it reports.")
-
-
-async def test_readiness_in_norwegian_bokmal(
-    hass: HomeAssistant, clock: Clock, site: Phones
+@pytest.mark.parametrize(
+    ("language", "title", "last_line"),
+    [
+        (
+            "en",
+            "Kall: Weather warning – readiness unknown",
+            "The site's readiness is unknown: check that it reports.",
+        ),
+        (
+            "nb",
+            "Kall: Farevarsel – beredskap ukjent",
+            "Stedets beredskap er ukjent: kontroller at det rapporterer.",
+        ),
+    ],
+)
+async def test_unknown_readiness_says_so(
+    hass: HomeAssistant, clock: Clock, site: Phones, language: str, title: str, last_line: str
 ) -> None:
     await drill(hass)
     hass.states.async_set(READINESS, STATE_UNAVAILABLE)
-    await setup_readiness(hass, site, language="nb")
+    await setup_readiness(hass, site, language=language)
     await hass.services.async_call(
         "input_boolean", "turn_on", {"entity_id": "input_boolean.storm_drill"}, blocking=True
     )
     await clock.settle()
     (first, _) = site.take()
-    assert first.data["title"] == "Kall: Farevarsel – beredskap ukjent"
-    assert first.data["message"].endswith(
-        "Stedets beredskap er ukjent: kontroller at det rapporterer."
-    )
+    assert first.data["title"] == title
+    assert first.data["message"].endswith(last_line)
 
 
 async def test_readiness_reaches_every_phone_with_the_app(

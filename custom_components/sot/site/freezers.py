@@ -75,8 +75,13 @@ class FreezerAlarm:
             above_critical_since=optional_time(data.get("above_critical_since")),
             reading_time=optional_time(data.get("reading_time")),
             warming=Warming.from_snapshot(dict(data.get("warming") or {})),
-            crossed_warning_since=optional_time(data.get("crossed_warning_since")),
-            crossed_critical_since=optional_time(data.get("crossed_critical_since")),
+            # Saved before the crossings were kept apart: the delays' start is the best known.
+            crossed_warning_since=optional_time(
+                data.get("crossed_warning_since", data.get("above_warning_since"))
+            ),
+            crossed_critical_since=optional_time(
+                data.get("crossed_critical_since", data.get("above_critical_since"))
+            ),
         )
 
 
@@ -250,7 +255,7 @@ class Freezers:
         warming_since = None if warming.start is None else moment(warming.start)
         if temperature > limit:
             crossed = warming.crossed_at(limit)
-            candidates = [self._above_since(freezer, alarm, limit)]
+            candidates = [self._crossed_since(freezer, alarm, limit)]
             candidates.append(None if crossed is None else moment(crossed))
             since = min((c for c in candidates if c is not None), default=now)
             if warming.start is None and now - since < self.site.settings.alarm_delay:
@@ -286,17 +291,15 @@ class Freezers:
         countdown = self.countdown(freezer, limit, now)
         return None if countdown is None else countdown.hours
 
-    def _above_since(
+    def _crossed_since(
         self, freezer: Component, alarm: FreezerAlarm, limit: float
     ) -> datetime | None:
         warning, critical = self.limits(freezer)
         if limit == critical:
-            since = alarm.above_critical_since, alarm.crossed_critical_since
-        elif limit == warning:
-            since = alarm.above_warning_since, alarm.crossed_warning_since
-        else:
-            return None
-        return min((s for s in since if s is not None), default=None)
+            return alarm.crossed_critical_since
+        if limit == warning:
+            return alarm.crossed_warning_since
+        return None
 
     def track(self, freezer_id: str, time: datetime, temperature: float) -> None:
         """Take in one temperature reading."""
