@@ -7,8 +7,9 @@ from collections import deque
 from dataclasses import dataclass
 
 from homeassistant.components.event import EventEntity, EventEntityDescription
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import CoreState, HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.start import async_at_started
 from homeassistant.util import dt as dt_util
 
 from .const import EVENT_ALARM
@@ -19,6 +20,9 @@ from .site.model import EventType, SiteEvent
 PARALLEL_UPDATES = 0
 # An alarm waits for the next millisecond at most this many times (a clock that stands still).
 STAMP_TRIES = 5
+# Seconds after Home Assistant has started before alarms raised during its start are raised:
+# automations arm their triggers as it starts, and one not yet armed would miss the alarm.
+ARMING_WAIT = 5.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,6 +53,8 @@ class SotAlarmEvent(SotEntity, EventEntity):
         self._attr_event_types = [event_type.value for event_type in EventType]
         self._waiting: deque[SiteEvent] = deque()
         self._retry: asyncio.TimerHandle | None = None
+        # False while Home Assistant starts: alarms wait until automations can hear them.
+        self._armed = True
 
     @property
     def available(self) -> bool:
@@ -64,6 +70,20 @@ class SotAlarmEvent(SotEntity, EventEntity):
         await super().async_added_to_hass()
         self.async_on_remove(self.coordinator.async_add_event_listener(self._site_event))
         self.async_on_remove(self._stop_waiting)
+        if self.hass.state is not CoreState.running:
+            self._armed = False
+            self.async_on_remove(async_at_started(self.hass, self._started))
+
+    @callback
+    def _started(self, _: HomeAssistant) -> None:
+        """Home Assistant has started: raise what the site raised meanwhile, once the
+        automations that listen for alarms have armed their triggers."""
+        self._retry = self.hass.loop.call_later(ARMING_WAIT, self._arm)
+
+    @callback
+    def _arm(self) -> None:
+        self._armed = True
+        self._raise_waiting(0)
 
     @callback
     def _stop_waiting(self) -> None:
@@ -78,7 +98,7 @@ class SotAlarmEvent(SotEntity, EventEntity):
     @callback
     def _site_event(self, event: SiteEvent) -> None:
         self._waiting.append(event)
-        if self._retry is None:
+        if self._armed and self._retry is None:
             self._raise_waiting(0)
 
     @callback
