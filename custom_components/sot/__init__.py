@@ -15,6 +15,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
+from .alarm_actions import async_setup_alarm_actions
 from .cold_chain import async_setup_cold_chain, coldchain_store
 from .const import (
     CONF_BASE_TOPIC,
@@ -37,8 +38,10 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Every site is a config entry; the domain has the cold-chain action and downloads."""
+    """Every site is a config entry; the domain has the cold-chain and alarm actions and the
+    cold-chain downloads."""
     async_setup_cold_chain(hass)
+    async_setup_alarm_actions(hass)
     return True
 
 

@@ -31,6 +31,7 @@ from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
+from .alarm_actions import loaded_site
 from .const import DOMAIN, STORAGE_VERSION
 from .site.coldchain import RETENTION, ColdChain, OutageRecord, records_csv
 
@@ -132,19 +133,7 @@ async def _async_cold_chain_record(call: ServiceCall) -> ServiceResponse:
     """The site's cold-chain records, optionally of the outages that began in a period."""
     hass = call.hass
     entry_id = call.data[ATTR_CONFIG_ENTRY_ID]
-    entry = hass.config_entries.async_get_entry(entry_id)
-    if entry is None or entry.domain != DOMAIN:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="site_not_found",
-            translation_placeholders={"entry_id": entry_id},
-        )
-    if entry.state is not ConfigEntryState.LOADED:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="site_not_loaded",
-            translation_placeholders={"site": entry.title},
-        )
+    entry = loaded_site(hass, entry_id)
     since = _utc(call.data.get(ATTR_SINCE))
     until = _utc(call.data.get(ATTR_UNTIL))
     if since is not None and until is not None and until < since:
@@ -158,7 +147,7 @@ async def _async_cold_chain_record(call: ServiceCall) -> ServiceResponse:
             },
         )
     coordinator = entry.runtime_data
-    records = [
+    records: list[Any] = [
         record_response(entry_id, record)
         for record in coordinator.site.coldchain.all_records()
         if (since is None or record.start >= since) and (until is None or record.start <= until)

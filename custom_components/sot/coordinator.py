@@ -24,6 +24,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
+from .alarm_ledger import AlarmLedger
 from .cold_chain import coldchain_store, restore_records
 from .const import (
     COMMAND_QOS,
@@ -230,6 +231,8 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         self._moment: datetime | None = None
         self.site = Site(self._settings())
         self.data = self.site
+        # The latest alarm about each thing, and whether it was acknowledged (alarm_ledger.py).
+        self.alarms = AlarmLedger()
         # Whether Home Assistant's MQTT client has its broker, and what the county bridge's
         # notification topic last said (None: nothing yet); see `_link_changed`.
         self._mqtt_up = True
@@ -289,6 +292,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
                 self.site.restore(stored)
             except ValueError as err:
                 await self._keep_damaged(stored, err)
+            self.alarms.restore(stored.get("alarms"))
         restore_records(
             self.site.coldchain, await self._coldchain_store.async_load(), self.site_name
         )
@@ -591,7 +595,12 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
     def _saved_snapshot(self) -> dict[str, Any]:
         self._save_due = None
         self._saved_revision = self.site.revision
-        return self.site.snapshot()
+        return {**self.site.snapshot(), "alarms": self.alarms.snapshot(dt_util.utcnow())}
+
+    @callback
+    def async_alarms_changed(self) -> None:
+        """An alarm was raised or acknowledged: saved within a second, as the site's alarms."""
+        self._changed(EVENT_SAVE_DELAY)
 
     def _coldchain_snapshot(self) -> dict[str, Any]:
         self._coldchain_save_due = False

@@ -132,6 +132,10 @@ class SotAlarmEvent(SotEntity, EventEntity):
         }
         self._trigger_event(event.type.value, attributes)
         self.async_write_ha_state()
+        # The latest alarm about its thing, until acknowledged (alarm_ledger.py).
+        if self.state is not None:
+            coordinator.alarms.record(self.state, event.type.value, attributes)
+            coordinator.async_alarms_changed()
         # The logbook tells which alarm it was (logbook.py); automations can listen too.
         self.hass.bus.async_fire(
             EVENT_ALARM,

@@ -3,11 +3,15 @@ automation engine and its start-up."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, cast
+
 import aiomqtt
 from homeassistant.core import CoreState, HomeAssistant
+from homeassistant.util import dt as dt_util
 
-from ..helpers import site_entry, start_site, wait_for, wait_for_state
-from .conftest import Phones, setup_blueprint_automation
+from ..helpers import site_entry, start_site, wait_for, wait_for_state, wait_for_thread
+from .conftest import START, Clock, Phones, save_an_edit, setup_blueprint_automation
 
 ALARMS = "event.kall_alarms"
 
@@ -39,3 +43,117 @@ async def test_an_alarm_raised_while_home_assistant_starts_reaches_the_phones(
         assert alarm.attributes["event_type"] == "grid_lost"
     finally:
         await hass.async_stop()
+
+
+async def _lose_the_grid(
+    hass: HomeAssistant, field: aiomqtt.Client, what: Callable[[], bool], name: str
+) -> None:
+    await field.publish("sot/kall/grid/main/present", "OFF")
+    await wait_for_thread(hass, what, name)
+
+
+def _titles(phones: Phones) -> list[tuple[float, str]]:
+    return [(n.at, n.data["message"].split(":")[0]) for n in phones.take()]
+
+
+async def _ledger(hass: HomeAssistant, entry_id: str) -> list[dict[str, Any]]:
+    found = await hass.services.async_call(
+        "sot",
+        "unacknowledged_alarms",
+        {"config_entry_id": entry_id},
+        blocking=True,
+        return_response=True,
+    )
+    assert found is not None
+    return cast(list[dict[str, Any]], found["alarms"])
+
+
+async def test_repeats_go_on_after_the_site_and_the_automation_restart(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, phones: Phones, clock: Clock
+) -> None:
+    """A restart of Home Assistant ends the runs that repeat an alarm: the site's ledger
+    brings them back, on their schedule, and an acknowledged alarm stays acknowledged."""
+    hass = mqtt_hass
+    phone = phones.add("Pixel 7")
+    inputs = {"alarm_entity": ALARMS, "notify_devices": [phone], "language": "en"}
+    entry = site_entry(alarm_delay=0)
+    await start_site(hass, field, entry, clock.freezer)
+    await field.publish("sot/kall/grid/main/present", "ON")
+    await wait_for_state(hass, "binary_sensor.kall_grid_present", "on")
+    await setup_blueprint_automation(hass, "outage_alerts.yaml", inputs)
+
+    await _lose_the_grid(hass, field, lambda: bool(phones.sent), "the grid-lost notification")
+    stamp = hass.states.get(ALARMS).state  # type: ignore[union-attr]
+    raised_at = phones.sent[0].at
+    await clock.advance(610, step=10)
+    assert [t for _, t in _titles(phones)] == ["Grid voltage was lost at 11", "Reminder 1"]
+
+    # Home Assistant restarts 12 minutes in: the site saves and restores its state, the
+    # automation is set up again (an edit or reload of automations does the same).
+    await clock.advance(110, step=10)
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await clock.settle()
+    assert [a["stamp"] for a in await _ledger(hass, entry.entry_id)] == [stamp]
+    await save_an_edit(hass, clock, "outage_alerts.yaml", inputs)
+    # Reminder 2 goes when it was due, 20 minutes after the alarm; none before it.
+    await clock.advance_to(raised_at + 1199, step=1)
+    assert phones.take() == []
+    await clock.advance_to(raised_at + 1202, step=1)
+    sent = phones.take()
+    assert [n.data["message"].split(":")[0] for n in sent] == ["Reminder 2"]
+    ack = sent[0].data["data"]["actions"][0]["action"]
+
+    # Acknowledged on the phone: the site keeps it, so the next restart takes nothing up.
+    hass.bus.async_fire("mobile_app_notification_action", {"action": ack})
+    await clock.settle()
+    assert await _ledger(hass, entry.entry_id) == []
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await clock.settle()
+    await save_an_edit(hass, clock, "outage_alerts.yaml", inputs)
+    await clock.advance_to(3000, step=30)
+    assert phones.take() == []
+
+
+async def test_home_assistant_starting_takes_up_an_unacknowledged_alarm(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, phones: Phones, clock: Clock
+) -> None:
+    """The alarm was raised before a restart: as Home Assistant starts, its repeats go on."""
+    hass = mqtt_hass
+    phone = phones.add("Pixel 7")
+    entry = site_entry(alarm_delay=0)
+    await start_site(hass, field, entry, clock.freezer)
+    await field.publish("sot/kall/grid/main/present", "ON")
+    await wait_for_state(hass, "binary_sensor.kall_grid_present", "on")
+
+    def lost() -> bool:
+        state = hass.states.get(ALARMS)
+        return state is not None and state.attributes.get("event_type") == "grid_lost"
+
+    await _lose_the_grid(hass, field, lost, "grid_lost")
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await clock.advance(300, step=10)
+
+    hass.set_state(CoreState.not_running)
+    await setup_blueprint_automation(
+        hass,
+        "outage_alerts.yaml",
+        {"alarm_entity": ALARMS, "notify_devices": [phone], "language": "sv"},
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_start()
+
+    await clock.settle()
+    raised = dt_util.parse_datetime(hass.states.get(ALARMS).state)  # type: ignore[union-attr]
+    assert raised is not None
+    raised_at = (raised - START).total_seconds()
+    await clock.advance_to(raised_at + 599, step=1)
+    assert phones.take() == []
+    await clock.advance_to(raised_at + 602, step=1)
+    assert [(n.data["title"], n.data["message"][:15]) for n in phones.take()] == [
+        ("Kall: Strömavbrott", "Påminnelse 1: N")
+    ]
+    # Stopped here, on the frozen clock: Home Assistant, once started, would wait for them.
+    await hass.services.async_call(
+        "automation", "turn_off", {"entity_id": "all", "stop_actions": True}, blocking=True
+    )
+    assert await hass.config_entries.async_unload(entry.entry_id)

@@ -1,0 +1,157 @@
+"""The site's ledger of unacknowledged alarms, and its two actions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import aiomqtt
+import pytest
+import voluptuous as vol
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.util import dt as dt_util
+
+from custom_components.sot.alarm_ledger import AlarmLedger
+
+from .helpers import site_entry, start_site, wait_for, wait_for_state
+
+T0 = dt_util.parse_datetime("2026-11-22T10:00:00.000+00:00")
+assert T0 is not None
+
+
+def _stamp(minutes: float) -> str:
+    return (T0 + timedelta(minutes=minutes)).isoformat(timespec="milliseconds")
+
+
+def test_the_latest_alarm_about_each_thing_until_acknowledged() -> None:
+    ledger = AlarmLedger()
+    ledger.record(_stamp(0), "freezer_warning", {"component_id": "f1"})
+    ledger.record(_stamp(1), "freezer_warning", {"component_id": "f2"})
+    ledger.record(_stamp(2), "grid_lost", {"component_id": "main"})
+    # f1 goes critical: its warning is over, replaced by the critical alarm.
+    ledger.record(_stamp(3), "freezer_critical", {"component_id": "f1"})
+    ledger.record(_stamp(4), "generator_fault", {"component_id": "main"})
+    now = T0 + timedelta(minutes=5)
+    assert [(a.event_type, a.stamp) for a in ledger.unacknowledged(now)] == [
+        ("freezer_warning", _stamp(1)),
+        ("grid_lost", _stamp(2)),
+        ("freezer_critical", _stamp(3)),
+        ("generator_fault", _stamp(4)),
+    ]
+    assert not ledger.acknowledge(_stamp(0))  # replaced: nothing repeats it any more
+    assert ledger.acknowledge(_stamp(2))
+    assert not ledger.acknowledge(_stamp(2))  # a second phone's tap
+    assert [a.event_type for a in ledger.unacknowledged(now)] == [
+        "freezer_warning",
+        "freezer_critical",
+        "generator_fault",
+    ]
+    # Saved and read back, acknowledgements with it; nine days on, all is forgotten.
+    again = AlarmLedger()
+    again.restore(ledger.snapshot(now))
+    assert [a.as_dict() for a in again.unacknowledged(now)] == [
+        a.as_dict() for a in ledger.unacknowledged(now)
+    ]
+    assert len(again.unacknowledged(T0 + timedelta(days=9, minutes=3))) == 2
+    assert again.unacknowledged(T0 + timedelta(days=9, minutes=5)) == []
+    assert again.snapshot(T0 + timedelta(days=9, minutes=5)) == []
+
+
+@pytest.mark.parametrize(
+    "saved",
+    [
+        None,
+        {"stamp": _stamp(0)},
+        [None, {"stamp": "yesterday", "event_type": "grid_lost", "attributes": {}}],
+        [{"stamp": _stamp(0), "event_type": 7, "attributes": {}}],
+        [{"stamp": _stamp(0), "event_type": "grid_lost", "attributes": "main"}],
+    ],
+)
+def test_a_saved_ledger_that_cannot_be_read_is_left_out(saved: object) -> None:
+    ledger = AlarmLedger()
+    ledger.record(_stamp(0), "grid_lost", {"component_id": "main"})
+    ledger.restore(saved)
+    assert ledger.unacknowledged(T0) == []
+
+
+async def test_the_actions_list_and_acknowledge_the_sites_alarms(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    hass = mqtt_hass
+    entry = site_entry(alarm_delay=0)
+    await start_site(hass, field, entry)
+    await field.publish("sot/kall/grid/main/present", "ON")
+    await wait_for_state(hass, "binary_sensor.kall_grid_present", "on")
+    await field.publish("sot/kall/grid/main/present", "OFF")
+
+    def lost() -> bool:
+        state = hass.states.get("event.kall_alarms")
+        return state is not None and state.attributes.get("event_type") == "grid_lost"
+
+    await wait_for(hass, lost, "grid_lost")
+    stamp = hass.states.get("event.kall_alarms").state  # type: ignore[union-attr]
+    found = await hass.services.async_call(
+        "sot",
+        "unacknowledged_alarms",
+        {"config_entry_id": entry.entry_id},
+        blocking=True,
+        return_response=True,
+    )
+    assert found is not None
+    assert found["site_name"] == "Kall"
+    [alarm] = found["alarms"]  # type: ignore[misc]
+    assert alarm["stamp"] == stamp
+    assert alarm["event_type"] == "grid_lost"
+    assert alarm["component_name"] == "Grid meter"
+
+    answer = await hass.services.async_call(
+        "sot",
+        "acknowledge_alarm",
+        {"config_entry_id": entry.entry_id, "alarm": stamp},
+        blocking=True,
+        return_response=True,
+    )
+    assert answer == {"acknowledged": True}
+    await hass.services.async_call(
+        "sot",
+        "acknowledge_alarm",
+        {"config_entry_id": entry.entry_id, "alarm": stamp},
+        blocking=True,
+    )
+    found = await hass.services.async_call(
+        "sot",
+        "unacknowledged_alarms",
+        {"config_entry_id": entry.entry_id},
+        blocking=True,
+        return_response=True,
+    )
+    assert found is not None
+    assert found["alarms"] == []
+
+    # Bad input gets a clear error.
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            "sot",
+            "acknowledge_alarm",
+            {"config_entry_id": "nope", "alarm": stamp},
+            blocking=True,
+        )
+    assert err.value.translation_key == "site_not_found"
+    with pytest.raises(vol.Invalid) as invalid:
+        await hass.services.async_call(
+            "sot",
+            "acknowledge_alarm",
+            {"config_entry_id": entry.entry_id, "alarm": "now"},
+            blocking=True,
+        )
+    assert "not an alarm's timestamp" in str(invalid.value)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            "sot",
+            "unacknowledged_alarms",
+            {"config_entry_id": entry.entry_id},
+            blocking=True,
+            return_response=True,
+        )
+    assert err.value.translation_key == "site_not_loaded"
