@@ -933,6 +933,88 @@ async def test_the_entities_show_the_estimates_and_what_they_rest_on(
     assert len(outage.attributes["refills"]) == 1
 
 
+async def test_the_fuel_entity_turns_unknown_while_the_controller_is_silent_mid_run(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, freezer: FrozenDateTimeFactory
+) -> None:
+    """On the entity, as the operator sees it: a set at 90 % whose controller falls silent
+    shows no hours, not the longer hours at the on-grid typical load."""
+    coordinator = await start_site(mqtt_hass, field, site_entry(), freezer)
+    litres = 800.0
+
+    def minute_of(readings: list[tuple[str, str, str, Any]]) -> None:
+        freezer.tick(timedelta(minutes=1))
+        now = dt_util.utcnow()
+        coordinator.async_readings("bench", [Reading(*r, now) for r in readings])
+
+    for _ in range(60):
+        minute_of(
+            [
+                ("grid", "main", "present", True),
+                ("grid", "main", "power", 10.0),
+                ("generator", "main", "state", "stopped"),
+                ("tank", "main", "level", 80.0),
+            ]
+        )
+    for _ in range(10):
+        litres -= 14 / 60
+        minute_of(
+            [
+                ("grid", "main", "present", False),
+                ("generator", "main", "state", "running"),
+                ("generator", "main", "on_load", True),
+                ("generator", "main", "load", 90.0),
+                ("tank", "main", "level", round(litres / 10, 2)),
+            ]
+        )
+    await mqtt_hass.async_block_till_done()
+    running = mqtt_hass.states.get("sensor.kall_fuel_runtime")
+    assert running is not None
+    assert float(running.state) > 0
+    assert running.attributes["assumes"] == "present"
+    for _ in range(20):  # only the grid meter and the tank gauge report on
+        litres -= 14 / 60
+        minute_of([("grid", "main", "present", False), ("tank", "main", "level", litres / 10)])
+    await mqtt_hass.async_block_till_done()
+    silent = mqtt_hass.states.get("sensor.kall_fuel_runtime")
+    assert silent is not None
+    assert silent.state == "unknown"
+    assert mqtt_hass.states.get("sensor.kall_generator_state").state == "unavailable"  # type: ignore[union-attr]
+
+
+async def test_the_fuel_entity_says_the_hours_load_when_it_assumes_the_hour(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, freezer: FrozenDateTimeFactory
+) -> None:
+    """On the entity: loads rotated every 20 minutes between 30 % and 90 % of the set; the
+    figure takes the hour's rate and says the hour's load with it."""
+    coordinator = await start_site(mqtt_hass, field, site_entry(), freezer)
+    litres = 900.0
+    coordinator.async_readings(
+        "bench", [Reading("grid", "main", "present", False, dt_util.utcnow())]
+    )
+    for minute in range(160):
+        load = 30.0 if (minute // 20) % 2 == 0 else 90.0
+        for _ in range(6):
+            freezer.tick(timedelta(seconds=10))
+            now = dt_util.utcnow()
+            readings = [
+                Reading("grid", "main", "present", False, now),
+                Reading("generator", "main", "state", "running", now),
+                Reading("generator", "main", "on_load", True, now),
+                Reading("generator", "main", "load", load, now),
+                Reading("tank", "main", "level", round(litres / 10, 2), now),
+            ]
+            coordinator.async_readings("bench", readings)
+            litres -= (3.0 + 0.253 * 56 * load / 100) / 360
+    await mqtt_hass.async_block_till_done()
+    state = mqtt_hass.states.get("sensor.kall_fuel_runtime")
+    assert state is not None
+    assert state.attributes["assumes"] == "hour"
+    assert 28.0 <= state.attributes["assumed_load_kw"] <= 40.0  # the hour's 33.6 kW
+    # The hours follow from that load: the tank above its reserve at the hour's burn.
+    hour_burn = 3.0 + 0.253 * 33.6
+    assert float(state.state) == pytest.approx((litres - 100) / hour_burn, rel=0.25)
+
+
 async def test_a_crossed_limit_shows_a_negative_countdown(
     mqtt_hass: HomeAssistant, field: aiomqtt.Client, freezer: FrozenDateTimeFactory
 ) -> None:
