@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import aiomqtt
@@ -12,6 +13,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
 
 from custom_components.sot.alarm_ledger import AlarmLedger
+from custom_components.sot.site.events import EventType, SiteEvent
 
 from .helpers import site_entry, start_site, wait_for, wait_for_state
 
@@ -155,3 +157,10 @@ async def test_the_actions_list_and_acknowledge_the_sites_alarms(
             return_response=True,
         )
     assert err.value.translation_key == "site_not_loaded"
+
+
+def test_an_alarm_not_raised_yet_is_saved_and_read_back() -> None:
+    event = SiteEvent(EventType.GRID_LOST, "grid", "main", T0, {"fuel_hours": None})
+    assert SiteEvent.from_snapshot(json.loads(json.dumps(event.snapshot()))) == event
+    for saved in (None, {}, {**event.snapshot(), "type": "grid_gone"}, {"time": 7}):
+        assert SiteEvent.from_snapshot(saved) is None

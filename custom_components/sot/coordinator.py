@@ -269,6 +269,9 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         # Alarms raised while nothing listens (the site starting before its alarm entity is
         # added): told to the first listener.
         self._held_events: list[SiteEvent] = []
+        # Alarms the alarm entity has taken but not raised yet (Home Assistant starting): saved
+        # with the held ones, so that a restart or a kill in between does not lose them.
+        self.unraised: deque[SiteEvent] = deque()
         # False while the site is being unloaded: what arrives then would change a site whose
         # state is being saved, and raise alarms nobody hears.
         self.listening = True
@@ -293,6 +296,8 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             except ValueError as err:
                 await self._keep_damaged(stored, err)
             self.alarms.restore(stored.get("alarms"))
+            unraised = [SiteEvent.from_snapshot(e) for e in stored.get("unraised") or ()]
+            self._held_events = [e for e in unraised if e is not None][-HELD_EVENTS:]
         restore_records(
             self.site.coldchain, await self._coldchain_store.async_load(), self.site_name
         )
@@ -595,7 +600,11 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
     def _saved_snapshot(self) -> dict[str, Any]:
         self._save_due = None
         self._saved_revision = self.site.revision
-        return {**self.site.snapshot(), "alarms": self.alarms.snapshot(dt_util.utcnow())}
+        return {
+            **self.site.snapshot(),
+            "alarms": self.alarms.snapshot(dt_util.utcnow()),
+            "unraised": [e.snapshot() for e in (*self._held_events, *self.unraised)],
+        }
 
     @callback
     def async_alarms_changed(self) -> None:

@@ -22,7 +22,7 @@ PARALLEL_UPDATES = 0
 STAMP_TRIES = 5
 # Seconds after Home Assistant has started before alarms raised during its start are raised:
 # automations arm their triggers as it starts, and one not yet armed would miss the alarm.
-ARMING_WAIT = 5.0
+ARMING_WAIT = 3.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,7 +51,8 @@ class SotAlarmEvent(SotEntity, EventEntity):
         """Bind to the site."""
         super().__init__(coordinator, description)
         self._attr_event_types = [event_type.value for event_type in EventType]
-        self._waiting: deque[SiteEvent] = deque()
+        # Kept by the site, which saves them: alarms not raised yet survive a restart.
+        self._waiting: deque[SiteEvent] = coordinator.unraised
         self._retry: asyncio.TimerHandle | None = None
         # False while Home Assistant starts: alarms wait until automations can hear them.
         self._armed = True

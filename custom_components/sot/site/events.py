@@ -35,3 +35,30 @@ class SiteEvent:
     component_id: str
     time: datetime
     data: dict[str, Any] = field(default_factory=dict)
+
+    def snapshot(self) -> dict[str, Any]:
+        """As saved: an alarm raised by the site but not yet by its alarm entity."""
+        return {
+            "type": self.type.value,
+            "kind": self.kind,
+            "component_id": self.component_id,
+            "time": self.time.isoformat(),
+            "data": self.data,
+        }
+
+    @classmethod
+    def from_snapshot(cls, saved: Any) -> SiteEvent | None:
+        """Read one back; None for what cannot be read."""
+        if not isinstance(saved, dict):
+            return None
+        try:
+            time = datetime.fromisoformat(str(saved["time"]))
+            return cls(
+                EventType(saved["type"]),
+                str(saved["kind"]),
+                str(saved["component_id"]),
+                time,
+                dict(saved.get("data") or {}),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
