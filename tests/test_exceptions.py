@@ -22,7 +22,7 @@ from homeassistant.components import mqtt
 from homeassistant.components.mqtt.models import DATA_MQTT
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import translation
 from pymodbus.constants import ExcCodes
@@ -79,7 +79,7 @@ EXPECTED = {
         " wiring"
     ),
     "site_not_found": "No SOT site has the config entry no-such-entry",
-    "site_not_loaded": "Kall is not running; its cold-chain record can be read once it is",
+    "site_not_loaded": "Kall is not running; try again once it has started",
     "period_reversed": (
         "The period ends (2026-11-01T00:00:00+00:00) before it begins"
         " (2026-12-01T00:00:00+00:00): swap the two"
@@ -87,6 +87,10 @@ EXPECTED = {
     "county_link_down": (
         "The link to Kall is down, so the command to Load heater was not sent: it would reach"
         " nobody. It will not be sent later either: try again once the link is back"
+    ),
+    "alarm_not_a_time": (
+        "Not an alarm's timestamp: yesterday. Use the alarm entity's state when the alarm was"
+        " raised, a date and time with its time zone"
     ),
     "message_at_site": (
         "The public message of Kall is put up at the site, in its own Home Assistant: the county"
@@ -233,7 +237,8 @@ async def test_at_the_county_a_site_behind_a_cut_link_and_its_message_say_why(
         await _check(mqtt_hass, refused.value, "county_link_down")
     finally:
         await field.publish("sot-bridge/kall/state", b"", qos=1, retain=True)
-    with pytest.raises(HomeAssistantError) as refused:
+    # A user's mistake, not a failure of the site: a validation error.
+    with pytest.raises(ServiceValidationError) as refused:
         await mqtt_hass.services.async_call(
             "text",
             "set_value",
@@ -437,6 +442,14 @@ async def test_the_cold_chain_action_says_which_site_it_cannot_read(
             return_response=True,
         )
     await _check(mqtt_hass, reversed_period.value, "period_reversed")
+    with pytest.raises(HomeAssistantError) as not_a_time:
+        await mqtt_hass.services.async_call(
+            DOMAIN,
+            "acknowledge_alarm",
+            {"config_entry_id": entry.entry_id, "alarm": "yesterday"},
+            blocking=True,
+        )
+    await _check(mqtt_hass, not_a_time.value, "alarm_not_a_time")
     for entry_id, key in (("no-such-entry", "site_not_found"), (entry.entry_id, "site_not_loaded")):
         if key == "site_not_loaded":
             assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
@@ -450,5 +463,5 @@ async def test_the_cold_chain_action_says_which_site_it_cannot_read(
             )
         await _check(mqtt_hass, raised.value, key)
     assert await _message(mqtt_hass, "sv", raised.value) == (
-        "Kall är inte igång; dess kylkedjelogg kan läsas när den är det."
+        "Kall är inte igång; försök igen när den har startat."
     )

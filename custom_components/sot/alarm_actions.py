@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
 import voluptuous as vol
@@ -29,12 +30,17 @@ SERVICE_UNACKNOWLEDGED: Final = "unacknowledged_alarms"
 SERVICE_ACKNOWLEDGE: Final = "acknowledge_alarm"
 
 
-def _stamp(value: object) -> str:
-    """An alarm is named by its timestamp, the alarm entity's state when it was raised."""
-    text = cv.string(value)
-    if dt_util.parse_datetime(text) is None:
-        raise vol.Invalid(f"not an alarm's timestamp: {text}")
-    return text
+def alarm_time(text: str) -> datetime:
+    """An alarm is named by its timestamp, the alarm entity's state when it was raised: a date
+    and time with its time zone (any way of writing the same instant)."""
+    found = dt_util.parse_datetime(text)
+    if found is None or found.tzinfo is None or "T" not in text.upper().replace(" ", "T"):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="alarm_not_a_time",
+            translation_placeholders={"alarm": text},
+        )
+    return found
 
 
 def loaded_site(hass: HomeAssistant, entry_id: str) -> SotConfigEntry:
@@ -69,7 +75,7 @@ def async_setup_alarm_actions(hass: HomeAssistant) -> None:
         SERVICE_ACKNOWLEDGE,
         _async_acknowledge,
         schema=vol.Schema(
-            {vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string, vol.Required(ATTR_ALARM): _stamp}
+            {vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string, vol.Required(ATTR_ALARM): cv.string}
         ),
         supports_response=SupportsResponse.OPTIONAL,
     )
@@ -89,7 +95,7 @@ async def _async_unacknowledged(call: ServiceCall) -> ServiceResponse:
 async def _async_acknowledge(call: ServiceCall) -> ServiceResponse:
     """Someone acknowledged an alarm: it is not repeated again, not even after a restart."""
     coordinator = loaded_site(call.hass, call.data[ATTR_CONFIG_ENTRY_ID]).runtime_data
-    acknowledged = coordinator.alarms.acknowledge(call.data[ATTR_ALARM])
+    acknowledged = coordinator.alarms.acknowledge(alarm_time(call.data[ATTR_ALARM]))
     if acknowledged:
         coordinator.async_alarms_changed()
     # False: not the latest alarm about its thing (a newer one replaced it) or already

@@ -73,11 +73,12 @@ class AlarmLedger:
             stamp, event_type, dict(attributes)
         )
 
-    def acknowledge(self, stamp: str) -> bool:
-        """Someone acknowledged the alarm raised at `stamp`; False if it is not the latest
-        about its thing (or already acknowledged): nothing repeats it any more."""
+    def acknowledge(self, raised: datetime) -> bool:
+        """Someone acknowledged the alarm raised at `raised` (its stamp, to the millisecond);
+        False if it is not the latest about its thing (or already acknowledged): nothing
+        repeats it any more."""
         for alarm in self._latest.values():
-            if alarm.stamp == stamp and not alarm.acknowledged:
+            if alarm.raised == raised and not alarm.acknowledged:
                 alarm.acknowledged = True
                 return True
         return False

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from homeassistant.components.text import TextEntity, TextEntityDescription, TextMode
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
@@ -64,7 +64,7 @@ class SotPublicMessage(SotEntity, TextEntity):
         coordinator = self.coordinator
         if coordinator.site.settings.county_bridge:
             # The county shows the site's message; the site's Home Assistant publishes it.
-            raise HomeAssistantError(
+            raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="message_at_site",
                 translation_placeholders={"site": coordinator.site_name},

@@ -13,7 +13,7 @@
 | `generator_not_run` | check | not seen running for more than 30 days |
 | `service_due_hours` | check | run hours at or past the service setting |
 | `service_due_date` | check | the service date setting has come |
-| `link_down` | check | Home Assistant is not connected to the MQTT broker |
+| `link_down` | check | no live data: HA's MQTT connection, or the county bridge, is down |
 | `node_offline` | check | a node said it is offline |
 | `component_silent` | check | a component's data is stale (its node silent) |
 | `freezer_not_holding` | check | a freezer above −18 °C for more than an hour |
@@ -234,7 +234,10 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "generator_not_run": "{component} has not run for {days} days",
         "service_due_hours": "{component}: service due at {due_hours} h, now at {run_hours} h",
         "service_due_date": "Generator service due on {due_date}",
-        "link_down": "Home Assistant is not connected to the MQTT broker",
+        "link_down": (
+            "No live data from the site: Home Assistant's MQTT connection, or the county"
+            " bridge, is down"
+        ),
         "node_offline": "Node {node} is offline",
         "component_silent": "{component}: no data for {minutes} min",
         "component_silent_never": "{component}: no data",
@@ -249,7 +252,10 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "generator_not_run": "{component} har inte gått på {days} dagar",
         "service_due_hours": "{component}: service vid {due_hours} h, nu {run_hours} h",
         "service_due_date": "Service av elverket senast {due_date}",
-        "link_down": "Home Assistant är inte anslutet till MQTT-brokern",
+        "link_down": (
+            "Inga aktuella data från platsen: Home Assistants MQTT-anslutning, eller länsbryggan,"
+            " är nere"
+        ),
         "node_offline": "Noden {node} är offline",
         "component_silent": "{component}: inga data på {minutes} min",
         "component_silent_never": "{component}: inga data",
@@ -264,7 +270,10 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "generator_not_run": "{component} har ikke gått på {days} dager",
         "service_due_hours": "{component}: service ved {due_hours} t, nå {run_hours} t",
         "service_due_date": "Service av aggregatet senest {due_date}",
-        "link_down": "Home Assistant er ikke koblet til MQTT-megleren",
+        "link_down": (
+            "Ingen ferske data fra stedet: Home Assistants MQTT-tilkobling, eller fylkesbroen,"
+            " er nede"
+        ),
         "node_offline": "Noden {node} er frakoblet",
         "component_silent": "{component}: ingen data på {minutes} min",
         "component_silent_never": "{component}: ingen data",
