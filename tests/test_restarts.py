@@ -341,3 +341,23 @@ async def test_a_reading_while_the_site_unloads_is_not_taken_in_unheard(
     await hass.async_block_till_done()
     assert fired == ["grid_lost"]
     assert site.site.outages.current is not None
+
+
+async def test_an_alarm_is_saved_at_once(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, hass_storage: dict[str, Any]
+) -> None:
+    """A kill in the second after an alarm must not lose the outage it began: the site is
+    saved before any time passes, not a second later."""
+    hass = mqtt_hass
+    entry = site_entry(alarm_delay=0)
+    await start_site(hass, field, entry)
+    await field.publish("sot/kall/grid/main/present", "ON")
+    await wait_for_state(hass, "binary_sensor.kall_grid_present", "on")
+    key = f"sot.{entry.entry_id}"
+    stamp = hass.states.get(ALARMS).state  # type: ignore[union-attr]
+    await field.publish("sot/kall/grid/main/present", "OFF")
+    await wait_for(hass, lambda: hass.states.get(ALARMS).state != stamp, "grid_lost")  # type: ignore[union-attr]
+    await hass.async_block_till_done()
+    saved = hass_storage[key]["data"]
+    assert saved["outage"] is not None
+    assert [a["event_type"] for a in saved["alarms"]] == ["grid_lost"]

@@ -86,7 +86,9 @@ NO_READING = frozenset(
 # timer would write an idle site's SD card 1,440 times a day. Home Assistant writes a pending
 # save when it stops, so a clean stop loses nothing.
 SAVE_DELAY = 60
-EVENT_SAVE_DELAY = 1
+# An alarm (and what raised it) is saved at once: a kill in the second after it lost the outage
+# it began, and the alarm was raised a second time after the restart.
+EVENT_SAVE_DELAY = 0
 # At most this many alarms are held for a listener to come (a disabled alarm entity never does).
 HELD_EVENTS = 50
 RECENT_REJECTIONS = 20
