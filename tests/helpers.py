@@ -133,3 +133,16 @@ async def wait_until_subscribed(
             if coordinator.messages != before:
                 break
         await hass.async_block_till_done()
+
+
+async def unacknowledged_alarms(hass: HomeAssistant, entry_id: str) -> dict[str, Any]:
+    """What `sot.unacknowledged_alarms` answers for the site of `entry_id`."""
+    found = await hass.services.async_call(
+        DOMAIN,
+        "unacknowledged_alarms",
+        {"config_entry_id": entry_id},
+        blocking=True,
+        return_response=True,
+    )
+    assert found is not None
+    return dict(found)

@@ -14,7 +14,7 @@ from homeassistant.util import dt as dt_util
 from custom_components.sot.alarm_ledger import AlarmLedger
 from custom_components.sot.site.events import EventType, SiteEvent
 
-from .helpers import site_entry, start_site, wait_for, wait_for_state
+from .helpers import site_entry, start_site, unacknowledged_alarms, wait_for, wait_for_state
 
 T0 = dt_util.parse_datetime("2026-11-22T10:00:00.000+00:00")
 assert T0 is not None
@@ -91,14 +91,7 @@ async def test_the_actions_list_and_acknowledge_the_sites_alarms(
 
     await wait_for(hass, lost, "grid_lost")
     stamp = hass.states.get("event.kall_alarms").state  # type: ignore[union-attr]
-    found = await hass.services.async_call(
-        "sot",
-        "unacknowledged_alarms",
-        {"config_entry_id": entry.entry_id},
-        blocking=True,
-        return_response=True,
-    )
-    assert found is not None
+    found = await unacknowledged_alarms(hass, entry.entry_id)
     assert found["site_name"] == "Kall"
     [alarm] = found["alarms"]  # type: ignore[misc]
     assert alarm["stamp"] == stamp
@@ -124,14 +117,7 @@ async def test_the_actions_list_and_acknowledge_the_sites_alarms(
         {"config_entry_id": entry.entry_id, "alarm": stamp},
         blocking=True,
     )
-    found = await hass.services.async_call(
-        "sot",
-        "unacknowledged_alarms",
-        {"config_entry_id": entry.entry_id},
-        blocking=True,
-        return_response=True,
-    )
-    assert found is not None
+    found = await unacknowledged_alarms(hass, entry.entry_id)
     assert found["alarms"] == []
 
     # Bad input gets a clear error.

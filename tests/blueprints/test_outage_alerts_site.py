@@ -10,7 +10,14 @@ import aiomqtt
 from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.util import dt as dt_util
 
-from ..helpers import site_entry, start_site, wait_for, wait_for_state, wait_for_thread
+from ..helpers import (
+    site_entry,
+    start_site,
+    unacknowledged_alarms,
+    wait_for,
+    wait_for_state,
+    wait_for_thread,
+)
 from .conftest import START, Clock, Phones, save_an_edit, setup_blueprint_automation
 
 ALARMS = "event.kall_alarms"
@@ -57,15 +64,7 @@ def _titles(phones: Phones) -> list[tuple[float, str]]:
 
 
 async def _ledger(hass: HomeAssistant, entry_id: str) -> list[dict[str, Any]]:
-    found = await hass.services.async_call(
-        "sot",
-        "unacknowledged_alarms",
-        {"config_entry_id": entry_id},
-        blocking=True,
-        return_response=True,
-    )
-    assert found is not None
-    return cast(list[dict[str, Any]], found["alarms"])
+    return cast(list[dict[str, Any]], (await unacknowledged_alarms(hass, entry_id))["alarms"])
 
 
 async def test_repeats_go_on_after_the_site_and_the_automation_restart(
