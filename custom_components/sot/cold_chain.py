@@ -31,14 +31,13 @@ from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .alarm_actions import loaded_site
+from .alarm_actions import ATTR_CONFIG_ENTRY_ID, loaded_site
 from .const import DOMAIN, STORAGE_VERSION
 from .site.coldchain import RETENTION, ColdChain, OutageRecord, records_csv
 
 _LOGGER = logging.getLogger(__name__)
 
 SERVICE_COLD_CHAIN_RECORD: Final = "cold_chain_record"
-ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 ATTR_SINCE: Final = "since"
 ATTR_UNTIL: Final = "until"
 # Signed download links: valid this long, renewed when less than half of it is left.
