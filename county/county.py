@@ -64,12 +64,13 @@ COUNTY_MIN_QUEUE = 100_000
 COUNTY_SLACK_S = 300
 
 # The kinds of docs/mqtt.md. A site may write its readings, metas and node statuses, its public
-# summary, and under `load/` everything but the command topic `set`, which only the county's
-# Home Assistant writes. Mosquitto's ACL file has no write-only deny, so the allowed topics are
-# listed (tests/county/test_config.py checks them against the contract's kinds).
+# summary and its settings (which the county's Home Assistant takes), and under `load/`
+# everything but the command topic `set`, which only the county's Home Assistant writes.
+# Mosquitto's ACL file has no write-only deny, so the allowed topics are listed
+# (tests/county/test_config.py checks them against the contract's kinds).
 KINDS = ("grid", "generator", "tank", "freezer", "station", "network", "room", "node")
 LOAD_WRITES = ("load/+", "load/+/state", "load/+/power", "load/+/meta")
-SITE_WRITES = ("public",)
+SITE_WRITES = ("public", "settings")
 
 DAYS = 3650
 CURVE = "prime256v1"
@@ -576,6 +577,14 @@ def clear_retained_command(data: dict[str, Any], site: str) -> str:
     )
 
 
+def cmd_refresh(args: argparse.Namespace) -> None:
+    """Write the county broker's configuration and ACL again from county.json, as this
+    version makes them: no certificate or password changes."""
+    data = _load(args.dir)
+    _render_county(args.dir, data)
+    print("county: copy county/conf.d/ and county/sot-county/ to the county broker and reload it")
+
+
 def cmd_list(args: argparse.Namespace) -> None:
     """The county's sites and their queue sizing."""
     data = _load(args.dir)
@@ -637,6 +646,12 @@ def main(argv: list[str] | None = None) -> int:
     revoke.add_argument("dir", type=Path)
     revoke.add_argument("site")
     revoke.set_defaults(func=cmd_revoke_site)
+
+    refresh = sub.add_parser(
+        "refresh", help="write the county broker's configuration and ACL again (after an update)"
+    )
+    refresh.add_argument("dir", type=Path)
+    refresh.set_defaults(func=cmd_refresh)
 
     show = sub.add_parser("list", help="the sites and their queue sizing")
     show.add_argument("dir", type=Path)

@@ -657,6 +657,26 @@ def test_hours_at_typical_load_on_the_grid() -> None:
     assert figure.hours == pytest.approx(400 / 11.0, rel=0.01)
 
 
+def test_a_changed_tank_capacity_counts_before_the_next_reading() -> None:
+    """The operator corrects the tank's size (or the county takes the site's): the figure
+    follows at once, not at the next reading of a gauge that may report only on a change."""
+    site = Site(Settings(tank_capacity=1000.0, tank_reserve=10.0, generator_rating=60.0))
+    for minute in range(0, 60):
+        feed(site, minute, "grid", "main", present=True, power=30.0)
+        feed(site, minute, "tank", "main", level=50.0)
+    before = site.fuel.typical(at(59))
+    assert before is not None
+    assert before.usable == pytest.approx(400.0, rel=0.01)
+    site.settings = Settings(tank_capacity=600.0, tank_reserve=20.0, generator_rating=60.0)
+    after = site.fuel.typical(at(59))
+    assert after is not None
+    assert after.usable == pytest.approx(180.0, rel=0.01)
+    feed(site, 60, "tank", "main", level=50.0)
+    figure = site.fuel.typical(at(60))
+    assert figure is not None
+    assert figure.usable == pytest.approx(180.0, rel=0.01)
+
+
 def test_typical_demand_from_the_loads_when_the_grid_meter_has_no_power() -> None:
     site = Site(Settings(tank_capacity=1000.0, tank_reserve=10.0, generator_rating=60.0))
     for minute in range(0, 10):

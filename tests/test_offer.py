@@ -388,6 +388,8 @@ async def test_a_summary_the_broker_refuses_is_sent_with_the_next_change(
     published: list[str] = []
 
     async def refuse(hass: HomeAssistant, topic: str, payload: str, **_: Any) -> None:
+        if topic != "sot/kall/public":
+            return  # (the patch is of Home Assistant's mqtt: the site's settings pass too)
         if not published:
             published.append("refused")
             raise HomeAssistantError("not connected")

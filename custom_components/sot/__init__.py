@@ -30,7 +30,9 @@ from .coordinator import REFUSAL_LOGS, SiteCoordinator, SotConfigEntry, settings
 from .issues import SiteIssues, async_show_demo_clock
 from .modbus_hub import ModbusHub
 from .mqtt.topics import public_topic as summary_topic
+from .mqtt.topics import settings_topic
 from .public_topic import PublicTopic
+from .site_settings import async_follow_connection, async_publish_settings
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -64,8 +66,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: SotConfigEntry) -> bool:
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     if not coordinator.site.settings.county_bridge:
-        # At the county the site's own Home Assistant publishes its summary.
+        # At the county the site's own Home Assistant publishes its summary and settings.
         entry.async_on_unload(await PublicTopic(hass, coordinator).async_start())
+        entry.async_on_unload(async_follow_connection(hass, entry, coordinator.base_topic))
     return True
 
 
@@ -107,11 +110,14 @@ async def _async_entry_updated(hass: HomeAssistant, entry: SotConfigEntry) -> No
         # Through a county bridge or not decides what the site publishes: a restart.
         old_topic = started_data.get(CONF_BASE_TOPIC)
         if not bridge and old_topic != data.get(CONF_BASE_TOPIC):
-            # Moved: the summary left on the old topic would go on saying what it said.
-            await _clear_summary(hass, entry, old_topic)
+            # Moved: the summary and settings left on the old topic would go on saying what
+            # they said.
+            await _clear_retained(hass, entry, old_topic)
         hass.config_entries.async_schedule_reload(entry.entry_id)
     elif options != started_options:
         coordinator.async_apply_options()
+        if not bridge:
+            await async_publish_settings(hass, entry, coordinator.base_topic)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: SotConfigEntry) -> None:
@@ -125,21 +131,24 @@ async def async_remove_entry(hass: HomeAssistant, entry: SotConfigEntry) -> None
     SiteIssues(hass, entry.entry_id).clear_all()
     hass.data.get(REFUSAL_LOGS, {}).pop(entry.entry_id, None)
     if not entry.options.get(CONF_COUNTY_BRIDGE):
-        await _clear_summary(hass, entry, entry.data.get(CONF_BASE_TOPIC))
+        await _clear_retained(hass, entry, entry.data.get(CONF_BASE_TOPIC))
 
 
-async def _clear_summary(hass: HomeAssistant, entry: SotConfigEntry, base: str | None) -> None:
-    """Take the site's retained public summary under `base` off the broker, if it can be."""
+async def _clear_retained(hass: HomeAssistant, entry: SotConfigEntry, base: str | None) -> None:
+    """Take the site's retained public summary and settings under `base` off the broker, if
+    they can be."""
     if not base:
         return
-    topic = summary_topic(base)
-    if not hass.config_entries.async_loaded_entries(MQTT_DOMAIN) or not ha_mqtt.is_connected(hass):
-        _LOGGER.warning("%s: MQTT is not connected; %s stays on the broker", entry.title, topic)
-        return
-    try:
-        await ha_mqtt.async_publish(hass, topic, "", qos=PUBLIC_QOS, retain=True)
-    except HomeAssistantError as err:
-        _LOGGER.warning("%s: %s stays on the broker: %s", entry.title, topic, err)
+    for topic in (summary_topic(base), settings_topic(base)):
+        if not hass.config_entries.async_loaded_entries(MQTT_DOMAIN) or not ha_mqtt.is_connected(
+            hass
+        ):
+            _LOGGER.warning("%s: MQTT is not connected; %s stays on the broker", entry.title, topic)
+            continue
+        try:
+            await ha_mqtt.async_publish(hass, topic, "", qos=PUBLIC_QOS, retain=True)
+        except HomeAssistantError as err:
+            _LOGGER.warning("%s: %s stays on the broker: %s", entry.title, topic, err)
 
 
 async def async_remove_config_entry_device(

@@ -19,26 +19,16 @@ from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
 from homeassistant.util import slugify
 
 from .const import (
-    CONF_ALARM_DELAY,
     CONF_BASE_TOPIC,
     CONF_COUNTY_BRIDGE,
     CONF_FREEZER_CRITICAL,
     CONF_FREEZER_WARNING,
-    CONF_FUEL_LOW_HOURS,
-    CONF_GENERATOR_RATING,
-    CONF_GRID_VOLTAGE,
-    CONF_READINESS_FUEL_HOURS,
-    CONF_ROOM_TEMPERATURE,
     CONF_SERVICE_DUE_DATE,
-    CONF_SERVICE_DUE_HOURS,
-    CONF_SILENT_AFTER,
     CONF_SITE_ID,
-    CONF_STALE_TIMEOUT,
-    CONF_TANK_CAPACITY,
-    CONF_TANK_RESERVE,
     DEFAULT_OPTIONS,
     DOMAIN,
     MQTT_DOMAIN,
+    OPTION_RANGES,
     SUBENTRY_MODBUS,
 )
 from .mqtt.topics import ID_PATTERN, site_from_status_topic
@@ -61,20 +51,7 @@ def _number(minimum: float, maximum: float, step: float, unit: str) -> selector.
 
 
 OPTIONS_FIELDS: dict[str, selector.NumberSelector] = {
-    CONF_TANK_CAPACITY: _number(1, 100000, 1, "L"),
-    CONF_TANK_RESERVE: _number(0, 90, 1, "%"),
-    CONF_GENERATOR_RATING: _number(1, 5000, 0.5, "kW"),
-    # Below 0 °C, as for a freezer's own meta: a limit above freezing would silence the alarms.
-    CONF_FREEZER_WARNING: _number(-40, -0.5, 0.5, "°C"),
-    CONF_FREEZER_CRITICAL: _number(-40, -0.5, 0.5, "°C"),
-    CONF_ALARM_DELAY: _number(0, 240, 1, "min"),
-    CONF_ROOM_TEMPERATURE: _number(-30, 40, 0.5, "°C"),
-    CONF_STALE_TIMEOUT: _number(30, 86400, 1, "s"),
-    CONF_FUEL_LOW_HOURS: _number(0, 240, 0.5, "h"),
-    CONF_SILENT_AFTER: _number(5, 10080, 1, "min"),
-    CONF_GRID_VOLTAGE: _number(100, 230, 1, "V"),
-    CONF_READINESS_FUEL_HOURS: _number(0, 720, 1, "h"),
-    CONF_SERVICE_DUE_HOURS: _number(0, 100000, 1, "h"),
+    key: _number(*limits) for key, limits in OPTION_RANGES.items()
 }
 
 

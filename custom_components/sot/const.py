@@ -48,6 +48,25 @@ DEFAULT_OPTIONS: Final = {
     CONF_COUNTY_BRIDGE: False,
 }
 
+# Each number setting's range, step and unit: the options form, and the settings a site
+# publishes for the county (site_settings.py), are held to them.
+OPTION_RANGES: Final[dict[str, tuple[float, float, float, str]]] = {
+    CONF_TANK_CAPACITY: (1, 100000, 1, "L"),
+    CONF_TANK_RESERVE: (0, 90, 1, "%"),
+    CONF_GENERATOR_RATING: (1, 5000, 0.5, "kW"),
+    # Below 0 °C, as for a freezer's own meta: a limit above freezing would silence the alarms.
+    CONF_FREEZER_WARNING: (-40, -0.5, 0.5, "°C"),
+    CONF_FREEZER_CRITICAL: (-40, -0.5, 0.5, "°C"),
+    CONF_ALARM_DELAY: (0, 240, 1, "min"),
+    CONF_ROOM_TEMPERATURE: (-30, 40, 0.5, "°C"),
+    CONF_STALE_TIMEOUT: (30, 86400, 1, "s"),
+    CONF_FUEL_LOW_HOURS: (0, 240, 0.5, "h"),
+    CONF_SILENT_AFTER: (5, 10080, 1, "min"),
+    CONF_GRID_VOLTAGE: (100, 230, 1, "V"),
+    CONF_READINESS_FUEL_HOURS: (0, 720, 1, "h"),
+    CONF_SERVICE_DUE_HOURS: (0, 100000, 1, "h"),
+}
+
 SUBENTRY_MODBUS: Final = "modbus_device"
 
 PLATFORMS: Final = [

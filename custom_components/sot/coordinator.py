@@ -63,6 +63,7 @@ from .mqtt.topics import (
     command_topic,
     parse_message,
     public_topic,
+    settings_topic,
     subscription,
 )
 from .refusals import RefusalLog, Verdict
@@ -72,6 +73,7 @@ from .site.model import Settings, Site, SiteEvent
 from .site.public import Notice, notice
 from .site.readings import Command, NodeStatus, Reading, Rejection, RejectReason
 from .site.vocabulary import Kind
+from .site_settings import merged_options, parse_settings
 
 _LOGGER = logging.getLogger(__name__)
 # A sensor's "no reading" (NaN, a probe's error value) is refused like any bad value: the last
@@ -282,6 +284,8 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         # Unique ids of the entities the platforms have made, shared so removal can reset it.
         self.added_entities: set[str] = set()
         self.site_device_id: str | None = None
+        # At the county: when the site's own settings last came (site_settings.py).
+        self.site_settings_at: datetime | None = None
         self.issues = SiteIssues(hass, entry.entry_id)
         self._started_at = self.now()
         self._save_due: float | None = None
@@ -431,12 +435,11 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             self._publish(now, events, readings, touched, status)
         elif readings or status is not None:
             self._publish(now, events, readings, (), status)
-        elif (
-            not parsed.rejections
-            and self.site.settings.county_bridge
-            and message.topic == public_topic(self.base_topic)
-        ):
-            self._take_public_message(payload, now)
+        elif not parsed.rejections and self.site.settings.county_bridge:
+            if message.topic == public_topic(self.base_topic):
+                self._take_public_message(payload, now)
+            elif message.topic == settings_topic(self.base_topic):
+                self._take_site_settings(message.topic, payload, now)
 
     def _take_public_message(self, payload: Any, now: datetime) -> None:
         """At the county: the operator's message, as the site's summary carries it."""
@@ -456,6 +459,23 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             self.site.revision += 1
             self._changed(EVENT_SAVE_DELAY)
             self._publish(now, [], everything=True)
+
+    def _take_site_settings(self, topic: str, payload: Any, now: datetime) -> None:
+        """At the county: the settings the site's Home Assistant published, written into this
+        entry (site_settings.py). Refused whole when bad; an empty message (the site deleted)
+        leaves the settings as they are."""
+        if not payload:
+            return
+        try:
+            options = merged_options(dict(self.config_entry.options), parse_settings(payload))
+        except ValueError as err:
+            self._reject(Rejection(RejectReason.BAD_SETTING, topic, f"site settings: {err}"))
+            return
+        self.site_settings_at = now
+        if options != dict(self.config_entry.options):
+            _LOGGER.info("%s: settings taken from the site's own Home Assistant", self.site_name)
+            # The entry's update listener applies them, as it does a change made in the form.
+            self.hass.config_entries.async_update_entry(self.config_entry, options=options)
 
     def _not_owned_elsewhere(self, readings: list[Reading], topic: str) -> list[Reading]:
         """Readings for components no other transport feeds; the others are refused.

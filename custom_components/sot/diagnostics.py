@@ -51,6 +51,8 @@ async def async_get_config_entry_diagnostics(
             ],
         },
         "base_topic": entry.data[CONF_BASE_TOPIC],
+        # At the county: when the site's own settings last came over the bridge (None: never).
+        "site_settings_at": coordinator.site_settings_at,
         "messages": coordinator.messages,
         "rejected": dict(coordinator.rejected),
         "recent_rejections": list(coordinator.recent_rejections),

@@ -187,3 +187,20 @@ def test_revoking_removes_the_login_and_rule_and_lists_the_serial(tmp_path: Path
     # Without a local listener the listener list has only the TLS port.
     conf = conf_values(root / "county" / "conf.d" / "sot-county.conf")
     assert conf["listener"] == ["8883"]
+
+
+def test_refresh_writes_an_older_countys_acl_anew_and_keeps_its_logins(tmp_path: Path) -> None:
+    """A county made by an older version lacks the rule for the sites' settings: `refresh`
+    writes it again from county.json, and no certificate or password changes."""
+    root = tmp_path / "c"
+    county("init", root, "--host", "127.0.0.1")
+    county("add-site", root, "kall")
+    acl = root / "county" / "sot-county" / "acl"
+    older = acl.read_text().replace("topic write sot/kall/settings\n", "")
+    acl.write_text(older)
+    passwd = (root / "county" / "sot-county" / "passwd").read_text()
+    issued = (root / "ca" / "index.txt").read_text()
+    assert "copy county/conf.d/" in county("refresh", root)
+    assert "topic write sot/kall/settings\n" in acl.read_text()
+    assert (root / "county" / "sot-county" / "passwd").read_text() == passwd
+    assert (root / "ca" / "index.txt").read_text() == issued

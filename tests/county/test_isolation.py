@@ -60,6 +60,7 @@ def test_a_site_writes_only_its_own_readings(county_pair: County) -> None:
         ("sot/madeup/node/n1/status", "online", True),  # a made-up site (a discovery flow)
         ("sot/valsjobyn/bogus/x/y", "1", False),  # outside the contract's kinds
         ("sot-bridge/kall/state", "0", True),  # another site's link state
+        ("sot/kall/settings", '{"tank_capacity": 100000}', True),  # another site's figures
         ("$SYS/broker/uptime", "0", False),
     ]
     reasons = {topic: evil.send(topic, payload, retain) for topic, payload, retain in forbidden}
@@ -83,9 +84,9 @@ def test_a_site_writes_only_its_own_readings(county_pair: County) -> None:
 
 
 def test_everything_a_site_publishes_reaches_the_county(county_pair: County) -> None:
-    """A reading and a meta of every kind of the contract, node statuses and the public
-    summary: the county's view of fuel for sale, payment, the warm room and what the site
-    offers comes from these."""
+    """A reading and a meta of every kind of the contract, node statuses, the public summary
+    and the site's settings: the county's view of fuel for sale, payment, the warm room, what
+    the site offers and the site's own figures come from these."""
     sent = [
         *(
             (f"sot/kall/{kind}/x1/{quantity}", payload, retain)
@@ -97,6 +98,7 @@ def test_everything_a_site_publishes_reaches_the_county(county_pair: County) -> 
         ),
         ("sot/kall/node/n1/status", "online", True),
         ("sot/kall/public", '{"site": "kall", "status": "open"}', True),
+        ("sot/kall/settings", '{"tank_capacity": 600}', True),
     ]
     node = Client(county_pair.sites["kall"].port)
     for topic, payload, retain in sent:

@@ -6,6 +6,7 @@
     <base>/node/<node>/status       online / offline (retained birth and last will)
     <base>/load/<id>/set            command {"state": ON/OFF, "expires": t} (QoS 1, not retained)
     <base>/public                   retained JSON: what the site offers, for displays
+    <base>/settings                 retained JSON: the site's settings, for the county
 
 `<base>` is `sot/<site>` by default. docs/mqtt.md is the user-facing version of this contract.
 """
@@ -45,6 +46,7 @@ SET: Final = "set"
 STATE_KEY: Final = "state"
 EXPIRES_KEY: Final = "expires"
 PUBLIC: Final = "public"
+SETTINGS: Final = "settings"
 ONLINE: Final = "online"
 OFFLINE: Final = "offline"
 
@@ -63,6 +65,11 @@ def bridge_topic(site_id: str) -> str:
 def public_topic(base: str) -> str:
     """Topic of the site's public summary (retained, for displays and the county)."""
     return f"{base}/{PUBLIC}"
+
+
+def settings_topic(base: str) -> str:
+    """Topic of the site's settings (retained): the county takes its figures' settings there."""
+    return f"{base}/{SETTINGS}"
 
 
 def status_topic(base: str, node: str) -> str:
@@ -127,8 +134,8 @@ def parse_message(base: str, topic: str, payload: bytes | str, now: datetime) ->
     parts = topic[len(prefix) :].split("/")
     raw = payload.encode() if isinstance(payload, str) else payload
 
-    if parts == [PUBLIC]:
-        return parsed  # the site's own public summary, published by Home Assistant
+    if parts in ([PUBLIC], [SETTINGS]):
+        return parsed  # the site's summary and settings, published by its Home Assistant
     if parts[0] == NODE:
         # ESPHome nodes publish their own diagnostics under the node prefix; only status counts.
         if len(parts) == 3 and parts[2] == STATUS:

@@ -175,7 +175,11 @@ class Fuel:
             return None
         estimate = self.estimate
         smoothed: float | None = None
-        if estimate.filling is None and estimate.draining is None:
+        if estimate.scale is not None and estimate.scale != self._scale():
+            # A capacity changed since the last reading was taken in (a setting, a meta): the
+            # smoothed litres are on the old scale until the next reading starts them afresh.
+            smoothed = raw
+        elif estimate.filling is None and estimate.draining is None:
             if self.site.power.any_running(now):
                 for line, x in (
                     (estimate.by_rate, estimate.burned),
