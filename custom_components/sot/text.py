@@ -29,8 +29,12 @@ TEXTS: tuple[SotTextDescription, ...] = (
         mode=TextMode.TEXT,
         native_max=MESSAGE_MAX,
         exists_fn=lambda _, __: True,
-        # Typed by the operator and kept with the site: there whatever the nodes do.
-        available_fn=lambda _, __, ___: True,
+        # Typed by the operator and kept with the site: there whatever the nodes do. At the
+        # county it is the site's, as its summary last carried it: not shown as the site's
+        # message now while the site's link is down.
+        available_fn=lambda site, _, __: not (
+            site.settings.county_bridge and "mqtt" in site.links_down
+        ),
     ),
 )
 

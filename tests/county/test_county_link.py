@@ -164,6 +164,11 @@ async def test_the_county_shows_the_sites_public_message_and_sends_no_summary_of
         await site_ha.publish("sot/kall/public", json.dumps(summary), qos=1, retain=True)
         try:
             await wait_for_state(hass, "text.kall_public_message", "Öppet till 20 i kväll", WAIT)
+            # While the link is down the county cannot know the site's message now.
+            await hass.async_add_executor_job(kall.link.cut)
+            await wait_for_state(hass, "text.kall_public_message", "unavailable", WAIT)
+            await hass.async_add_executor_job(kall.link.restore)
+            await wait_for_state(hass, "text.kall_public_message", "Öppet till 20 i kväll", WAIT)
             await hass.async_add_executor_job(time.sleep, 4)  # past the summary's first wait
             await hass.async_block_till_done()
             denied = [
