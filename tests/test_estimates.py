@@ -817,6 +817,48 @@ def test_a_restart_while_the_set_runs_raises_no_drain() -> None:
     assert EventType.FUEL_DRAIN not in types(events)
 
 
+@pytest.mark.parametrize("down_minutes", [2, 10, 30])
+def test_a_drain_goes_on_across_a_restart_as_the_same_drain(down_minutes: int) -> None:
+    """Fuel stolen while Home Assistant is killed and started again: the drain raised before
+    goes on afterwards, with every litre lost counted from the level before it, and is not
+    raised again (the state saved at the kill is the one the alarm saved at once)."""
+    site = Site(Settings(tank_capacity=1000.0, tank_reserve=10.0))
+    assert standing(site, range(0, 30), 600.0) == []
+    rng = random.Random(5)
+    litres = 600.0
+    events: list[SiteEvent] = []
+
+    def steal(restarted: Site, seconds: range) -> None:
+        nonlocal litres
+        for second in seconds:
+            now = at(30) + timedelta(seconds=second)
+            litres -= 2.5  # 15 L a minute
+            level = round(litres / 10 + rng.gauss(0, 0.3), 2)
+            events.extend(
+                restarted.apply(
+                    [
+                        Reading("generator", "main", "state", "stopped", now),
+                        Reading("tank", "main", "level", level, now),
+                    ],
+                    now,
+                )
+            )
+
+    steal(site, range(0, 120, 10))
+    assert types(events).count(EventType.FUEL_DRAIN) == 1
+    saved = json.loads(json.dumps(site.snapshot()))  # what the alarm saved
+    # Killed and down: the theft goes on unseen, 15 L a minute.
+    litres -= 15.0 * down_minutes
+    restarted = Site(Settings(tank_capacity=1000.0, tank_reserve=10.0))
+    restarted.restore(saved)
+    steal(restarted, range(120 + down_minutes * 60, 240 + down_minutes * 60, 10))
+    stolen = 600.0 - litres
+    events += standing(restarted, range(34 + down_minutes, 50 + down_minutes), litres)
+    assert types(events).count(EventType.FUEL_DRAIN) == 1
+    (logged,) = restarted.fuel.estimate.drains
+    assert logged.litres == pytest.approx(stolen, abs=8.0)
+
+
 @pytest.mark.parametrize("capacity", [800.0, 1200.0])
 @pytest.mark.parametrize("engine", ["stopped", "running"])
 def test_a_tank_capacity_changed_raises_neither_a_refill_nor_a_drain(

@@ -32,8 +32,8 @@ TEXTS: tuple[SotTextDescription, ...] = (
         # Typed by the operator and kept with the site: there whatever the nodes do. At the
         # county it is the site's, as its summary last carried it: not shown as the site's
         # message now while the site's link is down.
-        available_fn=lambda site, _, __: not (
-            site.settings.county_bridge and "mqtt" in site.links_down
+        available_fn=lambda site, _, __: (
+            not (site.settings.county_bridge and "mqtt" in site.links_down)
         ),
     ),
 )

@@ -399,9 +399,19 @@ class Fuel:
             return
         threshold = max(REFILL_MIN, REFILL_SIGMAS * self.gauge_noise())
         gap = self.site.settings.stale_timeout.total_seconds()
+        # A drain under way when the gauge went unheard (Home Assistant restarted or killed),
+        # the set still standing and the gap short: the same drain goes on, counted from the
+        # level the tank held before it, and is not raised a second time.
+        carried = (
+            estimate.draining is not None
+            and running is False
+            and previous_time is not None
+            and time - previous_time <= LONG_STOP
+        )
         if (
             previous_time is not None
             and time - previous_time > gap
+            and not carried
             and (expected is None or litres - expected <= threshold)
         ):
             # Nothing is known of what burned while the gauge was not heard (Home Assistant not
