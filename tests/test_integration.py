@@ -15,8 +15,14 @@ import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_OFF, SERVICE_TURN_ON, STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    EVENT_STATE_CHANGED,
+    SERVICE_TURN_OFF,
+    SERVICE_TURN_ON,
+    STATE_UNAVAILABLE,
+)
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
@@ -700,3 +706,42 @@ async def test_a_damaged_saved_state_is_kept_aside_and_told(
         mqtt_hass, lambda: hass_storage[key]["data"] != damaged, "the site's own state to be saved"
     )
     assert hass_storage[kept[0]]["data"] == damaged
+
+
+async def test_a_named_components_friendly_name_holds_across_a_restart(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """Home Assistant names a device afresh from its device info as each of its entities is
+    added: a device with a meta name must not be named from kind and id and back again at
+    every start (each flip is a state change of every entity of the device)."""
+    entry = site_entry()
+    await start_site(mqtt_hass, field, entry)
+    try:
+        await field.publish("sot/kall/freezer/f5/meta", json.dumps({"name": "Frysbox 5"}))
+        await field.publish("sot/kall/freezer/f5", json.dumps({"temperature": -18.0}))
+        await wait_for_state(mqtt_hass, "sensor.kall_freezer_f5_temperature", "-18.0")
+        await wait_for(
+            mqtt_hass, lambda: device_name(mqtt_hass, entry, "f5") == "Kall Frysbox 5", "name"
+        )
+        names: list[str] = []
+
+        @callback
+        def record(event: Event[EventStateChangedData]) -> None:
+            new = event.data["new_state"]
+            # (Not the states Home Assistant itself writes for entities removed at the unload.)
+            if (
+                event.data["entity_id"].startswith("sensor.kall_freezer_f5_")
+                and new is not None
+                and not new.attributes.get("restored")
+            ):
+                names.append(str(new.attributes.get("friendly_name")))
+
+        stop = mqtt_hass.bus.async_listen(EVENT_STATE_CHANGED, record)
+        assert await mqtt_hass.config_entries.async_reload(entry.entry_id)
+        await mqtt_hass.async_block_till_done()
+        stop()
+        assert names
+        assert all(name.startswith("Kall Frysbox 5") for name in names), names
+        assert device_name(mqtt_hass, entry, "f5") == "Kall Frysbox 5"
+    finally:
+        await field.publish("sot/kall/freezer/f5/meta", b"", retain=True)

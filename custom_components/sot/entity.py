@@ -77,6 +77,8 @@ class SotEntity(CoordinatorEntity[SiteCoordinator]):
     # The meta name this entity last gave its device; None: the name from kind and id, which
     # the device has again each time an entity of it is added.
     _device_named: str | None = None
+    # A component device's info as made from kind and id (its translated name).
+    _device_from_kind: DeviceInfo | None = None
 
     def __init__(
         self,
@@ -110,7 +112,7 @@ class SotEntity(CoordinatorEntity[SiteCoordinator]):
             translation_placeholders={"site": coordinator.site_name, "id": component_id or ""},
         )
         _link_to_site(info, coordinator)
-        self._attr_device_info = info
+        self._attr_device_info = self._device_from_kind = info
 
     def add_to_platform_start(
         self,
@@ -127,6 +129,17 @@ class SotEntity(CoordinatorEntity[SiteCoordinator]):
         super().add_to_platform_start(hass, platform, parallel_updates)
         if not self.entity_id:
             self.entity_id = f"{platform.domain}.{slugify(self._english_name())}"
+        component = self.component
+        info = self._device_from_kind
+        if info is not None and component is not None and component.name:
+            # Home Assistant names the device from this info as each of its entities is added:
+            # with a meta name already known (a restart, a reload) it is that name, not the
+            # name from kind and id and back again, each a state change of every entity.
+            named = DeviceInfo(**info)
+            named.pop("translation_key", None)
+            named.pop("translation_placeholders", None)
+            named["name"] = f"{self.coordinator.site_name} {component.name}"
+            self._attr_device_info = named
 
     def _english_name(self) -> str:
         """The entity's full name (device and entity) as Home Assistant gives it in English."""
@@ -190,11 +203,12 @@ class SotEntity(CoordinatorEntity[SiteCoordinator]):
             device = registry.async_get(self.device_entry.id)
             if device is not None and device.name != full:
                 registry.async_update_device(device.id, name=full)
-        elif self._attr_device_info is not None:
+        elif self._device_from_kind is not None:
             # The meta was cleared: announce the device as at registration, translated name and
             # all (what Home Assistant does each time an entity of the device is added).
+            self._attr_device_info = self._device_from_kind
             registry.async_get_or_create(
-                config_entry_id=self.coordinator.config_entry.entry_id, **self._attr_device_info
+                config_entry_id=self.coordinator.config_entry.entry_id, **self._device_from_kind
             )
 
     @callback
