@@ -52,7 +52,11 @@ async def async_get_config_entry_diagnostics(
         },
         "base_topic": entry.data[CONF_BASE_TOPIC],
         # At the county: when the site's own settings last came over the bridge (None: never).
-        "site_settings_at": coordinator.site_settings_at,
+        "site_settings_at": (
+            None
+            if coordinator.site_settings_at is None
+            else coordinator.site_settings_at.isoformat()
+        ),
         "messages": coordinator.messages,
         "rejected": dict(coordinator.rejected),
         "recent_rejections": list(coordinator.recent_rejections),

@@ -24,6 +24,7 @@ from custom_components.sot.const import (
     CONF_TANK_RESERVE,
     DEFAULT_OPTIONS,
 )
+from custom_components.sot.diagnostics import async_get_config_entry_diagnostics
 from custom_components.sot.site.fuel_curve import fuel_rate
 from custom_components.sot.site_settings import settings_payload
 
@@ -135,6 +136,8 @@ async def test_the_county_shows_the_sites_figures_with_the_sites_settings(
                 f"{sites:.1f} h with the site's settings",
                 WAIT,
             )
+            diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+            assert diagnostics["site_settings_at"] is not None
             # The county's Configure shows them; whether the bridge is on stays its own.
             assert {key: entry.options[key] for key in KALL} == KALL
             assert entry.options["county_bridge"] is True
