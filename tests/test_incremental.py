@@ -13,6 +13,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -109,3 +110,33 @@ def test_kept_power_answers_equal_fresh_ones(
             for generator in site.generators():
                 assert site.power.running(generator, at) == fresh.running(generator, at)
                 assert site.power.on_load(generator, at) == fresh.on_load(generator, at)
+
+
+def test_a_reading_the_power_does_not_read_keeps_its_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A generator's coolant temperature leaves where the power comes from as it was worked
+    out; one that makes a silent generator heard again brings its state word back to life,
+    and the answers follow."""
+    site = Site(SETTINGS)
+    site.apply([Reading("generator", "main", "state", "running", T0)], T0)
+    generator = site.generators()[0]
+    assert site.power.running(generator, T0) is True
+    worked_out: list[datetime] = []
+    work_out = Power._work_out
+
+    def counted(power: Power, now: datetime) -> Any:
+        worked_out.append(now)
+        return work_out(power, now)
+
+    monkeypatch.setattr(Power, "_work_out", counted)
+    soon = T0 + timedelta(seconds=0.5)  # within the run time's integration step
+    site.apply([Reading("generator", "main", "coolant_temperature", 80.0, soon)], soon)
+    assert site.power.running(generator, soon) is True
+    assert worked_out == []
+
+    later = soon + SETTINGS.stale_timeout + timedelta(seconds=1)
+    assert site.power.running(generator, later) is None  # silent past the timeout
+    site.apply([Reading("generator", "main", "coolant_temperature", 81.0, later)], later)
+    assert site.power.running(generator, later) is True
+    assert site.power.running(generator, later) == Power(site).running(generator, later)

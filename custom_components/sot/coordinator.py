@@ -401,6 +401,16 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         readings, meta, status = parsed.readings, parsed.meta, parsed.status
         if readings and self.transports:
             readings = parsed.readings = self._not_owned_elsewhere(readings, message.topic)
+        if (
+            readings
+            and not parsed.rejections
+            and meta is None
+            and status is None
+            and parsed.cleared_node is None
+        ):
+            # Readings and nothing else: nearly every message.
+            self._publish(now, self._apply(readings, now), readings)
+            return
         cleared: list[Rejection] = []
         if parsed.rejections:
             for rejection in parsed.rejections:
@@ -423,10 +433,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             self._publish(now, self.site.forget_node(node, now), (), on_node, everything=True)
             return
         if readings:
-            # Readings a bridge queued arrive late with the time they were measured (`ts`):
-            # what follows from them (an outage's start, a freezer's alarm) is placed then.
-            measured = readings[0].time if len(readings) == 1 else max(r.time for r in readings)
-            events += self.site.apply(readings, min(now, measured))
+            events += self._apply(readings, now)
         self._no_readings(cleared, now)
         if cleared or meta is not None:
             touched = {r.quantity[:2] for r in cleared if r.quantity}
@@ -440,6 +447,15 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
                 self._take_public_message(payload, now)
             elif message.topic == settings_topic(self.base_topic):
                 self._take_site_settings(message.topic, payload, now)
+
+    def _apply(self, readings: list[Reading], now: datetime) -> list[SiteEvent]:
+        """Take MQTT readings into the site; return the alarms they raised.
+
+        Readings a bridge queued arrive late with the time they were measured (`ts`): what
+        follows from them (an outage's start, a freezer's alarm) is placed then.
+        """
+        measured = readings[0].time if len(readings) == 1 else max(r.time for r in readings)
+        return self.site.apply(readings, min(now, measured))
 
     def _take_public_message(self, payload: Any, now: datetime) -> None:
         """At the county: the operator's message, as the site's summary carries it."""
@@ -689,7 +705,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             and not touched
             and status is None
             and not everything
-            and self._one_reading(readings[0])
+            and self._one_reading(readings[0], now)
         ):
             return
         # The quantities read of each component, and the components told as a whole (a node's
@@ -767,25 +783,41 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             self._tell_site(whole)
         self._tell(read, whole)
 
-    def _one_reading(self, reading: Reading) -> bool:
+    def _one_reading(self, reading: Reading, now: datetime) -> bool:
         """The most common message, told in short: one more reading of a quantity already
-        shown, of a live component whose kind no site-wide figure follows (a freezer's
-        temperature), that raised nothing. What `_publish` does for it, without working out
-        availability, power and site-wide figures it cannot change; False (nothing done) for
-        any other."""
-        kind, key = reading.kind, (reading.kind, reading.id)
-        if (
-            kind in _SITE_WIDE_KINDS
-            or (kind, reading.id, reading.quantity) not in self._known_quantities
-            or self._availability.get(key) is not True
-        ):
+        shown, of a live component, that raised nothing and left the power where it was (a
+        freezer's temperature, a generator's output). What `_publish` does for it, without the
+        sets it builds for many readings and components, and without working out the
+        availability it cannot change; False (nothing done) for any other."""
+        kind, component_id, name = reading.kind, reading.id, reading.quantity
+        key = (kind, component_id)
+        if (kind, component_id, name) not in self._known_quantities:
+            return False
+        if self._availability.get(key) is not True:
             return False
         coldchain = self.site.coldchain.records_revision
         if coldchain != self._coldchain_saved or coldchain != self._coldchain_shown:
             return False
+        if kind in _POWER_SOURCE_KINDS:
+            power = self.site.power
+            if (power.source(now), power.grid_present(now)) != self._power_shown:
+                return False  # the freezers and the site's figures follow it at once
         if self.site.revision != self._saved_revision:
             self._changed()
-        self._tell({key: {reading.quantity}}, set())
+        if kind in _SITE_WIDE_KINDS and self._due(None):
+            whole: set[tuple[str, str]] = set()
+            self._tell_site(whole)
+            self._tell({key: {name}}, whole)
+            return True
+        # `_tell` of this one quantity, written out.
+        derived = self._component_listeners.get(key)
+        if derived and self._due(key):
+            for listener in list(derived):
+                listener()
+        by_quantity = self._quantity_listeners.get(key)
+        if by_quantity and (listeners := by_quantity.get(name)):
+            for listener in list(listeners):
+                listener()
         return True
 
     def _tell(self, read: dict[tuple[str, str], set[str]], whole: set[tuple[str, str]]) -> None:

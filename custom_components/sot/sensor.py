@@ -762,15 +762,20 @@ class SotSensor(SotEntity, SensorEntity):
             return super()._shown_now()
         # A quantity as it came (most of a site's sensors, and most messages): its one value,
         # looked up once, decides availability and state.
-        component, coordinator = self.component, self.coordinator
+        coordinator, key = self.coordinator, self._component_key
+        site = coordinator.site
+        component = None if key is None else site.components.get(key)
         value = (
-            None
-            if component is None
-            else coordinator.site.fresh(component, self.entity_description.key, coordinator.now())
+            None if component is None else site.fresh(component, self._followed, coordinator.now())
         )
         if value is None or not coordinator.last_update_success:
             return (False,)
-        return (True, None if isinstance(value, bool) else value, self._with_clock(None))
+        clock = coordinator.clock
+        return (
+            True,
+            None if isinstance(value, bool) else value,
+            None if clock is None else {DEMO_CLOCK_SPEED: clock.speed},
+        )
 
     def _written(self, shown: tuple[Any, ...]) -> tuple[Any, ...]:
         if shown[0] and isinstance(shown[1], int | float):

@@ -110,9 +110,10 @@ def site_from_status_topic(topic: str) -> str | None:
     return None
 
 
-# The plain-value topics seen, with what they name: a site's topics are few and each repeats
-# all day, so its kind, id and quantity are checked once, not on every message.
-_PLAIN_TOPICS: dict[tuple[str, str], tuple[Kind, str, Quantity]] = {}
+# The plain-value topics seen, with what they name (the kind as the readings carry it): a
+# site's topics are few and each repeats all day, so its kind, id and quantity are checked
+# once, not on every message.
+_PLAIN_TOPICS: dict[tuple[str, str], tuple[str, str, Quantity]] = {}
 MAX_KNOWN_TOPICS: Final = 8192
 
 
@@ -225,14 +226,14 @@ def _parse_plain(
         return
     if len(_PLAIN_TOPICS) >= MAX_KNOWN_TOPICS:
         _PLAIN_TOPICS.clear()  # a flood of made-up topics must not grow it without bound
-    _PLAIN_TOPICS[(base, topic)] = (kind, component_id, spec)
-    _read_plain(parsed, topic, kind, component_id, spec, raw, now)
+    _PLAIN_TOPICS[(base, topic)] = (kind.value, component_id, spec)
+    _read_plain(parsed, topic, kind.value, component_id, spec, raw, now)
 
 
 def _read_plain(
     parsed: Parsed,
     topic: str,
-    kind: Kind,
+    kind: str,
     component_id: str,
     spec: Quantity,
     raw: bytes,
@@ -245,9 +246,9 @@ def _read_plain(
     try:
         value = parse_text(spec, text)
     except ValueRejected as err:
-        _reject(parsed, err.reason, topic, str(err), (kind.value, component_id, name))
+        _reject(parsed, err.reason, topic, str(err), (kind, component_id, name))
         return
-    parsed.readings.append(Reading(kind.value, component_id, name, value, now))
+    parsed.readings.append(Reading(kind, component_id, name, value, now))
 
 
 def _load_object(parsed: Parsed, topic: str, raw: bytes) -> dict[str, object] | None:

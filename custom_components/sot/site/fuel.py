@@ -357,18 +357,25 @@ class Fuel:
     def observe(self, now: datetime, events: list[SiteEvent]) -> None:
         """Take in the tanks' newest reading: the lines, refills and drains."""
         tanks = self.site.of_kind(Kind.TANK)
-        litres = self.litres(now)
-        if litres is None:
-            return
+        # Most calls come with another reading (a generator's output): no newer level, so
+        # nothing to take in, and the litres need not be worked out.
         newest = max(
-            sample.time
-            for tank in tanks
-            for name, sample in tank.values.items()
-            if name in ("level", "volume")
+            (
+                sample.time
+                for tank in tanks
+                for name, sample in tank.values.items()
+                if name in ("level", "volume")
+            ),
+            default=None,
         )
+        if newest is None:
+            return
         time = newest.timestamp()
         estimate = self.estimate
         if estimate.level_time is not None and time <= estimate.level_time:
+            return
+        litres = self.litres(now)
+        if litres is None:
             return
         previous_time, estimate.level_time = estimate.level_time, time
         scale = self._scale()

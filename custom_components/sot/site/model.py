@@ -107,7 +107,8 @@ class Site:
         # Goes up whenever something worth saving changed.
         self.revision = 0
         # How many of those changes were readings no power figure reads (a freezer's, a
-        # tank's): `Power` keeps its answers while only these go up.
+        # tank's, a generator's coolant temperature): `Power` keeps its answers while only
+        # these go up.
         self.quiet_revisions = 0
 
     # -- input -----------------------------------------------------------------------------
@@ -130,6 +131,7 @@ class Site:
         for reading in readings:
             quantity, time = reading.quantity, reading.time
             component = components.get((reading.kind, reading.id))
+            created = component is None
             if component is None:
                 component = self.component(reading.kind, reading.id, create=True)
                 assert component is not None  # created on demand
@@ -152,7 +154,9 @@ class Site:
                 self._record_cold_chain(component, reading)
             component.values[quantity] = Sample(reading.value, time, silent)
             self.revision += 1  # what was worked out from the values before is not the answer
-            if kind not in _POWER_SOURCE_INPUTS:
+            if kind not in _POWER_SOURCE_INPUTS or (
+                node is None and not created and self.power.unmoved_by(component, quantity)
+            ):
                 self.quiet_revisions += 1
             component.reported.add(quantity)
             seen = component.last_seen

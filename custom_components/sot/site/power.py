@@ -21,6 +21,16 @@ RUNNING_RPM: Final = 300
 # Below this generator output the breaker is taken to be open ("running, not on load").
 ON_LOAD_KW: Final = 0.2
 ON_LOAD_PERCENT: Final = 1.0
+# What the answers read of each kind's values, and of those the words and ON/OFF values: these
+# stay live past their age while their component is heard from (`Site.fresh`).
+_READS: Final[dict[Kind, frozenset[str]]] = {
+    Kind.GENERATOR: frozenset({"state", "speed", "on_load", "power", "load"}),
+    Kind.GRID: frozenset({"present", "voltage"}),
+}
+_WORDS: Final[dict[Kind, tuple[str, ...]]] = {
+    Kind.GENERATOR: ("state", "on_load"),
+    Kind.GRID: ("present",),
+}
 
 
 class PowerSource(StrEnum):
@@ -72,6 +82,31 @@ class Power:
             return kept
         kept = self._kept = self._work_out(now)
         return kept
+
+    def unmoved_by(self, component: Component, name: str) -> bool:
+        """Whether a new value of `name` of `component` (a grid meter or generator the answers
+        already know, over the link it had) leaves the kept answers as they hold.
+
+        True for a quantity the answers do not read (a coolant temperature, a frequency, a
+        counter), unless the component has a word or ON/OFF value they read that was already
+        older than the staleness timeout when they were worked out: the reading moves when the
+        component was last heard from, and that can make such a value live again. A value
+        within its age when they were worked out bounds how long they hold, so a later
+        hearing cannot change them before they are worked out again.
+        """
+        reads = _READS.get(component.kind)
+        if reads is None or name in reads:
+            return False
+        kept = self._kept
+        if kept is None:
+            return True
+        timeout = self.site.settings.stale_timeout
+        values = component.values
+        for word in _WORDS[component.kind]:
+            sample = values.get(word)
+            if sample is not None and sample.time + timeout < kept.since:
+                return False
+        return True
 
     def _work_out(self, now: datetime) -> _Answers:
         site = self.site
