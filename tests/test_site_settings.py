@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import aiomqtt
 import pytest
+from homeassistant.core import HomeAssistant
 
 from custom_components.sot.const import (
     CONF_COUNTY_BRIDGE,
@@ -17,6 +19,8 @@ from custom_components.sot.const import (
     OPTION_RANGES,
 )
 from custom_components.sot.site_settings import merged_options, parse_settings, settings_payload
+
+from .helpers import site_entry, start_site, wait_for
 
 
 def test_the_payload_holds_every_setting_but_the_bridge_and_reads_back() -> None:
@@ -65,3 +69,25 @@ def test_limits_that_would_contradict_the_countys_others_are_refused() -> None:
     county = {**DEFAULT_OPTIONS, CONF_FREEZER_WARNING: -15.0, CONF_FREEZER_CRITICAL: -12.0}
     with pytest.raises(ValueError, match=r"freezer_critical -20\.0 is not above freezer_warning"):
         merged_options(county, {CONF_FREEZER_CRITICAL: -20.0})
+
+
+async def test_settings_that_come_while_the_site_is_set_up_are_applied(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """At the county the retained settings may come before the entry's update listener is
+    there: they are applied all the same, not only written into the entry."""
+    coordinator = await start_site(mqtt_hass, field, site_entry(county_bridge=True))
+    entry = coordinator.config_entry
+    entry.update_listeners.clear()  # as while the site is still being set up
+    try:
+        await field.publish(
+            "sot/kall/settings", settings_payload({CONF_TANK_CAPACITY: 600.0}), retain=True
+        )
+        await wait_for(
+            mqtt_hass,
+            lambda: coordinator.site.settings.tank_capacity == 600.0,
+            "the site's tank capacity in force",
+        )
+        assert entry.options[CONF_TANK_CAPACITY] == 600.0
+    finally:
+        await field.publish("sot/kall/settings", b"", retain=True)

@@ -490,8 +490,11 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         self.site_settings_at = now
         if options != dict(self.config_entry.options):
             _LOGGER.info("%s: settings taken from the site's own Home Assistant", self.site_name)
-            # The entry's update listener applies them, as it does a change made in the form.
             self.hass.config_entries.async_update_entry(self.config_entry, options=options)
+            # Applied here, not left to the entry's update listener: the retained message may
+            # come while the site is still being set up, before that listener is there. (The
+            # listener then finds the settings started with and does nothing.)
+            self.async_apply_options()
 
     def _not_owned_elsewhere(self, readings: list[Reading], topic: str) -> list[Reading]:
         """Readings for components no other transport feeds; the others are refused.
