@@ -139,12 +139,12 @@ async def _clear_retained(hass: HomeAssistant, entry: SotConfigEntry, base: str 
     they can be."""
     if not base:
         return
-    for topic in (summary_topic(base), settings_topic(base)):
-        if not hass.config_entries.async_loaded_entries(MQTT_DOMAIN) or not ha_mqtt.is_connected(
-            hass
-        ):
+    topics = (summary_topic(base), settings_topic(base))
+    if not hass.config_entries.async_loaded_entries(MQTT_DOMAIN) or not ha_mqtt.is_connected(hass):
+        for topic in topics:
             _LOGGER.warning("%s: MQTT is not connected; %s stays on the broker", entry.title, topic)
-            continue
+        return
+    for topic in topics:
         try:
             await ha_mqtt.async_publish(hass, topic, "", qos=PUBLIC_QOS, retain=True)
         except HomeAssistantError as err:

@@ -22,7 +22,6 @@ from .const import (
     CONF_BASE_TOPIC,
     CONF_COUNTY_BRIDGE,
     CONF_FREEZER_CRITICAL,
-    CONF_FREEZER_WARNING,
     CONF_SERVICE_DUE_DATE,
     CONF_SITE_ID,
     DEFAULT_OPTIONS,
@@ -32,6 +31,7 @@ from .const import (
     SUBENTRY_MODBUS,
 )
 from .mqtt.topics import ID_PATTERN, site_from_status_topic
+from .site_settings import limits_contradict
 
 CONF_NAME = "name"
 # A base topic is a plain topic: no wildcards, no empty levels, no leading or trailing slash.
@@ -70,7 +70,7 @@ def _options_schema(current: dict[str, Any]) -> vol.Schema:
 
 
 def _check_options(user_input: dict[str, Any]) -> dict[str, str]:
-    if user_input[CONF_FREEZER_CRITICAL] <= user_input[CONF_FREEZER_WARNING]:
+    if limits_contradict(user_input):
         return {CONF_FREEZER_CRITICAL: "critical_not_above_warning"}
     return {}
 

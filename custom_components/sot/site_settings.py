@@ -89,14 +89,21 @@ def parse_settings(payload: str | bytes | bytearray) -> dict[str, Any]:
     return settings
 
 
+def limits_contradict(options: dict[str, Any]) -> bool:
+    """Whether the freezer critical limit is not above the warning limit (defaults for what is
+    not set): the options form and the site's settings are refused alike."""
+    merged = {**DEFAULT_OPTIONS, **options}
+    return bool(merged[CONF_FREEZER_CRITICAL] <= merged[CONF_FREEZER_WARNING])
+
+
 def merged_options(options: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
     """The county's options of a site with the site's `settings` taken in; ValueError when the
     freezer limits that result contradict each other."""
     merged = {**options, **settings}
     if merged.get(CONF_SERVICE_DUE_DATE, "") is None:
         del merged[CONF_SERVICE_DUE_DATE]
-    defaults = {**DEFAULT_OPTIONS, **merged}
-    if defaults[CONF_FREEZER_CRITICAL] <= defaults[CONF_FREEZER_WARNING]:
+    if limits_contradict(merged):
+        defaults = {**DEFAULT_OPTIONS, **merged}
         raise ValueError(
             f"{CONF_FREEZER_CRITICAL} {defaults[CONF_FREEZER_CRITICAL]} is not above "
             f"{CONF_FREEZER_WARNING} {defaults[CONF_FREEZER_WARNING]}"
