@@ -172,3 +172,73 @@ def test_kill_and_stop_lose_nothing_and_raise_nothing_twice(stack: DemoStack) ->
     assert raised["freezer_warning"] <= 1, raised
     # Nothing else: a restart while the set burns is no drain, refill, or silent site.
     assert set(raised) <= {"grid_lost", "generator_fault", "freezer_warning"}, raised
+
+
+class Theft:
+    """The site standing still on the grid while fuel is taken from its tank, 1 L a reading
+    (every half second: 2 L a storm minute at the demo's 60×), until `hold` is set."""
+
+    def __init__(self, port: int) -> None:
+        self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="test-theft")
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        self.litres = 800.0
+        self.stealing = threading.Event()
+        self.hold = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        base = f"sot/{SITE}"
+        while not self._stop.wait(0.5):
+            if self.stealing.is_set() and not self.hold.is_set():
+                self.litres -= 1.0
+            self.client.publish(f"{base}/grid/main/present", "ON", qos=1)
+            self.client.publish(f"{base}/generator/main/state", "stopped", qos=1)
+            self.client.publish(f"{base}/tank/main/volume", f"{self.litres:.1f}", qos=1)
+
+    def __enter__(self) -> Theft:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def test_a_theft_across_a_kill_is_one_drain_with_every_litre(stack: DemoStack) -> None:
+    """Fuel taken while Home Assistant is killed and started again: one `fuel_drain` alarm,
+    and the drain logged with the litres lost before, during and after the kill."""
+    assert stack.broker_port is not None
+    runtime = f"sensor.{SITE}_fuel_runtime"
+    with Theft(stack.broker_port) as theft:
+        stack.start_home_assistant()
+        _wait_for_recorded(stack, f"sensor.{SITE}_tank_volume", 0, 120)
+        time.sleep(15)  # the still tank's level learnt (from five storm minutes on)
+        theft.stealing.set()
+        deadline = time.monotonic() + 60
+        while not _raised(stack)["fuel_drain"]:
+            assert time.monotonic() < deadline, "no fuel_drain raised"
+            time.sleep(1)
+        _end_hass(stack, signal.SIGKILL)
+        stack.start_home_assistant()
+        volume = f"sensor.{SITE}_tank_volume"
+        _wait_for_recorded(stack, volume, len(_numbers(stack, volume)) + 5, 120)
+        theft.hold.set()
+        stolen = 800.0 - theft.litres
+        # The drain ends once the level has held for five storm minutes (5 s here).
+        deadline = time.monotonic() + 60
+        while True:
+            drains = [a.get("last_drain") for _, a in _states(stack, runtime)]
+            logged = [d for d in drains if isinstance(d, dict)]
+            if logged:
+                break
+            assert time.monotonic() < deadline, "the drain was never logged"
+            time.sleep(1)
+        _end_hass(stack, signal.SIGTERM)
+
+    assert _raised(stack)["fuel_drain"] == 1, _raised(stack)
+    # The gauge reads whole litres without noise: every litre taken is in the drain logged.
+    assert float(logged[-1]["litres"]) == pytest.approx(stolen, abs=1.0), stolen

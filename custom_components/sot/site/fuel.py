@@ -20,6 +20,7 @@ from .fuel_curve import fuel_rate
 from .fuel_estimate import (
     CURVE_TRUST,
     DEFAULT_NOISE,
+    DRAIN_HOLD,
     DRAIN_MIN,
     DRAIN_REFERENCE,
     DRAIN_SETTLE,
@@ -458,7 +459,8 @@ class Fuel:
         estimate = self.estimate
         self._end_drain(time)
         estimate.level = litres
-        estimate.still = estimate.dropped = estimate.filling = None
+        estimate.dropped = estimate.filling = None
+        self._settle(None)
         if rescaled:
             estimate.recent = []
             estimate.by_rate, estimate.by_curve, estimate.by_hours = Line(), Line(), Line()
@@ -493,15 +495,44 @@ class Fuel:
         recent = estimate.recent
         gone = 0
         while gone < len(recent) and recent[gone][0] <= time - DRAIN_WINDOW:
-            reading = recent[gone]
-            gone += 1
             if estimate.still is not None and estimate.draining is None:
-                since, mean, weight = estimate.still
-                fade = math.exp(-(reading[0] - since) / DRAIN_REFERENCE) if weight else 1.0
-                weight = weight * fade + 1
-                estimate.still = [reading[0], mean + (reading[1] - mean) / weight, weight]
+                self._hold(recent[gone])
+            gone += 1
         del recent[:gone]
         recent.append([time, litres])
+
+    def _hold(self, reading: list[float]) -> None:
+        """A reading that left the minute: the still tank's level learns it once it is older
+        than `DRAIN_HOLD`, so the first litres of a drain not yet raised are not learnt as the
+        level the tank held (they would be missing from the loss). A young level learns at
+        once, so that a drain can be judged soon after the engine stopped."""
+        estimate = self.estimate
+        assert estimate.still is not None
+        held = estimate.held
+        if estimate.still[2] < len(estimate.recent):
+            self._learn(reading[0], reading[1], 1.0)
+            return
+        if not held or reading[0] - held[-1][0] >= DRAIN_HOLD:
+            held.append([reading[0], 0.0, 0.0])
+            if len(held) > 2:
+                start, total, count = held.pop(0)
+                self._learn(start, total / count, count)
+        held[-1][1] += reading[1]
+        held[-1][2] += 1.0
+
+    def _learn(self, time: float, litres: float, count: float) -> None:
+        """The still tank's level takes in `count` readings averaging `litres`."""
+        estimate = self.estimate
+        assert estimate.still is not None
+        since, mean, weight = estimate.still
+        fade = math.exp(-(time - since) / DRAIN_REFERENCE) if weight else 1.0
+        weight = weight * fade + count
+        estimate.still = [time, mean + (litres - mean) * count / weight, weight]
+
+    def _settle(self, still: list[float] | None) -> None:
+        """The still tank's level starts again (or is unknown): nothing held is learnt."""
+        self.estimate.still = still
+        self.estimate.held = []
 
     def _running(self, time: float, litres: float, now: datetime) -> None:
         """A reading while a generator runs: a point on each line whose x is known."""
@@ -510,7 +541,7 @@ class Fuel:
             for line in (estimate.by_rate, estimate.by_curve, estimate.by_hours):
                 line.cut()
         estimate.stopped_at = None
-        estimate.still = None
+        self._settle(None)
         fade = math.exp(-(estimate.run_hours - estimate.faded_at) / FORGET_HOURS)
         estimate.faded_at = estimate.run_hours
         rate_known = self.rate_now(now) is not None
@@ -558,7 +589,7 @@ class Fuel:
             return
         if estimate.still is None:
             if time - estimate.stopped_at >= DRAIN_SETTLE - DRAIN_WINDOW:
-                estimate.still = [time, litres, 0.0]
+                self._settle([time, litres, 0.0])
             return
         _, reference, weight = estimate.still
         window = [r[1] for r in estimate.recent]
@@ -589,6 +620,9 @@ class Fuel:
         if now_lost > lost + noise:
             estimate.draining = [start, reference, now_lost, time]
         elif time - lower_at >= DRAIN_SETTLE:
+            # The level has held: the loss is what it held at, not the last step above the
+            # noise (which lags the level by up to one step, or leads it by one noisy mean).
+            estimate.draining = [start, reference, now_lost, lower_at]
             self._end_drain(time)
 
     def _end_drain(self, time: float) -> None:
@@ -602,7 +636,7 @@ class Fuel:
         for line in (estimate.by_rate, estimate.by_curve, estimate.by_hours):
             line.cut()
         window = [r[1] for r in estimate.recent]
-        estimate.still = [time, sum(window) / len(window), float(len(window))]
+        self._settle([time, sum(window) / len(window), float(len(window))])
 
     def _follow_refill(
         self, time: float, litres: float, now: datetime, events: list[SiteEvent]
@@ -624,7 +658,7 @@ class Fuel:
             return  # a spike, not a delivery
         for line in (estimate.by_rate, estimate.by_curve, estimate.by_hours):
             line.cut()
-        estimate.still = None if estimate.stopped_at is None else [time, after, 0.0]
+        self._settle(None if estimate.stopped_at is None else [time, after, 0.0])
         estimate.refills = [*estimate.refills, Tally(start, round(added, 1))][-LOG_LENGTH:]
         began = datetime.fromtimestamp(start, now.tzinfo)
         self.site.outages.refilled(began, round(added, 1))

@@ -55,6 +55,10 @@ DRAIN_SIGMAS: Final = 4.0
 DRAIN_MIN: Final = 5.0
 DRAIN_REFERENCE: Final = 7200.0
 DRAIN_SETTLE: Final = 300.0
+# Readings leave the drain window into the still tank's level only once they are this old
+# (DRAIN_HOLD to twice it, held in two batches): the minutes of a slow drain before it is raised
+# are not learnt as the level the tank held.
+DRAIN_HOLD: Final = 600.0
 # A run that starts after a stop this long starts a new stretch (the level may have drifted
 # with the temperature meanwhile).
 LONG_STOP: Final = 3600.0
@@ -210,6 +214,8 @@ class FuelEstimate:
     filling: list[float] | None = None
     # The still tank: [since, mean level, weight] learnt while every engine stands still.
     still: list[float] | None = None
+    # Readings that left the drain window, not yet learnt: [[first time, sum, count], ...].
+    held: list[list[float]] = field(default_factory=list)
     # The last readings within the drain window: [[time, litres], ...].
     recent: list[list[float]] = field(default_factory=list)
     # While running: the litres expected before a reading far below them (one more confirms).
@@ -244,6 +250,7 @@ class FuelEstimate:
             "noise": self.noise,
             "filling": None if self.filling is None else list(self.filling),
             "still": None if self.still is None else list(self.still),
+            "held": [list(h) for h in self.held],
             "recent": [list(r) for r in self.recent],
             "dropped": self.dropped,
             "draining": None if self.draining is None else list(self.draining),
@@ -280,6 +287,12 @@ class FuelEstimate:
                 raise ValueError("a generator's hourly fuel rate is damaged")
             return numbers
 
+        def batch(values: Any) -> list[float]:
+            numbers = [float(x) for x in values]
+            if len(numbers) != 3 or numbers[2] <= 0:
+                raise ValueError("fuel held readings are damaged")
+            return numbers
+
         def tallies(key: str) -> list[Tally]:
             return [Tally(float(t), float(litres)) for t, litres in data.get(key) or ()]
 
@@ -296,6 +309,7 @@ class FuelEstimate:
             noise=number("noise"),
             filling=numbers("filling", 4),
             still=numbers("still", 3),
+            held=[batch(h) for h in data.get("held") or ()],
             recent=[[float(t), float(v)] for t, v in data.get("recent") or ()],
             dropped=number("dropped"),
             draining=numbers("draining", 4),
