@@ -155,6 +155,42 @@ def test_without_a_power_signal_the_warming_starts_at_the_last_low() -> None:
     assert countdown(site, -12.0, 300) is None
 
 
+def rests(minute: float, rest: float = 20.0) -> float:
+    """A powered cabinet's air: rests of `rest` minutes rising 1 °C from −19.5 °C, runs of 10."""
+    phase = minute % (rest + 10)
+    return -19.5 + phase / rest if phase < rest else -18.5 - (phase - rest) / 10
+
+
+def test_without_a_power_signal_a_rest_longer_than_any_seen_is_a_warming() -> None:
+    """The compressor rests 20 minutes between runs; when it does not come on again, the warming
+    is told from the rest's length (30 min) before the rise passes the band by its margin
+    (about 41 min at 2.9 °C an hour)."""
+    site = Site()
+    for minute in range(0, 180):
+        feed(site, minute, "freezer", "f1", temperature=round(rests(minute), 1))
+        assert countdown(site, -12.0, minute) is None
+    # 180 min is the bottom of a cycle: the power goes, the cabinet warms (τ 13.5 h).
+    for minute in range(180, 213):
+        feed(site, minute, "freezer", "f1", temperature=round(newton(-19.5, 13.5, minute - 180), 1))
+    shown = countdown(site, -12.0, 212)
+    assert shown is not None
+    assert shown.basis == "readings"
+    assert shown.warming_since is not None
+    assert abs((shown.warming_since - at(180)).total_seconds()) <= 120
+
+
+def test_without_a_power_signal_a_rest_a_little_longer_than_usual_is_no_warming() -> None:
+    site = Site()
+    for minute in range(0, 180):
+        feed(site, minute, "freezer", "f1", temperature=round(rests(minute), 1))
+    # One rest of 24 minutes instead of 20 (a door left shut, a cooler room): still cycling.
+    for minute in range(180, 300):
+        offset = minute - 180
+        temperature = rests(offset, 24.0) if offset < 34 else rests(offset - 34)
+        feed(site, minute, "freezer", "f1", temperature=round(temperature, 1))
+        assert countdown(site, -12.0, minute) is None
+
+
 def test_without_a_power_signal_a_defrost_heater_is_not_a_warming() -> None:
     site = Site()
     for minute in range(0, 120):
@@ -429,13 +465,15 @@ def test_without_a_power_signal_a_restart_mid_detection_starts_the_same_warming(
     site, restarted = Site(), Site()
     for minute in range(0, 120):
         feed(site, minute, "freezer", "f1", temperature=cycling(minute))
-    for minute in range(120, 240):
-        feed(site, minute, "freezer", "f1", temperature=newton(-20.5, 20.0, minute - 120))
     warming = site.freezers.alarms["f1"].warming
+    paused = 120
+    while warming.risen is None:  # until risen past the cycle, not yet for long enough
+        feed(site, paused, "freezer", "f1", temperature=newton(-20.5, 20.0, paused - 120))
+        paused += 1
+        assert paused < 240
     assert warming.start is None
-    assert warming.risen is not None  # risen past the cycle, not yet for long enough
     restarted.restore(json.loads(json.dumps(site.snapshot())))
-    for minute in range(240, 300):
+    for minute in range(paused, 300):
         temperature = newton(-20.5, 20.0, minute - 120)
         for each in (site, restarted):
             feed(each, minute, "freezer", "f1", temperature=temperature)

@@ -64,6 +64,11 @@ BAND_HISTORY: Final = timedelta(minutes=60).total_seconds()
 # ...that has gone on this long without a fall (a defrost heater, 20-30 min, is off by then).
 BAND_PERSIST: Final = timedelta(minutes=30).total_seconds()
 RISEN_PERSIST: Final = timedelta(minutes=5).total_seconds()
+# A rest that has risen past the cabinet's usual rise between runs and lasted this much longer
+# than any rest between runs seen (at least REST_CYCLES of them) is a warming too: the compressor
+# would have run by then.
+REST_FACTOR: Final = 1.25
+REST_CYCLES: Final = 3
 # A rise over the last HEATER_WINDOW this much faster than between compressor runs is a heater
 # (a defrost) or an open door, not a cabinet without power.
 HEATER_WINDOW: Final = timedelta(minutes=15).total_seconds()
@@ -206,9 +211,9 @@ def _bends(longer: _Line, shorter: _Line) -> bool:
 
 def _last_low(
     buckets: list[list[float]],
-) -> tuple[list[float], list[tuple[float, float]]]:
+) -> tuple[list[float], list[tuple[float, float, float]]]:
     """The bucket of the last low point (after the last fall), and every earlier rise before a
-    fall: (°C, °C per hour)."""
+    fall: (°C, °C per hour, hours)."""
     # Each bucket's neighbourhood mean: one noisy reading is not a fall.
     smooth = [
         [
@@ -220,7 +225,7 @@ def _last_low(
         for i, b in enumerate(buckets)
     ]
     low, high = smooth[0], smooth[0]
-    rises: list[tuple[float, float]] = []
+    rises: list[tuple[float, float, float]] = []
     for bucket in smooth[1:]:
         value = bucket[2]
         if value < low[2]:
@@ -231,7 +236,7 @@ def _last_low(
         if value <= high[2] - FALL:
             hours = (high[1] - low[1]) / 3600
             if hours > 0:
-                rises.append((high[2] - low[2], (high[2] - low[2]) / hours))
+                rises.append((high[2] - low[2], (high[2] - low[2]) / hours, hours))
             low, high = bucket, bucket
     return low, rises
 
@@ -257,6 +262,8 @@ class Warming:
     risen: float | None = None
     # The largest rise between compressor runs in the last readings that showed any (°C).
     cycle: float | None = None
+    # The longest rest between compressor runs then (s), when they showed REST_CYCLES or more.
+    rest: float | None = None
     # The last report and how far each of the last ones moved (to tell report-on-change).
     last: float | None = None
     steps: list[float] = field(default_factory=list)
@@ -358,10 +365,20 @@ class Warming:
             return
         onset, rises = _last_low(self.buckets)
         if rises:
-            self.cycle = max(r for r, _ in rises)
-            self.cycle_rate = max(r for _, r in rises)
+            self.cycle = max(r for r, _, _ in rises)
+            self.cycle_rate = max(r for _, r, _ in rises)
+            if len(rises) >= REST_CYCLES:
+                self.rest = max(h for _, _, h in rises) * 3600
         usual = DEFAULT_CYCLE_RISE if self.cycle is None else self.cycle
-        if current - onset[2] < max(usual, MIN_CYCLE_RISE) + BAND_MARGIN or self._heated(now):
+        rise = current - onset[2]
+        beyond = rise >= max(usual, MIN_CYCLE_RISE) + BAND_MARGIN
+        # A rest longer than any seen, above the usual rise: the compressor did not come on.
+        unbroken = (
+            self.rest is not None
+            and rise >= max(usual, MIN_CYCLE_RISE)
+            and now - onset[1] >= REST_FACTOR * self.rest
+        )
+        if not (beyond or unbroken) or self._heated(now):
             self.risen = None
             return
         if self.risen is None:
@@ -455,6 +472,7 @@ class Warming:
             "peak": self.peak,
             "tau": self.tau,
             "cycle": self.cycle,
+            "rest": self.rest,
             "cycle_rate": self.cycle_rate,
             "risen": self.risen,
             "last": self.last,
@@ -482,6 +500,7 @@ class Warming:
             peak=number("peak"),
             tau=number("tau"),
             cycle=number("cycle"),
+            rest=number("rest"),
             cycle_rate=number("cycle_rate"),
             risen=number("risen"),
             last=number("last"),
