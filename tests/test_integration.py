@@ -256,6 +256,26 @@ async def test_an_unnamed_components_alarm_names_it_in_home_assistants_language(
     assert (attributes["component_id"], attributes["component_name"]) == ("b", "Elverket b")
 
 
+async def test_a_grid_alarm_names_the_grid_in_home_assistants_language(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """The grid alarms are the site's (component `main`) whatever its meters' ids: on a site
+    whose only meter is `grid/b` they still name the grid in Swedish, not as the word `grid`."""
+    mqtt_hass.config.language = "sv"
+    await start_site(mqtt_hass, field, site_entry())
+    await field.publish("sot/kall/grid/b/voltage", "230")
+    await wait_for_state(mqtt_hass, "binary_sensor.kall_grid_b_present", "on")
+    await field.publish("sot/kall/grid/b/voltage", "0")
+
+    def fired() -> bool:
+        state = mqtt_hass.states.get("event.kall_alarms")
+        return state is not None and state.attributes.get("event_type") == "grid_lost"
+
+    await wait_for(mqtt_hass, fired, "a grid_lost event")
+    attributes = mqtt_hass.states.get("event.kall_alarms").attributes  # type: ignore[union-attr]
+    assert (attributes["component_id"], attributes["component_name"]) == ("main", "Elmätaren")
+
+
 async def test_a_single_freezer_limit_that_does_not_fit_is_refused_and_counted(
     mqtt_hass: HomeAssistant, field: aiomqtt.Client
 ) -> None:

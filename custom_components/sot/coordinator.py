@@ -979,7 +979,11 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         component = self.site.component(kind, component_id)
         if component is not None:
             return readiness.component_name(component, self.hass.config.language)
-        return kind if component_id == "main" else f"{kind} {component_id}"
+        # The site's grid alarms are about `main` whatever its meters' ids (`grid/b`).
+        try:
+            return readiness.kind_name(Kind(kind), component_id, self.hass.config.language)
+        except ValueError:
+            return kind if component_id == "main" else f"{kind} {component_id}"
 
     def _rename_device(self, kind: str, component_id: str) -> None:
         registry = dr.async_get(self.hass)

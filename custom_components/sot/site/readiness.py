@@ -366,8 +366,13 @@ def component_name(component: Component, language: str | None) -> str:
     """A component's name in a text: its meta name, else its kind (and id) in `language`."""
     if component.name:
         return component.name
-    word = _KINDS[language_of(language)][component.kind]
-    return word if component.id == "main" else f"{word} {component.id}"
+    return kind_name(component.kind, component.id, language)
+
+
+def kind_name(kind: Kind, component_id: str, language: str | None) -> str:
+    """A component's kind (and id) in `language`: `Elverket b`, `Elmätaren` for `main`."""
+    word = _KINDS[language_of(language)][kind]
+    return word if component_id == "main" else f"{word} {component_id}"
 
 
 def _number(value: Any, decimal: str) -> Any:
