@@ -78,3 +78,26 @@ async def test_reconfigure_restarts_the_site_once_and_reports_nothing(
     assert "update listener" not in caplog.text
     await nothing_retained_on(broker_port, "sot/kall/public")
     await field.publish("county/kall/public", b"", retain=True)
+
+
+async def test_the_tank_capacity_setting_sets_the_reserve_of_a_tank_reporting_litres(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """A gauge that reports its volume in litres still takes its reserve (a share of the
+    capacity) from the setting when its meta gives no capacity: 10 % of 1000 L, then of 600 L."""
+    entry = site_entry()
+    await start_site(mqtt_hass, field, entry)
+    await field.publish("sot/kall/grid/main/voltage", "230")
+    await field.publish("sot/kall/grid/main/power", "10")
+    await field.publish("sot/kall/tank/main/volume", "500")
+
+    def usable() -> object:
+        state = mqtt_hass.states.get("sensor.kall_fuel_at_typical_load")
+        return None if state is None else state.attributes.get("usable_litres")
+
+    await wait_for(mqtt_hass, lambda: usable() == 400, "500 L less a 100 L reserve")
+    result = await mqtt_hass.config_entries.options.async_init(entry.entry_id)
+    await mqtt_hass.config_entries.options.async_configure(
+        result["flow_id"], {**entry.options, "tank_capacity": 600.0}
+    )
+    await wait_for(mqtt_hass, lambda: usable() == 440, "500 L less a 60 L reserve")
