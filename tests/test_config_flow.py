@@ -8,7 +8,7 @@ from unittest.mock import AsyncMock, patch
 import pytest
 from homeassistant.config_entries import SOURCE_MQTT, SOURCE_USER
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -282,3 +282,49 @@ async def test_options_flow_saves_settings_and_checks_limits(
     result = await hass.config_entries.options.async_configure(result["flow_id"], wanted)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options["tank_capacity"] == 1200.0
+
+
+# Each number setting's range as docs/integration.md gives it.
+DOCUMENTED_RANGES = {
+    "tank_capacity": (1, 100000),
+    "tank_reserve": (0, 90),
+    "generator_rating": (1, 5000),
+    "freezer_warning": (-40, -0.5),
+    "alarm_delay": (0, 240),
+    "room_temperature": (-30, 40),
+    "stale_timeout": (30, 86400),
+    "fuel_low_hours": (0, 240),
+    "silent_after": (5, 10080),
+    "grid_voltage": (100, 230),
+    "readiness_fuel_hours": (0, 720),
+    "service_due_hours": (0, 100000),
+}
+
+
+@pytest.mark.parametrize("key", list(DOCUMENTED_RANGES))
+async def test_options_flow_takes_each_documented_range_and_refuses_beyond_it(
+    hass: HomeAssistant, mqtt_entry: MockConfigEntry, key: str
+) -> None:
+    """The ends of a setting's range are taken; a step beyond either is refused, and the
+    settings already saved stay."""
+    entry = site_entry()
+    entry.add_to_hass(hass)
+    low, high = DOCUMENTED_RANGES[key]
+    for wrong in (low - 1, high + 1):
+        result = await hass.config_entries.options.async_init(entry.entry_id)
+        with pytest.raises(InvalidData):
+            await hass.config_entries.options.async_configure(
+                result["flow_id"], {**DEFAULT_OPTIONS, key: wrong}
+            )
+        assert entry.options == DEFAULT_OPTIONS
+    for right in (low, high):
+        # A warning limit needs a critical limit above it: none is above −0.5 °C.
+        critical = {"freezer_critical": -0.5} if key == "freezer_warning" else {}
+        if critical and right == high:
+            continue
+        result = await hass.config_entries.options.async_init(entry.entry_id)
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {**DEFAULT_OPTIONS, **critical, key: right}
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert entry.options[key] == right
