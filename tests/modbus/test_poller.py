@@ -7,6 +7,7 @@ availability and writes that reach the rest of SOT Monitor.
 from __future__ import annotations
 
 import asyncio
+import struct
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -20,7 +21,7 @@ from custom_components.sot.modbus.poller import (
     DeviceSettings,
     PollResult,
 )
-from custom_components.sot.modbus.profile import load_builtin
+from custom_components.sot.modbus.profile import load_builtin, parse_profile
 from custom_components.sot.modbus_hub import on_demo_clock
 from custom_components.sot.site.model import Site
 from custom_components.sot.site.readings import Command, RejectReason
@@ -498,3 +499,27 @@ def test_on_the_demo_clock_scan_groups_follow_storm_time(
 ) -> None:
     device = DeviceSettings(id="dev", profile=load_builtin(profile))
     assert dict(on_demo_clock(device, speed).scan_intervals) == expected
+
+
+async def test_a_nan_float_is_refused_not_read_as_off(socket_enabled: None) -> None:
+    """A meter's NaN float ("no reading") turned into on/off with `above` is refused and
+    counted like any NaN, not shown as a pump that is off."""
+    profile = parse_profile(
+        "name: Pump meter\ncomponents: {pump: load}\n"
+        "registers:\n"
+        "  - {function: holding, address: 0, type: f32, scale: 0.001, unit: kW, quantity: power}\n"
+        "  - {function: holding, address: 0, type: f32, above: 100, quantity: state}\n",
+        "pump_meter",
+    )
+    nan = list(struct.unpack(">HH", struct.pack(">f", float("nan"))))
+    settings = DeviceSettings(id="pump", profile=profile)
+    async with tcp_server({1: SimulatedDevice(holding={0: nan})}) as port:
+        poller = BusPoller(TcpSettings(host="127.0.0.1", port=port), [settings])
+        try:
+            result = await poller.poll(NOW)
+        finally:
+            await poller.close()
+    assert _online(result) == {"pump": True}
+    assert _values(result) == {}
+    assert sorted(r.reason for r in result.rejections) == [RejectReason.NOT_FINITE] * 2
+    assert poller.diagnostics()["devices"][0]["rejected"] == {"not_finite": 2}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import struct
 from collections.abc import Sequence
 from typing import Final
@@ -68,6 +69,9 @@ def _meaning(field: Field, meaning: Value | None, detail: str) -> Value:
 def _from_number(field: Field, spec: Quantity, number: float) -> Value:
     scaled = round(number * field.scale + field.offset, _DECIMALS)
     if field.above is not None:
+        if not math.isfinite(scaled):
+            # NaN is never above or below anything: a float's "no reading" is no off.
+            raise ValueRejected(RejectReason.NOT_FINITE, f"{field.label}: {scaled} is not finite")
         return (scaled > field.above) != field.invert
     return check_number(spec, scaled)
 
