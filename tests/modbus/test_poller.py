@@ -523,3 +523,19 @@ async def test_a_nan_float_is_refused_not_read_as_off(socket_enabled: None) -> N
     assert _values(result) == {}
     assert sorted(r.reason for r in result.rejections) == [RejectReason.NOT_FINITE] * 2
     assert poller.diagnostics()["devices"][0]["rejected"] == {"not_finite": 2}
+
+
+async def test_a_missing_register_is_logged_under_the_device_title(
+    socket_enabled: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The log names a device as Home Assistant shows it, also for a register it lacks."""
+    device = dse_on_load_during_outage(holes=[1290, 1291, 1040])
+    settings = _dse_settings(title="Kall genset")
+    async with tcp_server({1: device}) as port:
+        poller = BusPoller(TcpSettings(host="127.0.0.1", port=port), [settings])
+        try:
+            await poller.poll(NOW)
+        finally:
+            await poller.close()
+    assert "Kall genset refused holding" in caplog.text
+    assert "Kall genset has no holding 1290" in caplog.text

@@ -579,7 +579,7 @@ class BusPoller:
             device.split_blocks += 1
             _LOGGER.info(
                 "%s refused %s %d+%d (%s); reading its values one by one",
-                device.settings.id,
+                device.name,
                 block.function.value,
                 block.start,
                 block.count,
@@ -595,7 +595,7 @@ class BusPoller:
             device.logged.add(item.label)
             log(
                 "%s has no %s (%s); it is asked again in an hour",
-                device.settings.id,
+                device.name,
                 item.label,
                 err,
             )
