@@ -49,6 +49,10 @@ def test_the_payload_holds_every_setting_but_the_bridge_and_reads_back() -> None
         ('{"tank_capacity": NaN}', "tank_capacity: nan is outside"),
         ('{"freezer_warning": 5}', "freezer_warning: 5 is outside -40 to -0.5 °C"),
         ('{"service_due_date": "soon"}', "service_due_date: 'soon' is not a date"),
+        # Only the form's own YYYY-MM-DD: what it would refuse when the county opens it.
+        ('{"service_due_date": 20270115}', "service_due_date: 20270115 is not a date"),
+        ('{"service_due_date": "20270115"}', "service_due_date: '20270115' is not a date"),
+        ('{"service_due_date": "2027-W03-1"}', "service_due_date: '2027-W03-1' is not a date"),
         ('{"tank_capacity": 600, "x": "' + "y" * 5000 + '"}', "longer than 4096 bytes"),
     ],
 )

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from datetime import date
 from typing import Any
 
@@ -41,6 +42,8 @@ from .const import (
 from .mqtt.topics import MAX_JSON_PAYLOAD, settings_topic
 
 _LOGGER = logging.getLogger(__name__)
+# A date as the options form's date selector writes it.
+_FORM_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def settings_payload(options: dict[str, Any]) -> str:
@@ -78,15 +81,24 @@ def parse_settings(payload: str | bytes | bytearray) -> dict[str, Any]:
         settings[key] = value
     if CONF_SERVICE_DUE_DATE in message:
         due = message[CONF_SERVICE_DUE_DATE]
-        if due is not None:
-            try:
-                date.fromisoformat(str(due))
-            except ValueError:
-                raise ValueError(f"{CONF_SERVICE_DUE_DATE}: {due!r} is not a date") from None
+        if due is not None and not _is_form_date(due):
+            raise ValueError(f"{CONF_SERVICE_DUE_DATE}: {due!r} is not a date")
         settings[CONF_SERVICE_DUE_DATE] = due
     if not settings:
         raise ValueError("holds no setting")
     return settings
+
+
+def _is_form_date(value: object) -> bool:
+    """Whether `value` is a date as the options form writes it (`2027-01-15`): what else
+    `date.fromisoformat` reads (`20270115`, `2027-W03-1`) the form would refuse later."""
+    if not isinstance(value, str) or not _FORM_DATE.fullmatch(value):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def limits_contradict(options: dict[str, Any]) -> bool:
