@@ -208,6 +208,10 @@ async def test_mqtt_discovery_of_a_second_node_of_the_same_site(
         ("sot/node/status", "online", "invalid_discovery_info"),
         # An empty retained status clears a removed node of a site not set up here.
         ("sot/hallen/node/tank/status", "", "node_cleared"),
+        # The site takes blank as a cleared status, and refuses anything but online/offline.
+        ("sot/hallen/node/tank/status", " \r\n", "node_cleared"),
+        ("sot/hallen/node/tank/status", "hello", "not_a_status"),
+        ("sot/hallen/node/tank/status", "Online", "not_a_status"),
     ],
 )
 async def test_mqtt_discovery_aborts(

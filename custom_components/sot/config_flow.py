@@ -30,7 +30,8 @@ from .const import (
     OPTION_RANGES,
     SUBENTRY_MODBUS,
 )
-from .mqtt.topics import ID_PATTERN, site_from_status_topic
+from .mqtt.topics import ID_PATTERN, OFFLINE, ONLINE, site_from_status_topic
+from .site.values import strip_blank
 from .site_settings import limits_contradict
 
 CONF_NAME = "name"
@@ -176,9 +177,15 @@ class SotConfigFlow(ConfigFlow, domain=DOMAIN):
         site_id = site_from_status_topic(discovery_info.topic)
         if site_id is None:
             return self.async_abort(reason="invalid_discovery_info")
-        if not discovery_info.payload:
+        payload = discovery_info.payload
+        text = payload if isinstance(payload, str) else bytes(payload).decode(errors="replace")
+        word = strip_blank(text)
+        if not word:
             # An empty retained status clears a removed node: nothing to add.
             return self.async_abort(reason="node_cleared")
+        if word not in (ONLINE, OFFLINE):
+            # Refused by the site as well (docs/mqtt.md#node-status): no node said hello.
+            return self.async_abort(reason="not_a_status")
         await self.async_set_unique_id(site_id)
         self._abort_if_unique_id_configured()
         if _topic_in_use(self.hass, f"sot/{site_id}"):
