@@ -102,9 +102,9 @@ async def test_silent_site_raises_an_issue_that_ends_when_it_reports(
     assert await _read(mqtt_hass, issue) == (
         "Kall has gone silent | Nothing from Kall has arrived since 2026-11-27 13:00, more "
         "than 30 minutes. Check the site's nodes, its network and the MQTT broker or its "
-        "bridge. Its values are shown as unavailable until data arrives again; this warning "
-        "then ends by itself.\n\nIf the site reports this seldom on purpose, allow it a "
-        "longer silence."
+        "bridge. Its values turn unavailable as they grow older than *Data is stale after*; "
+        "this warning ends by itself once data arrives again.\n\nIf the site reports this "
+        "seldom on purpose, allow it a longer silence."
     )
     assert (await _read(mqtt_hass, issue, "sv")).startswith("Kall har tystnat | Inget från Kall")
     assert (await _read(mqtt_hass, issue, "nb")).startswith("Kall har blitt stille | Ingenting")
