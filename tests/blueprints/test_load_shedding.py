@@ -453,6 +453,29 @@ async def test_freezer_rotation_never_lets_a_freezer_past_the_critical_limit(
     assert relays.take() == [(600.0, ON, (FREEZER_2,))]
 
 
+async def test_a_freezer_at_the_critical_limit_does_not_wait_behind_another_freezer(
+    hass: HomeAssistant, clock: Clock, relays: Relays
+) -> None:
+    """Freezer 1 waits out its minimum off time (its sensor went silent); freezer 2 reaching
+    the critical limit meanwhile runs at once, not after freezer 1."""
+    await site_on_grid(hass, relays, clock)
+    relays.set(STATE_ON, FREEZER_1, FREEZER_2)
+    await set_states(hass, clock, f1="-21.0", f2="-21.0")
+    await setup_blueprint_automation(
+        hass, "load_shedding.yaml", {**ROTATION_INPUTS, "min_off_time": 10}
+    )
+    await set_states(hass, clock, grid=STATE_OFF)
+    await set_states(hass, clock, backup=STATE_ON, load="60.0")
+    relays.take()
+
+    await clock.advance_to(60)
+    await set_states(hass, clock, f1=STATE_UNAVAILABLE)
+    await clock.advance_to(120)
+    await set_states(hass, clock, f2="-11.5")
+    await clock.advance_to(700)
+    assert relays.take() == [(120.0, ON, (FREEZER_2,)), (600.0, ON, (FREEZER_1,))]
+
+
 @pytest.mark.parametrize(
     ("inputs", "error"),
     [
