@@ -471,6 +471,24 @@ async def test_a_warning_restored_at_start_or_changing_attributes_is_not_a_new_w
     assert [n.data["message"].splitlines()[0] for n in site.take()] == ["Röd varning."] * 2
 
 
+async def test_a_warning_on_through_a_reload_of_its_integration_is_not_sent_again(
+    hass: HomeAssistant, clock: Clock, site: Phones
+) -> None:
+    """Reloading template entities re-adds the gust sensor, still on: nothing is sent again."""
+    hass.states.async_set(SMHI, "windy", {"wind_gust_speed": 27.5})
+    config = {"template": [{"binary_sensor": [{"name": "Storm gusts Kall", "state": GUSTS}]}]}
+    assert await async_setup_component(hass, "template", config)
+    await hass.async_block_till_done()
+    warning = "binary_sensor.storm_gusts_kall"
+    assert hass.states.is_state(warning, STATE_ON)
+    await setup_readiness(hass, site, warning_entities=[warning])
+    with patch("homeassistant.config.load_yaml_config_file", return_value=config):
+        await hass.services.async_call("template", "reload", blocking=True)
+    await clock.settle()
+    assert hass.states.is_state(warning, STATE_ON)
+    assert site.take() == []
+
+
 @pytest.mark.parametrize(
     ("language", "title", "last_line"),
     [
