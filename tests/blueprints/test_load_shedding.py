@@ -323,6 +323,21 @@ async def test_generator_restart_sheds_changeover_tiers_again(
     ]
 
 
+async def test_an_overload_during_a_test_run_on_load_is_shed(
+    hass: HomeAssistant, clock: Clock, relays: Relays
+) -> None:
+    """A test run on load with the grid present sheds nothing at the changeover, but the
+    generator carries the site: an overload is shed, and the loads return after the run."""
+    await site_on_grid(hass, relays, clock)
+    await setup_blueprint_automation(hass, "load_shedding.yaml", {**INPUTS, "min_off_time": 0})
+    await set_states(hass, clock, backup=STATE_ON, load="95.0")
+    await clock.advance_to(40)
+    assert relays.take() == [(30.0, OFF, (CAR_HEATERS, OFFICE))]
+    await set_states(hass, clock, backup=STATE_OFF, load="0.0")
+    await clock.advance_to(60)
+    assert relays.take() == [(40.0, ON, (CAR_HEATERS,)), (55.0, ON, (OFFICE,))]
+
+
 async def test_after_a_restart_mid_outage_the_switches_tell_what_is_shed(
     hass: HomeAssistant, clock: Clock, relays: Relays
 ) -> None:
