@@ -338,6 +338,20 @@ async def test_an_overload_during_a_test_run_on_load_is_shed(
     assert relays.take() == [(40.0, ON, (CAR_HEATERS,)), (55.0, ON, (OFFICE,))]
 
 
+async def test_a_load_switched_off_by_hand_on_the_grid_is_switched_on_at_the_next_reload(
+    hass: HomeAssistant, clock: Clock, relays: Relays
+) -> None:
+    """The automation does not watch its switches; it switches on what it finds off when it acts."""
+    await site_on_grid(hass, relays, clock)
+    await setup_blueprint_automation(hass, "load_shedding.yaml", INPUTS)
+    relays.set(STATE_OFF, OFFICE)
+    await clock.advance_to(600, step=10)
+    assert relays.take() == []
+    await save_an_edit(hass, clock, "load_shedding.yaml", INPUTS)
+    await clock.advance_to(610)
+    assert relays.take() == [(600.0, ON, (OFFICE,))]
+
+
 async def test_after_a_restart_mid_outage_the_switches_tell_what_is_shed(
     hass: HomeAssistant, clock: Clock, relays: Relays
 ) -> None:
