@@ -10,7 +10,9 @@ from homeassistant.const import (
     STATE_ON,
     STATE_UNAVAILABLE,
 )
-from homeassistant.core import CoreState, HomeAssistant
+from homeassistant.core import CoreState, HomeAssistant, ServiceCall
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import config_validation as cv
 
 from .conftest import Clock, Relays, save_an_edit, setup_blueprint_automation
 
@@ -350,6 +352,36 @@ async def test_a_load_switched_off_by_hand_on_the_grid_is_switched_on_at_the_nex
     await save_an_edit(hass, clock, "load_shedding.yaml", INPUTS)
     await clock.advance_to(610)
     assert relays.take() == [(600.0, ON, (OFFICE,))]
+
+
+async def test_a_relay_that_does_not_answer_does_not_keep_the_others_off(
+    hass: HomeAssistant, clock: Clock, relays: Relays
+) -> None:
+    """The car heaters' relay reports every command as failed (no echo): the grid returns and
+    every other load still comes back; the car heaters are tried again, a stagger delay apart."""
+    await site_on_grid(hass, relays, clock)
+    await setup_blueprint_automation(hass, "load_shedding.yaml", {**INPUTS, "changeover_shed": "2"})
+    await set_states(hass, clock, grid=STATE_OFF)
+    relays.take()
+    tries: list[float] = []
+
+    async def switch_on(call: ServiceCall) -> None:
+        if CAR_HEATERS in cv.comp_entity_ids(call.data["entity_id"]):
+            tries.append(clock.elapsed.total_seconds())
+            raise HomeAssistantError("Car heaters: no echo from the relay")
+        relays._handle(call)
+
+    hass.services.async_register("switch", "turn_on", switch_on)
+    await clock.advance_to(400)
+    await set_states(hass, clock, grid=STATE_ON)
+    await clock.advance_to(500)
+    assert relays.take() == [
+        (400.0, ON, (CHILLED_CASE,)),
+        (415.0, ON, (COLD_ROOM,)),
+        (430.0, ON, (WARM_ROOM,)),
+        (445.0, ON, (OFFICE,)),
+    ]
+    assert tries[:3] == [445.0, 460.0, 475.0]
 
 
 async def test_after_a_restart_mid_outage_the_switches_tell_what_is_shed(
