@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_mock_service
 
@@ -428,6 +429,33 @@ async def test_a_phone_without_the_app_does_not_block_the_others(
         "Frysnod har inte hörts av sedan kl. 11:00.",
         {"tag": "sot-kall-node-n2", "group": "sot-kall"},
     )
+
+
+async def test_a_phone_the_app_cannot_reach_does_not_block_the_others(
+    hass: HomeAssistant, clock: Clock, site: Phones
+) -> None:
+    """A phone with local push only, away from home: its notify action fails. It comes first
+    in the list; the others still get the alarm and its reminder."""
+    site.device_ids = {"Tablet": site.add("Tablet"), **site.device_ids}
+
+    async def unreachable(call: ServiceCall) -> None:
+        raise HomeAssistantError("Device not connected to local push notifications")
+
+    hass.services.async_register("notify", "mobile_app_tablet", unreachable)
+    await setup_alerts(hass, site, max_repeats=1)
+    await alarm(hass, clock, "grid_lost", component_id="main", fuel_level=40.0)
+    await clock.advance_to(610, step=10)
+    title, text = "Kall: Strömavbrott", "Nätspänningen försvann kl. 11:00. Tanken 40 %."
+    data = {
+        "tag": "sot-kall-grid-main",
+        "group": "sot-kall",
+        "actions": [{"action": f"SOT_ACK_KALL_GRID_MAIN_{STAMP_AT_START}", "title": "Kvittera"}],
+        **CRITICAL,
+    }
+    assert site.take() == [
+        *to_both(0.0, title, text, data),
+        *to_both(600.0, title, "Påminnelse 1: " + text, data),
+    ]
 
 
 async def test_information_is_sent_once_and_non_events_are_ignored(

@@ -24,6 +24,7 @@ from unittest.mock import patch
 import pytest
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant, ServiceCall, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
@@ -517,6 +518,24 @@ async def test_unknown_readiness_says_so(
     (first, _) = site.take()
     assert first.data["title"] == title
     assert first.data["message"].endswith(last_line)
+
+
+async def test_a_phone_the_app_cannot_reach_does_not_keep_the_readiness_from_the_others(
+    hass: HomeAssistant, clock: Clock, site: Phones
+) -> None:
+    site.device_ids = {"Tablet": site.add("Tablet"), **site.device_ids}
+
+    async def unreachable(call: ServiceCall) -> None:
+        raise HomeAssistantError("Device not connected to local push notifications")
+
+    hass.services.async_register("notify", "mobile_app_tablet", unreachable)
+    await drill(hass)
+    await setup_readiness(hass, site)
+    await hass.services.async_call(
+        "input_boolean", "turn_on", {"entity_id": "input_boolean.storm_drill"}, blocking=True
+    )
+    await clock.settle()
+    assert [n.service for n in site.take()] == [PIXEL, IPHONE]
 
 
 async def test_readiness_reaches_every_phone_with_the_app(
