@@ -433,6 +433,24 @@ async def test_the_offer_ends_and_a_late_tap_or_a_started_generator_starts_nothi
     assert presses == []
 
 
+async def test_a_start_the_controller_refuses_still_sends_the_readiness(
+    hass: HomeAssistant, clock: Clock, site: Phones
+) -> None:
+    async def refused(call: ServiceCall) -> None:
+        raise HomeAssistantError("Kall generator: the controller refused the start")
+
+    hass.services.async_register("button", "press", refused)
+    await drill(hass)
+    await setup_readiness(hass, site, test_run_button=BUTTON, test_run="start")
+    await hass.services.async_call(
+        "input_boolean", "turn_on", {"entity_id": "input_boolean.storm_drill"}, blocking=True
+    )
+    await clock.settle()
+    sent = site.take()
+    assert [n.service for n in sent] == [PIXEL, IPHONE]
+    assert sent[0].data["title"] == "Kall: Vädervarning – inte redo"
+
+
 async def test_a_tap_while_the_controller_is_out_of_reach_says_so_and_presses_nothing(
     hass: HomeAssistant, clock: Clock, site: Phones, presses: list[tuple[float, str]]
 ) -> None:
