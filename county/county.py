@@ -362,6 +362,13 @@ def cmd_init(args: argparse.Namespace) -> None:
     root: Path = args.dir
     if (root / "county.json").exists():
         raise CountyError(f"{root} already holds a county (county.json): nothing done")
+    # Mosquitto does not start on a port outside 1-65535, nor with two listeners on one port.
+    if not 1 <= args.port <= 65535:
+        raise CountyError(f"--port {args.port}: a TCP port is 1-65535")
+    if not 0 <= args.local_port <= 65535:
+        raise CountyError(f"--local-port {args.local_port}: a TCP port is 1-65535, or 0 for none")
+    if args.local_port == args.port:
+        raise CountyError(f"--local-port {args.local_port} is the TLS --port: choose another")
     ca = root / "ca"
     (ca / "issued").mkdir(parents=True, exist_ok=True)
     (ca / "index.txt").write_text("")

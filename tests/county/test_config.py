@@ -204,3 +204,21 @@ def test_refresh_writes_an_older_countys_acl_anew_and_keeps_its_logins(tmp_path:
     assert "topic write sot/kall/settings\n" in acl.read_text()
     assert (root / "county" / "sot-county" / "passwd").read_text() == passwd
     assert (root / "ca" / "index.txt").read_text() == issued
+
+
+def test_a_port_mosquitto_would_refuse_is_refused_before_anything_is_made(tmp_path: Path) -> None:
+    """Mosquitto will not start on `listener 0` or `listener 70000`, nor bind one port twice:
+    `init` says so at once instead of writing a configuration the county broker refuses."""
+    for option, value in (
+        ("--port", "0"),
+        ("--port", "70000"),
+        ("--local-port", "-1"),
+        ("--local-port", "65536"),
+        ("--local-port", "8883"),
+    ):
+        root = tmp_path / f"{option}{value}"
+        result = run("init", root, "--host", "127.0.0.1", option, value)
+        assert (result.returncode, "Traceback" in result.stderr) == (1, False), result.stderr
+        assert "port" in result.stderr
+        assert not (root / "county.json").exists()
+        assert not (root / "ca").exists()
