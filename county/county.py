@@ -247,6 +247,25 @@ def _check_site(site: str) -> str:
     return site
 
 
+def _check_bridge(address: str, restart_timeout: str) -> None:
+    """What Mosquitto would misread without a word: a port-less address is port 1883, and a
+    restart_timeout it cannot parse is a reconnection every second."""
+    if address:
+        host, _, port = address.rpartition(":")
+        if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise CountyError(f"--address {address!r}: host:port, the port 1-65535")
+    parts = restart_timeout.split()
+    if not (
+        1 <= len(parts) <= 2
+        and all(p.isdigit() and int(p) > 0 for p in parts)
+        and int(parts[0]) <= int(parts[-1])
+    ):
+        raise CountyError(
+            f"--restart-timeout {restart_timeout!r}: seconds, or base and cap ('5 60'), "
+            "both positive, the cap not below the base"
+        )
+
+
 # -- the county broker ------------------------------------------------------------------------
 
 
@@ -490,6 +509,7 @@ def cmd_add_site(args: argparse.Namespace) -> None:
         math.isfinite(args.hours) and args.hours >= 24
     ):
         raise CountyError("--rate must be positive and --hours at least 24 (a day of traffic)")
+    _check_bridge(args.address, args.restart_timeout)
     ca = root / "ca"
     user = site_user(site)
     _issue(ca, user, user, "client_ext")

@@ -222,3 +222,28 @@ def test_a_port_mosquitto_would_refuse_is_refused_before_anything_is_made(tmp_pa
         assert "port" in result.stderr
         assert not (root / "county.json").exists()
         assert not (root / "ca").exists()
+
+
+def test_a_bridge_setting_mosquitto_would_misread_is_refused(tmp_path: Path) -> None:
+    """Mosquitto reads `restart_timeout abc` as 1 s (a reconnection every second) and an
+    `address` without a port as port 1883: `add-site` refuses both before issuing anything."""
+    made = tmp_path / "c"
+    county("init", made, "--host", "mqtt.county.example")
+    for option, value in (
+        ("--restart-timeout", "abc"),
+        ("--restart-timeout", "0 60"),
+        ("--restart-timeout", "60 5"),
+        ("--restart-timeout", "5 60 90"),
+        ("--address", "mqtt.county.example"),
+        ("--address", "mqtt.county.example:0"),
+        ("--address", "mqtt.county.example:http"),
+    ):
+        result = run("add-site", made, "odd", option, value)
+        assert (result.returncode, "Traceback" in result.stderr) == (1, False), result.stderr
+        assert option in result.stderr
+        assert not (made / "sites" / "odd").exists()
+    assert "site-odd" not in (made / "ca" / "index.txt").read_text()
+    # What the help asks for still goes.
+    county("add-site", made, "odd", "--restart-timeout", "10", "--address", "10.0.0.5:8883")
+    odd = conf_values(made / "sites" / "odd" / "conf.d" / "sot-county.conf")
+    assert (odd["restart_timeout"], odd["address"]) == (["10"], ["10.0.0.5:8883"])
