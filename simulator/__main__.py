@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import math
 import signal
 import sys
 from pathlib import Path
@@ -116,9 +117,16 @@ def main(argv: list[str] | None = None) -> int:
     if unknown or not site_ids:
         print(f"unknown site(s) {unknown}; known: {', '.join(SITES)}", file=sys.stderr)
         return 2
-    if args.speed <= 0:
-        print("--speed must be positive", file=sys.stderr)
-        return 2
+    # inf would spin without ever yielding (deaf to Ctrl-C); nan and the rest play nonsense.
+    for option, value, least in (
+        ("--speed", args.speed, None),
+        ("--publish-interval", args.publish_interval, None),
+        ("--start-at", args.start_at, 0.0),
+    ):
+        if not math.isfinite(value) or (value <= 0 if least is None else value < least):
+            wanted = "a positive number" if least is None else "0 or later"
+            print(f"{option} must be {wanted}, not {value:g}", file=sys.stderr)
+            return 2
     try:
         scenario = load_scenario(args.scenario, SITES)
     except ScenarioError as err:

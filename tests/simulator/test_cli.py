@@ -70,3 +70,21 @@ def test_bad_arguments_are_explained(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "event 1: not a duration: 'soon'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_numbers_it_cannot_play_are_refused() -> None:
+    """`--speed inf` spun a core and ignored Ctrl-C; `nan`, a negative start or a publish
+    interval of 0 ran on with nonsense. Each is a clear message and exit code 2 at once."""
+    for option, value in (
+        ("--speed", "inf"),
+        ("--speed", "nan"),
+        ("--start-at", "-5"),
+        ("--start-at", "nan"),
+        ("--publish-interval", "0"),
+        ("--publish-interval", "-1"),
+        ("--publish-interval", "nan"),
+    ):
+        result = run_simulator(option, value, "--broker", "127.0.0.1:1", timeout=20)
+        assert result.returncode == 2, (option, value, result.stderr)
+        assert option in result.stderr
+        assert "Traceback" not in result.stderr
