@@ -247,3 +247,15 @@ def test_a_bridge_setting_mosquitto_would_misread_is_refused(tmp_path: Path) -> 
     county("add-site", made, "odd", "--restart-timeout", "10", "--address", "10.0.0.5:8883")
     odd = conf_values(made / "sites" / "odd" / "conf.d" / "sot-county.conf")
     assert (odd["restart_timeout"], odd["address"]) == (["10"], ["10.0.0.5:8883"])
+
+
+def test_the_guide_copies_everything_refresh_writes() -> None:
+    """`refresh` writes the broker's configuration and its ACL: wherever docs/county.md has a
+    coordinator run it, it has them copy both, or the broker keeps its old configuration."""
+    guide = (SCRIPT.parent.parent / "docs" / "county.md").read_text()
+    paragraphs = [p for p in guide.split("\n\n") if "refresh" in p]
+    assert paragraphs
+    for paragraph in paragraphs:
+        flat = " ".join(paragraph.split())
+        assert "`county/conf.d/`" in flat, flat
+        assert "`county/sot-county/`" in flat, flat
