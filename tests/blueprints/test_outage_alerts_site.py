@@ -8,7 +8,9 @@ from typing import Any, cast
 
 import aiomqtt
 from homeassistant.core import CoreState, HomeAssistant
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import async_get_persistent_notifications
 
 from ..helpers import (
     site_entry,
@@ -156,3 +158,58 @@ async def test_home_assistant_starting_takes_up_an_unacknowledged_alarm(
         "automation", "turn_off", {"entity_id": "all", "stop_actions": True}, blocking=True
     )
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_an_alarm_taken_up_at_start_shows_in_home_assistant_again(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, phones: Phones, clock: Clock
+) -> None:
+    """Home Assistant keeps its own notifications in memory only: an unacknowledged alarm
+    taken up as it starts is posted there again, once, before its next reminder."""
+    hass = mqtt_hass
+    phone = phones.add("Pixel 7")
+    entry = site_entry(alarm_delay=0)
+    await start_site(hass, field, entry, clock.freezer)
+    await field.publish("sot/kall/grid/main/present", "ON")
+    await wait_for_state(hass, "binary_sensor.kall_grid_present", "on")
+
+    def lost() -> bool:
+        state = hass.states.get(ALARMS)
+        return state is not None and state.attributes.get("event_type") == "grid_lost"
+
+    await _lose_the_grid(hass, field, lost, "grid_lost")
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await clock.advance(300, step=10)
+
+    assert await async_setup_component(hass, "persistent_notification", {})
+
+    def shown() -> list[tuple[str, str]]:
+        return [
+            (n["notification_id"], n["title"])
+            for n in async_get_persistent_notifications(hass).values()
+        ]
+
+    hass.set_state(CoreState.not_running)
+    inputs = {
+        "alarm_entity": ALARMS,
+        "notify_devices": [phone],
+        "language": "en",
+        "show_in_home_assistant": True,
+    }
+    await setup_blueprint_automation(hass, "outage_alerts.yaml", inputs)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_start()
+    try:
+        await clock.advance(5, step=1)  # the take-up waits 2 s for the automations to be armed
+        assert shown() == [("sot-kall-grid-main", "Kall: Grid power lost")]
+        assert phones.take() == []  # the phones have it: the next reminder goes when it is due
+        raised = dt_util.parse_datetime(hass.states.get(ALARMS).state)  # type: ignore[union-attr]
+        assert raised is not None
+        await clock.advance_to((raised - START).total_seconds() + 602, step=1)
+        assert [n.data["message"][:10] for n in phones.take()] == ["Reminder 1"]
+        assert shown() == [("sot-kall-grid-main", "Kall: Grid power lost")]
+    finally:
+        # Stopped on the frozen clock: Home Assistant, once started, would wait for them.
+        await hass.services.async_call(
+            "automation", "turn_off", {"entity_id": "all", "stop_actions": True}, blocking=True
+        )
+        assert await hass.config_entries.async_unload(entry.entry_id)
