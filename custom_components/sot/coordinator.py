@@ -923,10 +923,12 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             self._availability[component.key] = available
             if previous is None or previous == available:
                 continue
+            # Info, once each way (Home Assistant's log-when-unavailable): the outage itself
+            # is told by the alarms, the log says when it began and ended.
             if available:
                 _LOGGER.info("%s %s %s is back", self.site_name, component.kind, component.id)
             else:
-                _LOGGER.warning(
+                _LOGGER.info(
                     "%s %s %s is unavailable: node offline or no data for %s",
                     self.site_name,
                     component.kind,

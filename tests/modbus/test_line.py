@@ -130,9 +130,15 @@ async def test_a_dead_unit_on_the_line_does_not_starve_the_live_one(
     assert 2 <= diagnostics["genset"]["errors"]["timeout"] <= 5
     assert diagnostics["meter"]["errors"] == {}
     assert diagnostics["meter"]["online"] is True
-    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
-    assert len(warnings) == 1, warnings
-    assert warnings[0].startswith("genset does not answer")
+    ours = [
+        (r.levelno, r.getMessage())
+        for r in caplog.records
+        if r.name.startswith("custom_components.sot") and r.levelno >= logging.INFO
+    ]
+    assert len(ours) == 1, ours
+    assert ours[0][0] == logging.INFO
+    assert ours[0][1].startswith("genset does not answer")
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert not [r for r in caplog.records if r.name.startswith("pymodbus") and r.levelno > 20]
 
 

@@ -645,8 +645,9 @@ class BusPoller:
             if online and device.online is False:
                 _LOGGER.info("%s answers again", device.name)
             elif not online:
-                # The one line of an outage: no traceback, no frames, no address.
-                _LOGGER.warning(
+                # The one line of an outage, at info like its end (Home Assistant's
+                # log-when-unavailable): no traceback, no frames, no address.
+                _LOGGER.info(
                     "%s does not answer (%d polls in a row); shown offline: %s",
                     device.name,
                     device.failures,
