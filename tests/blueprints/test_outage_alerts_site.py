@@ -10,7 +10,10 @@ import aiomqtt
 from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import async_get_persistent_notifications
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_get_persistent_notifications,
+)
 
 from ..helpers import (
     site_entry,
@@ -115,12 +118,10 @@ async def test_repeats_go_on_after_the_site_and_the_automation_restart(
     assert phones.take() == []
 
 
-async def test_home_assistant_starting_takes_up_an_unacknowledged_alarm(
-    mqtt_hass: HomeAssistant, field: aiomqtt.Client, phones: Phones, clock: Clock
-) -> None:
-    """The alarm was raised before a restart: as Home Assistant starts, its repeats go on."""
-    hass = mqtt_hass
-    phone = phones.add("Pixel 7")
+async def _lost_before_a_restart(
+    hass: HomeAssistant, field: aiomqtt.Client, clock: Clock
+) -> MockConfigEntry:
+    """Kall loses the grid, then stops (Home Assistant going down) for five minutes."""
     entry = site_entry(alarm_delay=0)
     await start_site(hass, field, entry, clock.freezer)
     await field.publish("sot/kall/grid/main/present", "ON")
@@ -133,6 +134,16 @@ async def test_home_assistant_starting_takes_up_an_unacknowledged_alarm(
     await _lose_the_grid(hass, field, lost, "grid_lost")
     assert await hass.config_entries.async_unload(entry.entry_id)
     await clock.advance(300, step=10)
+    return entry
+
+
+async def test_home_assistant_starting_takes_up_an_unacknowledged_alarm(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, phones: Phones, clock: Clock
+) -> None:
+    """The alarm was raised before a restart: as Home Assistant starts, its repeats go on."""
+    hass = mqtt_hass
+    phone = phones.add("Pixel 7")
+    entry = await _lost_before_a_restart(hass, field, clock)
 
     hass.set_state(CoreState.not_running)
     await setup_blueprint_automation(
@@ -167,18 +178,7 @@ async def test_an_alarm_taken_up_at_start_shows_in_home_assistant_again(
     taken up as it starts is posted there again, once, before its next reminder."""
     hass = mqtt_hass
     phone = phones.add("Pixel 7")
-    entry = site_entry(alarm_delay=0)
-    await start_site(hass, field, entry, clock.freezer)
-    await field.publish("sot/kall/grid/main/present", "ON")
-    await wait_for_state(hass, "binary_sensor.kall_grid_present", "on")
-
-    def lost() -> bool:
-        state = hass.states.get(ALARMS)
-        return state is not None and state.attributes.get("event_type") == "grid_lost"
-
-    await _lose_the_grid(hass, field, lost, "grid_lost")
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await clock.advance(300, step=10)
+    entry = await _lost_before_a_restart(hass, field, clock)
 
     assert await async_setup_component(hass, "persistent_notification", {})
 

@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Self
 
 import paho.mqtt.client as paho
 import pytest
@@ -34,26 +35,28 @@ ALARMS = f"event.{SITE}_alarms"
 class Nodes:
     """The site's nodes, publishing their readings every half second until stopped."""
 
-    def __init__(self, port: int) -> None:
-        self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="test-nodes")
+    def __init__(self, port: int, client_id: str = "test-nodes") -> None:
+        self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id)
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        base = f"sot/{SITE}"
-        main = {"state": "running", "power": 30.0, "energy": 45231.0, "on_load": "ON"}
         while not self._stop.wait(0.5):
-            self.client.publish(f"{base}/grid/main/present", "OFF", qos=1)
-            self.client.publish(f"{base}/generator/main", json.dumps(main), qos=1)
-            self.client.publish(
-                f"{base}/generator/b", json.dumps({"state": "fault", "alarm": "shutdown"}), qos=1
-            )
-            self.client.publish(f"{base}/freezer/f1/temperature", "-13.5", qos=1)
-            self.client.publish(f"{base}/tank/main/level", "64.0", qos=1)
+            self.publish(f"sot/{SITE}")
 
-    def __enter__(self) -> Nodes:
+    def publish(self, base: str) -> None:
+        main = {"state": "running", "power": 30.0, "energy": 45231.0, "on_load": "ON"}
+        self.client.publish(f"{base}/grid/main/present", "OFF", qos=1)
+        self.client.publish(f"{base}/generator/main", json.dumps(main), qos=1)
+        self.client.publish(
+            f"{base}/generator/b", json.dumps({"state": "fault", "alarm": "shutdown"}), qos=1
+        )
+        self.client.publish(f"{base}/freezer/f1/temperature", "-13.5", qos=1)
+        self.client.publish(f"{base}/tank/main/level", "64.0", qos=1)
+
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -174,38 +177,22 @@ def test_kill_and_stop_lose_nothing_and_raise_nothing_twice(stack: DemoStack) ->
     assert set(raised) <= {"grid_lost", "generator_fault", "freezer_warning"}, raised
 
 
-class Theft:
+class Theft(Nodes):
     """The site standing still on the grid while fuel is taken from its tank, 1 L a reading
     (every half second: 2 L a storm minute at the demo's 60×), until `hold` is set."""
 
     def __init__(self, port: int) -> None:
-        self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="test-theft")
-        self.client.connect("127.0.0.1", port)
-        self.client.loop_start()
+        super().__init__(port, "test-theft")
         self.litres = 800.0
         self.stealing = threading.Event()
         self.hold = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self) -> None:
-        base = f"sot/{SITE}"
-        while not self._stop.wait(0.5):
-            if self.stealing.is_set() and not self.hold.is_set():
-                self.litres -= 1.0
-            self.client.publish(f"{base}/grid/main/present", "ON", qos=1)
-            self.client.publish(f"{base}/generator/main/state", "stopped", qos=1)
-            self.client.publish(f"{base}/tank/main/volume", f"{self.litres:.1f}", qos=1)
-
-    def __enter__(self) -> Theft:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self.client.loop_stop()
-        self.client.disconnect()
+    def publish(self, base: str) -> None:
+        if self.stealing.is_set() and not self.hold.is_set():
+            self.litres -= 1.0
+        self.client.publish(f"{base}/grid/main/present", "ON", qos=1)
+        self.client.publish(f"{base}/generator/main/state", "stopped", qos=1)
+        self.client.publish(f"{base}/tank/main/volume", f"{self.litres:.1f}", qos=1)
 
 
 def test_a_theft_across_a_kill_is_one_drain_with_every_litre(stack: DemoStack) -> None:
