@@ -361,3 +361,45 @@ async def test_an_alarm_is_saved_at_once(
     saved = hass_storage[key]["data"]
     assert saved["outage"] is not None
     assert [a["event_type"] for a in saved["alarms"]] == ["grid_lost"]
+
+
+async def test_a_switch_command_awaiting_its_echo_is_confirmed_after_a_reload(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """The site is reloaded between a switch command and its relay's echo: the echo still
+    confirms it, so the operator is not told it expired while the relay carried it out, and the
+    switch goes on showing the command."""
+    hass = mqtt_hass
+    entry = site_entry()
+    await start_site(hass, field, entry)
+    await field.subscribe("sot/kall/load/heater/set", qos=1)
+    await field.publish("sot/kall/load/heater/state", "OFF")
+    await wait_for_state(hass, "switch.kall_load_heater", "off")
+    command = hass.async_create_task(
+        hass.services.async_call(
+            "switch", "turn_on", {"entity_id": "switch.kall_load_heater"}, blocking=True
+        )
+    )
+    async with asyncio.timeout(5):
+        async for message in field.messages:
+            if message.topic.matches("sot/kall/load/heater/set"):
+                break
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    site: SiteCoordinator = entry.runtime_data
+    # Subscribed again; not by waiting for Home Assistant to be done, which it is not while the
+    # service call waits for the echo.
+    async with asyncio.timeout(5):
+        while site.messages == 0:
+            await field.publish("sot/kall/node/probe/ping", "1")
+            await asyncio.sleep(0.05)
+    await field.publish("sot/kall/load/heater/state", "ON")
+    try:
+        async with asyncio.timeout(5):
+            await command
+    except TimeoutError:
+        pytest.fail("the echo did not confirm the command: it would be reported expired")
+    switch = hass.states.get("switch.kall_load_heater")
+    assert switch is not None
+    assert switch.state == "on"
+    assert switch.attributes.get("last_command") == "confirmed"
+    assert switch.attributes.get("last_command_state") == "on"

@@ -97,6 +97,11 @@ RECENT_REJECTIONS = 20
 # Each site's refusal log (refusals.py) by entry id: it outlives a reload, so retained garbage,
 # delivered again at every subscription, is not logged again.
 REFUSAL_LOGS = f"{DOMAIN}_refusal_logs"
+# Each site's switch commands by entry id: the last one sent to each load, and those waiting
+# for their relay's echo. They outlive a reload, so an echo that comes after it still confirms
+# the command (the operator is not told it expired when the relay carried it out) and the
+# switch goes on showing it.
+SWITCH_COMMANDS = f"{DOMAIN}_switch_commands"
 # A switch command is for now: it expires this long after it is sent, and a relay refuses it
 # after that (the time is in its payload, docs/mqtt.md#commands), so a command the operator was
 # told had failed is never carried out later, after a link loss queued it.
@@ -265,10 +270,13 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         self._told_at: dict[tuple[str, str] | None, float] = {}
         self._held: set[tuple[str, str] | None] = set()
         self._held_timer: asyncio.TimerHandle | None = None
-        # Switch commands waiting for their relay's echo: (kind, id) -> [(state, future)].
-        self._echoes: dict[tuple[str, str], list[tuple[bool, asyncio.Future[None]]]] = {}
-        # The last switch command sent to each load over MQTT, for its switch to show.
-        self.sent_commands: dict[tuple[str, str], SentCommand] = {}
+        # Switch commands waiting for their relay's echo: (kind, id) -> [(state, future)]; and
+        # the last switch command sent to each load over MQTT, for its switch to show.
+        self._echoes: dict[tuple[str, str], list[tuple[bool, asyncio.Future[None]]]]
+        self.sent_commands: dict[tuple[str, str], SentCommand]
+        self._echoes, self.sent_commands = hass.data.setdefault(SWITCH_COMMANDS, {}).setdefault(
+            entry.entry_id, ({}, {})
+        )
         self._event_listeners: list[Callable[[SiteEvent], None]] = []
         # Alarms raised while nothing listens (the site starting before its alarm entity is
         # added): told to the first listener.
@@ -1157,6 +1165,10 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             for wanted, echo in list(waiting):
                 if reading.value is wanted and not echo.done():
                     echo.set_result(None)
+                    # Confirmed before the switch is told of the reading, which shows it.
+                    sent = self.sent_commands.get((reading.kind, reading.id))
+                    if sent is not None and sent.state is wanted:
+                        sent.status = CommandStatus.CONFIRMED
 
     @callback
     def _mqtt_connection(self, connected: bool) -> None:
