@@ -322,3 +322,24 @@ async def test_devices_disagreeing_on_a_line_are_settled_in_the_fix_flow(
         )
         await mqtt_hass.async_block_till_done()
         assert _issues(mqtt_hass, "modbus_bus_conflict") == []
+
+
+async def test_a_site_never_heard_stays_silent_across_a_reload(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, freezer: FrozenDateTimeFactory
+) -> None:
+    """A site that has not reported since it was set up is silent since then: a reload does not
+    withdraw its issue, to raise it again half an hour later with a new time."""
+    await mqtt_hass.config.async_set_time_zone("Europe/Stockholm")
+    freezer.move_to("2026-11-27 12:00:00+00:00")
+    entry = site_entry(silent_after=30, stale_timeout=600)
+    await start_site(mqtt_hass, field, entry, freezer)
+    await _tick(mqtt_hass, freezer, 31 * 60)
+    [issue] = _issues(mqtt_hass, "site_silent")
+    assert issue.translation_placeholders["since"] == "2026-11-27 13:00"
+
+    assert await mqtt_hass.config_entries.async_reload(entry.entry_id)
+    await wait_until_subscribed(mqtt_hass, field, entry.runtime_data, freezer)
+    await _tick(mqtt_hass, freezer, 15)
+    assert [i.translation_placeholders for i in _issues(mqtt_hass, "site_silent")] == [
+        issue.translation_placeholders
+    ]

@@ -312,6 +312,11 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             self.alarms.restore(stored.get("alarms"))
             unraised = [SiteEvent.from_snapshot(e) for e in stored.get("unraised") or ()]
             self._held_events = [e for e in unraised if e is not None][-HELD_EVENTS:]
+            # A site never heard is silent since it was first watched, not since this start.
+            watched = stored.get("watched_since")
+            since = dt_util.parse_datetime(watched) if isinstance(watched, str) else None
+            if since is not None and since.tzinfo is not None:
+                self._started_at = min(self._started_at, since)
         restore_records(
             self.site.coldchain, await self._coldchain_store.async_load(), self.site_name
         )
@@ -653,6 +658,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             **self.site.snapshot(),
             "alarms": self.alarms.snapshot(dt_util.utcnow()),
             "unraised": [e.snapshot() for e in (*self._held_events, *self.unraised)],
+            "watched_since": self._started_at.isoformat(),
         }
 
     @callback
