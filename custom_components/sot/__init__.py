@@ -27,6 +27,7 @@ from .const import (
     STORAGE_VERSION,
 )
 from .coordinator import (
+    INTEGRATED_TO,
     REFUSAL_LOGS,
     SWITCH_COMMANDS,
     SiteCoordinator,
@@ -137,6 +138,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: SotConfigEntry) -> None
     SiteIssues(hass, entry.entry_id).clear_all()
     hass.data.get(REFUSAL_LOGS, {}).pop(entry.entry_id, None)
     hass.data.get(SWITCH_COMMANDS, {}).pop(entry.entry_id, None)
+    hass.data.get(INTEGRATED_TO, {}).pop(entry.entry_id, None)
     if not entry.options.get(CONF_COUNTY_BRIDGE):
         await _clear_retained(hass, entry, entry.data.get(CONF_BASE_TOPIC))
 

@@ -102,6 +102,11 @@ REFUSAL_LOGS = f"{DOMAIN}_refusal_logs"
 # the command (the operator is not told it expired when the relay carried it out) and the
 # switch goes on showing it.
 SWITCH_COMMANDS = f"{DOMAIN}_switch_commands"
+# Each site's generators' integration times by entry id (`GeneratorRun.integrated_to`), handed
+# from a site unloaded to the same site started again while Home Assistant runs on: a reload
+# leaves out no running time, energy or fuel between the reports on either side of it. They
+# are not saved: across a restart the gap is not guessed.
+INTEGRATED_TO = f"{DOMAIN}_integrated_to"
 # A switch command is for now: it expires this long after it is sent, and a relay refuses it
 # after that (the time is in its payload, docs/mqtt.md#commands), so a command the operator was
 # told had failed is never carried out later, after a link loss queued it.
@@ -317,6 +322,10 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             since = dt_util.parse_datetime(watched) if isinstance(watched, str) else None
             if since is not None and since.tzinfo is not None:
                 self._started_at = min(self._started_at, since)
+        handed = self.hass.data.get(INTEGRATED_TO, {}).pop(self.config_entry.entry_id, {})
+        for generator_id, integrated_to in handed.items():
+            if (run := self.site.runs.get(generator_id)) is not None:
+                run.integrated_to = integrated_to
         restore_records(
             self.site.coldchain, await self._coldchain_store.async_load(), self.site_name
         )
@@ -374,6 +383,11 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         while self._unsubscribe:
             self._unsubscribe.pop()()
         self._release_held()
+        self.hass.data.setdefault(INTEGRATED_TO, {})[self.config_entry.entry_id] = {
+            generator_id: run.integrated_to
+            for generator_id, run in self.site.runs.items()
+            if run.integrated_to is not None
+        }
         await self._store.async_save(self._saved_snapshot())
         if (
             self._coldchain_save_due
