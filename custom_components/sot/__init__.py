@@ -35,7 +35,7 @@ from .coordinator import (
     settings_snapshot,
 )
 from .issues import SiteIssues, async_show_demo_clock
-from .modbus_hub import ModbusHub
+from .modbus_hub import MODBUS_LOGGED, ModbusHub
 from .mqtt.topics import public_topic as summary_topic
 from .mqtt.topics import settings_topic
 from .public_topic import PublicTopic
@@ -139,6 +139,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: SotConfigEntry) -> None
     hass.data.get(REFUSAL_LOGS, {}).pop(entry.entry_id, None)
     hass.data.get(SWITCH_COMMANDS, {}).pop(entry.entry_id, None)
     hass.data.get(INTEGRATED_TO, {}).pop(entry.entry_id, None)
+    hass.data.get(MODBUS_LOGGED, {}).pop(entry.entry_id, None)
     if not entry.options.get(CONF_COUNTY_BRIDGE):
         await _clear_retained(hass, entry, entry.data.get(CONF_BASE_TOPIC))
 

@@ -67,6 +67,9 @@ _OWN_MESSAGES: Final = frozenset(
     }
 )
 _RETRY_AFTER_BUG: Final = 30.0
+# Each site's refused registers already logged, by entry id and device id: they outlive a
+# reload, so a register the device never has is not logged again at every restart of the site.
+MODBUS_LOGGED: Final = f"{DOMAIN}_modbus_logged"
 _STOP_TIMEOUT: Final = 5.0
 
 
@@ -179,9 +182,10 @@ class ModbusHub:
             if clock is not None:
                 device = on_demo_clock(device, clock.speed)
             by_bus[bus_settings(subentry.data)].append(device)
+        logged = self.hass.data.setdefault(MODBUS_LOGGED, {}).setdefault(self.entry.entry_id, {})
         for number, (settings, devices) in enumerate(by_bus.items(), start=1):
             try:
-                poller = BusPoller(settings, devices)
+                poller = BusPoller(settings, devices, logged=logged)
             except ValueError as err:
                 # Named by its devices: the bus's address is not for logs a user might share.
                 _LOGGER.error(

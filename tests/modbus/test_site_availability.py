@@ -244,3 +244,34 @@ async def test_diagnostics_do_not_show_the_bus_address(
     assert bus["connection"] == "tcp"
     (subentry,) = report["entry"]["subentries"]
     assert subentry["host"] == "**REDACTED**"
+
+
+async def test_a_register_the_device_lacks_is_not_logged_again_after_a_reload(
+    mqtt_hass: HomeAssistant,
+    field: aiomqtt.Client,
+    socket_enabled: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The controller has no fuel rate register: that is logged once, as at its hourly retry,
+    and not again when the site is reloaded."""
+    genset = dse_on_load_during_outage(holes=[1290, 1291])
+    with patch("custom_components.sot.modbus_hub.load_builtin", _quick):
+        async with tcp_server({1: genset}) as port:
+            entry = _site(port)
+            await start_site(mqtt_hass, field, entry)
+            await wait_for_state(mqtt_hass, STATE, "running")
+            assert await mqtt_hass.config_entries.async_reload(entry.entry_id)
+            hub = entry.runtime_data.transports[0]
+            await wait_for(mqtt_hass, lambda: _quarantined(hub), "the register asked for again")
+            assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+    lacking = [
+        r
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and "has no holding 1290" in r.getMessage()
+    ]
+    assert len(lacking) == 1, [r.getMessage() for r in lacking]
+
+
+def _quarantined(hub: Any) -> bool:
+    (bus,) = hub.diagnostics()["modbus_buses"]
+    return bool(bus["devices"][0]["quarantined"])

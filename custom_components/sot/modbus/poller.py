@@ -198,6 +198,7 @@ class BusPoller:
         *,
         clock: Callable[[], float] = time.monotonic,
         bus: ModbusBus | None = None,
+        logged: dict[str, set[str]] | None = None,
     ) -> None:
         # A bus already in use (a test read while the site polls the same line) is shared:
         # its lock keeps the two from talking over each other, and it stays open afterwards.
@@ -205,6 +206,11 @@ class BusPoller:
         self._owns_bus = bus is None
         self._clock = clock
         self._devices = [_Device(device) for device in devices]
+        if logged is not None:
+            # The registers each device refused that were logged already, kept by the caller
+            # past this poller: a site restarted by a reload does not log them again.
+            for device in self._devices:
+                device.logged = logged.setdefault(device.settings.id, set())
         self._owners: dict[tuple[str, str], tuple[_Device, str]] = {}
         seen_ids: set[str] = set()
         seen_units: set[int] = set()
