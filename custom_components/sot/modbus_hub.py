@@ -185,7 +185,9 @@ class ModbusHub:
         logged = self.hass.data.setdefault(MODBUS_LOGGED, {}).setdefault(self.entry.entry_id, {})
         for number, (settings, devices) in enumerate(by_bus.items(), start=1):
             try:
-                poller = BusPoller(settings, devices, logged=logged)
+                poller = BusPoller(
+                    settings, devices, logged=logged, online=self.coordinator.site.nodes
+                )
             except ValueError as err:
                 # Named by its devices: the bus's address is not for logs a user might share.
                 _LOGGER.error(

@@ -275,3 +275,43 @@ async def test_a_register_the_device_lacks_is_not_logged_again_after_a_reload(
 def _quarantined(hub: Any) -> bool:
     (bus,) = hub.diagnostics()["modbus_buses"]
     return bool(bus["devices"][0]["quarantined"])
+
+
+async def test_a_reload_while_the_controller_is_silent_logs_its_outage_once(
+    mqtt_hass: HomeAssistant,
+    field: aiomqtt.Client,
+    socket_enabled: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The controller stops answering, the site is reloaded, then the controller is back: the
+    log says once that it went offline and once that it is back; no alarm is raised again."""
+    caplog.set_level(logging.INFO)
+    genset = dse_on_load_during_outage()
+    events: list[SiteEvent] = []
+    with patch("custom_components.sot.modbus_hub.load_builtin", _quick):
+        async with tcp_server({1: genset}) as port, modbus_proxy(port) as proxy:
+            entry = _site(proxy.port)
+            coordinator = await start_site(mqtt_hass, field, entry)
+            coordinator.async_add_event_listener(events.append)
+            await wait_for_state(mqtt_hass, STATE, "running")
+            await proxy.set(Mode.REFUSE)
+            await wait_for_state(mqtt_hass, STATE, STATE_UNAVAILABLE, limit=20)
+            assert await mqtt_hass.config_entries.async_reload(entry.entry_id)
+            reloaded = entry.runtime_data
+            reloaded.async_add_event_listener(events.append)
+            hub = reloaded.transports[0]
+            await wait_for(mqtt_hass, lambda: _failures(hub) >= MISSES, "misses", limit=20)
+            assert mqtt_hass.states.get(STATE).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+            await proxy.set(Mode.PASS)
+            await wait_for_state(mqtt_hass, STATE, "running", limit=30)
+            assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+    assert _node_events(events) == ["node_offline", "node_online"]
+    ours = [
+        r.getMessage().split(";")[0]
+        for r in caplog.records
+        if r.name.startswith("custom_components.sot.modbus") and r.levelno >= logging.INFO
+    ]
+    assert ours == [
+        f"Kall genset does not answer ({MISSES} polls in a row)",
+        "Kall genset answers again",
+    ]

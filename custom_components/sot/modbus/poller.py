@@ -199,6 +199,7 @@ class BusPoller:
         clock: Callable[[], float] = time.monotonic,
         bus: ModbusBus | None = None,
         logged: dict[str, set[str]] | None = None,
+        online: Mapping[str, bool] | None = None,
     ) -> None:
         # A bus already in use (a test read while the site polls the same line) is shared:
         # its lock keeps the two from talking over each other, and it stays open afterwards.
@@ -211,6 +212,11 @@ class BusPoller:
             # past this poller: a site restarted by a reload does not log them again.
             for device in self._devices:
                 device.logged = logged.setdefault(device.settings.id, set())
+        known = online or {}
+        for device in self._devices:
+            # As the site last knew it (a reload): a device still silent is not logged going
+            # offline again, and one that answers again is logged back.
+            device.online = known.get(device.settings.id)
         self._owners: dict[tuple[str, str], tuple[_Device, str]] = {}
         seen_ids: set[str] = set()
         seen_units: set[int] = set()
