@@ -388,6 +388,12 @@ def cmd_init(args: argparse.Namespace) -> None:
         raise CountyError(f"--local-port {args.local_port}: a TCP port is 1-65535, or 0 for none")
     if args.local_port == args.port:
         raise CountyError(f"--local-port {args.local_port} is the TLS --port: choose another")
+    # openssl would fail half-way through, leaving a CA without its broker certificate.
+    if args.days < 1:
+        raise CountyError(f"--days {args.days}: a certificate is valid for 1 day or more")
+    for host in args.host:
+        if not host or any(c.isspace() or c in "/,=" for c in host):
+            raise CountyError(f"--host {host!r}: a host name or an address, nothing else")
     ca = root / "ca"
     (ca / "issued").mkdir(parents=True, exist_ok=True)
     (ca / "index.txt").write_text("")

@@ -224,6 +224,26 @@ def test_a_port_mosquitto_would_refuse_is_refused_before_anything_is_made(tmp_pa
         assert not (root / "ca").exists()
 
 
+def test_a_validity_or_host_openssl_would_refuse_is_refused_before_anything_is_made(
+    tmp_path: Path,
+) -> None:
+    """openssl fails on `-days 0` or a name with a slash half-way through, after the CA was
+    made: `init` refuses them first, so nothing half-made is left to clear up."""
+    for number, options in enumerate(
+        (
+            ("--host", "127.0.0.1", "--days", "0"),
+            ("--host", "mqtt/county"),
+            ("--host", "mqtt.county.example", "--host", ""),
+            ("--host", "a b"),
+        )
+    ):
+        root = tmp_path / str(number)
+        result = run("init", root, *options)
+        assert (result.returncode, "Traceback" in result.stderr) == (1, False), result.stderr
+        assert "--days" in result.stderr or "--host" in result.stderr, result.stderr
+        assert not root.exists()
+
+
 def test_a_bridge_setting_mosquitto_would_misread_is_refused(tmp_path: Path) -> None:
     """Mosquitto reads `restart_timeout abc` as 1 s (a reconnection every second) and an
     `address` without a port as port 1883: `add-site` refuses both before issuing anything."""
