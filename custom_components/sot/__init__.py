@@ -26,16 +26,9 @@ from .const import (
     PUBLIC_QOS,
     STORAGE_VERSION,
 )
-from .coordinator import (
-    INTEGRATED_TO,
-    REFUSAL_LOGS,
-    SWITCH_COMMANDS,
-    SiteCoordinator,
-    SotConfigEntry,
-    settings_snapshot,
-)
+from .coordinator import CARRIED, SiteCoordinator, SotConfigEntry, settings_snapshot
 from .issues import SiteIssues, async_show_demo_clock
-from .modbus_hub import MODBUS_LOGGED, ModbusHub
+from .modbus_hub import ModbusHub
 from .mqtt.topics import public_topic as summary_topic
 from .mqtt.topics import settings_topic
 from .public_topic import PublicTopic
@@ -136,10 +129,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: SotConfigEntry) -> None
     await Store[dict[str, Any]](hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}").async_remove()
     await coldchain_store(hass, entry.entry_id).async_remove()
     SiteIssues(hass, entry.entry_id).clear_all()
-    hass.data.get(REFUSAL_LOGS, {}).pop(entry.entry_id, None)
-    hass.data.get(SWITCH_COMMANDS, {}).pop(entry.entry_id, None)
-    hass.data.get(INTEGRATED_TO, {}).pop(entry.entry_id, None)
-    hass.data.get(MODBUS_LOGGED, {}).pop(entry.entry_id, None)
+    hass.data.get(CARRIED, {}).pop(entry.entry_id, None)
     if not entry.options.get(CONF_COUNTY_BRIDGE):
         await _clear_retained(hass, entry, entry.data.get(CONF_BASE_TOPIC))
 

@@ -7,7 +7,7 @@ import json
 import logging
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final, Protocol
@@ -94,19 +94,8 @@ EVENT_SAVE_DELAY = 0
 # At most this many alarms are held for a listener to come (a disabled alarm entity never does).
 HELD_EVENTS = 50
 RECENT_REJECTIONS = 20
-# Each site's refusal log (refusals.py) by entry id: it outlives a reload, so retained garbage,
-# delivered again at every subscription, is not logged again.
-REFUSAL_LOGS = f"{DOMAIN}_refusal_logs"
-# Each site's switch commands by entry id: the last one sent to each load, and those waiting
-# for their relay's echo. They outlive a reload, so an echo that comes after it still confirms
-# the command (the operator is not told it expired when the relay carried it out) and the
-# switch goes on showing it.
-SWITCH_COMMANDS = f"{DOMAIN}_switch_commands"
-# Each site's generators' integration times by entry id (`GeneratorRun.integrated_to`), handed
-# from a site unloaded to the same site started again while Home Assistant runs on: a reload
-# leaves out no running time, energy or fuel between the reports on either side of it. They
-# are not saved: across a restart the gap is not guessed.
-INTEGRATED_TO = f"{DOMAIN}_integrated_to"
+# What each site keeps across a reload while Home Assistant runs on, by entry id (`Carried`).
+CARRIED = f"{DOMAIN}_carried"
 # A switch command is for now: it expires this long after it is sent, and a relay refuses it
 # after that (the time is in its payload, docs/mqtt.md#commands), so a command the operator was
 # told had failed is never carried out later, after a link loss queued it.
@@ -164,6 +153,37 @@ class SentCommand:
         ):
             return CommandStatus.EXPIRED
         return self.status
+
+
+@dataclass(slots=True)
+class Carried:
+    """What a site keeps across a reload while Home Assistant runs on; nothing of it is saved,
+    and it goes when the site is deleted.
+
+    - the refusal log: retained garbage, delivered again at every subscription, is not logged
+      again;
+    - switch commands waiting for their relay's echo, (kind, id) -> [(state, future)], and the
+      last command sent to each load: an echo after the reload still confirms the command (the
+      operator is not told it expired when the relay carried it out);
+    - each generator's integration time (`GeneratorRun.integrated_to`), handed to the site
+      started again: a reload leaves out no running time, energy or fuel (across a restart the
+      gap is not guessed);
+    - the Modbus registers already logged as missing, by device id.
+    """
+
+    refusals: RefusalLog = field(default_factory=RefusalLog)
+    echoes: dict[tuple[str, str], list[tuple[bool, asyncio.Future[None]]]] = field(
+        default_factory=dict
+    )
+    sent_commands: dict[tuple[str, str], SentCommand] = field(default_factory=dict)
+    integrated_to: dict[str, datetime] = field(default_factory=dict)
+    modbus_logged: dict[str, set[str]] = field(default_factory=dict)
+
+
+def carried(hass: HomeAssistant, entry_id: str) -> Carried:
+    """The site's `Carried`, made on first use."""
+    sites: dict[str, Carried] = hass.data.setdefault(CARRIED, {})
+    return sites.setdefault(entry_id, Carried())
 
 
 class Transport(Protocol):
@@ -275,13 +295,11 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         self._told_at: dict[tuple[str, str] | None, float] = {}
         self._held: set[tuple[str, str] | None] = set()
         self._held_timer: asyncio.TimerHandle | None = None
-        # Switch commands waiting for their relay's echo: (kind, id) -> [(state, future)]; and
-        # the last switch command sent to each load over MQTT, for its switch to show.
-        self._echoes: dict[tuple[str, str], list[tuple[bool, asyncio.Future[None]]]]
-        self.sent_commands: dict[tuple[str, str], SentCommand]
-        self._echoes, self.sent_commands = hass.data.setdefault(SWITCH_COMMANDS, {}).setdefault(
-            entry.entry_id, ({}, {})
-        )
+        # Switch commands waiting for their relay's echo, and the last one sent to each load
+        # over MQTT, for its switch to show: kept across a reload.
+        self.carried = carried(hass, entry.entry_id)
+        self._echoes = self.carried.echoes
+        self.sent_commands = self.carried.sent_commands
         self._event_listeners: list[Callable[[SiteEvent], None]] = []
         # Alarms raised while nothing listens (the site starting before its alarm entity is
         # added): told to the first listener.
@@ -322,7 +340,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             since = dt_util.parse_datetime(watched) if isinstance(watched, str) else None
             if since is not None and since.tzinfo is not None:
                 self._started_at = min(self._started_at, since)
-        handed = self.hass.data.get(INTEGRATED_TO, {}).pop(self.config_entry.entry_id, {})
+        handed, self.carried.integrated_to = self.carried.integrated_to, {}
         for generator_id, integrated_to in handed.items():
             if (run := self.site.runs.get(generator_id)) is not None:
                 run.integrated_to = integrated_to
@@ -383,7 +401,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         while self._unsubscribe:
             self._unsubscribe.pop()()
         self._release_held()
-        self.hass.data.setdefault(INTEGRATED_TO, {})[self.config_entry.entry_id] = {
+        self.carried.integrated_to = {
             generator_id: run.integrated_to
             for generator_id, run in self.site.runs.items()
             if run.integrated_to is not None
@@ -694,9 +712,9 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
                 "detail": rejection.detail,
             }
         )
-        logs: dict[str, RefusalLog] = self.hass.data.setdefault(REFUSAL_LOGS, {})
-        log = logs.setdefault(self.config_entry.entry_id, RefusalLog())
-        verdict = log.verdict(rejection.source, rejection.reason.value, self.hass.loop.time())
+        verdict = self.carried.refusals.verdict(
+            rejection.source, rejection.reason.value, self.hass.loop.time()
+        )
         if verdict is Verdict.QUIET:
             return
         _LOGGER.warning("%s: refused %s: %s", self.site_name, rejection.source, rejection.detail)

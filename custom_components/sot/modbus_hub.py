@@ -67,9 +67,6 @@ _OWN_MESSAGES: Final = frozenset(
     }
 )
 _RETRY_AFTER_BUG: Final = 30.0
-# Each site's refused registers already logged, by entry id and device id: they outlive a
-# reload, so a register the device never has is not logged again at every restart of the site.
-MODBUS_LOGGED: Final = f"{DOMAIN}_modbus_logged"
 _STOP_TIMEOUT: Final = 5.0
 
 
@@ -182,7 +179,8 @@ class ModbusHub:
             if clock is not None:
                 device = on_demo_clock(device, clock.speed)
             by_bus[bus_settings(subentry.data)].append(device)
-        logged = self.hass.data.setdefault(MODBUS_LOGGED, {}).setdefault(self.entry.entry_id, {})
+        # Kept across a reload: a register the device never has is not logged again.
+        logged = self.coordinator.carried.modbus_logged
         for number, (settings, devices) in enumerate(by_bus.items(), start=1):
             try:
                 poller = BusPoller(
