@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from unittest.mock import patch
 
@@ -80,6 +82,24 @@ def _node_events(events: list[SiteEvent]) -> list[str]:
     return [e.type.value for e in events if e.type in kinds]
 
 
+@asynccontextmanager
+async def _behind_a_proxy(
+    hass: HomeAssistant, field: aiomqtt.Client, events: list[SiteEvent]
+) -> AsyncIterator[tuple[MockConfigEntry, Any, Any]]:
+    """A site whose DSE controller answers through a proxy that can fail, running and on
+    load; its events go to `events`."""
+    with patch("custom_components.sot.modbus_hub.load_builtin", _quick):
+        async with (
+            tcp_server({1: dse_on_load_during_outage()}) as port,
+            modbus_proxy(port) as proxy,
+        ):
+            entry = _site(proxy.port)
+            coordinator = await start_site(hass, field, entry)
+            coordinator.async_add_event_listener(events.append)
+            await wait_for_state(hass, STATE, "running")
+            yield entry, coordinator, proxy
+
+
 @pytest.mark.parametrize("failure", [Mode.REFUSE, Mode.BLACKHOLE, Mode.ACCEPT_CLOSE])
 async def test_failing_gateway_shows_offline_once_and_recovers(
     mqtt_hass: HomeAssistant,
@@ -89,46 +109,39 @@ async def test_failing_gateway_shows_offline_once_and_recovers(
     failure: Mode,
 ) -> None:
     caplog.set_level(logging.INFO)
-    genset = dse_on_load_during_outage()
     events: list[SiteEvent] = []
-    with patch("custom_components.sot.modbus_hub.load_builtin", _quick):
-        async with tcp_server({1: genset}) as port, modbus_proxy(port) as proxy:
-            entry = _site(proxy.port)
-            coordinator = await start_site(mqtt_hass, field, entry)
-            coordinator.async_add_event_listener(events.append)
-            await wait_for_state(mqtt_hass, STATE, "running")
+    async with _behind_a_proxy(mqtt_hass, field, events) as (entry, coordinator, proxy):
+        # One lost answer among good polls: nothing to see, no alarm.
+        proxy.drop(1)
+        await wait_for(mqtt_hass, lambda: proxy.to_drop == 0, "the lost answer")
+        await wait_for(mqtt_hass, lambda: proxy.answered >= 12, "good polls after it")
+        assert mqtt_hass.states.get(STATE).state == "running"  # type: ignore[union-attr]
+        assert _node_events(events) == []
 
-            # One lost answer among good polls: nothing to see, no alarm.
-            proxy.drop(1)
-            await wait_for(mqtt_hass, lambda: proxy.to_drop == 0, "the lost answer")
-            await wait_for(mqtt_hass, lambda: proxy.answered >= 12, "good polls after it")
-            assert mqtt_hass.states.get(STATE).state == "running"  # type: ignore[union-attr]
-            assert _node_events(events) == []
+        await proxy.set(failure)
+        await wait_for_state(mqtt_hass, STATE, STATE_UNAVAILABLE, limit=20)
+        report = await async_get_config_entry_diagnostics(mqtt_hass, entry)
+        (bus,) = report["modbus"][0]["modbus_buses"]
+        (device,) = bus["devices"]
+        assert device["online"] is False
+        assert device["failures_in_a_row"] >= MISSES
+        assert _node_events(events) == ["node_offline"]
+        # Still down for a while: no second alarm.
+        failures = device["failures_in_a_row"]
+        hub = coordinator.transports[0]
+        await wait_for(
+            mqtt_hass,
+            lambda: _failures(hub) >= failures + 2,
+            "more failed polls",
+            limit=20,
+        )
+        assert _node_events(events) == ["node_offline"]
 
-            await proxy.set(failure)
-            await wait_for_state(mqtt_hass, STATE, STATE_UNAVAILABLE, limit=20)
-            report = await async_get_config_entry_diagnostics(mqtt_hass, entry)
-            (bus,) = report["modbus"][0]["modbus_buses"]
-            (device,) = bus["devices"]
-            assert device["online"] is False
-            assert device["failures_in_a_row"] >= MISSES
-            assert _node_events(events) == ["node_offline"]
-            # Still down for a while: no second alarm.
-            failures = device["failures_in_a_row"]
-            hub = coordinator.transports[0]
-            await wait_for(
-                mqtt_hass,
-                lambda: _failures(hub) >= failures + 2,
-                "more failed polls",
-                limit=20,
-            )
-            assert _node_events(events) == ["node_offline"]
-
-            await proxy.set(Mode.PASS)
-            await wait_for_state(mqtt_hass, STATE, "running", limit=30)
-            assert _node_events(events) == ["node_offline", "node_online"]
-            assert entry.runtime_data is coordinator  # no reload
-            assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+        await proxy.set(Mode.PASS)
+        await wait_for_state(mqtt_hass, STATE, "running", limit=30)
+        assert _node_events(events) == ["node_offline", "node_online"]
+        assert entry.runtime_data is coordinator  # no reload
+        assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
 
     ours = [
         r.getMessage()
@@ -286,25 +299,19 @@ async def test_a_reload_while_the_controller_is_silent_logs_its_outage_once(
     """The controller stops answering, the site is reloaded, then the controller is back: the
     log says once that it went offline and once that it is back; no alarm is raised again."""
     caplog.set_level(logging.INFO)
-    genset = dse_on_load_during_outage()
     events: list[SiteEvent] = []
-    with patch("custom_components.sot.modbus_hub.load_builtin", _quick):
-        async with tcp_server({1: genset}) as port, modbus_proxy(port) as proxy:
-            entry = _site(proxy.port)
-            coordinator = await start_site(mqtt_hass, field, entry)
-            coordinator.async_add_event_listener(events.append)
-            await wait_for_state(mqtt_hass, STATE, "running")
-            await proxy.set(Mode.REFUSE)
-            await wait_for_state(mqtt_hass, STATE, STATE_UNAVAILABLE, limit=20)
-            assert await mqtt_hass.config_entries.async_reload(entry.entry_id)
-            reloaded = entry.runtime_data
-            reloaded.async_add_event_listener(events.append)
-            hub = reloaded.transports[0]
-            await wait_for(mqtt_hass, lambda: _failures(hub) >= MISSES, "misses", limit=20)
-            assert mqtt_hass.states.get(STATE).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
-            await proxy.set(Mode.PASS)
-            await wait_for_state(mqtt_hass, STATE, "running", limit=30)
-            assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+    async with _behind_a_proxy(mqtt_hass, field, events) as (entry, _, proxy):
+        await proxy.set(Mode.REFUSE)
+        await wait_for_state(mqtt_hass, STATE, STATE_UNAVAILABLE, limit=20)
+        assert await mqtt_hass.config_entries.async_reload(entry.entry_id)
+        reloaded = entry.runtime_data
+        reloaded.async_add_event_listener(events.append)
+        hub = reloaded.transports[0]
+        await wait_for(mqtt_hass, lambda: _failures(hub) >= MISSES, "misses", limit=20)
+        assert mqtt_hass.states.get(STATE).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+        await proxy.set(Mode.PASS)
+        await wait_for_state(mqtt_hass, STATE, "running", limit=30)
+        assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
     assert _node_events(events) == ["node_offline", "node_online"]
     ours = [
         r.getMessage().split(";")[0]
