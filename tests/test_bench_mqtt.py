@@ -11,6 +11,7 @@ import array
 import asyncio
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -329,3 +330,22 @@ def test_results_give_percentiles_and_per_message_figures() -> None:
     assert result.dropped == 50
     assert result.summary()["taken_eventually"] == 150
     assert mqtt_bench.Result(0, 0, 1.0, 0, 0, [], 0, 0, 0).summary()["p99_ms"] is None
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["estimates", "--quick"], "'--quick' is an option: options go after '--'"),
+        (["estimates", "nope"], "no benchmark 'nope' (have: county estimates modbus mqtt"),
+    ],
+)
+def test_scripts_bench_checks_every_name_before_it_runs_one(argv: list[str], said: str) -> None:
+    """A misplaced option or a typo is refused at once, not after a whole benchmark."""
+
+    script = Path(__file__).parents[1] / "scripts" / "bench"
+    done = subprocess.run(
+        [str(script), *argv], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 2
+    assert said in done.stderr
+    assert done.stdout == ""  # not one benchmark ran
