@@ -433,22 +433,88 @@ async def test_the_offer_ends_and_a_late_tap_or_a_started_generator_starts_nothi
     assert presses == []
 
 
-async def test_a_start_the_controller_refuses_still_sends_the_readiness(
-    hass: HomeAssistant, clock: Clock, site: Phones
-) -> None:
+def controller_refuses(hass: HomeAssistant) -> list[float]:
+    """The start button raises as the integration's does when the controller refuses."""
+    tried: list[float] = []
+
     async def refused(call: ServiceCall) -> None:
-        raise HomeAssistantError("Kall generator: the controller refused the start")
+        tried.append(round((dt_util.utcnow() - START).total_seconds(), 1))
+        raise HomeAssistantError("Could not send the command to Kall generator: refused")
 
     hass.services.async_register("button", "press", refused)
+    return tried
+
+
+async def test_a_start_the_controller_refuses_still_sends_the_readiness_and_says_so(
+    hass: HomeAssistant, clock: Clock, site: Phones
+) -> None:
+    """Start at once, refused: the readiness goes out, saying no test run was started and
+    what to do, not that the generator is being started."""
+    tried = controller_refuses(hass)
     await drill(hass)
     await setup_readiness(hass, site, test_run_button=BUTTON, test_run="start")
     await hass.services.async_call(
         "input_boolean", "turn_on", {"entity_id": "input_boolean.storm_drill"}, blocking=True
     )
     await clock.settle()
+    assert tried == [0.0]
+    assert site.take() == to_both(
+        0.0,
+        "Kall: Vädervarning – inte redo",
+        "Stormövning.\n"
+        "Se till:\n"
+        "• Elverket: startbatteriet 11,9 V i vila, under 12,2 V\n"
+        "• Elverket har inte gått på 34 dagar\n"
+        "Elverket vägrade starten: ingen provkörning gjordes. "
+        "Se varför i Home Assistants logg och provkör elverket på plats.",
+        {"tag": "sot-kall_storm_readiness", "group": "sot-readiness"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("language", "told"),
+    [
+        (
+            "en",
+            "The generator refused the start: no test run was made. "
+            "See why in Home Assistant's log, and test-run the generator at the site.",
+        ),
+        (
+            "nb",
+            "Aggregatet avviste starten: ingen prøvekjøring ble gjort. "
+            "Se hvorfor i Home Assistants logg, og prøvekjør aggregatet på stedet.",
+        ),
+    ],
+)
+async def test_a_tapped_start_the_controller_refuses_is_told_to_the_phones(
+    hass: HomeAssistant, clock: Clock, site: Phones, language: str, told: str
+) -> None:
+    """Before, the refusal ended the run: the tap was followed by nothing at all."""
+    tried = controller_refuses(hass)
+    await drill(hass)
+    await setup_readiness(hass, site, language=language, test_run_button=BUTTON)
+    action = await warn(hass, clock, site)
+    await clock.advance(600, step=60)
+    hass.bus.async_fire("mobile_app_notification_action", {"action": action})
+    await clock.settle()
+    assert tried == [600.0]
+    sent = site.take()
+    assert [(n.at, n.service, n.data["message"].splitlines()[-1]) for n in sent] == [
+        (600.0, PIXEL, told),
+        (600.0, IPHONE, told),
+    ]
+    assert sent[0].data["data"] == {"tag": "sot-kall_storm_readiness", "group": "sot-readiness"}
+
+
+async def warn(hass: HomeAssistant, clock: Clock, site: Phones) -> str:
+    """The drill's warning goes out offering a test run: the offer's action id."""
+    await hass.services.async_call(
+        "input_boolean", "turn_on", {"entity_id": "input_boolean.storm_drill"}, blocking=True
+    )
+    await clock.settle()
     sent = site.take()
     assert [n.service for n in sent] == [PIXEL, IPHONE]
-    assert sent[0].data["title"] == "Kall: Vädervarning – inte redo"
+    return str(sent[0].data["data"]["actions"][0]["action"])
 
 
 async def test_a_tap_while_the_controller_is_out_of_reach_says_so_and_presses_nothing(
