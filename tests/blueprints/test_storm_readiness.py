@@ -23,17 +23,28 @@ from unittest.mock import patch
 
 import pytest
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
-from homeassistant.core import HomeAssistant, ServiceCall, callback
+from homeassistant.core import CoreState, HomeAssistant, ServiceCall, State, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_mock_service,
+    mock_restore_cache,
+)
 
 from ..helpers import wait_for_thread
-from .conftest import START, Clock, Notification, Phones, setup_blueprint_automation
+from .conftest import (
+    START,
+    Clock,
+    Notification,
+    Phones,
+    save_an_edit,
+    setup_blueprint_automation,
+)
 from .test_ha_lines import ha_line  # noqa: F401  (a fixture)
 
 READINESS = "sensor.kall_storm_readiness"
@@ -515,6 +526,148 @@ async def warn(hass: HomeAssistant, clock: Clock, site: Phones) -> str:
     sent = site.take()
     assert [n.service for n in sent] == [PIXEL, IPHONE]
     return str(sent[0].data["data"]["actions"][0]["action"])
+
+
+def last_lines(site: Phones) -> list[tuple[float, str, str]]:
+    return [(n.at, n.service, n.data["message"].splitlines()[-1]) for n in site.take()]
+
+
+SENT = "Provstart skickad till elverket."
+
+
+async def test_a_tap_after_the_automation_is_reloaded_starts_the_test_run_once(
+    hass: HomeAssistant, clock: Clock, site: Phones, presses: list[tuple[float, str]]
+) -> None:
+    """The automation is edited while the offer is out: a tap still starts the test run, and
+    only the first of the two phones' taps does, also across a further reload."""
+    await drill(hass)
+    inputs = {
+        "warning_entities": ["input_boolean.storm_drill"],
+        "readiness_entity": READINESS,
+        "notify_devices": list(site.device_ids.values()),
+        "test_run_button": BUTTON,
+        "generator_running": RUNNING,
+    }
+    await setup_blueprint_automation(hass, "storm_readiness.yaml", inputs)
+    action = await warn(hass, clock, site)
+    assert action == f"SOT_TEST_RUN_KALL_STORM_READINESS_{STAMP_AT_START}"
+    await clock.advance(600, step=60)
+    # An unchanged automation is left running by a reload: the offer is cut to 45 minutes.
+    await save_an_edit(hass, clock, "storm_readiness.yaml", {**inputs, "ask_for": 45})
+    await clock.advance(600, step=60)
+    hass.bus.async_fire("mobile_app_notification_action", {"action": action})
+    await clock.settle()
+    assert presses == [(1200.0, BUTTON)]
+    assert last_lines(site) == [(1200.0, PIXEL, SENT), (1200.0, IPHONE, SENT)]
+
+    # Anna taps on her phone too, after another edit: the offer was taken.
+    await clock.advance(60, step=60)
+    await save_an_edit(hass, clock, "storm_readiness.yaml", {**inputs, "ask_for": 50})
+    hass.bus.async_fire("mobile_app_notification_action", {"action": action})
+    await clock.settle()
+    assert presses == [(1200.0, BUTTON)]
+    assert site.take() == []
+
+
+async def test_a_tap_after_home_assistant_restarts_starts_the_test_run_once(
+    hass: HomeAssistant, clock: Clock, site: Phones, presses: list[tuple[float, str]]
+) -> None:
+    """The offer went out at START; Home Assistant restarts five minutes later, its warning
+    and the automation's last trigger restored. A tap then starts the test run, once, though
+    both phones tap at the same moment."""
+    mock_restore_cache(
+        hass,
+        [
+            State("input_boolean.storm_drill", STATE_ON),
+            State("automation.under_test", STATE_ON, {"last_triggered": START.isoformat()}),
+        ],
+    )
+    await clock.advance(300, step=60)
+    hass.set_state(CoreState.not_running)
+    await drill(hass)
+    await setup_readiness(hass, site, test_run_button=BUTTON, generator_running=RUNNING)
+    await hass.async_start()
+    await clock.settle()
+    assert hass.states.is_state("input_boolean.storm_drill", STATE_ON)
+    assert site.take() == []  # the restored warning is not sent again
+
+    await clock.advance(900, step=60)
+    action = f"SOT_TEST_RUN_KALL_STORM_READINESS_{STAMP_AT_START}"
+    hass.bus.async_fire("mobile_app_notification_action", {"action": action})
+    hass.bus.async_fire("mobile_app_notification_action", {"action": action})
+    await clock.settle()
+    assert presses == [(1200.0, BUTTON)]
+    assert last_lines(site) == [(1200.0, PIXEL, SENT), (1200.0, IPHONE, SENT)]
+
+
+@pytest.mark.parametrize("since", ["warning over", "newer warning", "test run off"])
+async def test_a_tap_on_an_offer_that_no_longer_stands_starts_nothing(
+    hass: HomeAssistant,
+    clock: Clock,
+    site: Phones,
+    presses: list[tuple[float, str]],
+    since: str,
+) -> None:
+    """After a reload, as with none: a tap on an offer whose warning has ended, that a newer
+    warning replaced, or whose test runs were turned off starts nothing."""
+    await drill(hass)
+    inputs = {
+        "warning_entities": ["input_boolean.storm_drill"],
+        "readiness_entity": READINESS,
+        "notify_devices": list(site.device_ids.values()),
+        "test_run_button": BUTTON,
+    }
+    await setup_blueprint_automation(hass, "storm_readiness.yaml", inputs)
+    action = await warn(hass, clock, site)
+    await clock.advance(600, step=60)
+    if since == "warning over":
+        await hass.services.async_call(
+            "input_boolean", "turn_off", {"entity_id": "input_boolean.storm_drill"}, blocking=True
+        )
+    elif since == "newer warning":
+        await hass.services.async_call(
+            "input_boolean", "turn_off", {"entity_id": "input_boolean.storm_drill"}, blocking=True
+        )
+        newer = await warn(hass, clock, site)
+        assert newer != action
+    else:
+        inputs["test_run"] = "off"
+    await save_an_edit(hass, clock, "storm_readiness.yaml", inputs)
+    await clock.advance(60, step=60)
+    hass.bus.async_fire("mobile_app_notification_action", {"action": action})
+    await clock.settle()
+    assert presses == []
+    assert site.take() == []
+
+
+async def test_other_taps_leave_the_offer_standing(
+    hass: HomeAssistant,
+    clock: Clock,
+    site: Phones,
+    presses: list[tuple[float, str]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Taps on other notifications (an outage alert's acknowledgement, another site's offer)
+    do not run the automation: the offer still starts the test run when tapped."""
+    await drill(hass)
+    await setup_readiness(hass, site, test_run_button=BUTTON)
+    action = await warn(hass, clock, site)
+    await clock.advance(300, step=60)
+    for other in (
+        {"action": "SOT_ACK_KALL_ALARMS_2026_11_22T10_04_00"},
+        {"action": f"SOT_TEST_RUN_HOGBERG_STORM_READINESS_{STAMP_AT_START}"},
+        {"action": f"{action}9"},
+        {},
+    ):
+        hass.bus.async_fire("mobile_app_notification_action", other)
+    await clock.settle()
+    assert presses == []
+    assert site.take() == []
+    await clock.advance(300, step=60)
+    hass.bus.async_fire("mobile_app_notification_action", {"action": action})
+    await clock.settle()
+    assert presses == [(600.0, BUTTON)]
+    assert "Error" not in caplog.text
 
 
 async def test_a_tap_while_the_controller_is_out_of_reach_says_so_and_presses_nothing(
