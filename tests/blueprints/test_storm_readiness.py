@@ -535,19 +535,24 @@ def last_lines(site: Phones) -> list[tuple[float, str, str]]:
 SENT = "Provstart skickad till elverket."
 
 
+def drill_inputs(site: Phones, **more: Any) -> dict[str, Any]:
+    """The blueprint's inputs for the drill's warning, both phones and the start button."""
+    return {
+        "warning_entities": ["input_boolean.storm_drill"],
+        "readiness_entity": READINESS,
+        "notify_devices": list(site.device_ids.values()),
+        "test_run_button": BUTTON,
+        **more,
+    }
+
+
 async def test_a_tap_after_the_automation_is_reloaded_starts_the_test_run_once(
     hass: HomeAssistant, clock: Clock, site: Phones, presses: list[tuple[float, str]]
 ) -> None:
     """The automation is edited while the offer is out: a tap still starts the test run, and
     only the first of the two phones' taps does, also across a further reload."""
     await drill(hass)
-    inputs = {
-        "warning_entities": ["input_boolean.storm_drill"],
-        "readiness_entity": READINESS,
-        "notify_devices": list(site.device_ids.values()),
-        "test_run_button": BUTTON,
-        "generator_running": RUNNING,
-    }
+    inputs = drill_inputs(site, generator_running=RUNNING)
     await setup_blueprint_automation(hass, "storm_readiness.yaml", inputs)
     action = await warn(hass, clock, site)
     assert action == f"SOT_TEST_RUN_KALL_STORM_READINESS_{STAMP_AT_START}"
@@ -611,12 +616,7 @@ async def test_a_tap_on_an_offer_that_no_longer_stands_starts_nothing(
     """After a reload, as with none: a tap on an offer whose warning has ended, that a newer
     warning replaced, or whose test runs were turned off starts nothing."""
     await drill(hass)
-    inputs = {
-        "warning_entities": ["input_boolean.storm_drill"],
-        "readiness_entity": READINESS,
-        "notify_devices": list(site.device_ids.values()),
-        "test_run_button": BUTTON,
-    }
+    inputs = drill_inputs(site)
     await setup_blueprint_automation(hass, "storm_readiness.yaml", inputs)
     action = await warn(hass, clock, site)
     await clock.advance(600, step=60)
