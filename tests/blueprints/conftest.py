@@ -17,6 +17,7 @@ from homeassistant.components.blueprint.models import Blueprint, DomainBlueprint
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant, ServiceCall, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
@@ -133,6 +134,10 @@ class Relays:
 
     hass: HomeAssistant
     calls: list[SwitchCall] = field(default_factory=list)
+    # Relays whose contacts are welded: their switches keep their state whatever the command.
+    stuck: set[str] = field(default_factory=set)
+    # Stuck relays whose node also reports the command as failed (no echo).
+    unanswered: set[str] = field(default_factory=set)
 
     def register(self) -> None:
         """Stand in for the switch platform's turn_on and turn_off."""
@@ -146,7 +151,16 @@ class Relays:
         self.calls.append(SwitchCall(round(at, 1), call.service, entity_ids))
         new_state = STATE_ON if call.service == "turn_on" else STATE_OFF
         for entity_id in entity_ids:
-            self.hass.states.async_set(entity_id, new_state)
+            if entity_id not in self.stuck:
+                self.hass.states.async_set(entity_id, new_state)
+        if failed := sorted(self.unanswered.intersection(entity_ids)):
+            raise HomeAssistantError(f"No echo from the relay of {', '.join(failed)}")
+
+    def stick(self, entity_id: str, *, answered: bool = True) -> None:
+        """Weld a relay: commands reach it, its switch stays as it is; unanswered, they fail."""
+        self.stuck.add(entity_id)
+        if not answered:
+            self.unanswered.add(entity_id)
 
     def set(self, state: str, *entity_ids: str) -> None:
         """Set switches directly, as they were before the test starts."""

@@ -384,6 +384,67 @@ async def test_a_relay_that_does_not_answer_does_not_keep_the_others_off(
     assert tries[:3] == [445.0, 460.0, 475.0]
 
 
+async def test_a_load_that_stays_on_when_shed_is_passed_over_for_the_next_tier(
+    hass: HomeAssistant, clock: Clock, relays: Relays
+) -> None:
+    """The car heaters' relay is welded shut: shedding tier 4 leaves them running and the
+    generator overloaded, so tier 3 is shed next, not the car heaters again and again."""
+    await site_on_grid(hass, relays, clock)
+    await setup_blueprint_automation(
+        hass, "load_shedding.yaml", {**INPUTS, "changeover_shed": "none"}
+    )
+    relays.stick(CAR_HEATERS)
+    await set_states(hass, clock, grid=STATE_OFF, backup=STATE_ON, load="97.0")
+    await clock.advance_to(31)
+    assert relays.take() == [(30.0, OFF, (CAR_HEATERS, OFFICE))]
+    await set_states(hass, clock, load="95.0")
+
+    # Tier 4 gone but for the car heaters, and still 95 %: after the stagger delay the car
+    # heaters had to follow and a shed delay, tier 3 goes, the car heaters commanded again.
+    await clock.advance_to(74)
+    assert relays.take() == []
+    await clock.advance_to(76)
+    assert relays.take() == [(75.0, OFF, (WARM_ROOM, CAR_HEATERS))]
+    await set_states(hass, clock, load="80.0")
+
+    # The overload is relieved: nothing more is shed, nothing flaps.
+    await clock.advance_to(600, step=5)
+    assert relays.take() == []
+    assert {e: hass.states.get(e).state for e in ALL_LOADS} == {
+        CHILLED_CASE: STATE_ON,
+        COLD_ROOM: STATE_ON,
+        WARM_ROOM: STATE_OFF,
+        CAR_HEATERS: STATE_ON,
+        OFFICE: STATE_OFF,
+    }
+
+
+async def test_a_relay_that_does_not_answer_its_off_command_does_not_hold_up_the_next_tiers(
+    hass: HomeAssistant, clock: Clock, relays: Relays
+) -> None:
+    """The car heaters' relay fails every command through a long overload: every further tier
+    is shed a step at a time, the car heaters commanded off with each, then on their own."""
+    await site_on_grid(hass, relays, clock)
+    await setup_blueprint_automation(
+        hass, "load_shedding.yaml", {**INPUTS, "changeover_shed": "none"}
+    )
+    relays.stick(CAR_HEATERS, answered=False)
+    await set_states(hass, clock, grid=STATE_OFF, backup=STATE_ON, load="97.0")
+    try:
+        await clock.advance_to(220)
+        assert relays.take() == [
+            (30.0, OFF, (CAR_HEATERS, OFFICE)),
+            (75.0, OFF, (WARM_ROOM, CAR_HEATERS)),
+            (120.0, OFF, (CHILLED_CASE, COLD_ROOM, CAR_HEATERS)),
+            (165.0, OFF, (CAR_HEATERS,)),
+            (210.0, OFF, (CAR_HEATERS,)),
+        ]
+    finally:
+        await hass.services.async_call(
+            "automation", "turn_off", {"entity_id": "all", "stop_actions": True}, blocking=True
+        )
+
+
 async def test_after_a_restart_mid_outage_the_switches_tell_what_is_shed(
     hass: HomeAssistant, clock: Clock, relays: Relays
 ) -> None:
