@@ -476,6 +476,83 @@ async def test_after_a_restart_mid_outage_the_switches_tell_what_is_shed(
     ]
 
 
+async def test_a_grid_loss_unseen_while_the_sensors_were_unavailable_is_shed(
+    hass: HomeAssistant, clock: Clock, relays: Relays
+) -> None:
+    """The grid meter's node loses power with the grid: its sensors come back off and on
+    backup power, not from on to off. The generator carries the site by then: tier 4 is shed."""
+    await site_on_grid(hass, relays, clock)
+    await setup_blueprint_automation(hass, "load_shedding.yaml", INPUTS)
+    await set_states(hass, clock, grid=STATE_UNAVAILABLE, backup=STATE_UNAVAILABLE)
+    # The generator's own controller reports it taking the load.
+    await clock.advance_to(10)
+    await set_states(hass, clock, load="70.0")
+    await clock.advance_to(20)
+    # The grid is reported first: nothing yet, the generator is not known to take the load.
+    await set_states(hass, clock, grid=STATE_OFF)
+    await clock.advance_to(25)
+    assert relays.take() == []
+    await set_states(hass, clock, backup=STATE_ON)
+    assert relays.take() == [(25.0, OFF, (CAR_HEATERS, OFFICE))]
+    await clock.advance_to(200)
+    assert relays.take() == []
+
+
+async def test_sensors_reconnecting_mid_outage_toggle_nothing(
+    hass: HomeAssistant, clock: Clock, relays: Relays
+) -> None:
+    """Tier 3 is back on for spare capacity, tier 4 still shed, when the grid meter's node
+    reconnects, the grid still off: its sensors coming back change nothing, nor do the loads."""
+    await site_on_grid(hass, relays, clock)
+    await setup_blueprint_automation(hass, "load_shedding.yaml", {**INPUTS, "changeover_shed": "3"})
+    await set_states(hass, clock, grid=STATE_OFF)
+    await set_states(hass, clock, backup=STATE_ON, load="30.0")
+    await clock.advance_to(310)
+    assert relays.take() == [
+        (0.0, OFF, (CAR_HEATERS, OFFICE, WARM_ROOM)),
+        (300.0, ON, (WARM_ROOM,)),
+    ]
+
+    # The warm room heats up: 60 %, between the levels. The meter's node drops out and is back.
+    await set_states(hass, clock, load="60.0")
+    await clock.advance_to(400)
+    await set_states(hass, clock, grid=STATE_UNAVAILABLE, backup=STATE_UNAVAILABLE)
+    await clock.advance_to(460)
+    await set_states(hass, clock, grid=STATE_OFF, backup=STATE_ON)
+    await clock.advance_to(900, step=5)
+    assert relays.take() == []
+
+
+@pytest.mark.parametrize(
+    ("load", "shed"),
+    [
+        pytest.param("70.0", [(0.0, OFF, (CAR_HEATERS, OFFICE))], id="changeover-missed"),
+        pytest.param("30.0", [], id="spare-capacity-for-everything"),
+        pytest.param(STATE_UNAVAILABLE, [(0.0, OFF, (CAR_HEATERS, OFFICE))], id="load-not-known"),
+    ],
+)
+async def test_a_restart_mid_outage_with_nothing_shed(
+    hass: HomeAssistant,
+    clock: Clock,
+    relays: Relays,
+    load: str,
+    shed: list[tuple[float, str, tuple[str, ...]]],
+) -> None:
+    """Home Assistant starts on the generator with every load on: the grid was lost while it
+    was down, so tier 4 is shed; unless the load is known to be below the restore level, when
+    shedding would only be undone (that is also how it looks after everything was given back)."""
+    hass.states.async_set(GRID, STATE_OFF)
+    hass.states.async_set(BACKUP, STATE_ON)
+    hass.states.async_set(LOAD, load)
+    relays.set(STATE_ON, *ALL_LOADS)
+    hass.set_state(CoreState.not_running)
+    await setup_blueprint_automation(hass, "load_shedding.yaml", INPUTS)
+    await hass.async_start()
+    await clock.settle()
+    await clock.advance_to(600, step=5)
+    assert relays.take() == shed
+
+
 ROTATION_INPUTS: dict[str, Any] = {
     **INPUTS,
     "tier_2_loads": [CHILLED_CASE],
