@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -10,11 +11,14 @@ from homeassistant.const import (
     STATE_ON,
     STATE_UNAVAILABLE,
 )
-from homeassistant.core import CoreState, HomeAssistant, ServiceCall
+from homeassistant.core import CoreState, HomeAssistant, ServiceCall, State
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry, mock_restore_cache
 
-from .conftest import Clock, Relays, save_an_edit, setup_blueprint_automation
+from .conftest import START, Clock, Relays, save_an_edit, setup_blueprint_automation
 
 GRID = "binary_sensor.kall_grid_present"
 BACKUP = "binary_sensor.kall_on_backup_power"
@@ -551,6 +555,89 @@ async def test_a_restart_mid_outage_with_nothing_shed(
     await clock.settle()
     await clock.advance_to(600, step=5)
     assert relays.take() == shed
+
+
+OUTAGE = "sensor.kall_outage_duration"
+
+
+def site_device(hass: HomeAssistant, outage_started: datetime) -> None:
+    """The grid sensor and the outage sensor on the site's device, as the integration makes
+    them, the outage sensor saying when the present outage began. (Before any state is set:
+    the registry gives an id already in use another.)"""
+    entry = MockConfigEntry(domain="sot", title="Kall")
+    entry.add_to_hass(hass)
+    device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={("sot", "kall")}, name="Kall"
+    )
+    for entity_id in (GRID, OUTAGE):
+        domain, object_id = entity_id.split(".")
+        er.async_get(hass).async_get_or_create(
+            domain, "sot", object_id, suggested_object_id=object_id, device_id=device.id
+        )
+    minutes = (START - outage_started).total_seconds() / 60
+    hass.states.async_set(OUTAGE, str(round(minutes)), {"started": outage_started.isoformat()})
+
+
+@pytest.mark.parametrize(
+    ("last_ran", "load", "shed"),
+    [
+        # The grid went while Home Assistant was down: the changeover is shed.
+        pytest.param(-60, "70.0", [(0.0, OFF, (CAR_HEATERS, OFFICE))], id="unseen-changeover"),
+        # It ran during this outage (it shed, then gave everything back for spare capacity), and
+        # the loads given back brought the load above the restore level: nothing is toggled.
+        pytest.param(-10, "70.0", [], id="seen-and-given-back"),
+    ],
+)
+async def test_a_restart_mid_outage_sheds_only_a_changeover_it_did_not_see(
+    hass: HomeAssistant,
+    clock: Clock,
+    relays: Relays,
+    last_ran: int,
+    load: str,
+    shed: list[tuple[float, str, tuple[str, ...]]],
+) -> None:
+    """The outage began 30 minutes before Home Assistant starts with every load on; the site's
+    outage sensor says when, the automation's last run is restored."""
+    last = START + timedelta(minutes=last_ran)
+    mock_restore_cache(
+        hass, [State("automation.under_test", STATE_ON, {"last_triggered": last.isoformat()})]
+    )
+    site_device(hass, START - timedelta(minutes=30))
+    hass.states.async_set(GRID, STATE_OFF)
+    hass.states.async_set(BACKUP, STATE_ON)
+    hass.states.async_set(LOAD, load)
+    relays.set(STATE_ON, *ALL_LOADS)
+    hass.set_state(CoreState.not_running)
+    await setup_blueprint_automation(hass, "load_shedding.yaml", INPUTS)
+    await hass.async_start()
+    await clock.settle()
+    await clock.advance_to(600, step=5)
+    assert relays.take() == shed
+
+
+async def test_sensors_reconnecting_after_everything_was_given_back_toggle_nothing(
+    hass: HomeAssistant, clock: Clock, relays: Relays
+) -> None:
+    """The changeover was shed and every load given back for spare capacity; with them on, the
+    load is above the restore level when the grid meter's node drops out and is back."""
+    site_device(hass, START)
+    await site_on_grid(hass, relays, clock)
+    await setup_blueprint_automation(hass, "load_shedding.yaml", INPUTS)
+    await set_states(hass, clock, grid=STATE_OFF)
+    await set_states(hass, clock, backup=STATE_ON, load="30.0")
+    await clock.advance_to(330)
+    assert relays.take() == [
+        (0.0, OFF, (CAR_HEATERS, OFFICE)),
+        (300.0, ON, (CAR_HEATERS,)),
+        (315.0, ON, (OFFICE,)),
+    ]
+    await set_states(hass, clock, load="65.0")
+    await clock.advance_to(400)
+    await set_states(hass, clock, grid=STATE_UNAVAILABLE, backup=STATE_UNAVAILABLE)
+    await clock.advance_to(460)
+    await set_states(hass, clock, grid=STATE_OFF, backup=STATE_ON)
+    await clock.advance_to(900, step=5)
+    assert relays.take() == []
 
 
 ROTATION_INPUTS: dict[str, Any] = {
