@@ -26,6 +26,7 @@ from homeassistant.core import Event, EventStateChangedData, HomeAssistant, call
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.template import Template
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
@@ -36,6 +37,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.sot.const import DOMAIN
 
+from .blueprints.conftest import load_blueprint
 from .helpers import (
     site_device,
     site_entry,
@@ -766,3 +768,29 @@ async def test_a_named_components_friendly_name_holds_across_a_restart(
         assert device_name(mqtt_hass, entry, "f5") == "Kall Frysbox 5"
     finally:
         await field.publish("sot/kall/freezer/f5/meta", b"", retain=True)
+
+
+async def test_load_shedding_finds_when_the_outage_began_from_the_site_sensors(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """The load shedding blueprint tells a changeover it did not see by when the outage began,
+    which it finds from the grid and backup sensors' devices: the outage sensor's `started`."""
+    await start_site(mqtt_hass, field, site_entry())
+    await field.publish("sot/kall/grid/main/present", "ON")
+    await wait_for_state(mqtt_hass, "binary_sensor.kall_grid_present", "on")
+    found = load_blueprint("load_shedding.yaml").data["variables"]["outage_started"]
+    variables = {
+        "grid_sensor": "binary_sensor.kall_grid_present",
+        "backup_sensor": "binary_sensor.kall_on_backup_power",
+    }
+    assert Template(found, mqtt_hass).async_render(variables) is None  # no outage
+
+    await field.publish("sot/kall/grid/main/present", "OFF")
+    await wait_for_state(mqtt_hass, "binary_sensor.kall_grid_present", "off")
+    started = mqtt_hass.states.get("sensor.kall_outage_duration").attributes["started"]  # type: ignore[union-attr]
+    assert started is not None
+    shown = Template(found, mqtt_hass).async_render(variables)
+    assert shown == dt_util.parse_datetime(started).timestamp()  # type: ignore[union-attr]
+    # Found from the grid sensor alone as well (a backup sensor of another integration).
+    alone = {**variables, "backup_sensor": "binary_sensor.elsewhere"}
+    assert Template(found, mqtt_hass).async_render(alone) == shown

@@ -561,15 +561,25 @@ OUTAGE = "sensor.kall_outage_duration"
 
 
 def site_device(hass: HomeAssistant, outage_started: datetime) -> None:
-    """The grid sensor and the outage sensor on the site's device, as the integration makes
-    them, the outage sensor saying when the present outage began. (Before any state is set:
-    the registry gives an id already in use another.)"""
+    """The site's device with its backup and outage sensors, and its grid meter's device with
+    the grid sensor, as the integration makes them; the outage sensor says when the present
+    outage began. (Before any state is set: the registry gives an id in use another.)"""
     entry = MockConfigEntry(domain="sot", title="Kall")
     entry.add_to_hass(hass)
-    device = dr.async_get(hass).async_get_or_create(
+    devices = dr.async_get(hass)
+    site = devices.async_get_or_create(
         config_entry_id=entry.entry_id, identifiers={("sot", "kall")}, name="Kall"
     )
-    for entity_id in (GRID, OUTAGE):
+    # Linked to the site by its device id where Home Assistant knows that (2026.10 on).
+    link: dict[str, Any] = (
+        {"via_device_id": site.id}
+        if "via_device_id" in dr.DeviceInfo.__optional_keys__
+        else {"via_device": ("sot", "kall")}
+    )
+    grid = devices.async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={("sot", "kall_grid_main")}, **link
+    )
+    for entity_id, device in ((BACKUP, site), (OUTAGE, site), (GRID, grid)):
         domain, object_id = entity_id.split(".")
         er.async_get(hass).async_get_or_create(
             domain, "sot", object_id, suggested_object_id=object_id, device_id=device.id
