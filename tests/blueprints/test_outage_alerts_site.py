@@ -213,3 +213,37 @@ async def test_an_alarm_taken_up_at_start_shows_in_home_assistant_again(
             "automation", "turn_off", {"entity_id": "all", "stop_actions": True}, blocking=True
         )
         assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_site_that_loads_after_home_assistant_has_started_is_taken_up(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, phones: Phones, clock: Clock
+) -> None:
+    """The site is not loaded yet as Home Assistant starts (its broker came up late, say): its
+    unacknowledged alarm is taken up once it loads, and reminded when due."""
+    hass = mqtt_hass
+    phone = phones.add("Pixel 7")
+    entry = await _lost_before_a_restart(hass, field, clock)
+
+    hass.set_state(CoreState.not_running)
+    await setup_blueprint_automation(
+        hass,
+        "outage_alerts.yaml",
+        {"alarm_entity": ALARMS, "notify_devices": [phone], "language": "en"},
+    )
+    await hass.async_start()
+    try:
+        await clock.advance(60, step=1)  # the take-up at the start finds no site
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await clock.settle()
+        raised = dt_util.parse_datetime(hass.states.get(ALARMS).state)  # type: ignore[union-attr]
+        assert raised is not None
+        raised_at = (raised - START).total_seconds()
+        await clock.advance_to(raised_at + 599, step=1)
+        assert phones.take() == []
+        await clock.advance_to(raised_at + 602, step=1)
+        assert [n.data["message"][:10] for n in phones.take()] == ["Reminder 1"]
+    finally:
+        await hass.services.async_call(
+            "automation", "turn_off", {"entity_id": "all", "stop_actions": True}, blocking=True
+        )
+        assert await hass.config_entries.async_unload(entry.entry_id)
