@@ -247,3 +247,57 @@ async def test_a_site_that_loads_after_home_assistant_has_started_is_taken_up(
             "automation", "turn_off", {"entity_id": "all", "stop_actions": True}, blocking=True
         )
         assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_an_edit_does_not_show_a_dismissed_alarm_again(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, phones: Phones, clock: Clock
+) -> None:
+    """Home Assistant's own notifications outlive an edit of the automation: one the screen's
+    operator dismissed stays dismissed when the edit takes the alarm up, and the phones get
+    no more than the reminders due."""
+    hass = mqtt_hass
+    pixel = phones.add("Pixel 7")
+    assert await async_setup_component(hass, "persistent_notification", {})
+    inputs = {
+        "alarm_entity": ALARMS,
+        "notify_devices": [pixel],
+        "language": "en",
+        "show_in_home_assistant": True,
+    }
+    entry = site_entry(alarm_delay=0)
+    await start_site(hass, field, entry, clock.freezer)
+    await field.publish("sot/kall/grid/main/present", "ON")
+    await wait_for_state(hass, "binary_sensor.kall_grid_present", "on")
+    await setup_blueprint_automation(hass, "outage_alerts.yaml", inputs)
+    try:
+        await _lose_the_grid(hass, field, lambda: bool(phones.sent), "the grid-lost notification")
+        raised_at = phones.take()[0].at
+        assert [n["title"] for n in async_get_persistent_notifications(hass).values()] == [
+            "Kall: Grid power lost"
+        ]
+        await hass.services.async_call(
+            "persistent_notification",
+            "dismiss",
+            {"notification_id": "sot-kall-grid-main"},
+            blocking=True,
+        )
+
+        # Five minutes on, a second phone is added to the automation.
+        await clock.advance(300, step=10)
+        annas = phones.add("Annas iPhone")
+        await save_an_edit(
+            hass, clock, "outage_alerts.yaml", {**inputs, "notify_devices": [pixel, annas]}
+        )
+        await clock.advance(10, step=1)
+        assert async_get_persistent_notifications(hass) == {}
+        await clock.advance_to(raised_at + 602, step=2)
+        assert [(n.service, n.data["message"][:10]) for n in phones.take()] == [
+            ("mobile_app_pixel_7", "Reminder 1"),
+            ("mobile_app_annas_iphone", "Reminder 1"),
+        ]
+        assert async_get_persistent_notifications(hass) == {}
+    finally:
+        await hass.services.async_call(
+            "automation", "turn_off", {"entity_id": "all", "stop_actions": True}, blocking=True
+        )
+        assert await hass.config_entries.async_unload(entry.entry_id)
