@@ -301,3 +301,37 @@ async def test_an_edit_does_not_show_a_dismissed_alarm_again(
             "automation", "turn_off", {"entity_id": "all", "stop_actions": True}, blocking=True
         )
         assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_tap_on_the_last_reminder_is_kept(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, phones: Phones, clock: Clock
+) -> None:
+    """The last reminder carries the Acknowledge button too: a tap on it is kept by the site,
+    so a restart does not take the alarm up again."""
+    hass = mqtt_hass
+    phone = phones.add("Pixel 7")
+    inputs = {"alarm_entity": ALARMS, "notify_devices": [phone], "max_repeats": 1}
+    entry = site_entry(alarm_delay=0)
+    await start_site(hass, field, entry, clock.freezer)
+    await field.publish("sot/kall/grid/main/present", "ON")
+    await wait_for_state(hass, "binary_sensor.kall_grid_present", "on")
+    await setup_blueprint_automation(hass, "outage_alerts.yaml", inputs)
+    try:
+        await _lose_the_grid(hass, field, lambda: bool(phones.sent), "the grid-lost notification")
+        raised_at = phones.sent[0].at
+        await clock.advance_to(raised_at + 660, step=10)
+        sent = phones.take()
+        assert [n.data["message"][:12] for n in sent] == ["Nätspänninge", "Påminnelse 1"]
+        hass.bus.async_fire(
+            "mobile_app_notification_action",
+            {"action": sent[-1].data["data"]["actions"][0]["action"]},
+        )
+        await clock.settle()
+        assert await _ledger(hass, entry.entry_id) == []
+        await clock.advance_to(raised_at + 3600, step=60)
+        assert phones.take() == []
+    finally:
+        await hass.services.async_call(
+            "automation", "turn_off", {"entity_id": "all", "stop_actions": True}, blocking=True
+        )
+        assert await hass.config_entries.async_unload(entry.entry_id)
