@@ -335,3 +335,30 @@ async def test_a_tap_on_the_last_reminder_is_kept(
             "automation", "turn_off", {"entity_id": "all", "stop_actions": True}, blocking=True
         )
         assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_reload_of_the_site_neither_repeats_nor_ends_the_reminders(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, phones: Phones, clock: Clock
+) -> None:
+    """The site reloads (renamed, say) while an alarm is being reminded: its alarm entity goes
+    and comes back, which is neither a new alarm nor a reason to take the alarm up twice."""
+    hass = mqtt_hass
+    phone = phones.add("Pixel 7")
+    inputs = {"alarm_entity": ALARMS, "notify_devices": [phone], "language": "en"}
+    entry = site_entry(alarm_delay=0)
+    await start_site(hass, field, entry, clock.freezer)
+    await field.publish("sot/kall/grid/main/present", "ON")
+    await wait_for_state(hass, "binary_sensor.kall_grid_present", "on")
+    await setup_blueprint_automation(hass, "outage_alerts.yaml", inputs)
+    try:
+        await _lose_the_grid(hass, field, lambda: bool(phones.sent), "the grid-lost notification")
+        raised_at = phones.take()[0].at
+        await clock.advance(300, step=10)
+        assert await hass.config_entries.async_reload(entry.entry_id)
+        await clock.advance_to(raised_at + 1210, step=10)
+        assert [n.data["message"][:10] for n in phones.take()] == ["Reminder 1", "Reminder 2"]
+    finally:
+        await hass.services.async_call(
+            "automation", "turn_off", {"entity_id": "all", "stop_actions": True}, blocking=True
+        )
+        assert await hass.config_entries.async_unload(entry.entry_id)
