@@ -362,3 +362,45 @@ async def test_a_reload_of_the_site_neither_repeats_nor_ends_the_reminders(
             "automation", "turn_off", {"entity_id": "all", "stop_actions": True}, blocking=True
         )
         assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_reload_of_the_site_after_the_reminders_ran_out_shows_nothing_again(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, phones: Phones, clock: Clock
+) -> None:
+    """An alarm nobody acknowledged has had its last reminder, and the operator dismissed it
+    at the screen: a reload of the site (a rename, say) posts it nowhere again."""
+    hass = mqtt_hass
+    phone = phones.add("Pixel 7")
+    assert await async_setup_component(hass, "persistent_notification", {})
+    inputs = {
+        "alarm_entity": ALARMS,
+        "notify_devices": [phone],
+        "language": "en",
+        "max_repeats": 1,
+        "show_in_home_assistant": True,
+    }
+    entry = site_entry(alarm_delay=0)
+    await start_site(hass, field, entry, clock.freezer)
+    await field.publish("sot/kall/grid/main/present", "ON")
+    await wait_for_state(hass, "binary_sensor.kall_grid_present", "on")
+    await setup_blueprint_automation(hass, "outage_alerts.yaml", inputs)
+    try:
+        await _lose_the_grid(hass, field, lambda: bool(phones.sent), "the grid-lost notification")
+        raised_at = phones.sent[0].at
+        await clock.advance_to(raised_at + 1300, step=10)
+        assert [n.data["message"][:10] for n in phones.take()] == ["Grid volta", "Reminder 1"]
+        await hass.services.async_call(
+            "persistent_notification",
+            "dismiss",
+            {"notification_id": "sot-kall-grid-main"},
+            blocking=True,
+        )
+        assert await hass.config_entries.async_reload(entry.entry_id)
+        await clock.advance(1300, step=10)
+        assert async_get_persistent_notifications(hass) == {}
+        assert phones.take() == []
+    finally:
+        await hass.services.async_call(
+            "automation", "turn_off", {"entity_id": "all", "stop_actions": True}, blocking=True
+        )
+        assert await hass.config_entries.async_unload(entry.entry_id)
