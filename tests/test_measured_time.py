@@ -47,6 +47,9 @@ def test_ts_is_the_readings_time(ts: object, measured: datetime) -> None:
         ("yesterday", RejectReason.BAD_TIME),
         ("2026-11-27T11:50:00", RejectReason.BAD_TIME),  # no offset: whose clock?
         (True, RejectReason.BAD_TIME),
+        # A JSON integer too large for a float: no time either, not a crash.
+        pytest.param(10**400, RejectReason.BAD_TIME, id="huge-integer"),
+        pytest.param(-(10**400), RejectReason.BAD_TIME, id="huge-negative-integer"),
         (NOW.timestamp() + 3600, RejectReason.FUTURE_TIME),
         (NOW.timestamp() - 3 * 86400, RejectReason.TOO_OLD),
     ],

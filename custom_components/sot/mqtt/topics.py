@@ -305,7 +305,8 @@ def _measurement_time(parsed: Parsed, topic: str, value: object, now: datetime) 
     time, lies ahead of our clock by more than the allowed skew, or is older than a queue keeps.
     """
     measured: datetime | None = None
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        # NaN, infinity and an integer too large for a float are refused here too.
         with contextlib.suppress(OverflowError, OSError, ValueError):
             measured = datetime.fromtimestamp(value, UTC)
     elif isinstance(value, str) and len(value) <= MAX_TIME_TEXT:
