@@ -47,6 +47,12 @@ def test_the_payload_holds_every_setting_but_the_bridge_and_reads_back() -> None
         ('{"tank_capacity": true}', "tank_capacity: True is not a number"),
         ('{"tank_capacity": 0}', "tank_capacity: 0 is outside 1 to 100000 L"),
         ('{"tank_capacity": NaN}', "tank_capacity: nan is outside"),
+        # A JSON integer too large for a float is refused like any number out of range.
+        pytest.param(
+            '{"tank_capacity": 1' + "0" * 400 + "}",
+            "tank_capacity: 1" + "0" * 400 + " is outside",
+            id="huge-integer",
+        ),
         ('{"freezer_warning": 5}', "freezer_warning: 5 is outside -40 to -0.5 °C"),
         ('{"service_due_date": "soon"}', "service_due_date: 'soon' is not a date"),
         # Only the form's own YYYY-MM-DD: what it would refuse when the county opens it.

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 from datetime import date
 from typing import Any
@@ -76,7 +75,9 @@ def parse_settings(payload: str | bytes | bytearray) -> dict[str, Any]:
         value = message[key]
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError(f"{key}: {value!r} is not a number")
-        if not math.isfinite(value) or not low <= value <= high:
+        # Compared as it came: NaN is in no range, and an integer too large for a float
+        # cannot be turned into one.
+        if not low <= value <= high:
             raise ValueError(f"{key}: {value} is outside {low:g} to {high:g} {unit}")
         settings[key] = value
     if CONF_SERVICE_DUE_DATE in message:
