@@ -402,3 +402,20 @@ async def test_a_summary_the_broker_refuses_is_sent_with_the_next_change(
         await field.publish("sot/kall/grid/main/present", "ON")
         await wait_for(mqtt_hass, lambda: len(published) == 2, "the next publish")
     assert json.loads(published[1])["power"] == "grid"
+
+
+@pytest.mark.parametrize("message", [42, True, ["Öppet"], {"sv": "Öppet"}])
+async def test_the_county_keeps_its_message_when_a_summary_carries_no_text(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, message: object
+) -> None:
+    """A site writes its message as a string or `null`; anything else is no message of its, and
+    the county keeps showing the one it had rather than `42` or `{'sv': 'Öppet'}`."""
+    coordinator = await start_site(mqtt_hass, field, site_entry(county_bridge=True))
+    at = "2026-11-28T10:00:00+00:00"
+    await field.publish("sot/kall/public", json.dumps({"message": "Öppet", "message_time": at}))
+    await wait_for_state(mqtt_hass, "text.kall_public_message", "Öppet")
+    received = coordinator.messages
+    await field.publish("sot/kall/public", json.dumps({"message": message, "message_time": at}))
+    await wait_for(mqtt_hass, lambda: coordinator.messages > received, "the summary to arrive")
+    await mqtt_hass.async_block_till_done()
+    assert state(mqtt_hass, "text.kall_public_message") == "Öppet"

@@ -511,6 +511,8 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         if not isinstance(summary, dict):
             return
         text, time = summary.get("message"), summary.get("message_time")
+        if not isinstance(text, str | None):
+            return  # a site writes its message as a string or null: this one is none of its
         try:
             shown = Notice.from_dict({"text": text, "time": time}) if text and time else None
         except (TypeError, ValueError):
