@@ -137,7 +137,41 @@ def _profile(body: str) -> str:
         (
             "registers:\n  - {component: generator, quantity: speed, address: 1, unit: rpm,"
             " scale: fast}\n",
-            "scale: must be a number or a fraction",
+            "scale: must be a finite number or a fraction",
+        ),
+        # Not a finite number: every value read would be refused (NaN) or nonsense.
+        (
+            "registers:\n  - {component: generator, quantity: speed, address: 1, unit: rpm,"
+            " scale: .nan}\n",
+            "scale: must be a finite number or a fraction",
+        ),
+        (
+            "registers:\n  - {component: generator, quantity: speed, address: 1, unit: rpm,"
+            " offset: -.inf}\n",
+            "offset: must be a finite number or a fraction",
+        ),
+        (
+            "registers:\n  - {component: generator, quantity: speed, address: 1, unit: rpm,"
+            " scale: 1" + "0" * 400 + "}\n",
+            "scale: must be a finite number or a fraction",
+        ),
+        (
+            "registers:\n  - {component: generator, quantity: speed, address: 1, unit: rpm,"
+            " scale: '1" + "0" * 400 + "/3'}\n",
+            "scale: must be a finite number or a fraction",
+        ),
+        (
+            "registers:\n  - {component: generator, quantity: on_load, address: 1, above: .nan}\n",
+            "above: must be a finite number or a fraction",
+        ),
+        (
+            "registers:\n  - {component: [generator], quantity: speed, address: 1, unit: rpm}\n",
+            "register 1: component ['generator'] is not in 'components'",
+        ),
+        (
+            "registers:\n  - {component: generator, quantity: speed, address: 1, unit: rpm,"
+            " scan: [fast]}\n",
+            "scan group ['fast'] is not one of fast, slow",
         ),
         (
             "registers:\n  - {component: generator, quantity: speed, address: 1, unit: rpm,"

@@ -9,6 +9,8 @@ the register.
 
 from __future__ import annotations
 
+import contextlib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -329,14 +331,17 @@ class _Reader:
         return value
 
     def number(self, value: object, where: str) -> float:
-        if isinstance(value, str):
-            try:
-                return float(Fraction(value.replace(" ", "")))
-            except (ValueError, ZeroDivisionError):
-                pass
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        raise self.fail(where, "must be a number or a fraction such as 1/3600")
+        number = math.nan
+        # A number too large for a float, NaN and infinity (YAML's .nan, .inf) are refused: a
+        # scale, an offset or a threshold of those turns every value read into nonsense.
+        with contextlib.suppress(ValueError, ZeroDivisionError, OverflowError):
+            if isinstance(value, str):
+                number = float(Fraction(value.replace(" ", "")))
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                number = float(value)
+        if not math.isfinite(number):
+            raise self.fail(where, "must be a finite number or a fraction such as 1/3600")
+        return number
 
     def choice[E: StrEnum](self, enum: type[E], value: object, where: str) -> E:
         if isinstance(value, str) and value in {member.value for member in enum}:
@@ -436,7 +441,7 @@ class _Reader:
                 return next(iter(slots))
             raise self.fail(where, "missing 'component' (the profile has several)")
         name = entry["component"]
-        if name not in slots:
+        if not isinstance(name, str) or name not in slots:
             raise self.fail(where, f"component {name!r} is not in 'components'")
         return str(name)
 
@@ -482,7 +487,7 @@ class _Reader:
         if address + data_type.words - 1 > MAX_ADDRESS:
             raise self.fail(where, "runs past the last Modbus address")
         scan = item.get("scan", defaults.get("scan", DEFAULT_SCAN))
-        if scan not in scan_intervals:
+        if not isinstance(scan, str) or scan not in scan_intervals:
             raise self.fail(where, f"scan group {scan!r} is not one of {', '.join(scan_intervals)}")
         sentinel_source = item.get("sentinels")
         if sentinel_source is None:
