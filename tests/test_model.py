@@ -634,6 +634,11 @@ def test_active_alarms_are_not_raised_again_after_a_restart() -> None:
         {"outage": "yesterday"},
         {"outage_log": [42]},
         {"freezers": {"f1": "melting"}},
+        # A JSON integer too large for a float.
+        {"generators": {"main": {"seconds": 10**400}}},
+        # A name or node that is no text: every later message about the site would fail on it.
+        {"components": [{"kind": "freezer", "id": "f1", "node": {"id": "freezers"}}]},
+        {"components": [{"kind": "freezer", "id": "f1", "name": 7}]},
     ],
 )
 def test_any_damaged_storage_is_refused_cleanly(stored: dict[str, object]) -> None:

@@ -95,12 +95,19 @@ class Component:
             values=values,
             reported={str(q) for q in data.get("reported") or ()},
             last_seen=optional_time(data.get("last_seen")),
-            name=data.get("name"),
-            node=data.get("node"),
+            name=_optional_text(data.get("name"), "name"),
+            node=_optional_text(data.get("node"), "node"),
             settings={str(k): float(v) for k, v in dict(data.get("settings") or {}).items()},
             link=str(data.get("link", "mqtt")),
             provides=tuple(str(service) for service in data.get("provides") or ()),
         )
+
+
+def _optional_text(value: Any, what: str) -> str | None:
+    """A stored name or node: text or nothing (anything else would fail every later message)."""
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{what} is {value!r}")
+    return value
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -582,7 +582,8 @@ class Site:
             coldchain.records = self.coldchain.records
             coldchain.records_revision = self.coldchain.records_revision
             coldchain.restore(dict(data.get("coldchain") or {}))
-        except (AttributeError, KeyError, TypeError, ValueError) as err:
+        except (AttributeError, ArithmeticError, KeyError, TypeError, ValueError) as err:
+            # ArithmeticError: a JSON integer too large for a float, say.
             raise ValueError(f"stored site state is damaged: {err}") from err
         self.components = {c.key: c for c in components}
         for each in Kind:
