@@ -726,3 +726,33 @@ def test_one_grid_voltage_decides_presence_for_every_meter() -> None:
         site.apply([Reading("grid", "meter", "voltage", 150.0, at(0))], at(0), node="sdm630")
     assert default.power.grid_present(at(0)) is False
     assert weak_line.power.grid_present(at(0)) is True
+
+
+@pytest.mark.parametrize("how", ["clock set back", "restored from a clock ahead"])
+def test_a_clock_set_back_does_not_keep_a_warming_freezer_shown_as_fine(how: str) -> None:
+    """Home Assistant's clock ran an hour ahead and is set right: the freezer's new readings
+    are measured before the one shown, yet they are the news, and its status follows them."""
+    site = Site(Settings(alarm_delay=timedelta(0)))
+    feed(site, 60, "freezer", "f1", temperature=-18.0)  # at the clock an hour ahead
+    if how == "restored from a clock ahead":
+        restored = Site(Settings(alarm_delay=timedelta(0)))
+        restored.restore(site.snapshot())
+        site = restored
+    feed(site, 0, "freezer", "f1", temperature=-5.0)  # the clock set right
+    feed(site, 1, "freezer", "f1", temperature=-5.0)
+    freezer = site.component("freezer", "f1")
+    assert freezer is not None
+    assert site.number(freezer, "temperature", at(1)) == -5.0
+    assert site.freezers.status(freezer, at(1)) is FreezerStatus.CRITICAL
+
+
+def test_a_reading_measured_before_the_one_shown_is_history() -> None:
+    """A queued reading that arrives after a newer one (a bridge's late delivery) is not shown
+    over it, however late it comes."""
+    site = Site(Settings())
+    feed(site, 10, "freezer", "f1", temperature=-18.0)
+    late = at(-50)
+    site.apply([Reading("freezer", "f1", "temperature", -12.0, late)], late, arrived=at(11))
+    freezer = site.component("freezer", "f1")
+    assert freezer is not None
+    assert site.number(freezer, "temperature", at(11)) == -18.0

@@ -500,7 +500,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         follows from them (an outage's start, a freezer's alarm) is placed then.
         """
         measured = readings[0].time if len(readings) == 1 else max(r.time for r in readings)
-        return self.site.apply(readings, min(now, measured))
+        return self.site.apply(readings, min(now, measured), arrived=now)
 
     def _take_public_message(self, payload: Any, now: datetime) -> None:
         """At the county: the operator's message, as the site's summary carries it."""

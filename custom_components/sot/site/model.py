@@ -54,6 +54,10 @@ EXERCISE_DUE: Final = timedelta(days=40)
 # a controller's burst of readings (each quantity its own message, milliseconds apart) is one
 # step, not thirteen. Each step holds the values at its start, as every step does.
 INTEGRATION_STEP: Final = timedelta(seconds=1)
+# A value shown that was measured further than this ahead of a reading's arrival was measured
+# by a clock since set back (or restored from one that ran ahead): it is no reason to take the
+# reading for history.
+CLOCK_STEP: Final = timedelta(seconds=60)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -114,13 +118,20 @@ class Site:
     # -- input -----------------------------------------------------------------------------
 
     def apply(
-        self, readings: Iterable[Reading], now: datetime, node: str | None = None
+        self,
+        readings: Iterable[Reading],
+        now: datetime,
+        node: str | None = None,
+        arrived: datetime | None = None,
     ) -> list[SiteEvent]:
         """Take in readings (already checked against the vocabulary); return new alarms.
 
         `node` names the source that measured them (a Modbus device, say), which then decides
-        the components' availability together with their data's age.
+        the components' availability together with their data's age. `arrived`: when they
+        came (`now` unless they were queued). A reading measured before the value shown is
+        history, not news, unless that value lies ahead of the clock (`CLOCK_STEP`).
         """
+        ahead = (now if arrived is None else arrived) + CLOCK_STEP
         self.revision += 1
         self.quiet_revisions += 1  # nothing taken in yet
         warmed: dict[str, Component] = {}
@@ -136,7 +147,7 @@ class Site:
                 component = self.component(reading.kind, reading.id, create=True)
                 assert component is not None  # created on demand
             known = component.values.get(quantity)
-            if known is not None and time < known.time:
+            if known is not None and time < known.time <= ahead:
                 continue  # measured before what is shown: history, not news
             kind = component.kind
             kinds.add(kind)
