@@ -272,7 +272,7 @@ async def test_a_meteoalarm_warning_sends_the_readiness_and_offers_a_test_run(
     assert state is not None
     assert state.attributes["awareness_level"] == "3; orange; Severe"
     await clock.settle()
-    action = f"SOT_TEST_RUN_KALL_STORM_READINESS_{STAMP_AT_START + 300}"
+    action = f"SOT_TEST_RUN_KALL_STORM_READINESS_UNDER_TEST_{STAMP_AT_START + 300}"
     sent = site.take()
     assert sent == to_both(
         300.0,
@@ -555,7 +555,7 @@ async def test_a_tap_after_the_automation_is_reloaded_starts_the_test_run_once(
     inputs = drill_inputs(site, generator_running=RUNNING)
     await setup_blueprint_automation(hass, "storm_readiness.yaml", inputs)
     action = await warn(hass, clock, site)
-    assert action == f"SOT_TEST_RUN_KALL_STORM_READINESS_{STAMP_AT_START}"
+    assert action == f"SOT_TEST_RUN_KALL_STORM_READINESS_UNDER_TEST_{STAMP_AT_START}"
     await clock.advance(600, step=60)
     # An unchanged automation is left running by a reload: the offer is cut to 45 minutes.
     await save_an_edit(hass, clock, "storm_readiness.yaml", {**inputs, "ask_for": 45})
@@ -597,7 +597,7 @@ async def test_a_tap_after_home_assistant_restarts_starts_the_test_run_once(
     assert site.take() == []  # the restored warning is not sent again
 
     await clock.advance(900, step=60)
-    action = f"SOT_TEST_RUN_KALL_STORM_READINESS_{STAMP_AT_START}"
+    action = f"SOT_TEST_RUN_KALL_STORM_READINESS_UNDER_TEST_{STAMP_AT_START}"
     hass.bus.async_fire("mobile_app_notification_action", {"action": action})
     hass.bus.async_fire("mobile_app_notification_action", {"action": action})
     await clock.settle()
@@ -655,7 +655,7 @@ async def test_other_taps_leave_the_offer_standing(
     await clock.advance(300, step=60)
     for other in (
         {"action": "SOT_ACK_KALL_ALARMS_2026_11_22T10_04_00"},
-        {"action": f"SOT_TEST_RUN_HOGBERG_STORM_READINESS_{STAMP_AT_START}"},
+        {"action": f"SOT_TEST_RUN_HOGBERG_STORM_READINESS_UNDER_TEST_{STAMP_AT_START}"},
         {"action": f"{action}9"},
         {},
     ):
@@ -795,3 +795,39 @@ async def test_readiness_reaches_every_phone_with_the_app(
     assert [n.service for n in sent] == [PIXEL]
     # No device or name for the readiness sensor here: "SOT" stands in for the site.
     assert sent[0].data["title"] == "SOT: Vädervarning – redo"
+
+
+async def test_a_tap_starts_only_the_automation_that_made_the_offer(
+    hass: HomeAssistant, clock: Clock, site: Phones, presses: list[tuple[float, str]]
+) -> None:
+    """Two automations on Kall's readiness, each to its own phone in its own language: a tap
+    on one's offer presses the button once, and only that one's phone hears of it."""
+    await drill(hass)
+    volunteers = {**drill_inputs(site), "notify_devices": [site.device_ids["Pixel 7"]]}
+    county = {
+        **drill_inputs(site),
+        "notify_devices": [site.device_ids["Annas iPhone"]],
+        "language": "en",
+    }
+    automations = [
+        {"id": name, "alias": name, "use_blueprint": {"path": path, "input": inputs}}
+        for name, path, inputs in (
+            ("volunteers", "sot/storm_readiness.yaml", volunteers),
+            ("county", "sot/storm_readiness.yaml", county),
+        )
+    ]
+    assert await async_setup_component(hass, "automation", {"automation": automations})
+    await hass.services.async_call(
+        "input_boolean", "turn_on", {"entity_id": "input_boolean.storm_drill"}, blocking=True
+    )
+    await clock.settle()
+    offers = {n.service: n.data["data"]["actions"][0]["action"] for n in site.take()}
+    assert offers == {
+        PIXEL: f"SOT_TEST_RUN_KALL_STORM_READINESS_VOLUNTEERS_{STAMP_AT_START}",
+        IPHONE: f"SOT_TEST_RUN_KALL_STORM_READINESS_COUNTY_{STAMP_AT_START}",
+    }
+    await clock.advance(60, step=10)
+    hass.bus.async_fire("mobile_app_notification_action", {"action": offers[PIXEL]})
+    await clock.settle()
+    assert presses == [(60.0, BUTTON)]
+    assert last_lines(site) == [(60.0, PIXEL, SENT)]
