@@ -64,7 +64,7 @@ def test_node_status_is_the_contracts_birth_and_last_will(
         assert (birth["topic"], birth["payload"], birth["retain"]) == (status, "online", True)
 
 
-def test_load_relays_keep_the_food_cold_and_a_shed_heater_off_across_a_restart(
+def test_load_relays_keep_the_food_cold_and_the_heater_off_across_a_restart(
     esphome_results: dict[Variant, Result],
 ) -> None:
     config = valid_config(esphome_results, Variant("load-relays.yaml"))
@@ -77,8 +77,11 @@ def test_load_relays_keep_the_food_cold_and_a_shed_heater_off_across_a_restart(
         assert relays[name]["restore_mode"] == "ALWAYS_ON", name
         assert relays[name]["pin"]["inverted"] is False, name
     heater = relays["Warm room heater"]
-    # Shed to spare the generator, it stays off when the node restarts.
-    assert heater["restore_mode"] == "RESTORE_DEFAULT_ON"
+    # Off after every restart, whatever it was before: a node that loses its power with the
+    # grid boots on the generator, and a heater brought back on then (50 kW on Kall's 56 kW set)
+    # would land on the generator with the compressors' inrush before Home Assistant can shed
+    # it. A shed heater must not come on with the node either.
+    assert heater["restore_mode"] == "ALWAYS_OFF"
     assert heater["pin"]["inverted"] is True  # normally open
     for relay in relays.values():
         # An MQTT switch would obey its command topic directly, retained messages included.
