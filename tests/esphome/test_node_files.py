@@ -4,10 +4,21 @@ working without a broker and speaks only the SOT contract over MQTT."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from .nodes import NODE_FILES, Result, Variant, valid_config, variants, walk
+from .nodes import (
+    NODE_FILES,
+    Result,
+    Variant,
+    esphome_binary,
+    prepare_workdir,
+    run_config,
+    valid_config,
+    variants,
+    walk,
+)
 
 VARIANTS = variants()
 
@@ -162,3 +173,18 @@ def test_the_gateway_is_online_once_the_controller_answers_on_any_page(
     assert "controller_answering" in json.dumps(controller["on_offline"])
     [script] = [s for s in config["script"] if s["id"] == "controller_answered"]
     assert "publish_availability" in json.dumps(script["then"])
+
+
+@pytest.mark.parametrize("inverted", [False, True])
+def test_freezer_alarm_drives_an_active_low_relay_module_too(
+    tmp_path: Path, inverted: bool
+) -> None:
+    """The alarm output drives a buzzer transistor (active high) or a relay module, most of
+    which switch on a low input: with one, an output that cannot be inverted sounds the siren
+    while every freezer is fine and silences it when one is critical. Off at boot either way."""
+    variant = Variant("freezers.yaml", (("alarm_inverted", str(inverted).lower()),))
+    result = run_config(esphome_binary(), prepare_workdir(tmp_path), variant)
+    config = valid_config({variant: result}, variant)
+    [alarm] = [switch for switch in config["switch"] if switch["id"] == "alarm_output"]
+    assert alarm["pin"]["inverted"] is inverted
+    assert alarm["restore_mode"] == "ALWAYS_OFF"
