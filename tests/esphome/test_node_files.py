@@ -154,6 +154,21 @@ def test_modbus_silence_does_not_flood_the_debug_topic(
     assert config["logger"].get("logs", {}).get("modbus") == "ERROR"
 
 
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.label)
+def test_a_misreading_tank_sensor_does_not_flood_the_debug_topic(
+    esphome_results: dict[Variant, Result], variant: Variant
+) -> None:
+    """The A02YYUW streams several frames a second, and ESPHome warns of every frame with a
+    bad checksum (noise on a long cable) or inside the blind zone (a wet face, a brim-full
+    tank): thousands of warnings an hour into the debug topic and the county's queue. Those
+    frames are never published, and a sensor that stops reading goes stale."""
+    config = valid_config(esphome_results, variant)
+    if not any(sensor["platform"] == "a02yyuw" for sensor in config.get("sensor", [])):
+        return
+    assert config["mqtt"]["log_topic"]["level"] == "WARN"
+    assert config["logger"].get("logs", {}).get("a02yyuw.sensor") == "ERROR"
+
+
 def test_the_gateway_is_online_once_the_controller_answers_on_any_page(
     esphome_results: dict[Variant, Result],
 ) -> None:
