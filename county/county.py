@@ -8,6 +8,7 @@ names (its CA key included: keep it off the broker if you can). docs/county.md i
     scripts/county add-site DIR kall [--rate 6] [--hours 36]
     scripts/county revoke-site DIR kall
     scripts/county list DIR
+    scripts/county refresh DIR
 
 What lands where:
 
