@@ -15,9 +15,9 @@ alarm at the times they were measured, and must have taken in every message Kall
 refusing none.
 
 The replay here falls between two of the integration's 15 s ticks. The second case puts a tick
-in the middle of it, as a replay of a long queue always will: that tick judges the replayed
-freezer readings stale by the wall clock and restarts the freezer's alarm delay, so the warning
-comes late (a known defect, marked as expected to fail until it is fixed).
+in the middle of it, as a replay of a long queue always will: that tick must not judge the
+replayed freezer readings stale by the wall clock and restart the freezer's alarm delay, which
+would make the warning come late.
 """
 
 from __future__ import annotations
