@@ -343,3 +343,31 @@ async def test_a_site_never_heard_stays_silent_across_a_reload(
     assert [i.translation_placeholders for i in _issues(mqtt_hass, "site_silent")] == [
         issue.translation_placeholders
     ]
+
+
+async def test_a_silence_limit_that_still_is_too_short_leaves_the_issue(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, freezer: FrozenDateTimeFactory
+) -> None:
+    """Closing the fix flow is not the site reporting: while it stays silent past the limit
+    the user kept (or chose, still too short), Repairs goes on saying so."""
+    entry = site_entry(silent_after=30, stale_timeout=86400)
+    await start_site(mqtt_hass, field, entry, freezer)
+    await field.publish("sot/kall/grid/main/present", "ON")
+    await wait_for_state(mqtt_hass, "binary_sensor.kall_grid_present", "on")
+    await _tick(mqtt_hass, freezer, 45 * 60)
+    [issue] = _issues(mqtt_hass, "site_silent")
+
+    form = await _fix(mqtt_hass, issue)
+    done = await _answer(mqtt_hass, form["flow_id"], {"silent_after": 30})
+    assert done["type"] is FlowResultType.CREATE_ENTRY
+    await _tick(mqtt_hass, freezer, 15)
+    [again] = _issues(mqtt_hass, "site_silent")
+    assert again.translation_placeholders == issue.translation_placeholders
+
+    form = await _fix(mqtt_hass, again)
+    await _answer(mqtt_hass, form["flow_id"], {"silent_after": 40})
+    await _tick(mqtt_hass, freezer, 15)
+    [longer] = _issues(mqtt_hass, "site_silent")
+    assert longer.translation_placeholders is not None
+    assert longer.translation_placeholders["minutes"] == "40"
+

@@ -51,9 +51,14 @@ class SiteIssues:
 
     @callback
     def raise_issue(self, issue: Issue) -> None:
-        """Show `issue` (again only if what it says changed)."""
+        """Show `issue` (again only if what it says changed, or if it is gone from Repairs:
+        Home Assistant deletes an issue when its fix flow finishes, whether or not the fix
+        ended the condition)."""
         issue_id = self.issue_id(issue.kind, issue.key)
-        if self._shown.get(issue_id) == issue:
+        if (
+            self._shown.get(issue_id) == issue
+            and ir.async_get(self.hass).async_get_issue(DOMAIN, issue_id) is not None
+        ):
             return
         self._shown[issue_id] = issue
         ir.async_create_issue(
