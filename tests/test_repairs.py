@@ -25,6 +25,7 @@ from custom_components.sot.const import DOMAIN, SUBENTRY_MODBUS
 
 from .helpers import site_entry, start_site, wait_for, wait_for_state, wait_until_subscribed
 from .modbus.server import SimulatedDevice, tcp_server
+from .modbus.test_control import ComApController
 
 
 async def _tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float) -> None:
@@ -371,3 +372,63 @@ async def test_a_silence_limit_that_still_is_too_short_leaves_the_issue(
     assert longer.translation_placeholders is not None
     assert longer.translation_placeholders["minutes"] == "40"
 
+
+async def test_a_test_run_started_from_repairs_leaves_the_reminder_until_it_runs(
+    mqtt_hass: HomeAssistant,
+    field: aiomqtt.Client,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Starting a test run from Repairs sends the start; the reminder ends when the generator is
+    seen running, not when the command has left (a controller not in AUTO takes it, stays put)."""
+    comap = ComApController(holding={1000: [0] * 400, 4207: [0, 0, 0]}, coils={4700: [False]})
+    async with tcp_server({1: comap}) as port:
+        entry = _entry_with(
+            _device(
+                "Genset",
+                device_id="genset",
+                profile="comap_intelilite4",
+                connection="tcp",
+                host="127.0.0.1",
+                port=port,
+                unit=1,
+                components={"generator": "main", "fuel": ""},
+                control_enabled=True,
+            )
+        )
+        last_run = (dt_util.utcnow() - timedelta(days=41)).isoformat()
+        hass_storage[f"{DOMAIN}.{entry.entry_id}"] = {
+            "version": 1,
+            "key": f"{DOMAIN}.{entry.entry_id}",
+            "data": {"generator_watched_since": last_run, "generator_last_run": last_run},
+        }
+        coordinator = await start_site(mqtt_hass, field, entry)
+        # The controller's first poll shows the generator; the next check of the site, overdue.
+        await wait_for(mqtt_hass, lambda: bool(coordinator.site.generators()), "a first poll")
+        await _check_now(mqtt_hass)
+        assert "start" in coordinator.actions("generator", "main")
+        [issue] = _issues(mqtt_hass, "generator_not_exercised")
+
+        menu = await _fix(mqtt_hass, issue)
+        assert menu["type"] is FlowResultType.MENU
+        done = await _answer(mqtt_hass, menu["flow_id"], {"next_step_id": "start"})
+        assert comap.value("coils", 4700) == 1
+        assert done["type"] is FlowResultType.ABORT
+        assert done["reason"] == "start_sent"
+        texts = await async_get_translations(mqtt_hass, "en", "issues", {DOMAIN})
+        reason = "component.sot.issues.generator_not_exercised.fix_flow.abort.start_sent"
+        assert texts[reason].format(**done["description_placeholders"]) == (
+            "The start was sent to Generator. This warning ends by itself once Generator is "
+            "seen running; if it does not start, check the controller (a controller that is not "
+            "in AUTO may ignore a remote start)."
+        )
+        await _check_now(mqtt_hass)
+        assert [i.issue_id for i in _issues(mqtt_hass, "generator_not_exercised")] == [
+            issue.issue_id
+        ]
+        assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+
+
+async def _check_now(hass: HomeAssistant) -> None:
+    """Let the site's next periodic check run now, in real time (a Modbus poll needs it)."""
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=16))
+    await hass.async_block_till_done()

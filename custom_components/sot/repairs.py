@@ -231,7 +231,11 @@ class ExerciseFlow(SiteRepairFlow):
     async def async_step_start(
         self, user_input: dict[str, Any] | None = None
     ) -> data_entry_flow.FlowResult:
-        """Start the generator now; the issue ends when it is seen running."""
+        """Start the generator now; the issue ends when it is seen running.
+
+        The flow ends by saying so rather than by finishing (Home Assistant deletes an issue
+        whose fix flow finishes), so the reminder stays until the run is seen.
+        """
         entry = self._loaded_entry()
         generator = str(self.issue_data.get("generator"))
         try:
@@ -240,7 +244,7 @@ class ExerciseFlow(SiteRepairFlow):
             return self.async_abort(
                 reason="start_failed", description_placeholders={"error": str(err)}
             )
-        return self.async_create_entry(data={})
+        return self.async_abort(reason="start_sent", description_placeholders=self._placeholders())
 
     async def async_step_snooze(
         self, user_input: dict[str, Any] | None = None
