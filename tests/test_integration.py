@@ -715,10 +715,7 @@ async def test_a_damaged_saved_state_is_kept_aside_and_told(
     kept = [k for k in hass_storage if k.startswith(f"{key}.damaged.")]
     assert len(kept) == 1
     assert hass_storage[kept[0]]["data"] == damaged
-    issue = ir.async_get(mqtt_hass).async_get_issue(
-        DOMAIN, f"stored_state_damaged_{entry.entry_id}"
-    )
-    assert issue is not None
+    [issue] = _damaged_notices(mqtt_hass)
     assert issue.translation_placeholders is not None
     assert issue.translation_placeholders["kept"] == f".storage/{kept[0]}"
     await field.publish("sot/kall/grid/main/present", "OFF")
@@ -729,6 +726,45 @@ async def test_a_damaged_saved_state_is_kept_aside_and_told(
         mqtt_hass, lambda: hass_storage[key]["data"] != damaged, "the site's own state to be saved"
     )
     assert hass_storage[kept[0]]["data"] == damaged
+
+
+async def test_a_second_damaged_saved_state_is_told_even_after_the_first_was_ignored(
+    mqtt_hass: HomeAssistant,
+    field: aiomqtt.Client,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The user read the first notice and ignored it: a saved state lost again weeks later is
+    news, and Repairs shows it, naming the file that one was kept in."""
+    freezer.move_to("2026-11-01 12:00:00+00:00")
+    entry = site_entry()
+    key = f"sot.{entry.entry_id}"
+    damaged = {"outage": {"start": "not a time"}, "components": []}
+    hass_storage[key] = {"version": 1, "minor_version": 1, "key": key, "data": damaged}
+    await start_site(mqtt_hass, field, entry, freezer)
+    [first] = _damaged_notices(mqtt_hass)
+    ir.async_ignore_issue(mqtt_hass, DOMAIN, first.issue_id, True)
+    assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+
+    freezer.move_to("2026-11-20 12:00:00+00:00")
+    hass_storage[key] = {"version": 1, "minor_version": 1, "key": key, "data": damaged}
+    assert await mqtt_hass.config_entries.async_setup(entry.entry_id)
+    await mqtt_hass.async_block_till_done()
+    shown = [i for i in _damaged_notices(mqtt_hass) if i.dismissed_version is None]
+    assert [i.translation_placeholders["kept"] for i in shown if i.translation_placeholders] == [
+        f".storage/{key}.damaged.20261120T120000"
+    ]
+    assert await mqtt_hass.config_entries.async_remove(entry.entry_id)
+    await mqtt_hass.async_block_till_done()
+    assert _damaged_notices(mqtt_hass) == []
+
+
+def _damaged_notices(hass: HomeAssistant) -> list[ir.IssueEntry]:
+    return [
+        issue
+        for (domain, issue_id), issue in ir.async_get(hass).issues.items()
+        if domain == DOMAIN and issue_id.startswith("stored_state_damaged_")
+    ]
 
 
 async def test_a_named_components_friendly_name_holds_across_a_restart(

@@ -393,7 +393,12 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             key,
         )
         async_show_damaged_state(
-            self.hass, self.config_entry.entry_id, self.site_name, f".storage/{key}", str(err)
+            self.hass,
+            self.config_entry.entry_id,
+            self.site_name,
+            f".storage/{key}",
+            str(err),
+            stamp,
         )
 
     async def async_stop(self) -> None:

@@ -126,17 +126,19 @@ def async_show_demo_clock(
 
 @callback
 def async_show_damaged_state(
-    hass: HomeAssistant, entry_id: str, site: str, kept: str, error: str
+    hass: HomeAssistant, entry_id: str, site: str, kept: str, error: str, stamp: str
 ) -> None:
     """Say that the site's saved state could not be read, and where it is kept.
 
     Nothing here can mend it, so a notice rather than an issue with a flow; it stays across
     restarts (the site starts afresh, so nothing else would tell) until the user ignores it.
+    One notice per loss (`stamp`, when it was kept aside): an issue the user ignored stays
+    ignored when it is raised again, and a later loss is news.
     """
     ir.async_create_issue(
         hass,
         DOMAIN,
-        f"{STORED_STATE_DAMAGED}_{entry_id}",
+        f"{STORED_STATE_DAMAGED}_{entry_id}_{stamp}",
         is_fixable=False,
         is_persistent=True,
         severity=ir.IssueSeverity.ERROR,
