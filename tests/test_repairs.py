@@ -12,7 +12,7 @@ from typing import Any
 
 import aiomqtt
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.config_entries import ConfigEntryDisabler, ConfigSubentryData
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
@@ -432,3 +432,26 @@ async def _check_now(hass: HomeAssistant) -> None:
     """Let the site's next periodic check run now, in real time (a Modbus poll needs it)."""
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=16))
     await hass.async_block_till_done()
+
+
+async def test_a_disabled_site_leaves_nothing_to_fix_in_repairs(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, freezer: FrozenDateTimeFactory
+) -> None:
+    """Disabled on purpose: its warnings (whose fix flows would only say the site is not
+    running) go with it; enabled again, what still holds is raised again."""
+    entry = site_entry(silent_after=30, stale_timeout=600)
+    await start_site(mqtt_hass, field, entry, freezer)
+    await _tick(mqtt_hass, freezer, 31 * 60)
+    [issue] = _issues(mqtt_hass, "site_silent")
+
+    assert await mqtt_hass.config_entries.async_set_disabled_by(
+        entry.entry_id, ConfigEntryDisabler.USER
+    )
+    await mqtt_hass.async_block_till_done()
+    assert _issues(mqtt_hass, "site_silent") == []
+
+    assert await mqtt_hass.config_entries.async_set_disabled_by(entry.entry_id, None)
+    await mqtt_hass.async_block_till_done()
+    await wait_until_subscribed(mqtt_hass, field, entry.runtime_data, freezer)
+    await _tick(mqtt_hass, freezer, 15)
+    assert [i.issue_id for i in _issues(mqtt_hass, "site_silent")] == [issue.issue_id]

@@ -83,6 +83,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: SotConfigEntry) -> bool
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
         await coordinator.async_stop()
+        if entry.disabled_by is not None:
+            # Disabled, not reloaded: nothing would withdraw its issues, and none can be fixed.
+            coordinator.issues.clear_fixable()
     else:
         coordinator.listening = True
     return unloaded

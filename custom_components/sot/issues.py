@@ -21,6 +21,13 @@ SITE_SILENT: Final = "site_silent"
 GENERATOR_NOT_EXERCISED: Final = "generator_not_exercised"
 DEMO_CLOCK: Final = "demo_clock"
 STORED_STATE_DAMAGED: Final = "stored_state_damaged"
+# The issues a running site raises, withdraws and offers a fix flow for.
+FIXABLE: Final = (
+    MODBUS_PROFILE_UNUSABLE,
+    MODBUS_BUS_CONFLICT,
+    SITE_SILENT,
+    GENERATOR_NOT_EXERCISED,
+)
 
 type IssueData = dict[str, str | int | float | None]
 
@@ -90,6 +97,14 @@ class SiteIssues:
             if domain == DOMAIN and issue_id.startswith(prefix) and issue_id not in wanted:
                 self._shown.pop(issue_id, None)
                 ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+
+    @callback
+    def clear_fixable(self) -> None:
+        """Withdraw every issue a running site raises and fixes (the site is disabled: their
+        fix flows could only say it is not running, and nothing would withdraw them). The
+        notice of a lost saved state stays: the file it names is still there."""
+        for kind in FIXABLE:
+            self.keep_only(kind, set())
 
     @callback
     def clear_all(self) -> None:
