@@ -350,3 +350,51 @@ async def test_a_run_under_way_when_the_automation_is_edited_is_recorded(
     assert last_exercise(hass) == "2026-10-01 12:00:00"
     await clock.advance_to(41 * 60, step=10)
     assert last_exercise(hass) == "2026-11-22 11:40:00"
+
+
+def edited_inputs(phones: Phones, **inputs: Any) -> dict[str, Any]:
+    """The reminder's inputs as setup_reminder gives them, with some changed."""
+    return {
+        "running_sensor": RUNNING,
+        "load_sensor": LOAD,
+        "site_name": "Kall",
+        "last_exercise_helper": HELPER,
+        "notify_devices": list(phones.device_ids.values()),
+        **inputs,
+    }
+
+
+async def test_a_check_behind_a_followed_run_sees_the_exercise_it_recorded(
+    hass: HomeAssistant, clock: Clock, phones: Phones
+) -> None:
+    """Overdue, the operator starts the test run at 09:35 on Monday; an edit saved at 09:45
+    makes the run be followed on until 10:15. The 10:00 check waits behind it, and must not
+    then remind of an exercise that was just recorded."""
+    await setup_site(hass, clock, "2026-10-01 12:00:00")
+    await setup_reminder(hass, phones, weekly_inspection=False)
+    await clock.advance_to(MONDAY_1000 - 25 * 60, step=300)
+    await generator(hass, clock, STATE_ON, "50.0")
+    await clock.advance_to(MONDAY_1000 - 15 * 60, step=10)
+    await save_an_edit(
+        hass,
+        clock,
+        "generator_exercise.yaml",
+        edited_inputs(phones, weekly_inspection=False, max_days=35),
+    )
+    await clock.advance_to(MONDAY_1000 + 20 * 60, step=10)
+    assert last_exercise(hass) == "2026-11-23 10:15:00"
+    assert phones.take() == []
+
+
+async def test_an_exercise_recorded_in_the_second_of_the_check_is_not_reminded(
+    hass: HomeAssistant, clock: Clock, phones: Phones
+) -> None:
+    """Overdue, a test run started at 09:30:00 is recorded at 10:00:00, the second of the daily
+    check: the check sees it and sends nothing."""
+    await setup_site(hass, clock, "2026-10-01 12:00:00")
+    await setup_reminder(hass, phones, weekly_inspection=False)
+    await clock.advance_to(MONDAY_1000 - 30 * 60, step=300)
+    await generator(hass, clock, STATE_ON, "50.0")
+    await clock.advance_to(MONDAY_1000 + 60, step=1)
+    assert last_exercise(hass) == "2026-11-23 10:00:00"
+    assert phones.take() == []
