@@ -398,3 +398,29 @@ async def test_an_exercise_recorded_in_the_second_of_the_check_is_not_reminded(
     await clock.advance_to(MONDAY_1000 + 60, step=1)
     assert last_exercise(hass) == "2026-11-23 10:00:00"
     assert phones.take() == []
+
+
+async def test_a_reload_leaving_the_automation_unchanged_records_the_run_once_on_time(
+    hass: HomeAssistant, clock: Clock, phones: Phones
+) -> None:
+    """Automations reloaded ten minutes into a run (another one edited, or all reloaded) with
+    this one unchanged: its own trigger goes on counting, and the run is recorded at 30
+    minutes, not held back to 30 minutes after the reload."""
+    await setup_site(hass, clock, "2026-10-01 12:00:00")
+    await setup_reminder(hass, phones, weekly_inspection=False)
+    await generator(hass, clock, STATE_ON, "50.0")
+    await clock.advance_to(10 * 60, step=10)
+    await save_an_edit(
+        hass, clock, "generator_exercise.yaml", edited_inputs(phones, weekly_inspection=False)
+    )
+    written: list[str] = []
+    hass.bus.async_listen(
+        "state_changed",
+        lambda event: (
+            written.append(event.data["new_state"].state)
+            if event.data["entity_id"] == HELPER
+            else None
+        ),
+    )
+    await clock.advance_to(45 * 60, step=10)
+    assert written == ["2026-11-22 11:30:00"]
