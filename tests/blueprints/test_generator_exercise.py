@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
-from homeassistant.core import CoreState, HomeAssistant
+from homeassistant.core import CoreState, HomeAssistant, State
 from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import mock_restore_cache
 
 from .conftest import START, Clock, Notification, Phones, save_an_edit, setup_blueprint_automation
 
@@ -424,3 +426,52 @@ async def test_a_reload_leaving_the_automation_unchanged_records_the_run_once_on
     )
     await clock.advance_to(45 * 60, step=10)
     assert written == ["2026-11-22 11:30:00"]
+
+
+@pytest.mark.parametrize(
+    ("down_from", "language", "expected"),
+    [
+        pytest.param(
+            MONDAY_0900 - 10 * 60,
+            "sv",
+            ["Kall: Veckotillsyn av elverket", "Kall: Provkör elverket"],
+            id="both-missed",
+        ),
+        pytest.param(
+            MONDAY_0900 + 10 * 60,
+            "nb",
+            ["Kall: Prøvekjør aggregatet"],
+            id="check-missed",
+        ),
+        pytest.param(MONDAY_1000 + 10 * 60, "en", [], id="none-missed"),
+    ],
+)
+async def test_reminders_due_while_home_assistant_was_down_come_when_it_starts(
+    hass: HomeAssistant,
+    clock: Clock,
+    phones: Phones,
+    down_from: float,
+    language: str,
+    expected: list[str],
+) -> None:
+    """Home Assistant was down from `down_from` until Monday 10:20, the exercise overdue: the
+    inspection reminder (Monday 09:00) and the daily check (10:00) that fell due meanwhile come
+    when it starts, once; those sent before it went down are not sent again. The automation's
+    last trigger, kept across the restart, tells which."""
+    last_run = START + timedelta(
+        seconds=max(t for t in (-HOUR, MONDAY_0900, MONDAY_1000) if t < down_from)
+    )
+    mock_restore_cache(
+        hass, [State("automation.under_test", STATE_ON, {"last_triggered": last_run.isoformat()})]
+    )
+    await clock.advance_to(MONDAY_1000 + 20 * 60, step=HOUR)
+    hass.set_state(CoreState.not_running)
+    await setup_site(hass, clock, "2026-10-01 12:00:00")
+    await setup_reminder(hass, phones, language=language)
+    await hass.async_start()
+    await clock.settle()
+    sent = phones.take()
+    assert [n.data["title"] for n in sent] == expected
+    assert {n.at for n in sent} <= {MONDAY_1000 + 20 * 60}
+    await clock.advance_to(MONDAY_0900 + DAY - 60, step=300)
+    assert phones.take() == []
