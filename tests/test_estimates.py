@@ -1281,3 +1281,29 @@ def test_the_load_a_figure_assumes_is_the_hours_when_it_assumes_the_hour() -> No
     attributes = _fuel_runtime_attributes(site, at(159) + timedelta(seconds=50))
     assert attributes["assumes"] == "hour"
     assert 28.0 <= attributes["assumed_load_kw"] <= 40.0  # the hour's 33.6 kW, not 50.4 kW
+
+
+def test_a_clock_set_back_restarts_the_curve_rather_than_give_an_optimistic_figure() -> None:
+    """Home Assistant's clock ran an hour ahead through the first 45 minutes of an outage and
+    is set right: the curve's times are the other clock's. Read on, it would say 1.8 h to
+    −12 °C with 0.8 h left; it starts again, with no figure until the rise is clear."""
+
+    def hours_left(minute: float) -> float:
+        crossing = -8.0 * 60 * math.log((ROOM + 12.0) / (ROOM + 19.0))
+        return (crossing - minute) / 60
+
+    site = Site()
+    for minute in range(0, 45):  # at the clock an hour ahead
+        feed(site, minute + 60, "grid", "main", present=False)
+        feed(site, minute + 60, "freezer", "f1", temperature=newton(-19.0, 8.0, minute))
+    for minute in range(45, 95):  # the clock set right
+        feed(site, minute, "grid", "main", present=False)
+        feed(site, minute, "freezer", "f1", temperature=newton(-19.0, 8.0, minute))
+        figure = countdown(site, -12.0, minute)
+        if minute == 45:
+            assert figure is None
+        if figure is not None:
+            assert figure.hours <= hours_left(minute) * 1.05, minute
+    figure = countdown(site, -12.0, 94)
+    assert figure is not None
+    assert figure.hours == pytest.approx(hours_left(94), abs=0.05)

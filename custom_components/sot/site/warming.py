@@ -78,6 +78,10 @@ FALL: Final = 0.5
 # A probe whose last reports each moved at least this much reports on a change (delta filter).
 ON_CHANGE_STEP: Final = 0.3
 ON_CHANGE_REPORTS: Final = 3
+# A reading this much older than the newest minute (s) was measured after the clock was set
+# back (or the curve was saved by a clock that ran ahead): the curve's times are another
+# clock's, so it starts again.
+CLOCK_STEP: Final = 60.0
 
 
 class Basis:
@@ -280,6 +284,13 @@ class Warming:
         minute = math.floor(time / BUCKET_SECONDS)
         buckets = self.buckets
         newest = buckets[-1] if buckets else None
+        if newest is not None and time < newest[1] - CLOCK_STEP:
+            buckets.clear()
+            newest = None
+            if self.start is not None and self.start > time:
+                self.start = time  # a warming under way goes on, its curve from here
+            if self.risen is not None and self.risen > time:
+                self.risen = None
         if newest is not None and newest[0] == minute:
             n = newest[3] + 1
             newest[1] += (time - newest[1]) / n
@@ -287,7 +298,7 @@ class Warming:
             newest[3] = n
         elif newest is None or minute > newest[0]:
             buckets.append([float(minute), time, temperature, 1.0])
-        # (A reading older than the last bucket is kept as the value, not in the curve.)
+        # (A reading a little older than the last bucket is kept as the value, not in the curve.)
         cutoff = time - RETAIN
         while buckets and buckets[0][1] < cutoff:
             buckets.pop(0)
