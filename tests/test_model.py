@@ -756,3 +756,19 @@ def test_a_reading_measured_before_the_one_shown_is_history() -> None:
     freezer = site.component("freezer", "f1")
     assert freezer is not None
     assert site.number(freezer, "temperature", at(11)) == -18.0
+
+
+def test_a_clock_set_back_does_not_hold_a_freezer_alarm_back_by_the_step() -> None:
+    """A freezer went above −15 °C two minutes before Home Assistant's clock, an hour ahead,
+    was set right: its warning comes one alarm delay after the step, not an hour later."""
+    site = Site(Settings(alarm_delay=timedelta(minutes=10)))
+    feed(site, 58, "freezer", "f1", temperature=-14.0)  # at the clock an hour ahead
+    feed(site, 60, "freezer", "f1", temperature=-14.0)
+    events: list[SiteEvent] = []
+    for minute in range(0, 15):  # the clock set right
+        events += feed(site, minute, "freezer", "f1", temperature=-14.0)
+        events += site.tick(at(minute))
+    assert EventType.FREEZER_WARNING in types(events)
+    freezer = site.component("freezer", "f1")
+    assert freezer is not None
+    assert site.freezers.status(freezer, at(14)) is FreezerStatus.WARNING

@@ -431,7 +431,11 @@ class Freezers:
 
 
 def _since(since: datetime | None, condition: bool, now: datetime) -> datetime | None:
-    """Start, keep or clear a 'condition true since' timestamp."""
+    """Start, keep or clear a 'condition true since' timestamp.
+
+    Never later than `now`: a time ahead of it was taken by a clock since set back, and would
+    hold an alarm back by the step.
+    """
     if not condition:
         return None
-    return since or now
+    return now if since is None or since > now else since
