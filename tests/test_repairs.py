@@ -12,7 +12,7 @@ from typing import Any
 
 import aiomqtt
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import ConfigEntryDisabler, ConfigSubentryData
+from homeassistant.config_entries import ConfigEntryDisabler, ConfigEntryState, ConfigSubentryData
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
@@ -455,3 +455,60 @@ async def test_a_disabled_site_leaves_nothing_to_fix_in_repairs(
     await wait_until_subscribed(mqtt_hass, field, entry.runtime_data, freezer)
     await _tick(mqtt_hass, freezer, 15)
     assert [i.issue_id for i in _issues(mqtt_hass, "site_silent")] == [issue.issue_id]
+
+
+async def test_a_device_removed_while_the_line_form_is_open_is_asked_again(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """The settings chosen were a device's that was removed meanwhile: the form says so and
+    offers the line's settings as they are now, nothing is changed."""
+    devices = {1: SimulatedDevice(input={0: [0] * 80}), 2: SimulatedDevice(holding={0: [0] * 8})}
+    devices[3] = SimulatedDevice(input={0: [0] * 80})
+    async with tcp_server(devices) as port:
+        line = {"host": "127.0.0.1", "port": port}
+        entry = _entry_with(
+            _device(
+                "Grid meter",
+                device_id="meter",
+                profile="eastron_sdm120",
+                connection="tcp",
+                unit=1,
+                **line,
+            ),
+            _device(
+                "Tank gauge",
+                device_id="tank",
+                profile="tank_gauge",
+                connection="rtu_over_tcp",
+                unit=2,
+                **line,
+            ),
+            _device(
+                "Shop meter",
+                device_id="shop",
+                profile="eastron_sdm120",
+                connection="tcp",
+                unit=3,
+                **line,
+            ),
+        )
+        await start_site(mqtt_hass, field, entry)
+        [issue] = _issues(mqtt_hass, "modbus_bus_conflict")
+        form = await _fix(mqtt_hass, issue)
+        options = form["data_schema"].schema["settings"].config["options"]
+        chosen = options[0]["value"]
+        assert entry.subentries[chosen].title == "Grid meter"
+        mqtt_hass.config_entries.async_remove_subentry(entry, chosen)
+        await wait_for(
+            mqtt_hass, lambda: entry.state is ConfigEntryState.LOADED, "the site to reload"
+        )
+        again = await _answer(mqtt_hass, form["flow_id"], {"settings": chosen})
+        assert again["type"] is FlowResultType.FORM
+        assert again["errors"] == {"settings": "device_gone"}
+        now = again["data_schema"].schema["settings"].config["options"]
+        assert [o["label"] for o in now] == [
+            "RTU over TCP (Tank gauge)",
+            "Modbus TCP (Shop meter)",
+        ]
+        assert entry.subentries[now[0]["value"]].data["connection"] == "rtu_over_tcp"
+        assert {s.data["connection"] for s in entry.subentries.values()} == {"tcp", "rtu_over_tcp"}

@@ -141,7 +141,10 @@ class SettleLineSettingsFlow(SiteRepairFlow):
                 variants[subentry.subentry_id] = f"{label} ({subentry.title})"
         if len(variants) < 2:
             return self.async_create_entry(data={})  # settled meanwhile
-        if user_input is not None:
+        errors: dict[str, str] = {}
+        if user_input is not None and user_input["settings"] not in entry.subentries:
+            errors["settings"] = "device_gone"  # deleted while the form was open: choose again
+        elif user_input is not None:
             chosen = entry.subentries[user_input["settings"]]
             line = {key: chosen.data[key] for key in _LINE_KEYS if key in chosen.data}
             for subentry in devices:
@@ -165,6 +168,7 @@ class SettleLineSettingsFlow(SiteRepairFlow):
                     )
                 }
             ),
+            errors=errors,
             description_placeholders={
                 **self._placeholders(),
                 "bus": str(self.issue_data.get("bus")),
