@@ -639,6 +639,11 @@ def test_active_alarms_are_not_raised_again_after_a_restart() -> None:
         # A name or node that is no text: every later message about the site would fail on it.
         {"components": [{"kind": "freezer", "id": "f1", "node": {"id": "freezers"}}]},
         {"components": [{"kind": "freezer", "id": "f1", "name": 7}]},
+        # A tank capacity of nothing (every level divided by it) or a setting that is no number.
+        {"components": [{"kind": "tank", "id": "main", "settings": {"capacity": 0}}]},
+        {"components": [{"kind": "tank", "id": "main", "settings": {"capacity": -0.0}}]},
+        {"components": [{"kind": "freezer", "id": "f1", "settings": {"warning": "nan"}}]},
+        {"components": [{"kind": "generator", "id": "main", "settings": {"rating": "inf"}}]},
     ],
 )
 def test_any_damaged_storage_is_refused_cleanly(stored: dict[str, object]) -> None:

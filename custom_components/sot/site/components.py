@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -97,10 +98,22 @@ class Component:
             last_seen=optional_time(data.get("last_seen")),
             name=_optional_text(data.get("name"), "name"),
             node=_optional_text(data.get("node"), "node"),
-            settings={str(k): float(v) for k, v in dict(data.get("settings") or {}).items()},
+            settings={str(k): _setting(k, v) for k, v in dict(data.get("settings") or {}).items()},
             link=str(data.get("link", "mqtt")),
             provides=tuple(str(service) for service in data.get("provides") or ()),
         )
+
+
+# Meta settings that divide or scale a figure: none of them is 0 or less when a meta sets it.
+_POSITIVE_SETTINGS = frozenset({"capacity", "rating"})
+
+
+def _setting(key: str, value: Any) -> float:
+    """A stored meta setting: a finite number (and above 0 for a capacity or a rating)."""
+    number = float(value)
+    if not math.isfinite(number) or (key in _POSITIVE_SETTINGS and number <= 0):
+        raise ValueError(f"setting {key} is {value!r}")
+    return number
 
 
 def _optional_text(value: Any, what: str) -> str | None:
