@@ -332,3 +332,24 @@ async def test_options_flow_takes_each_documented_range_and_refuses_beyond_it(
         )
         assert result["type"] is FlowResultType.CREATE_ENTRY
         assert entry.options[key] == right
+
+
+async def test_a_discovered_site_is_not_added_onto_a_topic_taken_meanwhile(
+    hass: HomeAssistant, mqtt_entry: MockConfigEntry
+) -> None:
+    """The offer of site kall waits in the list while kall's topic is given to a site added by
+    hand: confirming the offer then would make two sites take in the same messages."""
+    offer = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_MQTT}, data=discovery("sot/kall/node/gateway/status")
+    )
+    assert offer["step_id"] == "discovery_confirm"
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"name": "Kall skola", CONF_SITE_ID: "skola", CONF_BASE_TOPIC: "sot/kall"},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    result = await hass.config_entries.flow.async_configure(offer["flow_id"], {"name": "Kall"})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert [entry.unique_id for entry in hass.config_entries.async_entries(DOMAIN)] == ["skola"]

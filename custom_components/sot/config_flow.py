@@ -204,6 +204,9 @@ class SotConfigFlow(ConfigFlow, domain=DOMAIN):
         if self._mqtt_missing():
             return self.async_abort(reason="mqtt_not_configured")
         if user_input is not None:
+            if _topic_in_use(self.hass, f"sot/{site_id}"):
+                # Given to a site added while the offer waited: both would take in its messages.
+                return self.async_abort(reason="already_configured")
             return self.async_create_entry(
                 title=str(user_input[CONF_NAME]).strip() or site_id,
                 data={CONF_SITE_ID: site_id, CONF_BASE_TOPIC: f"sot/{site_id}"},
