@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from unittest.mock import AsyncMock, patch
 
 import pytest
-from homeassistant.config_entries import SOURCE_MQTT, SOURCE_USER
+from homeassistant.config_entries import SOURCE_IGNORE, SOURCE_MQTT, SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
@@ -353,3 +353,52 @@ async def test_a_discovered_site_is_not_added_onto_a_topic_taken_meanwhile(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
     assert [entry.unique_id for entry in hass.config_entries.async_entries(DOMAIN)] == ["skola"]
+
+
+async def test_a_site_offered_by_discovery_can_be_added_by_hand(
+    hass: HomeAssistant, mqtt_entry: MockConfigEntry
+) -> None:
+    """Adding by hand the site discovery offers adds it (with the name and topic typed), and
+    the offer goes; it is not refused as "already being set up"."""
+    offer = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_MQTT}, data=discovery("sot/kall/node/gateway/status")
+    )
+    assert offer["type"] is FlowResultType.FORM
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"name": "Kall", CONF_SITE_ID: "kall"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == "kall"
+    await hass.async_block_till_done()
+    assert hass.config_entries.flow.async_progress() == []
+
+
+async def test_an_ignored_site_is_not_offered_again_but_can_be_added_by_hand(
+    hass: HomeAssistant, mqtt_entry: MockConfigEntry
+) -> None:
+    offer = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_MQTT}, data=discovery("sot/kall/node/gateway/status")
+    )
+    assert offer["type"] is FlowResultType.FORM
+    await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_IGNORE},
+        data={"unique_id": "kall", "title": "kall"},
+    )
+    await hass.async_block_till_done()
+    assert hass.config_entries.flow.async_progress() == []
+    # Another node of the ignored site says hello: no new offer.
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_MQTT}, data=discovery("sot/kall/node/tank/status")
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    # Added by hand it replaces the ignored entry.
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"name": "Kall", CONF_SITE_ID: "kall"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    (entry,) = hass.config_entries.async_entries(DOMAIN, include_ignore=True)
+    assert (entry.source, entry.title) == (SOURCE_USER, "Kall")

@@ -154,7 +154,8 @@ class SotConfigFlow(ConfigFlow, domain=DOMAIN):
             if not ID_PATTERN.match(site_id):
                 errors[CONF_SITE_ID] = "invalid_site_id"
             else:
-                await self.async_set_unique_id(site_id)
+                # A site discovery offers may still be added by hand: its offer then goes.
+                await self.async_set_unique_id(site_id, raise_on_progress=False)
                 self._abort_if_unique_id_configured()
             if not errors:
                 return self.async_create_entry(
