@@ -402,3 +402,24 @@ async def test_an_ignored_site_is_not_offered_again_but_can_be_added_by_hand(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     (entry,) = hass.config_entries.async_entries(DOMAIN, include_ignore=True)
     assert (entry.source, entry.title) == (SOURCE_USER, "Kall")
+
+
+async def test_reconfigure_refused_shows_what_was_typed(
+    hass: HomeAssistant, mqtt_entry: MockConfigEntry
+) -> None:
+    """A refused base topic is shown again as typed, with the new name, so the user can see
+    and mend it rather than find the old values back in the form."""
+    entry = site_entry()
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"name": "Kall skola", CONF_BASE_TOPIC: "county/kall/#"}
+    )
+    assert result["errors"] == {CONF_BASE_TOPIC: "invalid_topic"}
+    shown = {
+        str(key): (key.description or {}).get("suggested_value")
+        for key in result["data_schema"].schema
+    }
+    assert shown == {"name": "Kall skola", CONF_BASE_TOPIC: "county/kall/#"}
+    assert entry.title == "Kall"
+    assert entry.data[CONF_BASE_TOPIC] == "sot/kall"

@@ -241,7 +241,10 @@ class SotConfigFlow(ConfigFlow, domain=DOMAIN):
                 )
         return self.async_show_form(
             step_id="reconfigure",
-            data_schema=_site_schema(entry.title, None, entry.data[CONF_BASE_TOPIC]),
+            # Refused input is shown as typed, to be mended.
+            data_schema=self.add_suggested_values_to_schema(
+                _site_schema(entry.title, None, entry.data[CONF_BASE_TOPIC]), user_input or {}
+            ),
             errors=errors,
             description_placeholders={"site_id": entry.data[CONF_SITE_ID]},
         )
