@@ -176,10 +176,13 @@ class ModbusDeviceSubentryFlow(ConfigSubentryFlow):
                 **user_input,
                 CONF_UNIT: int(user_input.get(CONF_UNIT, self._data[CONF_UNIT])),
             }
+            # An address pasted from elsewhere often brings a space along.
             if serial:
+                candidate[CONF_SERIAL_PORT] = str(candidate[CONF_SERIAL_PORT]).strip()
                 candidate[CONF_BAUDRATE] = int(candidate[CONF_BAUDRATE])
                 candidate[CONF_STOPBITS] = int(candidate[CONF_STOPBITS])
             else:
+                candidate[CONF_HOST] = str(candidate[CONF_HOST]).strip()
                 candidate[CONF_PORT] = int(candidate[CONF_PORT])
             candidate[CONF_TIMEOUT] = float(candidate.get(CONF_TIMEOUT) or _default_timeout(serial))
             candidate[CONF_PACING] = int(candidate.get(CONF_PACING) or 0)

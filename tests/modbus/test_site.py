@@ -576,3 +576,34 @@ async def test_generator_control_turned_on_gives_buttons_and_mode(
         assert refused.value.translation_key == "action_not_supported"
         assert genset.value("holding", 4104) == 35702
         assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_an_address_pasted_with_spaces_is_taken(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, socket_enabled: None
+) -> None:
+    """A host copied from a router's page often carries a space: the device answers, and the
+    address is saved without it."""
+    async with tcp_server({3: dse_on_load_during_outage()}) as port:
+        entry = site_entry()
+        await start_site(mqtt_hass, field, entry)
+        flows = mqtt_hass.config_entries.subentries
+        result = await _add_device(
+            mqtt_hass,
+            entry,
+            name="Genset",
+            device_id="genset",
+            profile="deep_sea_gencomm",
+            connection="tcp",
+            unit=3,
+        )
+        result = await flows.async_configure(
+            result["flow_id"], {"host": " 127.0.0.1 ", "port": port, "unit": 3}
+        )
+        assert not result.get("errors")
+        assert result["step_id"] == "components"
+        result = await flows.async_configure(result["flow_id"], {"generator": "main"})
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        await mqtt_hass.async_block_till_done()
+        assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+    (subentry,) = entry.subentries.values()
+    assert subentry.data["host"] == "127.0.0.1"
