@@ -423,3 +423,15 @@ async def test_reconfigure_refused_shows_what_was_typed(
     assert shown == {"name": "Kall skola", CONF_BASE_TOPIC: "county/kall/#"}
     assert entry.title == "Kall"
     assert entry.data[CONF_BASE_TOPIC] == "sot/kall"
+
+
+async def test_a_bad_site_id_is_not_blamed_on_a_base_topic_left_empty(
+    hass: HomeAssistant, mqtt_entry: MockConfigEntry
+) -> None:
+    """Only the site id is wrong: the empty base topic field carries no error of its own."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"name": "Kall by", CONF_SITE_ID: "kall by"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_SITE_ID: "invalid_site_id"}

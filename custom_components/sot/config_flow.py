@@ -152,6 +152,9 @@ class SotConfigFlow(ConfigFlow, domain=DOMAIN):
             site_id = str(user_input[CONF_SITE_ID]).strip().lower()
             topic, errors = _check_topic(self.hass, user_input, f"sot/{site_id}")
             if not ID_PATTERN.match(site_id):
+                if not user_input.get(CONF_BASE_TOPIC):
+                    # The topic was made from the bad id: the empty field is not at fault.
+                    errors.pop(CONF_BASE_TOPIC, None)
                 errors[CONF_SITE_ID] = "invalid_site_id"
             else:
                 # A site discovery offers may still be added by hand: its offer then goes.
