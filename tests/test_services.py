@@ -437,11 +437,11 @@ def test_the_whole_site_and_its_sentence() -> None:
     )
     feed(site, 3, "generator", "main", state="stopped", on_load=False)
     offer = evaluate(site, at(3))
-    # The terminal on its battery keeps card payment open without power.
-    assert offer.status is LIMITED
-    assert summary(offer, "sv") == (
-        "Öppet utan ström: kortbetalning; stängt: livsmedel, diesel, kontanter, värmestuga"
-    )
+    # The terminal on its battery keeps card payment open without power, but with nothing
+    # to buy the site is closed: nobody is to drive there to pay for nothing.
+    assert offer.services["card_payment"].status is OPEN
+    assert offer.status is CLOSED
+    assert summary(offer, "sv") == "Stängt: ingen ström"
     feed(site, 4, "network", "terminal", online=False)
     offer = evaluate(site, at(4))
     assert offer.status is CLOSED
@@ -461,6 +461,39 @@ def test_the_sentence_for_a_limited_product_and_an_unknown_site() -> None:
     assert summary(evaluate(site, at(20)), "en") == "No data from the site"
     assert summary(Offer(PowerSource.GRID, CLOSED), "nb") == "Stengt"
     assert service_name("communications", "sv") == "internet och telefon"
+
+
+def test_a_way_to_pay_alone_does_not_open_the_site() -> None:
+    """Only the card terminal (on its battery) and the router (on its UPS) are up: the router
+    keeps communications open, the terminal alone does not."""
+    site = kall()
+    meta(site, "network", "router", provides="communications")
+    feed(site, 0, "network", "router", online=True)
+    feed(site, 1, "grid", "main", present=False)
+    content = public_summary(site, at(1), "kall", "Kall")
+    assert content["status"] == "limited"
+    assert content["text"]["sv"] == (
+        "Öppet utan ström: kortbetalning, internet och telefon; "
+        "stängt: livsmedel, diesel, kontanter, värmestuga"
+    )
+    feed(site, 2, "network", "router", online=False)
+    content = public_summary(site, at(2), "kall", "Kall")
+    assert content["services"]["card_payment"]["status"] == "open"
+    assert content["status"] == "closed"
+    assert content["text"] == {
+        "sv": "Stängt: ingen ström",
+        "en": "Closed: no power",
+        "nb": "Stengt: ingen strøm",
+    }
+    # Everything but the terminal silent: unknown, not open.
+    site = kall()
+    feed(site, 6, "network", "terminal", online=True)
+    offer = evaluate(site, at(6))
+    assert offer.services["card_payment"].status is OPEN
+    assert offer.services["food"].status is None
+    assert offer.services["fuel"].status is None
+    assert offer.status is None
+    assert summary(offer, "en") == "No data from the site"
 
 
 def test_all_closed_but_one_unknown_is_unknown() -> None:
@@ -536,7 +569,10 @@ def test_the_public_summary_tells_no_litres_while_closed_or_unknown() -> None:
     site = kall()
     feed(site, 1, "grid", "main", present=False)
     content = public_summary(site, at(1), "kall", "Kall")
-    assert content["status"] == "limited"  # the terminal is on its battery
+    # The terminal on its battery: card payment, but nothing to pay for.
+    assert content["services"]["card_payment"]["status"] == "open"
+    assert content["status"] == "closed"
+    assert "litres" not in json.dumps(content)
     feed(site, 2, "network", "terminal", online=False)
     content = public_summary(site, at(2), "kall", "Kall")
     assert content["status"] == "closed"

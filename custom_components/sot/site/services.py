@@ -47,6 +47,9 @@ ROOM_MINIMUM_C: Final = 18.0
 WEAK_SIGNAL_DBM: Final = -100.0
 # A load drawing more than this (kW) has power, whatever the site's power source says.
 DRAWING_KW: Final = 0.01
+# Ways to pay, not reasons to come: with nothing to buy, a card terminal online on its own
+# battery does not make the site open.
+PAYMENT: Final = frozenset({"card_payment", "cash"})
 
 
 class Status(StrEnum):
@@ -359,11 +362,16 @@ def evaluate(site: Site, now: datetime) -> Offer:
 
     Open when every service is open, closed when every one is closed (or there is no power
     and no service to speak of), limited in between; unknown when no service is open or
-    limited and some cannot be told.
+    limited and some cannot be told. The ways to pay (card payment, cash) count only beside
+    something to come for: with food, fuel, the warm room and communications all closed the
+    site is closed, whatever the card terminal says.
     """
     power = site.power.source(now)
     services = {name: found for name in SERVICES if (found := service(site, name, now)) is not None}
     statuses = [s.status for s in services.values()]
+    offers = [s.status for name, s in services.items() if name not in PAYMENT]
+    if offers and not any(s in (Status.OPEN, Status.LIMITED) for s in offers):
+        statuses = offers
     status: Status | None
     if not statuses:
         status = Status.CLOSED if power is PowerSource.NONE else None
