@@ -392,6 +392,23 @@ def test_warm_room_without_a_thermometer_or_without_a_heater() -> None:
     assert status(site, "warm_room", 10) is None
 
 
+def test_a_warm_room_whose_thermometer_is_silent_limits_the_service() -> None:
+    """Two warm rooms, one of them warm, the other's thermometer silent (it was 10 °C): not
+    every room is known to be warm, so the service is limited, not open."""
+    site = on_grid()
+    meta(site, "room", "school", name="Skolan", provides="warm_room")
+    meta(site, "room", "hall", name="Bygdegården", provides="warm_room")
+    feed(site, 0, "room", "hall", temperature=10.0)
+    feed(site, 10, "room", "school", temperature=20.0)
+    feed(site, 10, "grid", "main", present=True)
+    found = service(site, "warm_room", at(10))
+    assert found is not None
+    assert (found.status, reasons(found)) == (LIMITED, [("no_data", "hall")])
+    assert describe_service(found, "sv") == "inga uppgifter från Bygdegården"
+    feed(site, 11, "room", "hall", temperature=19.0)
+    assert status(site, "warm_room", 11) is OPEN
+
+
 # -- the site as a whole ---------------------------------------------------------------------
 
 

@@ -14,7 +14,8 @@ Pure rules over the site model; nothing here keeps state. Which components provi
   the network, a till's load).
 - **warm_room**: the heaters and the rooms providing it (a site's other rooms, the store the
   freezers stand in, are not the warm room): a room warm enough (its `minimum`, 18 °C) is open
-  whatever the heater does; colder is limited while a heater runs, closed when none does.
+  whatever the heater does; colder is limited while a heater runs, closed when none does; a
+  room whose thermometer is silent limits the service.
 - **communications**: the routers and modems providing it; a weak mobile signal limits it.
 
 A provider is up when it says so: a load when its relay is on and the site has power, a network
@@ -316,7 +317,8 @@ def warm_room(site: Site, now: datetime) -> Service | None:
             cold.append(_reason(ReasonCode.ROOM_COLD, room, temperature))
     measured = len(rooms) - len(silent)
     if measured and not cold:
-        return Service("warm_room", Status.OPEN)
+        # A room known warm is open; another whose thermometer is silent may not be.
+        return Service("warm_room", Status.LIMITED if silent else Status.OPEN, tuple(silent))
     if cold:
         if heat is None:
             return Service("warm_room", Status.LIMITED, tuple(cold))
