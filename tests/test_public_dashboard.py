@@ -99,3 +99,28 @@ def test_the_display_has_no_generator_controls_or_tank() -> None:
     entities = set(re.findall(r"\b(?:sensor|binary_sensor|text|button|select|switch)\.\w+", text))
     assert entities
     assert not [e for e in entities if any(word in e for word in OPERATOR_ONLY)], entities
+
+
+async def test_the_display_of_a_tank_nearly_empty_and_a_product_that_cannot_be_told(
+    hass: HomeAssistant,
+) -> None:
+    """50 L above the reserve is not "cirka 0 liter"; a product whose state cannot be told is
+    not said to be closed."""
+    site(hass, "limited", "generator")
+    products = {
+        "diesel": {"name": "diesel", "status": "open", "for_sale": 50},
+        "petrol95": {"name": "petrol 95", "status": None, "for_sale": None},
+        "hvo": {"name": "HVO", "status": "closed", "for_sale": 0},
+    }
+    hass.states.async_set("sensor.kall_fuel_for_sale", "limited", {"products": products})
+    lines = shown(hass).splitlines()
+    assert "## Diesel: finns, under 100 liter" in lines
+    assert "## Bensin 95: inga uppgifter just nu" in lines
+    assert "## HVO: stängt just nu" in lines
+    assert "cirka 0 liter" not in shown(hass)
+    # The site cannot be told: neither litres nor "closed" for a product that cannot be either.
+    hass.states.async_set("sensor.kall_services", "unknown")
+    lines = shown(hass).splitlines()
+    assert "## Bensin 95: inga uppgifter just nu" in lines
+    assert "## HVO: stängt just nu" in lines
+    assert "liter" not in "\n".join(lines)
