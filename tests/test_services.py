@@ -542,6 +542,9 @@ def test_all_closed_but_one_unknown_is_unknown() -> None:
             "Diesel MK1 nede på reserven",
         ),
         (Reason(ReasonCode.ROOM_COLD, "room", "warm"), "en", "room warm only ? °C"),
+        # 17.6 °C below an 18 °C minimum is not "only 18 °C".
+        (Reason(ReasonCode.ROOM_COLD, "room", "warm", "Skolan", 17.6), "sv", "Skolan bara 17 °C"),
+        (Reason(ReasonCode.ROOM_COLD, "room", "warm", None, -0.4), "en", "room warm only −1 °C"),
         (
             Reason(ReasonCode.FREEZER_CRITICAL, "freezer", "f1"),
             "nb",

@@ -7,11 +7,12 @@ imports. The public display is Swedish by default; a Norwegian neighbour reads B
 
 from __future__ import annotations
 
+import math
 from typing import Final
 
 from .alarm_texts import language_of
 from .power import PowerSource
-from .services import Offer, Product, Reason, Service, Status
+from .services import Offer, Product, Reason, ReasonCode, Service, Status
 
 _WORDS: Final[dict[str, dict[str, str]]] = {
     "en": {
@@ -188,7 +189,11 @@ def subject(reason: Reason, language: str | None) -> str:
 def describe_reason(reason: Reason, language: str | None) -> str:
     """One reason in a few words: `Frys 2 above its warning limit`."""
     lang = language_of(language)
-    value = "?" if reason.value is None else f"{reason.value:.0f}".replace("-", "−")
+    shown = reason.value
+    if shown is not None and reason.code is ReasonCode.ROOM_COLD:
+        # Rounded down: a room below its minimum never reads as at it (17.6 is not 18).
+        shown = math.floor(shown)
+    value = "?" if shown is None else f"{shown:.0f}".replace("-", "−")
     return _WORDS[lang][reason.code.value].format(subject=subject(reason, lang), value=value)
 
 
