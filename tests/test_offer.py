@@ -225,9 +225,13 @@ async def test_the_public_message_survives_a_reload(
         blocking=True,
     )
     assert state(mqtt_hass, "text.kall_public_message") == "Kaffe i skolan"
+    # When it was put up, for the display: a message from yesterday must read as yesterday's.
+    put_up = attributes(mqtt_hass, "text.kall_public_message")["time"]
+    assert abs(dt_util.parse_datetime(put_up) - dt_util.utcnow()) < timedelta(minutes=1)  # type: ignore[operator]
     assert await mqtt_hass.config_entries.async_reload(entry.entry_id)
     await mqtt_hass.async_block_till_done()
     await wait_for_state(mqtt_hass, "text.kall_public_message", "Kaffe i skolan")
+    assert attributes(mqtt_hass, "text.kall_public_message")["time"] == put_up
     await mqtt_hass.services.async_call(
         "text",
         "set_value",
@@ -235,6 +239,7 @@ async def test_the_public_message_survives_a_reload(
         blocking=True,
     )
     assert state(mqtt_hass, "text.kall_public_message") == ""
+    assert "time" not in attributes(mqtt_hass, "text.kall_public_message")
 
 
 async def test_the_summary_keeps_its_since_across_a_reload_and_is_checked_again(

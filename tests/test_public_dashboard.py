@@ -94,6 +94,21 @@ async def test_the_display_shows_the_operators_message(hass: HomeAssistant) -> N
     assert "# Öppet till 20 i kväll" in shown(hass).splitlines()
 
 
+async def test_the_display_tells_when_the_message_was_put_up(hass: HomeAssistant) -> None:
+    """A message "Öppet till 20 i kväll" read the next day: the day and time it was put up
+    show it is yesterday's."""
+    await hass.config.async_update(time_zone="Europe/Stockholm")
+    site(hass, "open", "grid")
+    hass.states.async_set(
+        "text.kall_public_message",
+        "Öppet till 20 i kväll",
+        {"time": "2026-11-22T14:05:00+00:00"},
+    )
+    lines = shown(hass).splitlines()
+    assert "# Öppet till 20 i kväll" in lines
+    assert "Uppsatt 22/11 kl. 15:05" in lines
+
+
 def test_the_display_has_no_generator_controls_or_tank() -> None:
     text = DASHBOARD.read_text(encoding="utf-8")
     entities = set(re.findall(r"\b(?:sensor|binary_sensor|text|button|select|switch)\.\w+", text))

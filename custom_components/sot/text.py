@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from homeassistant.components.text import TextEntity, TextEntityDescription, TextMode
 from homeassistant.core import HomeAssistant
@@ -62,6 +63,13 @@ class SotPublicMessage(SotEntity, TextEntity):
         """The message now up ('' when there is none)."""
         notice = self.coordinator.site.notice
         return "" if notice is None else notice.text
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """When the message was put up (none without one): "open till 8 tonight" read the next
+        day must show it is yesterday's."""
+        notice = self.coordinator.site.notice
+        return {} if notice is None else {"time": notice.time.isoformat()}
 
     async def async_set_value(self, value: str) -> None:
         """Put up a new message (or take it down with an empty one)."""
