@@ -65,7 +65,7 @@ async def test_the_display_of_an_open_site(hass: HomeAssistant) -> None:
     assert lines[0] == "# Öppet på reservkraft"
     assert lines[1:3] == [
         "## Kall · service- och trygghetspunkt",
-        "## Elnätet är borta: butiken och macken går på reservkraft.",
+        "## Elnätet är borta: platsen går på reservkraft.",
     ]
     assert "## Livsmedel: begränsat" in lines
     assert "## Kortbetalning: öppet" in lines
@@ -139,3 +139,16 @@ async def test_the_display_of_a_tank_nearly_empty_and_a_product_that_cannot_be_t
     assert "## Bensin 95: inga uppgifter just nu" in lines
     assert "## HVO: stängt just nu" in lines
     assert "liter" not in "\n".join(lines)
+
+
+async def test_on_backup_power_the_display_claims_no_service_that_is_closed(
+    hass: HomeAssistant,
+) -> None:
+    """The generator carries the site, but the pumps are not on it: the line about power does
+    not say the station runs."""
+    site(hass, "limited", "generator")
+    closed = {"diesel": {"name": "diesel", "status": "closed", "for_sale": 4000}}
+    hass.states.async_set("sensor.kall_fuel_for_sale", "closed", {"products": closed})
+    text = shown(hass)
+    assert "## Diesel: stängt just nu" in text.splitlines()
+    assert "macken" not in text
