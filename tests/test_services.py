@@ -224,6 +224,25 @@ def test_fuel_pumps_on_the_sites_supply() -> None:
     assert status(site, "fuel", 1) is OPEN
 
 
+def test_a_silent_ullage_does_not_put_the_reserve_on_sale() -> None:
+    """A tank known only from its gauge (10 000 L from volume + ullage, reserve 1 000 L) with
+    900 L in it is down to its reserve; when the gauge's ullage falls silent while its volume
+    goes on, the reserve is not taken as none: no "diesel open, 800 litres"."""
+    site = on_grid()
+    feed(site, 0, "station", "diesel", volume=900.0, ullage=9100.0, pump=True)
+    assert public_summary(site, at(0), "kall", "Kall")["fuel"] == [
+        {"product": "diesel", "name": "diesel", "status": "closed"}
+    ]
+    feed(site, 6, "station", "diesel", volume=890.0, pump=True)
+    feed(site, 6, "grid", "main", present=True)
+    content = public_summary(site, at(6), "kall", "Kall")
+    assert content["fuel"] == [{"product": "diesel", "name": "diesel", "status": "limited"}]
+    assert content["services"]["fuel"] == {"status": "limited", "reasons": ["no_data"]}
+    # The ullage back: the reserve is known again.
+    feed(site, 7, "station", "diesel", ullage=9110.0)
+    assert public_summary(site, at(7), "kall", "Kall")["fuel"][0]["status"] == "closed"
+
+
 def test_fuel_without_products_is_the_pumps() -> None:
     site = on_grid()
     meta(site, "load", "pumps", provides="fuel")

@@ -75,17 +75,24 @@ class Station:
         capacity = product.settings.get("capacity")
         return None if level is None or capacity is None else level / 100.0 * capacity
 
-    def reserve(self, product: Component, now: datetime) -> float:
-        """Litres kept back from sale: the meta's, else a tenth of the tank, else none."""
+    def reserve(self, product: Component, now: datetime) -> float | None:
+        """Litres kept back from sale: the meta's, else a tenth of the tank, else none.
+
+        Unknown (None) while the tank is known only from its gauge's ullage and that is silent:
+        a reserve of none would put the reserve on sale.
+        """
         if "reserve" in product.settings:
             return product.settings["reserve"]
         capacity = self.capacity(product, now)
-        return 0.0 if capacity is None else DEFAULT_RESERVE_SHARE * capacity
+        if capacity is not None:
+            return DEFAULT_RESERVE_SHARE * capacity
+        return None if "ullage" in product.reported else 0.0
 
     def for_sale(self, product: Component, now: datetime) -> float | None:
-        """Litres that can be sold: the stock above the reserve (None while it is unknown)."""
+        """Litres that can be sold: the stock above the reserve (None while either is unknown)."""
         volume = self.volume(product, now)
-        return None if volume is None else max(0.0, volume - self.reserve(product, now))
+        reserve = self.reserve(product, now)
+        return None if volume is None or reserve is None else max(0.0, volume - reserve)
 
     def measures_stock(self, product: Component) -> bool:
         """Whether the product has a gauge at all (a station may report only its pumps)."""
