@@ -73,7 +73,9 @@ async def test_the_display_of_an_open_site(hass: HomeAssistant) -> None:
     assert "Kontanter" not in text  # a service the site does not offer is not listed
     assert "## Diesel: finns, cirka 4400 liter" in lines
     assert "## Bensin 95: stängt just nu" in lines
-    assert "## e10: finns" in lines
+    # On sale, its stock not known (no gauge, or a silent one): not a bare "finns" that could
+    # send someone to an empty tank.
+    assert "## e10: finns, mängden okänd" in lines
     site(hass, "open", "grid")
     assert shown(hass).splitlines()[0] == "# Öppet"
 
@@ -152,3 +154,4 @@ async def test_on_backup_power_the_display_claims_no_service_that_is_closed(
     text = shown(hass)
     assert "## Diesel: stängt just nu" in text.splitlines()
     assert "macken" not in text
+
