@@ -366,7 +366,8 @@ def main(argv: list[str] | None = None) -> int:
         speed=args.speed,
         scenario=args.scenario,
         start_at=args.start_at,
-        mqtt_only=args.mqtt_only,
+        # Not given: Modbus for Kall when the integration sets up Modbus devices (write_config).
+        mqtt_only=True if args.mqtt_only else None,
     )
 
     def _stop(signum: int, _frame: object) -> None:
