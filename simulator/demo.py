@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import shutil
 import signal
@@ -28,6 +29,13 @@ from typing import IO, Any, Final
 
 from .demo_config import DASHBOARD_URL, REPO, DemoConfig, write_demo_config
 from .runner import with_transport
+from .scenario import (
+    SCENARIO_DIR,
+    ScenarioError,
+    load_scenario,
+    parse_duration,
+    scenario_path,
+)
 from .sites import SITES
 
 DEFAULT_CONFIG_DIR: Final = REPO / "demo-config"
@@ -334,19 +342,52 @@ class DemoStack:
             self.stop()
 
 
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 1 to 65535, not {port}")
+    return port
+
+
+def _speed(value: str) -> float:
+    try:
+        speed = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not math.isfinite(speed) or speed <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {value}")
+    return speed
+
+
+def _start_at(value: str) -> str:
+    """Checked here, passed on as written: the simulator reads it the same way."""
+    try:
+        seconds = parse_duration(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or later, not {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the demo until Ctrl-C."""
     parser = argparse.ArgumentParser(prog="scripts/demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=8123, help="Home Assistant's port (8123)")
+    parser.add_argument("--port", type=_port, default=8123, help="Home Assistant's port (8123)")
     parser.add_argument(
         "--speed",
-        type=float,
+        type=_speed,
         default=60.0,
         help="simulated seconds per real second (default 60: an hour a minute)",
     )
     parser.add_argument("--scenario", default="storm", help="scenario name or file (storm)")
-    parser.add_argument("--start-at", default="0", help="jump into the scenario (e.g. 1:30)")
-    parser.add_argument("--broker-port", type=int, help="MQTT port (default 1883 if free)")
+    parser.add_argument(
+        "--start-at", type=_start_at, default="0", help="jump into the scenario (e.g. 1:30)"
+    )
+    parser.add_argument("--broker-port", type=_port, help="MQTT port (default 1883 if free)")
     parser.add_argument(
         "--mqtt-only",
         action="store_true",
@@ -359,6 +400,15 @@ def main(argv: list[str] | None = None) -> int:
         help="Home Assistant config directory the demo writes (demo-config/)",
     )
     args = parser.parse_args(argv)
+    # A typo is told now, not after a minute of Home Assistant starting for nothing.
+    try:
+        load_scenario(args.scenario, SITES)
+        scenario = scenario_path(args.scenario)
+    except ScenarioError as err:
+        parser.error(str(err))
+    # The simulator runs in the repository: a scenario file is passed on as a full path.
+    if scenario.parent != SCENARIO_DIR:
+        args.scenario = str(scenario.resolve())
     stack = DemoStack(
         config_dir=args.config_dir.resolve(),
         ha_port=args.port,
