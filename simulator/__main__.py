@@ -11,7 +11,7 @@ import signal
 import sys
 from pathlib import Path
 
-from .runner import RunConfig, Simulation, with_transport
+from .runner import RunConfig, Simulation, SimulationError, with_transport
 from .scenario import ScenarioError, load_scenario, parse_duration
 from .sites import SITES
 
@@ -19,9 +19,12 @@ from .sites import SITES
 def _host_port(value: str) -> tuple[str, int]:
     host, _, port = value.rpartition(":")
     try:
-        return host or "127.0.0.1", int(port)
+        number = int(port)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected host:port, got {value!r}") from None
+    if not 1 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 1 to 65535, not {number}")
+    return host or "127.0.0.1", number
 
 
 def _duration(value: str) -> float:
@@ -152,7 +155,11 @@ def main(argv: list[str] | None = None) -> int:
         ", ".join(site_ids),
         *args.broker,
     )
-    asyncio.run(_main(config))
+    try:
+        asyncio.run(_main(config))
+    except SimulationError as err:
+        print(err, file=sys.stderr)
+        return 1
     return 0
 
 

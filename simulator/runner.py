@@ -23,6 +23,10 @@ from .site import Site, SiteSpec
 _LOGGER = logging.getLogger(__name__)
 
 
+class SimulationError(RuntimeError):
+    """The simulation cannot start (a Modbus port it cannot listen on); the message says why."""
+
+
 @dataclass(kw_only=True)
 class RunConfig:
     """How to play: which sites, where the broker is, how fast."""
@@ -100,7 +104,17 @@ class Simulation:
         port = self.config.modbus_port
         for site in self.sites.values():
             if site.spec.modbus:
-                self.servers.append(await start_server(site, self.config.modbus_host, port))
+                try:
+                    server = await start_server(site, self.config.modbus_host, port)
+                except (OSError, OverflowError, RuntimeError):
+                    # pymodbus logs the reason and raises "Could not start listen, please
+                    # check address."
+                    raise SimulationError(
+                        f"{site.spec.id}: cannot listen for Modbus TCP on "
+                        f"{self.config.modbus_host}:{port}: the port is taken or the address "
+                        "is not this machine's (--modbus)"
+                    ) from None
+                self.servers.append(server)
                 self.modbus_ports[site.spec.id] = port
                 port += 1
         if self.config.start_at_s > 0:

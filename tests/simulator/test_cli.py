@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -88,3 +89,27 @@ def test_numbers_it_cannot_play_are_refused() -> None:
         assert result.returncode == 2, (option, value, result.stderr)
         assert option in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_addresses_it_cannot_use_are_explained(socket_enabled: None) -> None:
+    """A port past 65535 was an OverflowError traceback (or, for the broker, "connection
+    refused" retried for ever), and a Modbus port already taken a RuntimeError traceback."""
+    for option, value in (
+        ("--modbus", "127.0.0.1:99999"),
+        ("--modbus", "127.0.0.1:0"),
+        ("--broker", "127.0.0.1:70000"),
+    ):
+        result = run_simulator(option, value, timeout=20)
+        assert result.returncode == 2, (option, value, result.stderr)
+        assert f"argument {option}: a port is 1 to 65535" in result.stderr
+        assert "Traceback" not in result.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_simulator(
+            "--modbus", f"127.0.0.1:{port}", "--broker", "127.0.0.1:1", timeout=20
+        )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert f"kall: cannot listen for Modbus TCP on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
