@@ -30,7 +30,7 @@ from typing import Any, Final
 import yaml
 
 from .controller import Key
-from .site import Site
+from .site import Site, SiteSpec
 
 SCENARIO_DIR: Final = Path(__file__).parent / "scenarios"
 
@@ -139,8 +139,39 @@ def _argument(action: str, value: object, where: str) -> Any:
             return str(value)
 
 
-def parse_scenario(data: object, source: str, known_sites: Iterable[str] | None = None) -> Scenario:
-    """Validate a loaded YAML document; errors name `source` and the event's index."""
+def _check_ids(
+    action: str,
+    ids: Iterable[str],
+    sites: tuple[str, ...] | None,
+    specs: Mapping[str, SiteSpec],
+    where: str,
+) -> None:
+    """Each load or freezer an event switches exists at each of its sites (at one site at
+    least for an event of every site): a misspelt one would otherwise do nothing, silently."""
+    kind = "load" if action == "load" else "freezer"
+    targets = [specs[s] for s in sites] if sites is not None else list(specs.values())
+    for item_id in ids:
+        lacking = [
+            spec.id
+            for spec in targets
+            if item_id not in {x.id for x in (spec.loads if kind == "load" else spec.freezers)}
+        ]
+        if sites is None and len(lacking) == len(targets):
+            raise ScenarioError(f"{where}: no {kind} {item_id!r} at any site")
+        if sites is not None and lacking:
+            raise ScenarioError(f"{where}: no {kind} {item_id!r} at {', '.join(lacking)}")
+
+
+def parse_scenario(
+    data: object,
+    source: str,
+    known_sites: Iterable[str] | Mapping[str, SiteSpec] | None = None,
+) -> Scenario:
+    """Validate a loaded YAML document; errors name `source` and the event's index.
+
+    With the sites' specs (`SITES`) as `known_sites`, the loads and freezers an event
+    switches are checked as well.
+    """
     if not isinstance(data, Mapping):
         raise ScenarioError(f"{source}: a scenario is a mapping with name and events")
     raw_events = data.get("events")
@@ -176,7 +207,10 @@ def parse_scenario(data: object, source: str, known_sites: Iterable[str] | None 
         if known is not None and sites is not None and not set(sites) <= known:
             raise ScenarioError(f"{where}: unknown site {sorted(set(sites) - known)}")
         action = actions[0]
-        events.append(Event(at_s, sites, action, _argument(action, raw[action], where)))
+        argument = _argument(action, raw[action], where)
+        if action in ("load", "door") and isinstance(known_sites, Mapping):
+            _check_ids(action, argument, sites, known_sites, where)
+        events.append(Event(at_s, sites, action, argument))
     events.sort(key=lambda event: event.at_s)
     try:
         duration = parse_duration(data.get("duration", events[-1].at_s if events else 0))
@@ -202,7 +236,9 @@ def scenario_path(name: str) -> Path:
     raise ScenarioError(f"no scenario {name!r}; shipped scenarios: {available}")
 
 
-def load_scenario(name: str, known_sites: Iterable[str] | None = None) -> Scenario:
+def load_scenario(
+    name: str, known_sites: Iterable[str] | Mapping[str, SiteSpec] | None = None
+) -> Scenario:
     """Load and validate a scenario file."""
     path = scenario_path(name)
     try:

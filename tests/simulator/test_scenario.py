@@ -51,6 +51,14 @@ def test_bad_durations_are_refused(text: object) -> None:
         ({"at": "1:00", "site": "oslo", "grid": "lost"}, "unknown site"),
         ({"at": "1:00", "refuel": -3}, "positive number of litres"),
         ({"at": "1:00", "load": {"heater": "maybe"}}, "expected on/off"),
+        # A misspelt load or freezer did nothing, silently.
+        ({"at": "1:00", "site": "kall", "load": {"heatr": "on"}}, "no load 'heatr' at kall"),
+        ({"at": "1:00", "site": "kall", "door": {"f3": "open"}}, "no freezer 'f3' at kall"),
+        ({"at": "1:00", "load": {"sauna": "on"}}, "no load 'sauna' at any site"),
+        (
+            {"at": "1:00", "site": ["kall", "valsjobyn"], "load": {"carwash": "off"}},
+            "no load 'carwash' at kall",
+        ),
     ],
 )
 def test_invalid_events_name_the_file_and_event(event: dict[str, object], message: str) -> None:
@@ -58,6 +66,16 @@ def test_invalid_events_name_the_file_and_event(event: dict[str, object], messag
     with pytest.raises(ScenarioError, match=message) as info:
         parse_scenario({"events": [{"at": 0, "note": "ok"}, event]}, "my.yaml", SITES)
     assert "my.yaml: event 2" in str(info.value)
+
+
+def test_a_load_or_freezer_of_some_site_is_enough_for_an_event_of_every_site() -> None:
+    """Without `site`, an event switches what each site has (Valsjöbyn's f3, its car wash)."""
+    scenario = parse_scenario(
+        {"events": [{"at": 0, "door": {"f3": "open"}}, {"at": 0, "load": {"carwash": "off"}}]},
+        "my.yaml",
+        SITES,
+    )
+    assert len(scenario.events) == 2
 
 
 def test_unknown_scenario_lists_the_shipped_ones() -> None:
