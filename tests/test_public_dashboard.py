@@ -154,4 +154,3 @@ async def test_on_backup_power_the_display_claims_no_service_that_is_closed(
     text = shown(hass)
     assert "## Diesel: stängt just nu" in text.splitlines()
     assert "macken" not in text
-
