@@ -588,6 +588,26 @@ def site_device(hass: HomeAssistant, outage_started: datetime) -> None:
     hass.states.async_set(OUTAGE, str(round(minutes)), {"started": outage_started.isoformat()})
 
 
+async def start_mid_outage(
+    hass: HomeAssistant, clock: Clock, relays: Relays, last_ran: int, **states: str
+) -> None:
+    """Home Assistant starts 30 minutes into an outage (the site's outage sensor says so) with
+    every load on and the sensors as given; the automation last ran `last_ran` minutes from
+    the start (restored)."""
+    last = START + timedelta(minutes=last_ran)
+    mock_restore_cache(
+        hass, [State("automation.under_test", STATE_ON, {"last_triggered": last.isoformat()})]
+    )
+    site_device(hass, START - timedelta(minutes=30))
+    for entity_id, key in ((GRID, "grid"), (BACKUP, "backup"), (LOAD, "load")):
+        hass.states.async_set(entity_id, states[key])
+    relays.set(STATE_ON, *ALL_LOADS)
+    hass.set_state(CoreState.not_running)
+    await setup_blueprint_automation(hass, "load_shedding.yaml", INPUTS)
+    await hass.async_start()
+    await clock.settle()
+
+
 @pytest.mark.parametrize(
     ("last_ran", "load", "shed"),
     [
@@ -608,19 +628,9 @@ async def test_a_restart_mid_outage_sheds_only_a_changeover_it_did_not_see(
 ) -> None:
     """The outage began 30 minutes before Home Assistant starts with every load on; the site's
     outage sensor says when, the automation's last run is restored."""
-    last = START + timedelta(minutes=last_ran)
-    mock_restore_cache(
-        hass, [State("automation.under_test", STATE_ON, {"last_triggered": last.isoformat()})]
+    await start_mid_outage(
+        hass, clock, relays, last_ran, grid=STATE_OFF, backup=STATE_ON, load=load
     )
-    site_device(hass, START - timedelta(minutes=30))
-    hass.states.async_set(GRID, STATE_OFF)
-    hass.states.async_set(BACKUP, STATE_ON)
-    hass.states.async_set(LOAD, load)
-    relays.set(STATE_ON, *ALL_LOADS)
-    hass.set_state(CoreState.not_running)
-    await setup_blueprint_automation(hass, "load_shedding.yaml", INPUTS)
-    await hass.async_start()
-    await clock.settle()
     await clock.advance_to(600, step=5)
     assert relays.take() == shed
 
@@ -859,3 +869,38 @@ async def test_a_restore_on_the_grid_cut_short_by_an_edit_is_finished(
     await save_an_edit(hass, clock, "load_shedding.yaml", {**inputs, "stagger_delay": 20})
     await clock.advance_to(3600, step=10)
     assert {e: hass.states.get(e).state for e in ALL_LOADS} == dict.fromkeys(ALL_LOADS, STATE_ON)
+
+
+@pytest.mark.parametrize("before", ["start", "overload"])
+async def test_a_run_that_could_not_see_the_changeover_does_not_count_as_having_seen_it(
+    hass: HomeAssistant, clock: Clock, relays: Relays, before: str
+) -> None:
+    """The grid went while Home Assistant was down, or with the grid meter's node: the site's
+    sensors are still unavailable when it starts (its broker came up late), or when the
+    generator's own controller reports it carrying everything at 95 %. Such a run saw no
+    changeover: when the sensors report the grid off and the site on backup power, the
+    changeover tiers are shed."""
+    await start_mid_outage(
+        hass, clock, relays, -60, grid=STATE_UNAVAILABLE, backup=STATE_UNAVAILABLE, load="60.0"
+    )
+    if before == "overload":
+        await set_states(hass, clock, load="95.0")
+    await clock.advance_to(60, step=5)
+    assert relays.take() == []
+    await set_states(hass, clock, grid=STATE_OFF, backup=STATE_ON)
+    assert relays.take()[:1] == [(60.0, OFF, (CAR_HEATERS, OFFICE))]
+
+
+async def test_a_start_on_backup_power_with_the_grid_unknown_sheds_an_unseen_changeover(
+    hass: HomeAssistant, clock: Clock, relays: Relays
+) -> None:
+    """Home Assistant starts with the site on backup power and the grid meter's node not yet
+    back: as when the generator takes the load with the grid unknown, the changeover the
+    automation did not see is shed at once, not left to a grid sensor it will not wait for."""
+    await start_mid_outage(
+        hass, clock, relays, -60, grid=STATE_UNAVAILABLE, backup=STATE_ON, load="70.0"
+    )
+    await clock.advance_to(60, step=5)
+    await set_states(hass, clock, grid=STATE_OFF)
+    await clock.advance_to(600, step=5)
+    assert relays.take() == [(0.0, OFF, (CAR_HEATERS, OFFICE))]
