@@ -777,3 +777,18 @@ def test_a_clock_set_back_does_not_hold_a_freezer_alarm_back_by_the_step() -> No
     freezer = site.component("freezer", "f1")
     assert freezer is not None
     assert site.freezers.status(freezer, at(14)) is FreezerStatus.WARNING
+
+
+def test_a_clock_set_back_does_not_keep_a_silent_grid_meter_live_for_the_step() -> None:
+    """Home Assistant's clock ran an hour ahead and is set right; the grid meter reports once
+    more and falls silent. Its grid reading goes stale one staleness timeout after that
+    report, not an hour later, and the site's last reading is that report."""
+    site = Site(Settings())
+    feed(site, 60, "grid", "main", present=True)  # at the clock an hour ahead
+    feed(site, 0, "grid", "main", present=True)  # the clock set right
+    grid = site.component("grid", "main")
+    assert grid is not None
+    assert grid.last_seen == at(0)
+    assert site.last_reading == at(0)
+    later = at(0) + Settings().stale_timeout + timedelta(minutes=1)
+    assert site.power.grid_present(later) is None

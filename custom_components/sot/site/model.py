@@ -170,11 +170,13 @@ class Site:
             ):
                 self.quiet_revisions += 1
             component.reported.add(quantity)
+            # A time ahead of the clock was taken by a clock since set back: it would keep the
+            # component live, and the site heard from, by the step.
             seen = component.last_seen
-            if seen is None or time > seen:
+            if seen is None or time > seen or seen > ahead:
                 component.last_seen = time
             last = self.last_reading
-            if last is None or time > last:
+            if last is None or time > last or last > ahead:
                 self.last_reading = time
             if kind is Kind.FREEZER:
                 warmed[component.id] = component
