@@ -792,3 +792,18 @@ def test_a_clock_set_back_does_not_keep_a_silent_grid_meter_live_for_the_step() 
     assert site.last_reading == at(0)
     later = at(0) + Settings().stale_timeout + timedelta(minutes=1)
     assert site.power.grid_present(later) is None
+
+
+def test_a_late_door_reading_does_not_start_the_alarm_delay_before_the_warm_reading() -> None:
+    """A freezer read −14 °C at 10 min; its door's first reading, queued, arrives measured at
+    5 min. The warmth was seen at 10 min: its alarm delay counts from then, not from 5."""
+    site = Site(Settings(alarm_delay=timedelta(minutes=10)))
+    feed(site, 10, "freezer", "f1", temperature=-14.0)
+    late = at(5)
+    site.apply([Reading("freezer", "f1", "door", False, late)], late, arrived=at(11))
+    freezer = site.component("freezer", "f1")
+    assert freezer is not None
+    for minute in range(11, 21):
+        feed(site, minute, "freezer", "f1", temperature=-14.0)
+        expected = FreezerStatus.WARNING if minute >= 20 else FreezerStatus.OK
+        assert site.freezers.status(freezer, at(minute)) is expected, minute

@@ -346,7 +346,7 @@ class Freezers:
         # with a flaky probe would never alarm; only a silence past the staleness timeout does,
         # measured between two readings' own times: readings a bridge queued through a link
         # loss arrive late, and look stale to the wall clock while they are replayed.
-        measured = freezer.values["temperature"].time
+        measured = sampled = freezer.values["temperature"].time
         if alarm.reading_time is not None:
             if measured - alarm.reading_time > self.site.settings.stale_timeout:
                 alarm.above_warning_since = alarm.above_critical_since = None
@@ -355,8 +355,13 @@ class Freezers:
         self._follow_warming(freezer, alarm, now)
         warning, critical = self.limits(freezer)
         delay = self.site.settings.alarm_delay
-        alarm.above_warning_since = _since(alarm.above_warning_since, temperature > warning, now)
-        alarm.above_critical_since = _since(alarm.above_critical_since, temperature > critical, now)
+        # The temperature was seen then, not before: a queued message whose temperature was
+        # history but whose door was news is evaluated at its own, earlier time.
+        seen = max(now, sampled)
+        alarm.above_warning_since = _since(alarm.above_warning_since, temperature > warning, seen)
+        alarm.above_critical_since = _since(
+            alarm.above_critical_since, temperature > critical, seen
+        )
         alarm.crossed_warning_since = _since(
             alarm.crossed_warning_since, temperature > warning, alarm.above_warning_since or now
         )
