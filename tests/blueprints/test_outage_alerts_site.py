@@ -3,7 +3,8 @@ automation engine and its start-up."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any, cast
 
 import aiomqtt
@@ -26,6 +27,25 @@ from ..helpers import (
 from .conftest import START, Clock, Phones, save_an_edit, setup_blueprint_automation
 
 ALARMS = "event.kall_alarms"
+
+
+@asynccontextmanager
+async def _alerting(
+    hass: HomeAssistant, field: aiomqtt.Client, clock: Clock, inputs: dict[str, Any]
+) -> AsyncIterator[MockConfigEntry]:
+    """Kall running on the grid with the outage alerts on its alarms; both stopped after."""
+    entry = site_entry(alarm_delay=0)
+    await start_site(hass, field, entry, clock.freezer)
+    await field.publish("sot/kall/grid/main/present", "ON")
+    await wait_for_state(hass, "binary_sensor.kall_grid_present", "on")
+    await setup_blueprint_automation(hass, "outage_alerts.yaml", inputs)
+    try:
+        yield entry
+    finally:
+        await hass.services.async_call(
+            "automation", "turn_off", {"entity_id": "all", "stop_actions": True}, blocking=True
+        )
+        assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_an_alarm_raised_while_home_assistant_starts_reaches_the_phones(
@@ -264,12 +284,7 @@ async def test_an_edit_does_not_show_a_dismissed_alarm_again(
         "language": "en",
         "show_in_home_assistant": True,
     }
-    entry = site_entry(alarm_delay=0)
-    await start_site(hass, field, entry, clock.freezer)
-    await field.publish("sot/kall/grid/main/present", "ON")
-    await wait_for_state(hass, "binary_sensor.kall_grid_present", "on")
-    await setup_blueprint_automation(hass, "outage_alerts.yaml", inputs)
-    try:
+    async with _alerting(hass, field, clock, inputs):
         await _lose_the_grid(hass, field, lambda: bool(phones.sent), "the grid-lost notification")
         raised_at = phones.take()[0].at
         assert [n["title"] for n in async_get_persistent_notifications(hass).values()] == [
@@ -296,11 +311,6 @@ async def test_an_edit_does_not_show_a_dismissed_alarm_again(
             ("mobile_app_annas_iphone", "Reminder 1"),
         ]
         assert async_get_persistent_notifications(hass) == {}
-    finally:
-        await hass.services.async_call(
-            "automation", "turn_off", {"entity_id": "all", "stop_actions": True}, blocking=True
-        )
-        assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_a_tap_on_the_last_reminder_is_kept(
@@ -311,12 +321,7 @@ async def test_a_tap_on_the_last_reminder_is_kept(
     hass = mqtt_hass
     phone = phones.add("Pixel 7")
     inputs = {"alarm_entity": ALARMS, "notify_devices": [phone], "max_repeats": 1}
-    entry = site_entry(alarm_delay=0)
-    await start_site(hass, field, entry, clock.freezer)
-    await field.publish("sot/kall/grid/main/present", "ON")
-    await wait_for_state(hass, "binary_sensor.kall_grid_present", "on")
-    await setup_blueprint_automation(hass, "outage_alerts.yaml", inputs)
-    try:
+    async with _alerting(hass, field, clock, inputs) as entry:
         await _lose_the_grid(hass, field, lambda: bool(phones.sent), "the grid-lost notification")
         raised_at = phones.sent[0].at
         await clock.advance_to(raised_at + 660, step=10)
@@ -330,11 +335,6 @@ async def test_a_tap_on_the_last_reminder_is_kept(
         assert await _ledger(hass, entry.entry_id) == []
         await clock.advance_to(raised_at + 3600, step=60)
         assert phones.take() == []
-    finally:
-        await hass.services.async_call(
-            "automation", "turn_off", {"entity_id": "all", "stop_actions": True}, blocking=True
-        )
-        assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_a_reload_of_the_site_neither_repeats_nor_ends_the_reminders(
@@ -345,23 +345,13 @@ async def test_a_reload_of_the_site_neither_repeats_nor_ends_the_reminders(
     hass = mqtt_hass
     phone = phones.add("Pixel 7")
     inputs = {"alarm_entity": ALARMS, "notify_devices": [phone], "language": "en"}
-    entry = site_entry(alarm_delay=0)
-    await start_site(hass, field, entry, clock.freezer)
-    await field.publish("sot/kall/grid/main/present", "ON")
-    await wait_for_state(hass, "binary_sensor.kall_grid_present", "on")
-    await setup_blueprint_automation(hass, "outage_alerts.yaml", inputs)
-    try:
+    async with _alerting(hass, field, clock, inputs) as entry:
         await _lose_the_grid(hass, field, lambda: bool(phones.sent), "the grid-lost notification")
         raised_at = phones.take()[0].at
         await clock.advance(300, step=10)
         assert await hass.config_entries.async_reload(entry.entry_id)
         await clock.advance_to(raised_at + 1210, step=10)
         assert [n.data["message"][:10] for n in phones.take()] == ["Reminder 1", "Reminder 2"]
-    finally:
-        await hass.services.async_call(
-            "automation", "turn_off", {"entity_id": "all", "stop_actions": True}, blocking=True
-        )
-        assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_a_reload_of_the_site_after_the_reminders_ran_out_shows_nothing_again(
@@ -379,12 +369,7 @@ async def test_a_reload_of_the_site_after_the_reminders_ran_out_shows_nothing_ag
         "max_repeats": 1,
         "show_in_home_assistant": True,
     }
-    entry = site_entry(alarm_delay=0)
-    await start_site(hass, field, entry, clock.freezer)
-    await field.publish("sot/kall/grid/main/present", "ON")
-    await wait_for_state(hass, "binary_sensor.kall_grid_present", "on")
-    await setup_blueprint_automation(hass, "outage_alerts.yaml", inputs)
-    try:
+    async with _alerting(hass, field, clock, inputs) as entry:
         await _lose_the_grid(hass, field, lambda: bool(phones.sent), "the grid-lost notification")
         raised_at = phones.sent[0].at
         await clock.advance_to(raised_at + 1300, step=10)
@@ -399,8 +384,3 @@ async def test_a_reload_of_the_site_after_the_reminders_ran_out_shows_nothing_ag
         await clock.advance(1300, step=10)
         assert async_get_persistent_notifications(hass) == {}
         assert phones.take() == []
-    finally:
-        await hass.services.async_call(
-            "automation", "turn_off", {"entity_id": "all", "stop_actions": True}, blocking=True
-        )
-        assert await hass.config_entries.async_unload(entry.entry_id)
