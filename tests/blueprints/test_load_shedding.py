@@ -502,6 +502,17 @@ async def test_a_grid_loss_unseen_while_the_sensors_were_unavailable_is_shed(
     assert relays.take() == []
 
 
+async def meter_drops_out_and_returns(hass: HomeAssistant, clock: Clock, load: str) -> None:
+    """Mid-outage the generator's load settles at `load`; the grid meter's node drops out at
+    400 s and is back at 460 s, the grid still off; then 900 s go by."""
+    await set_states(hass, clock, load=load)
+    await clock.advance_to(400)
+    await set_states(hass, clock, grid=STATE_UNAVAILABLE, backup=STATE_UNAVAILABLE)
+    await clock.advance_to(460)
+    await set_states(hass, clock, grid=STATE_OFF, backup=STATE_ON)
+    await clock.advance_to(900, step=5)
+
+
 async def test_sensors_reconnecting_mid_outage_toggle_nothing(
     hass: HomeAssistant, clock: Clock, relays: Relays
 ) -> None:
@@ -518,12 +529,7 @@ async def test_sensors_reconnecting_mid_outage_toggle_nothing(
     ]
 
     # The warm room heats up: 60 %, between the levels. The meter's node drops out and is back.
-    await set_states(hass, clock, load="60.0")
-    await clock.advance_to(400)
-    await set_states(hass, clock, grid=STATE_UNAVAILABLE, backup=STATE_UNAVAILABLE)
-    await clock.advance_to(460)
-    await set_states(hass, clock, grid=STATE_OFF, backup=STATE_ON)
-    await clock.advance_to(900, step=5)
+    await meter_drops_out_and_returns(hass, clock, load="60.0")
     assert relays.take() == []
 
 
@@ -651,12 +657,7 @@ async def test_sensors_reconnecting_after_everything_was_given_back_toggle_nothi
         (300.0, ON, (CAR_HEATERS,)),
         (315.0, ON, (OFFICE,)),
     ]
-    await set_states(hass, clock, load="65.0")
-    await clock.advance_to(400)
-    await set_states(hass, clock, grid=STATE_UNAVAILABLE, backup=STATE_UNAVAILABLE)
-    await clock.advance_to(460)
-    await set_states(hass, clock, grid=STATE_OFF, backup=STATE_ON)
-    await clock.advance_to(900, step=5)
+    await meter_drops_out_and_returns(hass, clock, load="65.0")
     assert relays.take() == []
 
 
