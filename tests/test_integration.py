@@ -20,6 +20,7 @@ from homeassistant.const import (
     EVENT_STATE_CHANGED,
     SERVICE_TURN_OFF,
     SERVICE_TURN_ON,
+    STATE_ON,
     STATE_UNAVAILABLE,
 )
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
@@ -36,6 +37,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.sot.const import DOMAIN
+from custom_components.sot.site.readings import Reading, Rejection, RejectReason
 
 from .blueprints.conftest import load_blueprint
 from .helpers import (
@@ -464,6 +466,55 @@ async def test_a_report_on_change_probe_that_dies_goes_unavailable(
     finally:
         await field.publish("sot/kall/freezer/f1/meta", b"", retain=True)
         await field.publish("sot/kall/node/fz/status", b"", retain=True)
+
+
+async def test_a_word_that_went_silent_takes_the_power_source_with_it(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, freezer: FrozenDateTimeFactory
+) -> None:
+    """A controller that says its engine state is "not available" and then sends nothing:
+    one timeout later the state is unavailable, and so is everything worked out from it (the
+    generator running, the power source, on backup), not the last `running` shown as live."""
+    coordinator = await start_site(mqtt_hass, field, site_entry(stale_timeout=60), freezer)
+    coordinator.async_node_status("dse", True)
+    now = coordinator.now()
+    coordinator.async_readings("dse", [Reading("generator", "main", "state", "running", now)])
+    derived = (
+        "binary_sensor.kall_generator_running",
+        "sensor.kall_power_source",
+        "binary_sensor.kall_on_backup_power",
+    )
+    await wait_for_state(mqtt_hass, "binary_sensor.kall_generator_running", STATE_ON)
+    assert mqtt_hass.states.get("sensor.kall_power_source").state == "generator"  # type: ignore[union-attr]
+
+    def tick(seconds: int) -> None:
+        freezer.tick(timedelta(seconds=seconds))
+        async_fire_time_changed(mqtt_hass)
+
+    for _ in range(5):  # older than the timeout, and live: the node is online
+        tick(15)
+        await mqtt_hass.async_block_till_done()
+    assert mqtt_hass.states.get("sensor.kall_generator_state").state == "running"  # type: ignore[union-attr]
+    refused = Rejection(
+        RejectReason.DEVICE_ERROR,
+        "dse",
+        "state: not available",
+        ("generator", "main", "state"),
+    )
+    coordinator.async_readings("dse", [], [refused])
+    await mqtt_hass.async_block_till_done()
+    assert mqtt_hass.states.get("sensor.kall_power_source").state == "generator"  # type: ignore[union-attr]
+    for _ in range(5):  # 75 s after the "not available"
+        tick(15)
+        await mqtt_hass.async_block_till_done()
+    await wait_for_state(mqtt_hass, "sensor.kall_generator_state", STATE_UNAVAILABLE)
+    shown = {entity_id: mqtt_hass.states.get(entity_id).state for entity_id in derived}  # type: ignore[union-attr]
+    assert shown == dict.fromkeys(derived, STATE_UNAVAILABLE)
+
+    # The controller gives its state again: live at once.
+    now = coordinator.now()
+    coordinator.async_readings("dse", [Reading("generator", "main", "state", "running", now)])
+    await wait_for_state(mqtt_hass, "binary_sensor.kall_generator_running", STATE_ON)
+    assert mqtt_hass.states.get("sensor.kall_power_source").state == "generator"  # type: ignore[union-attr]
 
 
 async def test_node_alarm_names_the_node(mqtt_hass: HomeAssistant, field: aiomqtt.Client) -> None:

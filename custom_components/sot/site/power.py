@@ -132,14 +132,19 @@ class Power:
         if value is None:
             return None  # stale stays stale, and nothing arrives without a new revision
         timeout = self.site.settings.stale_timeout
-        expires = component.values[name].time + timeout
+        sample = component.values[name]
+        expires = sample.time + timeout
         if expires < now:
             # Live beyond its age while its node is online, or while the component reports
-            # anything else: until the component has been silent too long.
+            # anything else: until the component has been silent too long; and one timeout
+            # after its source said it has no reading, however long those hold.
+            bounds = [] if sample.failed is None else [sample.failed + timeout]
             seen = component.last_seen
-            if seen is None or seen + timeout < now:
+            if seen is not None and now <= seen + timeout:
+                bounds.append(seen + timeout)
+            if not bounds:
                 return value  # while its node is online: a new revision when that changes
-            expires = seen + timeout
+            expires = min(bounds)
         if answers.until is None or expires < answers.until:
             answers.until = expires
         return value
