@@ -137,6 +137,25 @@ def test_a_warm_freezer_limits_food() -> None:
     assert status(site, "food", 3) is CLOSED
 
 
+def test_a_freezer_whose_probe_is_silent_limits_food() -> None:
+    """Frys 2 was critical, then its probe fell silent: whether it is still above its limits is
+    not known, so food is not said to be open without a word about it."""
+    site = on_grid()
+    meta(site, "freezer", "f2", name="Frys 2")
+    feed(site, 0, "freezer", "f2", temperature=-10.0)
+    feed(site, 1, "freezer", "f2", temperature=-10.0)
+    assert reasons(service(site, "food", at(1))) == [("freezer_critical", "f2")]
+    for minute in range(2, 12):
+        feed(site, minute, "grid", "main", present=True)
+    found = service(site, "food", at(11))
+    assert found is not None
+    assert found.status is LIMITED
+    assert reasons(found) == [("no_data", "f2")]
+    assert describe_service(found, "sv") == "inga uppgifter från Frys 2"
+    feed(site, 12, "freezer", "f2", temperature=-19.0)
+    assert status(site, "food", 12) is OPEN
+
+
 def test_food_from_the_stores_loads() -> None:
     site = on_grid()
     meta(site, "load", "store", provides=["food", "cash"])

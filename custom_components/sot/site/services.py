@@ -203,7 +203,8 @@ def _by_providers(site: Site, service: str, now: datetime) -> Service | None:
 
 
 def food(site: Site, now: datetime) -> Service | None:
-    """The store: its declared providers (else the site's power), and the freezers' limits."""
+    """The store: its declared providers (else the site's power), and the freezers' limits (a
+    freezer whose probe is silent limits it: it may be above them)."""
     stores = providers(site, "food")
     freezers = site.of_kind(Kind.FREEZER)
     if not stores and not freezers:
@@ -217,6 +218,9 @@ def food(site: Site, now: datetime) -> Service | None:
                 warm.append(_reason(ReasonCode.FREEZER_CRITICAL, freezer))
             case FreezerStatus.WARNING:
                 warm.append(_reason(ReasonCode.FREEZER_WARNING, freezer))
+            case None:
+                # A silent probe: whether its freezer is within its limits is not known.
+                warm.append(_reason(ReasonCode.NO_DATA, freezer))
     if warm and status in (Status.OPEN, Status.LIMITED):
         return Service("food", Status.LIMITED, reasons + tuple(warm))
     return Service("food", status, reasons)
