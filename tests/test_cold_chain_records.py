@@ -195,7 +195,22 @@ async def test_an_outage_in_progress_survives_a_restart(
     assert response is not None
     (outage,) = response["outages"]
     assert outage["power_restored"] is None
-    assert outage["freezers"][0]["minutes_without_data"] is None
+    assert outage["freezers"][0]["minutes_without_data"] == 0.0
+
+    # Ten minutes without a word from the freezer, the outage still going: the gap shows now
+    # (5 s measured, the last reading live for the 5-minute timeout, 5 minutes without data).
+    freezer.tick(timedelta(minutes=10))
+    response = await mqtt_hass.services.async_call(
+        DOMAIN,
+        "cold_chain_record",
+        {"config_entry_id": entry.entry_id},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    (outage,) = response["outages"]
+    assert outage["record_closed"] is None
+    assert outage["freezers"][0]["minutes_without_data"] == 5.0
 
 
 def _record(start: datetime) -> dict[str, Any]:

@@ -324,6 +324,29 @@ def test_an_open_record_has_no_unmeasured_figure_yet() -> None:
     assert records_csv([record], "Kall").splitlines()[1].split(",")[2] == ""
 
 
+def test_a_freezer_silent_in_an_outage_still_going_shows_the_gap() -> None:
+    """An hour into an outage f1 has said nothing since minute 2, f2 every minute: the file
+    shows f1's gap now, not only once the record closes (its last reading live 5 minutes)."""
+    site = Site(Settings(stale_timeout=timedelta(minutes=5)))
+    feed(site, 0, "grid", "main", present=True)
+    feed(site, 0, "freezer", "f1", temperature=-20.0)
+    feed(site, 0, "freezer", "f2", temperature=-20.0)
+    feed(site, 1, "grid", "main", present=False)
+    feed(site, 2, "freezer", "f1", temperature=-19.0)
+    for minute in range(2, 61):
+        feed(site, minute, "freezer", "f2", temperature=-20.0)
+    records = site.coldchain.all_records()
+    text = records_csv(records, "Kall", now=at(60), live_for=timedelta(minutes=5))
+    rows = list(csv.DictReader(text.splitlines()))
+    assert [(r["freezer_id"], r["record_closed"], r["minutes_without_data"]) for r in rows] == [
+        # 59 minutes of outage: f1 measured 1 to 2 and live to 7.
+        ("f1", "", "53"),
+        ("f2", "", "0"),
+    ]
+    # Without a time to count to, the figure is not claimed.
+    assert records[0].summary()["freezers"][0]["minutes_without_data"] is None
+
+
 def test_forgetting_a_freezer_ends_its_minus_18_watch() -> None:
     site = Site()
     feed(site, 0, "freezer", "f1", temperature=-10.0)

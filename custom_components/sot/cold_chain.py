@@ -18,7 +18,7 @@ import logging
 import time
 from datetime import datetime, timedelta
 from http import HTTPStatus
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import voluptuous as vol
 from aiohttp import web
@@ -34,6 +34,9 @@ from homeassistant.util import dt as dt_util
 from .alarm_actions import ATTR_CONFIG_ENTRY_ID, loaded_site
 from .const import DOMAIN, STORAGE_VERSION
 from .site.coldchain import RETENTION, ColdChain, OutageRecord, records_csv
+
+if TYPE_CHECKING:
+    from .coordinator import SiteCoordinator
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -96,9 +99,11 @@ def signed_link(hass: HomeAssistant, path: str) -> str | None:
     return signed
 
 
-def record_response(entry_id: str, record: OutageRecord) -> dict[str, Any]:
-    """One record as the action returns it."""
-    return {**record.summary(), "csv_path": csv_path(entry_id, record.key)}
+def record_response(
+    entry_id: str, record: OutageRecord, now: datetime, live_for: timedelta
+) -> dict[str, Any]:
+    """One record as the action returns it (an open one's minutes without data up to `now`)."""
+    return {**record.summary(now, live_for), "csv_path": csv_path(entry_id, record.key)}
 
 
 def async_setup_cold_chain(hass: HomeAssistant) -> None:
@@ -120,12 +125,13 @@ def async_setup_cold_chain(hass: HomeAssistant) -> None:
     hass.http.register_view(ColdChainAllCsvView())
 
 
-def _site_coldchain(hass: HomeAssistant, entry_id: str) -> tuple[str, ColdChain] | None:
-    """(site name, its cold chain) of a loaded site, None for anything else."""
+def _site_coldchain(hass: HomeAssistant, entry_id: str) -> SiteCoordinator | None:
+    """A loaded site's coordinator, None for anything else."""
     entry = hass.config_entries.async_get_entry(entry_id)
     if entry is None or entry.domain != DOMAIN or entry.state is not ConfigEntryState.LOADED:
         return None
-    return entry.title, entry.runtime_data.site.coldchain
+    coordinator: SiteCoordinator = entry.runtime_data
+    return coordinator
 
 
 async def _async_cold_chain_record(call: ServiceCall) -> ServiceResponse:
@@ -146,8 +152,9 @@ async def _async_cold_chain_record(call: ServiceCall) -> ServiceResponse:
             },
         )
     coordinator = entry.runtime_data
+    now, live_for = coordinator.now(), coordinator.site.settings.stale_timeout
     records: list[Any] = [
-        record_response(entry_id, record)
+        record_response(entry_id, record, now, live_for)
         for record in coordinator.site.coldchain.all_records()
         if (since is None or record.start >= since) and (until is None or record.start <= until)
     ]
@@ -174,10 +181,10 @@ class ColdChainCsvView(HomeAssistantView):
         """The record of the outage that started at `key` (UTC, `20261122T100000Z`)."""
         hass: HomeAssistant = request.app[KEY_HASS]
         found = _site_coldchain(hass, entry_id)
-        record = None if found is None else found[1].find(key)
+        record = None if found is None else found.site.coldchain.find(key)
         if found is None or record is None:
             return web.Response(status=HTTPStatus.NOT_FOUND, text="No such cold-chain record")
-        return _csv_response(hass, found[0], [record], key)
+        return _csv_response(found, [record], key)
 
 
 class ColdChainAllCsvView(HomeAssistantView):
@@ -193,15 +200,19 @@ class ColdChainAllCsvView(HomeAssistantView):
         found = _site_coldchain(hass, entry_id)
         if found is None:
             return web.Response(status=HTTPStatus.NOT_FOUND, text="No such site")
-        return _csv_response(hass, found[0], found[1].all_records(), "all")
+        return _csv_response(found, found.site.coldchain.all_records(), "all")
 
 
 def _csv_response(
-    hass: HomeAssistant, site: str, records: list[OutageRecord], what: str
+    coordinator: SiteCoordinator, records: list[OutageRecord], what: str
 ) -> web.Response:
     zone = dt_util.get_default_time_zone()
+    site = coordinator.config_entry.title
+    text = records_csv(
+        records, site, zone, coordinator.now(), coordinator.site.settings.stale_timeout
+    )
     # With a byte order mark, so spreadsheet programs read the names (Frys 2 – glasdörr) right.
-    body = "\ufeff" + records_csv(records, site, zone)
+    body = "\ufeff" + text
     name = f"{_file_part(site)}-coldchain-{what}.csv"
     return web.Response(
         body=body.encode("utf-8"),

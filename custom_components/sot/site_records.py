@@ -68,7 +68,8 @@ def cold_chain_attributes(coordinator: SiteCoordinator, now: datetime) -> dict[s
     }
     if latest is None:
         return attributes
-    summary = [freezer_summary(latest, freezer) for freezer in latest.freezers.values()]
+    live_for = site.settings.stale_timeout
+    summary = [freezer_summary(latest, f, now, live_for) for f in latest.freezers.values()]
     highest = [f["highest_temperature"] for f in summary if f["highest_temperature"] is not None]
     return {
         "outage_start": latest.start.isoformat(),

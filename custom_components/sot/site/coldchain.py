@@ -186,18 +186,34 @@ class OutageRecord:
             freezers={f.id: f for f in freezers},
         )
 
-    def summary(self) -> dict[str, Any]:
-        """The record as an operator or an inspector reads it (minutes, °C, times)."""
+    def summary(
+        self, now: datetime | None = None, live_for: timedelta = timedelta(0)
+    ) -> dict[str, Any]:
+        """The record as an operator or an inspector reads it (minutes, °C, times).
+
+        `now` and `live_for` (how long a reading stays live): for an open record, the minutes
+        without data so far (`freezer_summary`).
+        """
         return {
             "outage_start": self.start.isoformat(),
             "power_restored": iso(self.end),
             "record_closed": iso(self.closed),
-            "freezers": [freezer_summary(self, f) for f in self.freezers.values()],
+            "freezers": [freezer_summary(self, f, now, live_for) for f in self.freezers.values()],
         }
 
 
-def freezer_summary(record: OutageRecord, freezer: FreezerRecord) -> dict[str, Any]:
-    """One freezer's line of a record."""
+def freezer_summary(
+    record: OutageRecord,
+    freezer: FreezerRecord,
+    now: datetime | None = None,
+    live_for: timedelta = timedelta(0),
+) -> dict[str, Any]:
+    """One freezer's line of a record.
+
+    While the record is open, its minutes without data are those up to `now` (None without
+    it), the time since the freezer's last reading not counted while that reading is live
+    (`live_for`): a freezer silent during an outage still going shows it.
+    """
     return {
         "freezer_id": freezer.id,
         "freezer_name": freezer.name,
@@ -212,7 +228,7 @@ def freezer_summary(record: OutageRecord, freezer: FreezerRecord) -> dict[str, A
             None if freezer.at_restore is None else round(freezer.at_restore, 1)
         ),
         "back_below_warning_at": iso(freezer.recovered_at),
-        "minutes_without_data": _unmeasured(record, freezer),
+        "minutes_without_data": _unmeasured(record, freezer, now, live_for),
     }
 
 
@@ -384,14 +400,21 @@ def outage_key(start: datetime) -> str:
     return start.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def records_csv(records: Iterable[OutageRecord], site_name: str, zone: tzinfo | None = None) -> str:
-    """The records as CSV, one line per outage and freezer; times in `zone` (UTC if None)."""
+def records_csv(
+    records: Iterable[OutageRecord],
+    site_name: str,
+    zone: tzinfo | None = None,
+    now: datetime | None = None,
+    live_for: timedelta = timedelta(0),
+) -> str:
+    """The records as CSV, one line per outage and freezer; times in `zone` (UTC if None);
+    an open record's minutes without data up to `now` (`freezer_summary`)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for record in records:
         for freezer in record.freezers.values():
-            line = freezer_summary(record, freezer)
+            line = freezer_summary(record, freezer, now, live_for)
             writer.writerow(
                 [
                     site_name,
@@ -431,12 +454,21 @@ def _minutes(seconds: float) -> float:
     return round(seconds / 60, 1)
 
 
-def _unmeasured(record: OutageRecord, freezer: FreezerRecord) -> float | None:
-    """Minutes of the record not covered by live readings (None while it is open)."""
-    if record.closed is None:
+def _unmeasured(
+    record: OutageRecord, freezer: FreezerRecord, now: datetime | None, live_for: timedelta
+) -> float | None:
+    """Minutes of the record not covered by live readings; while it is open, up to `now`
+    (None without it), the last reading live for `live_for` after it was measured."""
+    end = record.closed or now
+    if end is None:
         return None
-    span = (record.closed - record.start).total_seconds()
-    return _minutes(max(span - freezer.measured, 0.0))
+    covered = freezer.measured
+    if record.closed is None and freezer.last_time is not None:
+        covered += min(
+            max((end - freezer.last_time).total_seconds(), 0.0), live_for.total_seconds()
+        )
+    span = (end - record.start).total_seconds()
+    return _minutes(max(span - covered, 0.0))
 
 
 def _ended(record: OutageRecord) -> datetime:
