@@ -401,6 +401,40 @@ async def test_csv_download_with_a_login_or_the_signed_link(
     assert signed_all.status == 200
 
 
+async def test_csv_for_a_spreadsheet_in_sweden(
+    mqtt_hass: HomeAssistant,
+    field: aiomqtt.Client,
+    freezer: FrozenDateTimeFactory,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """Excel in Sweden takes a semicolon between fields and a comma in decimals: with Home
+    Assistant in Swedish the file is written so; in English, commas and points."""
+    await mqtt_hass.config.async_set_time_zone("Europe/Stockholm")
+    entry = site_entry()
+    await start_site(mqtt_hass, field, entry, freezer)
+    began = await storm(mqtt_hass, freezer, field)
+    path = f"/api/sot/{entry.entry_id}/coldchain/{outage_key(began)}.csv"
+    client = await hass_client()
+    english = (await (await client.get(path)).text(encoding="utf-8")).removeprefix("\ufeff")
+
+    await mqtt_hass.config.async_update(language="sv")
+    swedish = (await (await client.get(path)).text(encoding="utf-8")).removeprefix("\ufeff")
+    assert swedish.startswith("site;outage_start;power_restored;record_closed;freezer_id;")
+    (row,) = csv.DictReader(swedish.splitlines(), delimiter=";")
+    (reference,) = csv.DictReader(english.splitlines())
+    minutes_above = reference["minutes_above_warning"]
+    assert "." in minutes_above
+    assert row["minutes_above_warning"] == minutes_above.replace(".", ",")
+    assert row["outage_start"] == began.astimezone(STOCKHOLM).isoformat(timespec="seconds")
+    assert row == {name: value.replace(".", ",") for name, value in reference.items()} | {
+        "outage_start": reference["outage_start"],
+        "power_restored": reference["power_restored"],
+        "record_closed": reference["record_closed"],
+        "highest_at": reference["highest_at"],
+        "back_below_warning_at": reference["back_below_warning_at"],
+    }
+
+
 async def test_a_signed_link_is_kept_until_half_its_day_is_gone(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:

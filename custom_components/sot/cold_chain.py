@@ -46,6 +46,12 @@ ATTR_UNTIL: Final = "until"
 # Signed download links: valid this long, renewed when less than half of it is left.
 LINK_VALIDITY: Final = timedelta(days=1)
 _SIGNED_LINKS: Final = f"{DOMAIN}_signed_links"
+# Home Assistant languages whose spreadsheets write decimals with a comma and so expect a
+# semicolon between a CSV file's fields (Excel in Sweden puts a comma-separated line in one
+# cell and reads -11.1 as text).
+DECIMAL_COMMA_LANGUAGES: Final = frozenset(
+    {"sv", "nb", "nn", "no", "da", "fi", "is", "de", "nl", "fr", "es", "it", "pt", "pl", "cs"}
+)
 
 
 def store_key(entry_id: str) -> str:
@@ -208,8 +214,14 @@ def _csv_response(
 ) -> web.Response:
     zone = dt_util.get_default_time_zone()
     site = coordinator.config_entry.title
+    language = coordinator.hass.config.language.split("-")[0].lower()
     text = records_csv(
-        records, site, zone, coordinator.now(), coordinator.site.settings.stale_timeout
+        records,
+        site,
+        zone,
+        coordinator.now(),
+        coordinator.site.settings.stale_timeout,
+        decimal_comma=language in DECIMAL_COMMA_LANGUAGES,
     )
     # With a byte order mark, so spreadsheet programs read the names (Frys 2 – glasdörr) right.
     body = "\ufeff" + text

@@ -406,12 +406,22 @@ def records_csv(
     zone: tzinfo | None = None,
     now: datetime | None = None,
     live_for: timedelta = timedelta(0),
+    decimal_comma: bool = False,
 ) -> str:
     """The records as CSV, one line per outage and freezer; times in `zone` (UTC if None);
-    an open record's minutes without data up to `now` (`freezer_summary`)."""
+    an open record's minutes without data up to `now` (`freezer_summary`).
+
+    `decimal_comma`: for a spreadsheet where a comma is the decimal mark (Swedish, Norwegian),
+    which also takes a semicolon, not a comma, between fields.
+    """
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv.writer(out, delimiter=";" if decimal_comma else ",", lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
+
+    def figure(value: Any) -> str:
+        text = _number(value)
+        return text.replace(".", ",") if decimal_comma else text
+
     for record in records:
         for freezer in record.freezers.values():
             line = freezer_summary(record, freezer, now, live_for)
@@ -423,16 +433,16 @@ def records_csv(
                     _local(record.closed, zone),
                     freezer.id,
                     freezer.name or "",
-                    _figure(freezer.warning),
-                    _figure(freezer.critical),
-                    _figure(line["highest_temperature"]),
+                    figure(freezer.warning),
+                    figure(freezer.critical),
+                    figure(line["highest_temperature"]),
                     _local(freezer.highest_at, zone),
-                    _figure(line["minutes_above_warning"]),
-                    _figure(line["minutes_above_critical"]),
+                    figure(line["minutes_above_warning"]),
+                    figure(line["minutes_above_critical"]),
                     freezer.door_openings,
-                    _figure(line["temperature_at_restore"]),
+                    figure(line["temperature_at_restore"]),
                     _local(freezer.recovered_at, zone),
-                    _figure(line["minutes_without_data"]),
+                    figure(line["minutes_without_data"]),
                 ]
             )
     return out.getvalue()
@@ -485,5 +495,5 @@ def _local(moment: datetime | None, zone: tzinfo | None) -> str:
     return moment.astimezone(zone or UTC).isoformat(timespec="seconds")
 
 
-def _figure(value: Any) -> str:
+def _number(value: Any) -> str:
     return "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
