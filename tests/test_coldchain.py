@@ -17,6 +17,7 @@ from custom_components.sot.site.coldchain import (
     ColdChain,
     FreezerRecord,
     OutageRecord,
+    live_freezers,
     outage_key,
     records_csv,
 )
@@ -326,7 +327,7 @@ def test_an_open_record_has_no_unmeasured_figure_yet() -> None:
 
 def test_a_freezer_silent_in_an_outage_still_going_shows_the_gap() -> None:
     """An hour into an outage f1 has said nothing since minute 2, f2 every minute: the file
-    shows f1's gap now, not only once the record closes (its last reading live 5 minutes)."""
+    shows f1's gap now, not only once the record closes."""
     site = Site(Settings(stale_timeout=timedelta(minutes=5)))
     feed(site, 0, "grid", "main", present=True)
     feed(site, 0, "freezer", "f1", temperature=-20.0)
@@ -336,15 +337,38 @@ def test_a_freezer_silent_in_an_outage_still_going_shows_the_gap() -> None:
     for minute in range(2, 61):
         feed(site, minute, "freezer", "f2", temperature=-20.0)
     records = site.coldchain.all_records()
-    text = records_csv(records, "Kall", now=at(60), live_for=timedelta(minutes=5))
+    text = records_csv(records, "Kall", now=at(60), live=live_freezers(site, at(60)))
     rows = list(csv.DictReader(text.splitlines()))
     assert [(r["freezer_id"], r["record_closed"], r["minutes_without_data"]) for r in rows] == [
-        # 59 minutes of outage: f1 measured 1 to 2 and live to 7.
-        ("f1", "", "53"),
+        # 59 minutes of outage: f1 measured from 1 to 2 only.
+        ("f1", "", "58"),
         ("f2", "", "0"),
     ]
     # Without a time to count to, the figure is not claimed.
     assert records[0].summary()["freezers"][0]["minutes_without_data"] is None
+
+
+def test_a_probe_silent_because_nothing_changed_is_counted_to_the_close() -> None:
+    """A probe that reports only on a 0.5 °C change sits at −14.5 °C from minute 32 until the
+    record closes six hours after the grid came back: live all along (its node online), so
+    those hours are above the warning limit, not without data."""
+    site = Site()
+    site.set_meta(Meta("freezer", "f1", node="frys"))
+    site.set_node(NodeStatus("frys", True, at(0)))
+    feed(site, 0, "grid", "main", present=True)
+    for n, minute in enumerate(range(0, 40, 8)):
+        feed(site, minute, "freezer", "f1", temperature=-16.5 + 0.5 * n)
+        if minute == 0:
+            feed(site, 1, "grid", "main", present=False)
+    feed(site, 40, "grid", "main", present=True)
+    site.tick(at(40) + RECOVERY_LIMIT + timedelta(seconds=15))
+    (record,) = site.coldchain.records
+    assert record.closed == at(40) + RECOVERY_LIMIT
+    rows = list(csv.DictReader(records_csv([record], "Kall").splitlines()))
+    # Above −15 °C from minute 24 (−15.0, then −14.5 at 32) to the close at minute 400.
+    assert rows[0]["minutes_above_warning"] == "376"
+    # Until the probe's step was known (minute 16), readings 8 minutes apart were stale.
+    assert rows[0]["minutes_without_data"] == "23"
 
 
 def test_forgetting_a_freezer_ends_its_minus_18_watch() -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final
@@ -33,7 +34,7 @@ from homeassistant.util import dt as dt_util
 
 from .alarm_actions import ATTR_CONFIG_ENTRY_ID, loaded_site
 from .const import DOMAIN, STORAGE_VERSION
-from .site.coldchain import RETENTION, ColdChain, OutageRecord, records_csv
+from .site.coldchain import RETENTION, ColdChain, OutageRecord, live_freezers, records_csv
 
 if TYPE_CHECKING:
     from .coordinator import SiteCoordinator
@@ -106,10 +107,10 @@ def signed_link(hass: HomeAssistant, path: str) -> str | None:
 
 
 def record_response(
-    entry_id: str, record: OutageRecord, now: datetime, live_for: timedelta
+    entry_id: str, record: OutageRecord, now: datetime, live: Collection[str]
 ) -> dict[str, Any]:
     """One record as the action returns it (an open one's minutes without data up to `now`)."""
-    return {**record.summary(now, live_for), "csv_path": csv_path(entry_id, record.key)}
+    return {**record.summary(now, live), "csv_path": csv_path(entry_id, record.key)}
 
 
 def async_setup_cold_chain(hass: HomeAssistant) -> None:
@@ -158,9 +159,10 @@ async def _async_cold_chain_record(call: ServiceCall) -> ServiceResponse:
             },
         )
     coordinator = entry.runtime_data
-    now, live_for = coordinator.now(), coordinator.site.settings.stale_timeout
+    now = coordinator.now()
+    live = live_freezers(coordinator.site, now)
     records: list[Any] = [
-        record_response(entry_id, record, now, live_for)
+        record_response(entry_id, record, now, live)
         for record in coordinator.site.coldchain.all_records()
         if (since is None or record.start >= since) and (until is None or record.start <= until)
     ]
@@ -215,12 +217,13 @@ def _csv_response(
     zone = dt_util.get_default_time_zone()
     site = coordinator.config_entry.title
     language = coordinator.hass.config.language.split("-")[0].lower()
+    now = coordinator.now()
     text = records_csv(
         records,
         site,
         zone,
-        coordinator.now(),
-        coordinator.site.settings.stale_timeout,
+        now,
+        live_freezers(coordinator.site, now),
         decimal_comma=language in DECIMAL_COMMA_LANGUAGES,
     )
     # With a byte order mark, so spreadsheet programs read the names (Frys 2 – glasdörr) right.

@@ -13,7 +13,7 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .cold_chain import csv_path, signed_link
-from .site.coldchain import OutageRecord, freezer_summary
+from .site.coldchain import OutageRecord, freezer_summary, live_freezers
 from .site.model import Component, Site
 from .site.readiness import assess
 from .site.vocabulary import Kind
@@ -68,8 +68,8 @@ def cold_chain_attributes(coordinator: SiteCoordinator, now: datetime) -> dict[s
     }
     if latest is None:
         return attributes
-    live_for = site.settings.stale_timeout
-    summary = [freezer_summary(latest, f, now, live_for) for f in latest.freezers.values()]
+    live = live_freezers(site, now)
+    summary = [freezer_summary(latest, f, now, live) for f in latest.freezers.values()]
     highest = [f["highest_temperature"] for f in summary if f["highest_temperature"] is not None]
     return {
         "outage_start": latest.start.isoformat(),

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, Final
@@ -186,19 +186,17 @@ class OutageRecord:
             freezers={f.id: f for f in freezers},
         )
 
-    def summary(
-        self, now: datetime | None = None, live_for: timedelta = timedelta(0)
-    ) -> dict[str, Any]:
+    def summary(self, now: datetime | None = None, live: Collection[str] = ()) -> dict[str, Any]:
         """The record as an operator or an inspector reads it (minutes, °C, times).
 
-        `now` and `live_for` (how long a reading stays live): for an open record, the minutes
-        without data so far (`freezer_summary`).
+        `now` and `live` (the freezers whose reading is live then, `live_freezers`): for an
+        open record, the minutes without data so far (`freezer_summary`).
         """
         return {
             "outage_start": self.start.isoformat(),
             "power_restored": iso(self.end),
             "record_closed": iso(self.closed),
-            "freezers": [freezer_summary(self, f, now, live_for) for f in self.freezers.values()],
+            "freezers": [freezer_summary(self, f, now, live) for f in self.freezers.values()],
         }
 
 
@@ -206,13 +204,13 @@ def freezer_summary(
     record: OutageRecord,
     freezer: FreezerRecord,
     now: datetime | None = None,
-    live_for: timedelta = timedelta(0),
+    live: Collection[str] = (),
 ) -> dict[str, Any]:
     """One freezer's line of a record.
 
     While the record is open, its minutes without data are those up to `now` (None without
-    it), the time since the freezer's last reading not counted while that reading is live
-    (`live_for`): a freezer silent during an outage still going shows it.
+    it), the time since the freezer's last reading not counted if that reading is still live
+    (its id in `live`): a freezer silent during an outage still going shows it.
     """
     return {
         "freezer_id": freezer.id,
@@ -228,7 +226,7 @@ def freezer_summary(
             None if freezer.at_restore is None else round(freezer.at_restore, 1)
         ),
         "back_below_warning_at": iso(freezer.recovered_at),
-        "minutes_without_data": _unmeasured(record, freezer, now, live_for),
+        "minutes_without_data": _unmeasured(record, freezer, now, live),
     }
 
 
@@ -249,7 +247,7 @@ class ColdChain:
     def begin(self, start: datetime, site: Site) -> None:
         """The grid has gone: open a record with every freezer as it stands."""
         if self.current is not None:
-            self._close(start)
+            self._close(start, site)
         record = self.current = OutageRecord(start=start)
         for freezer in site.of_kind(Kind.FREEZER):
             entry = self._freezer(record, freezer, site)
@@ -277,7 +275,7 @@ class ColdChain:
         if record.end is not None and entry.recovered_at is None and value <= entry.warning:
             entry.recovered_at = time
             if record.recovered():
-                self._close(time)
+                self._close(time, site)
 
     def door(self, site: Site, freezer: Component, time: datetime, is_open: bool) -> None:
         """A freezer's door contact reported."""
@@ -302,9 +300,9 @@ class ColdChain:
             if live is not None and live <= entry.warning:
                 entry.recovered_at = end
         if record.recovered():
-            self._close(end)
+            self._close(end, site)
 
-    def advance(self, now: datetime) -> bool:
+    def advance(self, now: datetime, site: Site | None = None) -> bool:
         """Time passes: close a record that waited long enough, prune what is too old.
 
         True when the open record was closed (the site's snapshot changed).
@@ -312,7 +310,10 @@ class ColdChain:
         record = self.current
         closed = False
         if record is not None and record.end is not None and now - record.end > RECOVERY_LIMIT:
-            self._close(record.end + RECOVERY_LIMIT)
+            at = record.end + RECOVERY_LIMIT
+            # Closed late (Home Assistant was not running then): nothing known held till then.
+            late = site is not None and now - at > site.settings.stale_timeout
+            self._close(at, None if late else site)
             closed = True
         self.prune(now)
         return closed
@@ -386,13 +387,30 @@ class ColdChain:
             entry.name = freezer.name
         return entry
 
-    def _close(self, at: datetime) -> None:
+    def _close(self, at: datetime, site: Site | None = None) -> None:
         record, self.current = self.current, None
         assert record is not None  # only an open record is closed
+        if site is not None:
+            # A reading still live when the record closes held until then (a probe that
+            # reports only on a change, silent because nothing changed).
+            live = live_freezers(site, at)
+            for entry in record.freezers.values():
+                last, value = entry.last_time, entry.last_value
+                if entry.id in live and last is not None and value is not None and at > last:
+                    entry.add(at, value, live_before=True)
         record.closed = at
         self.records = [*self.records, record][-MAX_RECORDS:]
         self.records_revision += 1
         self.prune(at)
+
+
+def live_freezers(site: Site, now: datetime) -> frozenset[str]:
+    """The freezers whose temperature reading is live at `now`."""
+    return frozenset(
+        freezer.id
+        for freezer in site.of_kind(Kind.FREEZER)
+        if site.fresh(freezer, "temperature", now) is not None
+    )
 
 
 def outage_key(start: datetime) -> str:
@@ -405,7 +423,7 @@ def records_csv(
     site_name: str,
     zone: tzinfo | None = None,
     now: datetime | None = None,
-    live_for: timedelta = timedelta(0),
+    live: Collection[str] = (),
     decimal_comma: bool = False,
 ) -> str:
     """The records as CSV, one line per outage and freezer; times in `zone` (UTC if None);
@@ -424,7 +442,7 @@ def records_csv(
 
     for record in records:
         for freezer in record.freezers.values():
-            line = freezer_summary(record, freezer, now, live_for)
+            line = freezer_summary(record, freezer, now, live)
             writer.writerow(
                 [
                     site_name,
@@ -465,18 +483,16 @@ def _minutes(seconds: float) -> float:
 
 
 def _unmeasured(
-    record: OutageRecord, freezer: FreezerRecord, now: datetime | None, live_for: timedelta
+    record: OutageRecord, freezer: FreezerRecord, now: datetime | None, live: Collection[str]
 ) -> float | None:
     """Minutes of the record not covered by live readings; while it is open, up to `now`
-    (None without it), the last reading live for `live_for` after it was measured."""
+    (None without it), the time since the last reading covered if it is live (in `live`)."""
     end = record.closed or now
     if end is None:
         return None
     covered = freezer.measured
-    if record.closed is None and freezer.last_time is not None:
-        covered += min(
-            max((end - freezer.last_time).total_seconds(), 0.0), live_for.total_seconds()
-        )
+    if record.closed is None and freezer.last_time is not None and freezer.id in live:
+        covered += max((end - freezer.last_time).total_seconds(), 0.0)
     span = (end - record.start).total_seconds()
     return _minutes(max(span - covered, 0.0))
 

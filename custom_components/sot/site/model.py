@@ -258,7 +258,7 @@ class Site:
 
     def tick(self, now: datetime) -> list[SiteEvent]:
         """Let time pass: staleness, alarm delays, countdowns."""
-        if self.coldchain.advance(now):
+        if self.coldchain.advance(now, self):
             self.revision += 1
         return self._evaluate(now)
 
