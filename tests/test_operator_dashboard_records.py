@@ -80,6 +80,62 @@ async def test_the_cold_chain_card_links_the_last_outage(hass: HomeAssistant) ->
     ]
 
 
+async def test_the_cold_chain_card_shows_a_freezer_silent_in_the_outage(
+    hass: HomeAssistant,
+) -> None:
+    """Minutes without data are on the card, not only in the file: a freezer that said
+    nothing is not shown as if it had kept cold."""
+    await hass.config.async_set_time_zone("Europe/Stockholm")
+    (card,) = cards(RECORD)
+    line = {
+        "warning_limit": -15.0,
+        "critical_limit": -12.0,
+        "minutes_above_warning": 0.0,
+        "minutes_above_critical": 0.0,
+        "door_openings": 0,
+    }
+    hass.states.async_set(
+        RECORD,
+        "2026-11-22T10:00:00+00:00",
+        {
+            "outage_start": "2026-11-22T10:00:00+00:00",
+            "power_restored": "2026-11-22T11:35:00+00:00",
+            "freezers": [
+                line
+                | {
+                    "freezer_id": "f1",
+                    "freezer_name": "Frys 1",
+                    "highest_temperature": -17.5,
+                    "minutes_without_data": 80.5,
+                },
+                line
+                | {
+                    "freezer_id": "f2",
+                    "freezer_name": "Frys 2",
+                    "highest_temperature": None,
+                    "minutes_without_data": 95.0,
+                },
+                line
+                | {
+                    "freezer_id": "f3",
+                    "freezer_name": "Frys 3",
+                    "highest_temperature": -19.0,
+                    "minutes_without_data": 0.0,
+                },
+            ],
+            "csv_url": "/x",
+            "all_csv_url": "/y",
+        },
+    )
+    assert shown(hass, card["content"]).splitlines()[1:4] == [
+        "- Frys 1: högst -17.5 °C, 0.0 min över -15.0 °C, 0.0 min över -12.0 °C,"
+        " luckan öppnad 0 gånger, **80.5 min utan mätvärden**",
+        "- Frys 2: inga mätvärden, **95.0 min utan mätvärden**",
+        "- Frys 3: högst -19.0 °C, 0.0 min över -15.0 °C, 0.0 min över -12.0 °C,"
+        " luckan öppnad 0 gånger",
+    ]
+
+
 async def test_the_readiness_alert_lists_the_reasons(hass: HomeAssistant) -> None:
     (card,) = cards("sensor.kall_storm_readiness")
     hass.states.async_set(
