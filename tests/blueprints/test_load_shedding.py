@@ -892,6 +892,23 @@ async def test_a_run_that_could_not_see_the_changeover_does_not_count_as_having_
     assert relays.take()[:1] == [(60.0, OFF, (CAR_HEATERS, OFFICE))]
 
 
+async def test_sensors_back_one_after_the_other_still_shed_an_unseen_changeover(
+    hass: HomeAssistant, clock: Clock, relays: Relays
+) -> None:
+    """The grid meter's node is back first, the generator's controller five seconds later: the
+    run the grid sensor's return starts can do nothing yet, and must not count as having seen
+    the changeover the backup sensor's return then shows."""
+    await start_mid_outage(
+        hass, clock, relays, -60, grid=STATE_UNAVAILABLE, backup=STATE_UNAVAILABLE, load="60.0"
+    )
+    await clock.advance_to(60, step=5)
+    await set_states(hass, clock, grid=STATE_OFF)
+    await clock.advance_to(65, step=1)
+    assert relays.take() == []
+    await set_states(hass, clock, backup=STATE_ON)
+    assert relays.take()[:1] == [(65.0, OFF, (CAR_HEATERS, OFFICE))]
+
+
 async def test_a_start_on_backup_power_with_the_grid_unknown_sheds_an_unseen_changeover(
     hass: HomeAssistant, clock: Clock, relays: Relays
 ) -> None:
