@@ -36,6 +36,19 @@ STOCKHOLM = ZoneInfo("Europe/Stockholm")
 STEP = timedelta(seconds=5)
 
 
+async def cold_chain_record(hass: HomeAssistant, entry: Any, **period: Any) -> dict[str, Any]:
+    """The `cold_chain_record` action's response for the site, as an automation gets it."""
+    response = await hass.services.async_call(
+        DOMAIN,
+        "cold_chain_record",
+        {"config_entry_id": entry.entry_id, **period},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    return dict(response)
+
+
 def minutes(steps: float) -> float:
     return steps * STEP.total_seconds() / 60
 
@@ -145,14 +158,7 @@ async def test_a_storm_is_recorded_saved_at_once_and_survives_a_restart(
     assert reloaded is not coordinator
     assert [r.as_dict() for r in reloaded.site.coldchain.records] == [stored]
     assert reloaded.site.coldchain.current is None
-    response = await mqtt_hass.services.async_call(
-        DOMAIN,
-        "cold_chain_record",
-        {"config_entry_id": entry.entry_id},
-        blocking=True,
-        return_response=True,
-    )
-    assert response is not None
+    response = await cold_chain_record(mqtt_hass, entry)
     assert response["site_name"] == "Kall"
     assert response["retention_days"] == 400
     (outage,) = response["outages"]
@@ -185,14 +191,7 @@ async def test_an_outage_in_progress_survives_a_restart(
     assert current is not None
     assert current.end is None
     assert current.freezers["f1"].highest == -14.0
-    response = await mqtt_hass.services.async_call(
-        DOMAIN,
-        "cold_chain_record",
-        {"config_entry_id": entry.entry_id},
-        blocking=True,
-        return_response=True,
-    )
-    assert response is not None
+    response = await cold_chain_record(mqtt_hass, entry)
     (outage,) = response["outages"]
     assert outage["power_restored"] is None
     assert outage["freezers"][0]["minutes_without_data"] == 0.0
@@ -200,14 +199,7 @@ async def test_an_outage_in_progress_survives_a_restart(
     # Ten minutes without a word from the freezer, the outage still going: the gap shows now
     # (its last reading went stale after 5 minutes; nothing after it is claimed measured).
     freezer.tick(timedelta(minutes=10))
-    response = await mqtt_hass.services.async_call(
-        DOMAIN,
-        "cold_chain_record",
-        {"config_entry_id": entry.entry_id},
-        blocking=True,
-        return_response=True,
-    )
-    assert response is not None
+    response = await cold_chain_record(mqtt_hass, entry)
     (outage,) = response["outages"]
     assert outage["record_closed"] is None
     assert outage["freezers"][0]["minutes_without_data"] == 10.0
@@ -256,27 +248,13 @@ async def test_a_year_of_outages_is_kept_and_what_is_older_pruned(
     await start_site(mqtt_hass, field, entry, freezer)
     kept = [s for s in starts if now - (s + timedelta(hours=3)) <= timedelta(days=400)]
     assert 0 < len(kept) < len(starts)
-    response = await mqtt_hass.services.async_call(
-        DOMAIN,
-        "cold_chain_record",
-        {"config_entry_id": entry.entry_id},
-        blocking=True,
-        return_response=True,
-    )
-    assert response is not None
+    response = await cold_chain_record(mqtt_hass, entry)
     assert [o["outage_start"] for o in response["outages"]] == [s.isoformat() for s in kept]
     # Those of the last year are all there, with their figures.
     assert all(o["freezers"][0]["minutes_above_warning"] == 30.0 for o in response["outages"])
     # A period: the outages that began in it.
     since, until = now - timedelta(days=30), now - timedelta(days=10)
-    response = await mqtt_hass.services.async_call(
-        DOMAIN,
-        "cold_chain_record",
-        {"config_entry_id": entry.entry_id, "since": since, "until": until},
-        blocking=True,
-        return_response=True,
-    )
-    assert response is not None
+    response = await cold_chain_record(mqtt_hass, entry, since=since, until=until)
     assert [o["outage_start"] for o in response["outages"]] == [
         s.isoformat() for s in kept if since <= s <= until
     ]
