@@ -11,7 +11,8 @@ Sources (the profiles cite them per fact; second-hand ones are marked so there):
   (p. 190), Modbus remote start coil 4700 (p. 191), invalid values 32768 / 65535.
 - VICTRON-COMAP: Victron dbus-modbus-client comap.py (second-hand): the default map, engine
   states 0-17, modes 0-3.
-- EASTRON: Eastron SDM630-Modbus V2 manual input registers (SDM120: second-hand).
+- EASTRON: Eastron SDM630-Modbus V2 manual input registers (SDM120: second-hand); the SDM120C
+  manual: the meter is self-powered from the line it measures (no auxiliary supply).
 - PEACEFAIR: PZEM-004T V3.0 user manual.
 - SMARTGEN: HGM6100N protocol (second-hand).
 """
@@ -256,14 +257,15 @@ def test_comap_commands() -> None:
 @pytest.mark.parametrize("key", sorted(FACTS))
 def test_grid_presence_is_left_to_the_site(key: str) -> None:
     """One threshold per site: no profile turns a voltage into "present" with its own number.
-    Only a device's own flag (SMARTGEN's mains-abnormal coil) or its silence (PEACEFAIR: the
-    meter is powered by the mains it measures) say so."""
+    Only a device's own flag (SMARTGEN's mains-abnormal coil) or its silence (PEACEFAIR, and
+    EASTRON's SDM120: the meter is powered by the mains it measures) say so."""
     profile = load_builtin(key)
     assert not [f for f in profile.fields if f.above is not None]
     presence = {(f.function.value, f.address) for f in profile.fields if f.quantity == "present"}
     assert presence == ({(C, 0x0040)} if key == "smartgen_hgm6100" else set())
     silent = {(v.quantity, v.value) for v in profile.when_silent}
-    assert silent == ({("present", False)} if key == "pzem_004t" else set())
+    self_powered = key in ("pzem_004t", "eastron_sdm120")
+    assert silent == ({("present", False)} if self_powered else set())
 
 
 def test_smartgen_remote_coils() -> None:

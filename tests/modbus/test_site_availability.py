@@ -23,6 +23,7 @@ from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 from pymodbus.constants import ExcCodes
+from pymodbus.framer import FramerType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.sot.const import SUBENTRY_MODBUS
@@ -32,8 +33,9 @@ from custom_components.sot.site.demo_clock import CONF_DEMO_CLOCK
 from custom_components.sot.site.events import EventType, SiteEvent
 
 from ..helpers import site_entry, start_site, wait_for, wait_for_state
+from .encoding import encode
 from .proxy import Mode, modbus_proxy
-from .server import dse_on_load_during_outage, tcp_server
+from .server import SimulatedDevice, dse_on_load_during_outage, tcp_server
 
 MISSES = 2
 # Fast enough for a test; the misses and the backoff work in polls, not seconds.
@@ -202,6 +204,59 @@ async def test_a_word_the_controller_refuses_to_read_goes_unavailable(
             if code is ExcCodes.DEVICE_FAILURE:
                 del genset.failing[1408]
                 await wait_for_state(mqtt_hass, STATE, "running", limit=20)
+            assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_silent_sdm120_on_the_grid_side_is_an_outage(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, socket_enabled: None
+) -> None:
+    """An SDM120 takes its own supply from the line it measures (Eastron's manual: "self-power
+    supplied ... does not need to input a auxiliary power supply"): when the grid goes, it
+    falls silent while its gateway answers on. That is an outage, not a grid of unknown state."""
+    profile = load_builtin("eastron_sdm120")
+    served = {"voltage": 231.0, "power": 1.2, "frequency": 50.0, "energy": 1234.5}
+    registers = {f.address: encode(f, served[f.quantity]) for f in profile.fields}
+    meter = SimulatedDevice(input=registers)
+    subentry = ConfigSubentryData(
+        data={
+            "device_id": "grid-meter",
+            "profile": "eastron_sdm120",
+            "connection": "rtu_over_tcp",
+            "host": "127.0.0.1",
+            "unit": 1,
+            "timeout": 0.3,
+            "misses": MISSES,
+        },
+        subentry_type=SUBENTRY_MODBUS,
+        title="Grid meter",
+        unique_id="grid-meter",
+    )
+    entry = site_entry()
+    events: list[SiteEvent] = []
+    with patch("custom_components.sot.modbus_hub.load_builtin", _quick):
+        async with tcp_server({1: meter}, framer=FramerType.RTU) as port:
+            entry = MockConfigEntry(
+                domain=entry.domain,
+                title=entry.title,
+                unique_id=entry.unique_id,
+                data=dict(entry.data),
+                options=dict(entry.options),
+                subentries_data=[
+                    ConfigSubentryData(**{**subentry, "data": {**subentry["data"], "port": port}})
+                ],
+            )
+            coordinator = await start_site(mqtt_hass, field, entry)
+            coordinator.async_add_event_listener(events.append)
+            await wait_for_state(mqtt_hass, "binary_sensor.kall_grid_present", "on")
+            await wait_for_state(mqtt_hass, "sensor.kall_grid_voltage", "231.0")
+
+            meter.unplug()
+            await wait_for_state(mqtt_hass, "binary_sensor.kall_grid_present", "off", limit=20)
+            await wait_for_state(mqtt_hass, "sensor.kall_power_source", "none")
+            assert EventType.GRID_LOST in [e.type for e in events]
+
+            meter.plug_in()
+            await wait_for_state(mqtt_hass, "binary_sensor.kall_grid_present", "on", limit=90)
             assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
 
 
