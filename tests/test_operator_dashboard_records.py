@@ -152,3 +152,50 @@ async def test_the_readiness_alert_lists_the_reasons(hass: HomeAssistant) -> Non
     assert 'alert-type="error"' in text
     assert 'title="Stormberedskap: inte redo"' in text
     assert "11,9 V i vila, under 12,2 V<br>Noden frys är offline" in text
+
+
+def banners(states: dict[str, str]) -> list[str]:
+    """The titles of the Kall view's alert banners the frontend shows for these states: its
+    conditional cards with `state` / `state_not` conditions, as the frontend reads them."""
+    view = yaml.safe_load(DASHBOARD.read_text(encoding="utf-8"))["views"][0]
+    titles: list[str] = []
+    for section in view["sections"]:
+        for card in section["cards"]:
+            if card["type"] != "conditional" or "ha-alert" not in card["card"].get("content", ""):
+                continue
+            met = True
+            for condition in card["conditions"]:
+                state = states.get(condition["entity"], "unavailable")
+                if "state" in condition:
+                    wanted = condition["state"]
+                    met &= state in (wanted if isinstance(wanted, list) else [wanted])
+                if "state_not" in condition:
+                    unwanted = condition["state_not"]
+                    met &= state not in (unwanted if isinstance(unwanted, list) else [unwanted])
+            if met:
+                title = re.search(r'title="([^"]+)"', card["card"]["content"])
+                assert title is not None
+                titles.append(title.group(1))
+    return titles
+
+
+def test_one_banner_says_where_the_power_comes_from() -> None:
+    on_backup = {
+        "binary_sensor.kall_on_backup_power": "on",
+        "binary_sensor.kall_grid_present": "off",
+        "sensor.kall_power_source": "generator",
+    }
+    assert banners(on_backup) == ["Reservkraft: Kall går på generatorn"]
+    # The grid back, the generator still on load: not "the grid is gone since 0 min".
+    grid_back = on_backup | {"binary_sensor.kall_grid_present": "on"}
+    assert banners(grid_back) == ["Elnätet är tillbaka"]
+    # The grid meter silent during the outage: still on backup power.
+    assert banners(on_backup | {"binary_sensor.kall_grid_present": "unavailable"}) == [
+        "Reservkraft: Kall går på generatorn"
+    ]
+    dark = {
+        "binary_sensor.kall_on_backup_power": "off",
+        "binary_sensor.kall_grid_present": "off",
+        "sensor.kall_power_source": "none",
+    }
+    assert banners(dark) == ["Strömlöst"]
