@@ -1040,6 +1040,12 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         except ValueError:
             return kind if component_id == "main" else f"{kind} {component_id}"
 
+    def component_meta_name(self, kind: str, component_id: str) -> str | None:
+        """The name a component's meta gave it; None when it has none (its name in a text is
+        then its kind and id, in the reader's language)."""
+        component = None if kind == "node" else self.site.component(kind, component_id)
+        return component.name if component is not None and component.name else None
+
     def _rename_device(self, kind: str, component_id: str) -> None:
         registry = dr.async_get(self.hass)
         device = self.device_entry(device_key(self.site_id, kind, component_id))

@@ -128,6 +128,7 @@ class SotAlarmEvent(SotEntity, EventEntity):
             "kind": event.kind,
             "component_id": event.component_id,
             "component_name": coordinator.component_name(event.kind, event.component_id),
+            "component_meta_name": coordinator.component_meta_name(event.kind, event.component_id),
             "time": event.time.isoformat(),
             **event.data,
         }

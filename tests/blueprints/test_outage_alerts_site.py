@@ -384,3 +384,34 @@ async def test_a_reload_of_the_site_after_the_reminders_ran_out_shows_nothing_ag
         await clock.advance(1300, step=10)
         assert async_get_persistent_notifications(hass) == {}
         assert phones.take() == []
+
+
+async def test_a_freezer_is_named_in_the_automations_language(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, phones: Phones, clock: Clock
+) -> None:
+    """Home Assistant in English, the volunteers' phones in Swedish: a freezer without a meta
+    name is "Frys f2" in the Swedish text, not "Freezer f2"; a meta name stays as it is."""
+    hass = mqtt_hass
+    phone = phones.add("Pixel 7")
+    inputs = {
+        "alarm_entity": ALARMS,
+        "notify_devices": [phone],
+        "language": "sv",
+        "max_repeats": 0,
+        "alarm_types": ["freezer_warning"],
+    }
+    async with _alerting(hass, field, clock, inputs):
+        await field.publish("sot/kall/freezer/f1/meta", '{"name": "Glassboxen"}')
+        for freezer in ("f1", "f2"):
+            await field.publish(f"sot/kall/freezer/{freezer}/temperature", "-20.0")
+            await wait_for_state(hass, f"sensor.kall_freezer_{freezer}_temperature", "-20.0")
+        await field.publish("sot/kall/freezer/f2/temperature", "-14.0")
+        await wait_for_thread(hass, lambda: len(phones.sent) == 1, "f2's warning")
+        await field.publish("sot/kall/freezer/f1/temperature", "-14.0")
+        # Each alarm has a stamp of its own: the next comes a millisecond on.
+        await clock.advance(1)
+        await wait_for_thread(hass, lambda: len(phones.sent) == 2, "f1's warning")
+        assert [n.data["title"] for n in phones.take()] == [
+            "Kall: Frys f2 blir varm",
+            "Kall: Glassboxen blir varm",
+        ]
