@@ -221,6 +221,12 @@ def test_dashboard_shows_the_simulated_site(demo: tuple[DemoStack, StatusWatcher
             assert f"Matning {sources['generator']}" in rows["Valsjöbyn"], rows["Valsjöbyn"]
             assert f"Matning {sources['grid']}" in rows["Hallen"], rows["Hallen"]
             assert f"Generator {state_words['running']}" in rows["Kall"], rows["Kall"]
+            # Food, over all of a site's freezers, in every row.
+            offers = translations["entity"]["sensor"]["service_food"]["state"]
+            for site in ("Kall", "Valsjöbyn", "Hallen"):
+                assert re.search(
+                    "Livsmedel (" + "|".join(map(re.escape, offers.values())) + ")", rows[site]
+                ), rows[site]
 
             # The information display: Kall open on its generator, and what it offers.
             page.goto(stack.url.removesuffix("/sot-operator/kall") + "/sot-info/kall")
