@@ -120,11 +120,13 @@ class SotEntity(CoordinatorEntity[SiteCoordinator]):
         platform: EntityPlatform,
         parallel_updates: asyncio.Semaphore | None,
     ) -> None:
-        """Suggest the entity id in English whatever Home Assistant's language.
+        """Suggest the entity id in English whatever Home Assistant's language, from the site id.
 
         Home Assistant would make it from the names in its own language (in Swedish
-        `sensor.kall_frys_f1_temperatur`); the docs, dashboards and county tools name entities
-        by one id (`sensor.kall_freezer_f1_temperature`). An id already registered is kept.
+        `sensor.kall_frys_f1_temperatur`) and from the site's name, which a reconfigure may
+        change; the docs, dashboards and county tools name entities by one id
+        (`sensor.kall_freezer_f1_temperature` for the site id kall, whatever the site is
+        called). An id already registered is kept.
         """
         super().add_to_platform_start(hass, platform, parallel_updates)
         if not self.entity_id:
@@ -142,15 +144,15 @@ class SotEntity(CoordinatorEntity[SiteCoordinator]):
             self._attr_device_info = named
 
     def _english_name(self) -> str:
-        """The entity's full name (device and entity) as Home Assistant gives it in English."""
+        """The entity's full name (device and entity) as Home Assistant gives it in English,
+        with the site id for the site's name."""
         # The device's name as made in __init__ (its translation key and placeholders), in
-        # English; the site's own device has its name as it is.
+        # English; the site's own device is the site.
         info = self._attr_device_info or {}
-        device = self.coordinator.site_name
+        device = self.coordinator.site_id
         if (key := info.get("translation_key")) is not None:
-            device = _ENGLISH_DEVICES[key]["name"].format(
-                **(info.get("translation_placeholders") or {})
-            )
+            placeholders = {**(info.get("translation_placeholders") or {}), "site": device}
+            device = _ENGLISH_DEVICES[key]["name"].format(**placeholders)
         if self.hass.config.language == "en":
             class_name = self._object_id_device_class_name
         else:
