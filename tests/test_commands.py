@@ -7,6 +7,7 @@ way the load-relay ESPHome node would switch on each one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import threading
@@ -233,3 +234,39 @@ async def test_the_switch_shows_its_last_command_pending_then_confirmed_or_faile
     assert shown() == "failed"
     assert mqtt_hass.states.get(switch).attributes["last_command_state"] == "off"
     assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_loads_switched_off_together_are_all_commanded_at_once(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """Load shedding switches the changeover tiers off in one call, "before the generator has
+    to carry them": each relay gets its command at once, not after the one before it has
+    echoed (or, silent, after its 10 s expiry and the grace for its echo)."""
+    await start_site(mqtt_hass, field, site_entry())
+    switches = ["switch.kall_load_heater", "switch.kall_load_lights"]
+    await field.subscribe("sot/kall/load/+/set", qos=1)
+    await field.publish("sot/kall/load/heater/state", "ON")
+    await field.publish("sot/kall/load/lights/state", "ON")
+    for switch in switches:
+        await wait_for_state(mqtt_hass, switch, "on")
+
+    call = asyncio.create_task(
+        mqtt_hass.services.async_call("switch", "turn_off", {"entity_id": switches}, blocking=True)
+    )
+    commanded: set[str] = set()
+
+    async def receive() -> None:
+        async for message in field.messages:
+            commanded.add(str(message.topic).split("/")[3])
+            if len(commanded) == 2:
+                return
+
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(receive(), 3)
+    assert commanded == {"heater", "lights"}
+    # Both relays echo; the call ends with both switched off.
+    await field.publish("sot/kall/load/heater/state", "OFF")
+    await field.publish("sot/kall/load/lights/state", "OFF")
+    await call
+    for switch in switches:
+        assert mqtt_hass.states.get(switch).state == "off"

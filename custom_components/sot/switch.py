@@ -15,8 +15,10 @@ from .entity import SotEntity, SotEntityDescription, async_setup_discovery
 from .site.readings import Command
 from .site.vocabulary import Kind
 
-# Commands to one site go out one at a time, so a shedding burst reaches the relays in order.
-PARALLEL_UPDATES = 1
+# Loads switched together are commanded together: each command waits for its own relay's echo
+# (up to its expiry), and a relay that does not answer must not hold back the others while a
+# generator takes the site. A Modbus bus still takes one request at a time.
+PARALLEL_UPDATES = 0
 
 
 @dataclass(frozen=True, kw_only=True)
