@@ -562,6 +562,25 @@ def test_every_device_translation_key_is_translated_and_used() -> None:
         assert placeholders(entry["name"]) <= {"site", "id"}, f"device.{key}"
 
 
+@pytest.mark.parametrize("lang", LANGUAGES)
+async def test_entities_of_one_device_have_different_names(hass: HomeAssistant, lang: str) -> None:
+    """Two entities of one device with one name read alike on the device page, in lists and
+    in the logbook (a product's "on sale" and its litres "for sale" are not the same thing)."""
+    from homeassistant.helpers.translation import async_get_translations  # noqa: PLC0415
+
+    texts = await async_get_translations(hass, lang, "entity", {DOMAIN})
+    by_device: dict[tuple[str, str], list[str]] = {}
+    for platform, descriptions in entity_descriptions().items():
+        for description in descriptions:
+            kind = getattr(description, "kind", None)
+            device = "site" if kind is None else kind.value
+            # Without a name of its own (a load's switch) the entity is named as its device.
+            key = f"component.{DOMAIN}.entity.{platform}.{description.translation_key}.name"
+            name = texts.get(key, "")
+            by_device.setdefault((device, name), []).append(f"{platform}.{description.key}")
+    assert {key: rows for key, rows in by_device.items() if len(rows) > 1} == {}
+
+
 # Config flows, options flows, subentry flows and repair fix flows: read from the code.
 
 
