@@ -118,6 +118,22 @@ def test_the_display_has_no_generator_controls_or_tank() -> None:
     assert not [e for e in entities if any(word in e for word in OPERATOR_ONLY)], entities
 
 
+async def test_the_display_writes_large_stocks_as_swedish_does(hass: HomeAssistant) -> None:
+    """A station's tank holds tens of thousands of litres: "cirka 19 900 liter", digits in
+    threes with a space that does not break the line, not "19900"; four digits stay whole."""
+    site(hass, "open", "grid")
+    products = {
+        "diesel": {"name": "diesel", "status": "open", "for_sale": 19950},
+        "petrol95": {"name": "petrol 95", "status": "open", "for_sale": 104_000},
+        "hvo": {"name": "HVO", "status": "open", "for_sale": 4450},
+    }
+    hass.states.async_set("sensor.kall_fuel_for_sale", "open", {"products": products})
+    lines = shown(hass).splitlines()
+    assert "## Diesel: finns, cirka 19\u00a0900 liter" in lines
+    assert "## Bensin 95: finns, cirka 104\u00a0000 liter" in lines
+    assert "## HVO: finns, cirka 4400 liter" in lines
+
+
 async def test_the_display_of_a_tank_nearly_empty_and_a_product_that_cannot_be_told(
     hass: HomeAssistant,
 ) -> None:
