@@ -273,6 +273,33 @@ async def test_fuel_lost_from_the_tank_is_critical_and_a_delivery_ends_low_fuel(
     )
 
 
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("sv", "12\u00a0040 L bränsle fylldes på kl. 11:00. Tanken 96 %."),
+        ("nb", "12\u00a0040 L drivstoff ble fylt på kl. 11:00. Tanken 96 %."),
+        ("en", "12,040 L of fuel was delivered at 11:00. Tank 96 %."),
+    ],
+)
+async def test_a_tanker_delivery_is_written_as_each_language_writes_large_numbers(
+    hass: HomeAssistant, clock: Clock, site: Phones, language: str, text: str
+) -> None:
+    """A station's delivery runs to tens of thousands of litres: "12 040 L" in Swedish and
+    Norwegian (with a space that does not break the line), "12,040 L" in English."""
+    await setup_alerts(hass, site, language=language)
+    await alarm(
+        hass,
+        clock,
+        "fuel_refilled",
+        kind="tank",
+        component_id="main",
+        litres_added=12040.4,
+        fuel_level=96.0,
+    )
+    await clock.advance_to(10, step=10)
+    assert [n.data["message"] for n in site.take()] == [text, text]
+
+
 async def test_freezer_alarm_in_english_ends_when_the_freezer_is_cold_again(
     hass: HomeAssistant, clock: Clock, site: Phones
 ) -> None:
