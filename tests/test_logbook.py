@@ -56,6 +56,16 @@ from .helpers import site_entry, start_site, wait_for_state
             {"outage_minutes": 0.4},
             "Grid back after 0.4 min, ? L of fuel used",
         ),
+        # A tanker's delivery: grouped in threes as each language writes it.
+        ("sv", "fuel_refilled", {"litres_added": 12040.4}, "12\u00a0040,4 L bränsle påfyllt"),
+        ("nb", "fuel_refilled", {"litres_added": 12040.0}, "12\u00a0040 L drivstoff fylt på"),
+        (
+            "en",
+            "fuel_drain",
+            {"litres_lost": 10500.0},
+            "10,500 L of fuel lost from the tank",
+        ),
+        ("en", "fuel_refilled", {"litres_added": 4400.0}, "4400 L of fuel delivered"),
     ],
 )
 def test_alarm_in_words(language: str, event_type: str, data: dict[str, object], text: str) -> None:

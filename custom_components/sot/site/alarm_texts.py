@@ -93,7 +93,11 @@ def describe(event_type: str, data: Mapping[str, Any], language: str | None) -> 
 def _number(value: Any, decimal: str) -> Any:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return value
-    text = f"{value:.1f}".replace("-", "−").replace(".", decimal)
+    # From ten thousand in threes: `12,040` in English, `12 040` (a space that does not break
+    # the line) where the decimal mark is a comma.
+    grouped = f"{value:,.1f}" if abs(value) >= 10000 else f"{value:.1f}"
+    group = "," if decimal == "." else "\u00a0"
+    text = grouped.replace(",", "_").replace(".", decimal).replace("_", group).replace("-", "−")
     return text[:-2] if text.endswith(f"{decimal}0") else text
 
 
