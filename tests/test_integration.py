@@ -135,6 +135,39 @@ async def test_stale_data_becomes_unavailable_and_is_logged_once_each_way(
     assert [r.levelno for r in back] == [logging.INFO]
 
 
+async def test_the_log_says_why_a_component_went_unavailable(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its node's last will, or (at the county) the site's bridge saying its link is down: not
+    "node offline or no data for 0:05:00" whatever the cause."""
+    await field.publish("sot-bridge/kall/state", "1", qos=1, retain=True)
+    await start_site(mqtt_hass, field, site_entry(county_bridge=True))
+    await field.publish("sot/kall/node/freezer-node/status", "online")
+    await field.publish("sot/kall/freezer/f1/meta", '{"node": "freezer-node"}')
+    await field.publish("sot/kall/freezer/f1/temperature", "-18.0")
+    await field.publish("sot/kall/tank/main/level", "50")
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_f1_temperature", "-18.0")
+    await wait_for_state(mqtt_hass, "sensor.kall_tank_level", "50.0")
+
+    def said(what: str) -> list[str]:
+        return [r.getMessage() for r in caplog.records if what in r.getMessage()]
+
+    caplog.clear()
+    await field.publish("sot/kall/node/freezer-node/status", "offline")
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_f1_temperature", STATE_UNAVAILABLE)
+    assert said("freezer f1 is unavailable") == [
+        "Kall freezer f1 is unavailable: its node freezer-node said it is offline"
+    ]
+    try:
+        await field.publish("sot-bridge/kall/state", "0", qos=1, retain=True)
+        await wait_for_state(mqtt_hass, "sensor.kall_tank_level", STATE_UNAVAILABLE)
+        assert said("tank main is unavailable") == [
+            "Kall tank main is unavailable: the site's bridge to the county says its link is down"
+        ]
+    finally:
+        await field.publish("sot-bridge/kall/state", "", qos=1, retain=True)
+
+
 async def test_new_components_appear_without_a_reload(
     mqtt_hass: HomeAssistant, field: aiomqtt.Client
 ) -> None:

@@ -69,7 +69,7 @@ from .mqtt.topics import (
 from .refusals import RefusalLog, Verdict
 from .site import readiness
 from .site.demo_clock import DemoClock
-from .site.model import Settings, Site, SiteEvent
+from .site.model import Component, Settings, Site, SiteEvent
 from .site.public import Notice, notice
 from .site.readings import Command, NodeStatus, Reading, Rejection, RejectReason
 from .site.vocabulary import Kind
@@ -974,7 +974,8 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             available = self.site.available(component, now)
             previous = self._availability.get(component.key)
             self._availability[component.key] = available
-            if previous is None or previous == available:
+            # Not at a stop of Home Assistant: its MQTT client going is no news of the site.
+            if previous is None or previous == available or self.hass.is_stopping:
                 continue
             # Info, once each way (Home Assistant's log-when-unavailable): the outage itself
             # is told by the alarms, the log says when it began and ended.
@@ -982,12 +983,22 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
                 _LOGGER.info("%s %s %s is back", self.site_name, component.kind, component.id)
             else:
                 _LOGGER.info(
-                    "%s %s %s is unavailable: node offline or no data for %s",
+                    "%s %s %s is unavailable: %s",
                     self.site_name,
                     component.kind,
                     component.id,
-                    self._wall(self.site.settings.stale_timeout),
+                    self._unavailable_because(component),
                 )
+
+    def _unavailable_because(self, component: Component) -> str:
+        """Why a component went unavailable, for the log: the link, its node, or silence."""
+        if component.link in self.site.links_down:
+            if self._mqtt_up and self._bridge_down():
+                return "the site's bridge to the county says its link is down"
+            return "Home Assistant's MQTT client is not connected to the broker"
+        if component.node is not None and self.site.nodes.get(component.node) is False:
+            return f"its node {component.node} said it is offline"
+        return f"no data for {self._wall(self.site.settings.stale_timeout)}"
 
     @callback
     def async_add_structure_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
