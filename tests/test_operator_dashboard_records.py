@@ -144,14 +144,14 @@ async def test_the_readiness_alert_lists_the_reasons(hass: HomeAssistant) -> Non
         {
             "texts": [
                 "Elverket: startbatteriet 11,9 V i vila, under 12,2 V",
-                "Noden frys är offline",
+                "Noden frys är frånkopplad",
             ]
         },
     )
     text = shown(hass, card["content"])
     assert 'alert-type="error"' in text
     assert 'title="Stormberedskap: inte redo"' in text
-    assert "11,9 V i vila, under 12,2 V<br>Noden frys är offline" in text
+    assert "11,9 V i vila, under 12,2 V<br>Noden frys är frånkopplad" in text
 
 
 def banners(states: dict[str, str]) -> list[str]:

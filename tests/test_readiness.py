@@ -289,7 +289,7 @@ def test_a_node_that_said_offline_is_named_once(monkeypatch: pytest.MonkeyPatch)
     assert [(r.code, r.figures) for r in assessment.reasons] == [
         ("node_offline", {"node": "frys-nod"})
     ]
-    assert assessment.attributes("sv")["texts"] == ["Noden frys-nod är offline"]
+    assert assessment.attributes("sv")["texts"] == ["Noden frys-nod är frånkopplad"]
 
 
 def test_a_component_gone_quiet_is_named_with_how_long(monkeypatch: pytest.MonkeyPatch) -> None:

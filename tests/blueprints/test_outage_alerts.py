@@ -204,7 +204,7 @@ async def test_alarms_in_norwegian_bokmal(hass: HomeAssistant, clock: Clock, sit
     sent = [(n.data["title"], n.data["message"]) for n in site.take()]
     assert (
         "Kall: Feil på aggregatet",
-        "Aggregatet melder alarm (nedstenging) kl. 11:10. Kontroller aggregatets panel.",
+        "Aggregatet melder alarm (nedstengning) kl. 11:10. Kontroller aggregatets panel.",
     ) in sent
     assert (
         "Kall: Strømmen er tilbake",
@@ -425,7 +425,7 @@ async def test_each_alarm_repeats_on_its_own(
         ],
         **CRITICAL,
     }
-    fault_text = "Elverket larmar (avstängning) kl. 11:00. Kontrollera elverkets panel."
+    fault_text = "Elverket larmar (nedstängning) kl. 11:00. Kontrollera elverkets panel."
     freezer_text = (
         "Frysbox 1 håller -11,0 °C, över den kritiska gränsen -12,0 °C. Kontrollera varorna."
     )

@@ -41,8 +41,8 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "freezer_warning": "{component} över {limit} °C ({temperature} °C)",
         "freezer_critical": "{component} över {limit} °C ({temperature} °C): maten i fara",
         "freezer_ok": "{component} under gränsen igen ({temperature} °C)",
-        "node_offline": "Nod {component} offline",
-        "node_online": "Nod {component} online igen",
+        "node_offline": "Nod {component} frånkopplad",
+        "node_online": "Nod {component} ansluten igen",
     },
     "nb": {
         "grid_lost": "Strømbrudd",

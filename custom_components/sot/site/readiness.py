@@ -256,7 +256,7 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
             "Inga aktuella data från platsen: Home Assistants MQTT-anslutning, eller länsbryggan,"
             " är nere"
         ),
-        "node_offline": "Noden {node} är offline",
+        "node_offline": "Noden {node} är frånkopplad",
         "component_silent": "{component}: inga data på {minutes} min",
         "component_silent_never": "{component}: inga data",
         "freezer_not_holding": "{component} håller {temperature} °C, över −18 °C i {hours} h",
@@ -264,7 +264,7 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
     "nb": {
         "fuel_below": "Drivstoff for {hours} t ved normal last, færre enn de {limit} t som kreves",
         "fuel_unknown": "Timer drivstoff ved normal last ennå ukjent",
-        "no_generator": "Ingen generator har rapportert",
+        "no_generator": "Ingen aggregat har rapportert",
         "generator_fault": "{component}: siste kjøring endte med feil",
         "battery_low": "{component}: startbatteriet {voltage} V i hvile, under {limit} V",
         "generator_not_run": "{component} har ikke gått på {days} dager",
