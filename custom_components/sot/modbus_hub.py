@@ -12,6 +12,7 @@ import dataclasses
 import logging
 from collections import defaultdict
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigSubentry
@@ -196,12 +197,27 @@ class ModbusHub:
                 )
                 continue
             self.pollers.append(poller)
+            self._read_every(poller)
             self._wake[id(poller)] = asyncio.Event()
             self._tasks.append(
                 self.hass.async_create_background_task(
                     self._run(poller), f"{DOMAIN} {self.coordinator.site_id} modbus bus {number}"
                 )
             )
+
+    def _read_every(self, poller: BusPoller) -> None:
+        """Tell the site how often the bus brings each value: a value read less often than the
+        staleness timeout allows is not stale between two reads."""
+        clock = self.coordinator.clock
+        for key, spans in poller.read_every().items():
+            self.coordinator.site.polled[key] = {
+                quantity: (
+                    timedelta(seconds=seconds)
+                    if clock is None
+                    else clock.site_span(timedelta(seconds=seconds))
+                )
+                for quantity, seconds in spans.items()
+            }
 
     def _without_line_conflicts(
         self, devices: list[tuple[ConfigSubentry, Profile]]
@@ -256,6 +272,8 @@ class ModbusHub:
             await asyncio.wait(self._tasks, timeout=_STOP_TIMEOUT)
         self._tasks.clear()
         for poller in self.pollers:
+            for key in poller.components:
+                self.coordinator.site.polled.pop(key, None)
             await poller.close()
 
     def owns(self, kind: str, component_id: str) -> bool:

@@ -270,6 +270,30 @@ class BusPoller:
             if spec.slot == slot and spec.action in GENERATOR_ACTIONS
         )
 
+    def read_every(self) -> dict[tuple[str, str], dict[str, float]]:
+        """(kind, id) -> quantity -> seconds within which a value comes again while all is well.
+
+        Twice the time between two reads of it (its scan group's interval; for a value the
+        device's silence means, its slowest retry while offline) and its answer timeout: one
+        lost answer, or a slow neighbour on the line, does not leave it older than that.
+        """
+        spans: dict[tuple[str, str], dict[str, float]] = {}
+        for device in self._devices:
+            pace = device.pace.timeout
+            timeout = self.bus.settings.timeout if pace is None else pace
+            read: list[tuple[str, str, float]] = [
+                (f.slot, f.quantity, device.intervals[f.scan])
+                for f in device.settings.profile.fields
+                if f.slot in device.ids and f.scan in device.intervals
+            ]
+            retry = max(device.fastest(), BACKOFF_CAP_SECONDS)
+            read += [(v.slot, v.quantity, retry) for v in device.settings.profile.when_silent]
+            for slot, quantity, every in read:
+                if slot in device.ids:
+                    own = spans.setdefault(device.component(slot), {})
+                    own[quantity] = max(own.get(quantity, 0.0), 2 * every + timeout)
+        return spans
+
     def seconds_to_next_poll(self) -> float:
         """How long until some scan group is due (0 when one is due now)."""
         dues = [at for device in self._devices for at in device.due.values()]

@@ -97,6 +97,9 @@ class Site:
         self._kinds: dict[Kind, tuple[Component, ...]] = {}
         self.links_down: set[str] = set()
         self.nodes: dict[str, bool] = {}
+        # (kind, id) -> quantity -> how long its transport may take to bring it again, where
+        # that is longer than a timeout may be (a Modbus counter read once a minute).
+        self.polled: dict[tuple[str, str], dict[str, timedelta]] = {}
         self.power = Power(self)
         self.fuel = Fuel(self)
         self.freezers = Freezers(self)
@@ -340,7 +343,8 @@ class Site:
         self.revision += 1
 
     def fresh(self, component: Component, name: str, now: datetime) -> Value | None:
-        """The quantity's value if its node is online and it is not older than the timeout.
+        """The quantity's value if its node is online and it is not older than the timeout
+        (or than its transport takes to bring it again, `stale_after`).
 
         ON/OFF and state words are published when they change, not on a timer: they stay
         live while the node says it is online or the component still reports anything else.
@@ -358,6 +362,10 @@ class Site:
         timeout = self.settings.stale_timeout
         if now - sample.time <= timeout:
             return sample.value
+        if self.polled:
+            timeout = self.stale_after(component, name)
+            if now - sample.time <= timeout:
+                return sample.value
         spec = quantity(component.kind, name)
         node_alive = component.node is not None and self.nodes.get(component.node) is True
         if spec is None or spec.type is ValueType.NUMBER:
@@ -374,6 +382,14 @@ class Site:
             return None
         heard_lately = component.last_seen is not None and now - component.last_seen <= timeout
         return sample.value if node_alive or heard_lately else None
+
+    def stale_after(self, component: Component, name: str) -> timedelta:
+        """How old a value of the quantity may grow and still be live: the staleness timeout,
+        or what its transport takes to bring it again when that is longer (`polled`)."""
+        timeout = self.settings.stale_timeout
+        own = self.polled.get(component.key)
+        span = None if own is None else own.get(name)
+        return timeout if span is None or span < timeout else span
 
     def available(self, component: Component, now: datetime) -> bool:
         """Whether any of the component's values is live."""

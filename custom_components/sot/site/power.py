@@ -131,7 +131,7 @@ class Power:
         value = self.site.fresh(component, name, now)
         if value is None:
             return None  # stale stays stale, and nothing arrives without a new revision
-        timeout = self.site.settings.stale_timeout
+        timeout = self.site.stale_after(component, name)
         sample = component.values[name]
         expires = sample.time + timeout
         if expires < now:
