@@ -16,9 +16,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from datetime import timedelta
 from unittest.mock import patch
 
 import aiomqtt
+import pytest
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
@@ -29,7 +31,12 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.sot.const import SUBENTRY_MODBUS
 from custom_components.sot.coordinator import SiteCoordinator
+from custom_components.sot.modbus.client import TcpSettings
+from custom_components.sot.modbus.poller import BusPoller, DeviceSettings
 from custom_components.sot.modbus.profile import Profile, load_builtin
+from custom_components.sot.site.events import EventType, SiteEvent
+from custom_components.sot.site.model import Settings, Site
+from custom_components.sot.site.readings import Reading
 
 from ..helpers import site_entry, start_site, wait_for_state
 from .encoding import encode
@@ -203,3 +210,26 @@ async def test_a_silent_grid_meter_shows_the_grid_off_without_flicker(
             took = await _until(mqtt_hass, coordinator, GRID, STATE_UNAVAILABLE, 4 * retry)
             assert took <= 2 * retry + TIMEOUT + 0.5
             assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+
+
+def test_a_drain_is_told_from_a_tank_gauge_read_every_30_s_under_a_30_s_staleness() -> None:
+    """The tank gauge's profile reads it every 30 s; a poll never comes sooner, so two of its
+    readings are a little more than 30 s apart. With *Data is stale after* at 30 s that is no
+    gap in the gauge's readings: a level falling while the set stands still is a drain."""
+    gauge = DeviceSettings(id="gauge", profile=load_builtin("tank_gauge"))
+    poller = BusPoller(TcpSettings(host="127.0.0.1"), [gauge])
+    site = Site(Settings(tank_capacity=1200.0, stale_timeout=timedelta(seconds=30)))
+    for key, spans in poller.read_every().items():  # as the site's Modbus hub does
+        site.polled[key] = {quantity: timedelta(seconds=s) for quantity, s in spans.items()}
+    start = dt_util.utcnow()
+    events: list[SiteEvent] = []
+    litres = 800.0
+    for step in range(200):
+        now = start + timedelta(seconds=30.2 * step)
+        if 60 <= step < 91:
+            litres -= 1.0
+        site.apply([Reading("generator", "main", "state", "stopped", now)], now)
+        events += site.apply([Reading("tank", "main", "volume", litres, now)], now, node="gauge")
+    assert [e.type for e in events].count(EventType.FUEL_DRAIN) == 1
+    (logged,) = site.fuel.estimate.drains
+    assert logged.litres == pytest.approx(31.0, abs=0.5)

@@ -406,7 +406,14 @@ class Fuel:
             self._follow_refill(time, litres, now, events)
             return
         threshold = max(REFILL_MIN, REFILL_SIGMAS * self.gauge_noise())
-        gap = self.site.settings.stale_timeout.total_seconds()
+        # Unheard for longer than a reading may take to come again (the staleness timeout, or
+        # a polled gauge's own time): not known to have held.
+        gap = max(
+            self.site.stale_after(tank, name)
+            for tank in tanks
+            for name in ("level", "volume")
+            if name in tank.values
+        ).total_seconds()
         # A drain under way when the gauge went unheard (Home Assistant restarted or killed),
         # the set still standing and the gap short: the same drain goes on, counted from the
         # level the tank held before it, and is not raised a second time.
