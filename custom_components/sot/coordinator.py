@@ -998,7 +998,12 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             return "Home Assistant's MQTT client is not connected to the broker"
         if component.node is not None and self.site.nodes.get(component.node) is False:
             return f"its node {component.node} said it is offline"
-        return f"no data for {self._wall(self.site.settings.stale_timeout)}"
+        # The longest a value of it may take to come again (a Modbus counter read once a minute).
+        waited = max(
+            (self.site.stale_after(component, name) for name in component.values),
+            default=self.site.settings.stale_timeout,
+        )
+        return f"no data for {self._wall(waited)}"
 
     @callback
     def async_add_structure_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
