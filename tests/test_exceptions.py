@@ -51,7 +51,12 @@ from .test_hassfest_rules import (
 EXPECTED = {
     "mqtt_not_ready": "The MQTT integration is not connected yet",
     # Ends with the transport's own words, which differ between pymodbus releases.
-    "command_failed": "Could not send the command to Load heater: relays: ",
+    # Ends with the transport's own words.
+    "command_failed": "Could not send the command to Load heater: the broker refused it",
+    "modbus_unreachable": (
+        "The command to Load heater was not carried out: its Modbus device relays did not"
+        " answer. Check the device's power and its cable or network, then try again"
+    ),
     "mqtt_disconnected": (
         "Home Assistant is not connected to the MQTT broker, so the command to Load heater was"
         " not sent. It will not be sent later either: try again once the broker is back"
@@ -340,7 +345,12 @@ async def test_modbus_commands_that_cannot_be_carried_out_say_why(
         relays.unplug()
         with pytest.raises(HomeAssistantError) as failed:
             await coordinator.async_command(Command("load", "heater", "turn_off"))
-        await _check(mqtt_hass, failed.value, "command_failed")
+        await _check(mqtt_hass, failed.value, "modbus_unreachable")
+        # In the operator's language throughout: the transport's own words go to the log.
+        assert await _message(mqtt_hass, "sv", failed.value) == (
+            "Kommandot till Load heater utfördes inte: dess Modbus-enhet relays svarade inte."
+            " Kontrollera enhetens ström och dess kabel eller nätverk och försök igen."
+        )
         assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
 
 

@@ -67,6 +67,9 @@ _OWN_MESSAGES: Final = frozenset(
         "command_unconfirmed",
     }
 )
+# Failures of the line or the device, told in the operator's language (the transport's own
+# words, in English, go to the log).
+_FAILURE_MESSAGES: Final = {"unreachable": "modbus_unreachable"}
 _RETRY_AFTER_BUG: Final = 30.0
 _STOP_TIMEOUT: Final = 5.0
 
@@ -289,9 +292,22 @@ class ModbusHub:
                     await poller.execute(command)
                 except CommandError as err:
                     own = err.reason in _OWN_MESSAGES
+                    if not own:
+                        _LOGGER.info(
+                            "%s: command %s to %s/%s failed: %s",
+                            self.coordinator.site_name,
+                            command.action,
+                            command.kind,
+                            command.id,
+                            err,
+                        )
                     raise HomeAssistantError(
                         translation_domain=DOMAIN,
-                        translation_key=err.reason if own else "command_failed",
+                        translation_key=(
+                            err.reason
+                            if own
+                            else _FAILURE_MESSAGES.get(err.reason, "command_failed")
+                        ),
                         translation_placeholders={
                             "component": self.coordinator.component_name(command.kind, command.id),
                             "action": action_name(command.action, self.hass.config.language),

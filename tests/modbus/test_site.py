@@ -533,10 +533,10 @@ async def test_command_to_a_silent_device_tells_the_operator(
         await mqtt_hass.services.async_call(
             "switch", "turn_on", {"entity_id": switch}, blocking=True
         )
-    assert caught.value.translation_key == "command_failed"
+    assert caught.value.translation_key == "modbus_unreachable"
     # Its name in Home Assistant's language: no meta names it.
     assert caught.value.translation_placeholders["component"] == "Load heater"
-    assert "relays" in caught.value.translation_placeholders["error"]
+    assert caught.value.translation_placeholders["device"] == "relays"
     assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
 
 
