@@ -593,6 +593,38 @@ def test_a_refuel_is_logged_with_its_volume_and_the_correction_kept() -> None:
     assert after.hours == pytest.approx((litres - 100) / 12.5, rel=0.05)
 
 
+@pytest.mark.parametrize("tank_first", [False, True])
+def test_a_restart_while_the_set_runs_leaves_the_hours_as_they_were(tank_first: bool) -> None:
+    """Home Assistant down for four minutes, twenty minutes into a run: the tank went on
+    falling meanwhile, by what the set burned. The hours shown after it are the hours of a
+    site that never stopped, and no `fuel_low` is raised by the restart."""
+    site, uninterrupted = outage_site(), outage_site()
+    litres = run_on(site, range(0, 20), 262.0, rate=12.0, reported=12.0)
+    run_on(uninterrupted, range(0, 24), 262.0, rate=12.0, reported=12.0)
+    before = site.fuel.present(at(19))
+    assert before is not None
+    assert before.hours > 13.0
+    restarted = Site(site.settings)
+    restarted.restore(json.loads(json.dumps(site.snapshot())))
+    litres -= 12.0 / 60 * 4
+    events: list[SiteEvent] = []
+    for minute in range(24, 40):
+        readings: list[tuple[str, dict[str, Value]]] = [
+            ("tank", {"level": round(litres / 10, 2)}),
+            ("generator", {"state": "running", "on_load": True, "fuel_rate": 12.0}),
+        ]
+        for kind, values in readings if tank_first else readings[::-1]:
+            events += feed(restarted, minute, kind, "main", **values)
+        for kind, values in readings[::-1]:
+            feed(uninterrupted, minute, kind, "main", **values)
+        litres -= 12.0 / 60
+    after, expected = restarted.fuel.present(at(39)), uninterrupted.fuel.present(at(39))
+    assert after is not None
+    assert expected is not None
+    assert EventType.FUEL_LOW not in types(events)
+    assert after.hours == pytest.approx(expected.hours, rel=0.01), (after, expected)
+
+
 def test_the_rate_smoothing_starts_when_the_set_takes_load() -> None:
     site = outage_site()
     for minute in range(0, 10):  # warming up at idle

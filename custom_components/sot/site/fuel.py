@@ -446,9 +446,23 @@ class Fuel:
             self._lost(time, estimate.dropped, litres, now, events)
             return
         estimate.dropped = None
-        if running:
+        if running and (
+            estimate.unburned
+            or any(
+                (run := self.site.runs.get(g.id)) is None or run.integrated_to is None
+                for g in self.site.generators()
+                if self.site.power.running(g, now)
+            )
+        ):
+            # What a running set burned since the last level is not known (Home Assistant
+            # started since, before or after the set's first reading; its controller silent
+            # for longer than the timeout): the level fell by it, which no rate says. The lines
+            # are cut, as after a gap in the gauge's readings.
+            self._start_afresh(time, litres, rescaled=False)
+        elif running:
             self._running(time, litres, now)
         elif running is False:
+            estimate.unburned = False
             self._still(time, litres, now, events)
 
     def _scale(self) -> float:
@@ -466,6 +480,7 @@ class Fuel:
         estimate = self.estimate
         self._end_drain(time)
         estimate.level = litres
+        estimate.unburned = False
         estimate.dropped = estimate.filling = None
         self._settle(None)
         if rescaled:

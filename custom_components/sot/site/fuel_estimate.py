@@ -234,6 +234,10 @@ class FuelEstimate:
     hourly: dict[str, list[float]] = field(default_factory=dict)
     # The capacity (L) the tanks' levels were read against when the evidence was taken.
     scale: float | None = None
+    # A generator's burn was not integrated up to its newest reading (Home Assistant not
+    # running, a silent controller): the level's next fall is not the rate's error. Not saved:
+    # a start is such a gap again.
+    unburned: bool = False
 
     def snapshot(self) -> dict[str, Any]:
         """Storage form."""

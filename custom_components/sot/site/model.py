@@ -453,6 +453,8 @@ class Site:
         run.integrated_to = until
         if last is None or until - last > self.settings.stale_timeout:
             run.forget_rise()  # not known to have held across the gap
+            # Nor is what it burned: the level's fall across the gap is not the rate's error.
+            self.fuel.estimate.unburned = True
             return
         elapsed = until - last
         hours = elapsed.total_seconds() / 3600
