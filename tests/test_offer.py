@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from datetime import timedelta
 from typing import Any
 from unittest.mock import patch
@@ -424,3 +425,38 @@ async def test_the_county_keeps_its_message_when_a_summary_carries_no_text(
     await wait_for(mqtt_hass, lambda: coordinator.messages > received, "the summary to arrive")
     await mqtt_hass.async_block_till_done()
     assert state(mqtt_hass, "text.kall_public_message") == "Öppet"
+
+
+async def test_a_broker_away_is_logged_once_and_its_return_once(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The broker down for a while (restarted, or Home Assistant started before it): every
+    change of the summary fails meanwhile. The log says so once, and once when it is sent
+    again, not at every change (with Home Assistant started a minute before its broker, one
+    every 15 s)."""
+    caplog.set_level(logging.INFO, logger="custom_components.sot.public_topic")
+    published: list[str] = []
+    refusing = True
+
+    async def refuse(hass: HomeAssistant, topic: str, payload: str, **_: Any) -> None:
+        if topic != "sot/kall/public":
+            return
+        if refusing:
+            published.append("refused")
+            raise HomeAssistantError("not connected")
+        published.append(payload)
+
+    with patch("custom_components.sot.public_topic.mqtt.async_publish", refuse):
+        await start_site(mqtt_hass, field, site_entry())
+        for present in ("ON", "OFF", "ON"):
+            tries = len(published)
+            await field.publish("sot/kall/grid/main/present", present)
+            await wait_for(mqtt_hass, lambda t=tries: len(published) > t, "another attempt")
+        refusing = False
+        await field.publish("sot/kall/grid/main/present", "OFF")
+        await wait_for(mqtt_hass, lambda: published[-1] != "refused", "the summary sent")
+    lines = [r for r in caplog.records if "public summary" in r.getMessage()]
+    assert [(r.levelname, r.getMessage()) for r in lines] == [
+        ("WARNING", "sot/kall/public: public summary not published: not connected"),
+        ("INFO", "sot/kall/public: public summary published again"),
+    ]

@@ -63,6 +63,8 @@ class PublicTopic:
         self._wanted: str | None = None
         self._published: str | None = None
         self._due = False
+        # The last publish failed (the broker away): said once until one succeeds.
+        self._failing = False
         self._since: str | None = None
         self._content: dict[str, Any] = {}
         self._task: asyncio.Task[None] | None = None
@@ -180,9 +182,15 @@ class PublicTopic:
                     self.hass, self.topic, payload, qos=PUBLIC_QOS, retain=True
                 )
             except HomeAssistantError as err:
-                # Sent again with the next change or refresh (the broker keeps the last one).
-                _LOGGER.warning("%s: public summary not published: %s", self.topic, err)
+                # Sent again with the next change or refresh (the broker keeps the last one);
+                # said once, not at every change while the broker is away.
+                if not self._failing:
+                    _LOGGER.warning("%s: public summary not published: %s", self.topic, err)
+                self._failing = True
                 self._due = True
                 return
+            if self._failing:
+                _LOGGER.info("%s: public summary published again", self.topic)
+                self._failing = False
             self._published = wanted
             self.published += 1
