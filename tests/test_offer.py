@@ -460,3 +460,24 @@ async def test_a_broker_away_is_logged_once_and_its_return_once(
         ("WARNING", "sot/kall/public: public summary not published: not connected"),
         ("INFO", "sot/kall/public: public summary published again"),
     ]
+
+
+async def test_a_delivery_pumped_in_slowly_is_not_taken_for_sales_undone(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """AdBlue pumped in from an IBC at 40 L a minute, the gauge read every 10 s: each reading
+    rises less than 50 L, the delivery as a whole by 1000 L. What was sold stays sold."""
+    await start_site(mqtt_hass, field, site_entry())
+    start = dt_util.utcnow().timestamp() - 3600
+
+    async def reading(topic: str, seconds: float, **values: Any) -> None:
+        await field.publish(f"sot/kall/{topic}", json.dumps({**values, "ts": start + seconds}))
+
+    await reading("grid/main", 0, present=True)
+    await reading("station/adblue", 0, volume=3000)
+    await reading("grid/main", 60, present=False)
+    await reading("station/adblue", 120, volume=2800)  # 200 L sold
+    for step in range(1, 151):
+        await reading("station/adblue", 600 + step * 10, volume=2800 + step * 1000 / 150)
+    await reading("station/adblue", 3590, volume=3700)  # 100 L more sold
+    await wait_for_state(mqtt_hass, "sensor.kall_station_adblue_sold_this_outage", "300.0")

@@ -324,6 +324,35 @@ def test_litres_sold_during_an_outage() -> None:
     assert site.station.sales == {}
 
 
+def test_a_slow_delivery_is_added_back_and_a_tank_warming_is_not() -> None:
+    """A delivery pumped in at 40 L a minute, read every 10 s (under 7 L a reading), is added
+    back, also across a restart in its middle; a tank in the sun, rising 60 L over six hours
+    a litre at a time, is not a delivery: its cooling at night is no sale."""
+    site = on_grid()
+    feed(site, 0, "station", "adblue", volume=3000.0)
+    adblue = site.component("station", "adblue")
+    assert adblue is not None
+    feed(site, 1, "grid", "main", present=False)
+    feed(site, 2, "station", "adblue", volume=2800.0)
+    for step in range(1, 76):
+        feed(site, 10 + step / 6, "station", "adblue", volume=2800.0 + step * 1000 / 150)
+    restored = Site(Settings())
+    restored.restore(json.loads(json.dumps(site.snapshot())))
+    for step in range(76, 151):
+        feed(restored, 10 + step / 6, "station", "adblue", volume=2800.0 + step * 1000 / 150)
+    again = restored.component("station", "adblue")
+    assert again is not None
+    assert restored.station.sold(again) == pytest.approx(200.0)
+    feed(restored, 40, "station", "adblue", volume=3700.0)
+    assert restored.station.sold(again) == pytest.approx(300.0)
+
+    for minute in range(60, 421, 6):
+        feed(restored, minute, "station", "adblue", volume=3700.0 + (minute - 60) / 6)
+    assert restored.station.sold(again) == 240.0  # 300 less the 60 L the warmth added
+    feed(restored, 480, "station", "adblue", volume=3700.0)
+    assert restored.station.sold(again) == pytest.approx(300.0)
+
+
 def test_sold_is_unknown_until_the_stock_is_known_in_the_outage() -> None:
     site = on_grid()
     feed(site, 0, "grid", "main", present=False)

@@ -5,7 +5,7 @@ tank with its dispenser, separate from the generator's day tank (`tank`, in `fue
 be sold is the stock above the product's reserve: the litres the station keeps back (for the
 rescue services, or what the pump cannot draw), its meta's `reserve`, else a tenth of the
 tank. What was sold during the present outage is the drop in stock since the grid went, with
-deliveries (a rise in stock) added back.
+deliveries (a rise in stock) added back, also one pumped in slowly, a little at each reading.
 """
 
 from __future__ import annotations
@@ -25,6 +25,10 @@ DEFAULT_RESERVE_SHARE: Final = 0.10
 # A rise in stock beyond this (L) is a delivery; smaller rises are the gauge's wobble (a tank
 # warming in the sun reads a few litres more) and are not counted as stock that came in.
 DELIVERY_LITRES: Final = 50.0
+# ... or one that came at least this fast (L/s: 5 L a minute; a hand pump gives 20-40), read
+# a little at a time: a tank warming in the sun rises well under 1 L a minute, if by more than
+# 50 L over a day.
+DELIVERY_RATE: Final = 5.0 / 60
 
 
 @dataclass(slots=True)
@@ -35,8 +39,31 @@ class Sales:
     outage: datetime
     # The stock when the outage began, plus the deliveries since.
     baseline: float
-    # The last stock seen.
+    # The last stock seen, and when it was measured (POSIX s).
     last: float
+    last_time: float | None = None
+    # The stock and time the present rise began at (no fall since), and whether it is a
+    # delivery: each reading of a delivery pumped in slowly rises less than DELIVERY_LITRES.
+    rise: tuple[float, float] | None = None
+    delivering: bool = False
+
+    def follow(self, stock: float, time: float) -> None:
+        """A new stock reading: a fall ends a rise; a rise that is a delivery is added back."""
+        if stock < self.last:
+            self.rise, self.delivering = None, False
+        elif self.delivering:
+            self.baseline += stock - self.last
+        else:
+            if self.rise is None:
+                self.rise = (self.last, time if self.last_time is None else self.last_time)
+            start, since = self.rise
+            risen = stock - start
+            if risen > DELIVERY_LITRES and (
+                stock - self.last > DELIVERY_LITRES or risen >= DELIVERY_RATE * (time - since)
+            ):
+                self.baseline += risen
+                self.delivering = True
+        self.last, self.last_time = stock, time
 
     @property
     def sold(self) -> float:
@@ -119,17 +146,16 @@ class Station:
             volume = self.volume(product, now)
             if volume is None:
                 continue
+            time = _measured(product, now)
             sales = self.sales.get(product.id)
             if sales is None or sales.outage != outage.start:
                 # The stock when the grid went (or when it is first known in this outage).
-                self.sales[product.id] = Sales(outage.start, volume, volume)
+                self.sales[product.id] = Sales(outage.start, volume, volume, time)
                 self.site.revision += 1
                 continue
             if volume == sales.last:
                 continue
-            if volume - sales.last > DELIVERY_LITRES:
-                sales.baseline += volume - sales.last
-            sales.last = volume
+            sales.follow(volume, time)
             self.site.revision += 1
 
     def forget(self, product_id: str) -> None:
@@ -143,7 +169,15 @@ class Station:
         """Storage form."""
         return {
             "sales": {
-                pid: [s.outage.isoformat(), s.baseline, s.last] for pid, s in self.sales.items()
+                pid: [
+                    s.outage.isoformat(),
+                    s.baseline,
+                    s.last,
+                    s.last_time,
+                    None if s.rise is None else list(s.rise),
+                    s.delivering,
+                ]
+                for pid, s in self.sales.items()
             },
             "last_sold": dict(self.last_sold),
         }
@@ -151,10 +185,26 @@ class Station:
     def restore(self, data: dict[str, Any]) -> None:
         """Read the storage form back (an older snapshot has none: nothing was tracked)."""
         sales: dict[str, Sales] = {}
-        for pid, (outage, baseline, last) in dict(data.get("sales") or {}).items():
+        for pid, (outage, baseline, last, *rise) in dict(data.get("sales") or {}).items():
             start = optional_time(outage)
             if start is None:
                 raise ValueError(f"station sales of {pid} have no outage")
-            sales[str(pid)] = Sales(start, float(baseline), float(last))
+            # Saved before rises were followed: the last stock alone.
+            last_time, began, delivering = (*rise, None, None, False)[:3]
+            sales[str(pid)] = Sales(
+                start,
+                float(baseline),
+                float(last),
+                None if last_time is None else float(last_time),
+                None if began is None else (float(began[0]), float(began[1])),
+                bool(delivering),
+            )
         self.sales = sales
         self.last_sold = {str(k): float(v) for k, v in dict(data.get("last_sold") or {}).items()}
+
+
+def _measured(product: Component, now: datetime) -> float:
+    """When the product's stock was last measured (POSIX s): a bridge's queued readings
+    count at their own times, so a delivery replayed in a burst is as fast as it was."""
+    times = [s.time for name, s in product.values.items() if name in ("volume", "level")]
+    return max(times, default=now).timestamp()
