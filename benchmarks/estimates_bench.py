@@ -486,6 +486,8 @@ FUEL_CASES = [
     FuelCase("load steps 30→98→60 %", profile="steps", target="load"),
     FuelCase("rotation every 20 min", profile="rotation", target="rotation"),
     FuelCase("ECU rate, whole-% gauge", gauge_whole=True),
+    # A controller's sender, filtered so that it does not flicker: an hour on one reading.
+    FuelCase("ECU rate, quiet whole-% gauge", gauge_whole=True, gauge_pct=0.1),
 ]
 
 

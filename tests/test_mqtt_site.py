@@ -7,6 +7,7 @@ import json
 import aiomqtt
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 
 from custom_components.sot.const import DOMAIN
 
@@ -114,3 +115,39 @@ async def test_generator_on_load_is_derived_without_a_breaker_signal(
     await wait_for_state(mqtt_hass, "binary_sensor.kall_generator_on_load", "off")
     await field.publish("sot/kall/generator/main/power", "31.5")
     await wait_for_state(mqtt_hass, "binary_sensor.kall_generator_on_load", "on")
+
+
+async def test_a_whole_per_cent_gauge_that_has_not_moved_yet_leaves_the_fuel_hours_alone(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """A controller's gauge in whole per cent (the DSE gateway's), quiet enough not to flicker:
+    20 minutes into a run at 10.5 L/h it still reads 50 % of 1000 L, as it would for the first
+    hour (a step is 10 L). That says nothing of the burn; the hours stay the rate's own, 37.8
+    at the controller's right rate, not a third more."""
+    await start_site(mqtt_hass, field, site_entry())
+    start = dt_util.utcnow().timestamp() - 20 * 60
+    litres = 500.0
+    for step in range(120):
+        ts = start + step * 10
+        litres -= 10.5 / 360
+        await field.publish("sot/kall/grid/main", json.dumps({"present": False, "ts": ts}))
+        await field.publish(
+            "sot/kall/generator/main",
+            json.dumps(
+                {"state": "running", "on_load": True, "power": 28.0, "fuel_rate": 10.5, "ts": ts}
+            ),
+        )
+        await field.publish(
+            "sot/kall/tank/main", json.dumps({"level": round(litres / 10), "ts": ts})
+        )
+    truth = (litres - 100) / 10.5
+
+    def settled() -> bool:
+        state = mqtt_hass.states.get("sensor.kall_fuel_runtime")
+        return state is not None and state.attributes.get("usable_litres") == 400
+
+    await wait_for(mqtt_hass, settled, "the fuel runtime on the last readings")
+    await wait_for_state(mqtt_hass, "sensor.kall_tank_level", "50.0")
+    state = mqtt_hass.states.get("sensor.kall_fuel_runtime")
+    assert state is not None
+    assert abs(float(state.state) / truth - 1) <= 0.10, (state.state, truth, state.attributes)

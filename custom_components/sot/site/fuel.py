@@ -401,6 +401,10 @@ class Fuel:
         else:
             fade = math.exp(-(time - previous_time) / LEVEL_SMOOTHING)
             estimate.level = litres + (estimate.level - litres) * fade
+        if estimate.recent:
+            change = abs(litres - estimate.recent[-1][1])
+            if change > 1e-6 and (estimate.resolution is None or change < estimate.resolution):
+                estimate.resolution = change
         self._window(time, litres)
         if estimate.filling is not None:
             self._follow_refill(time, litres, now, events)
@@ -486,7 +490,7 @@ class Fuel:
         if rescaled:
             estimate.recent = []
             estimate.by_rate, estimate.by_curve, estimate.by_hours = Line(), Line(), Line()
-            estimate.noise = None
+            estimate.noise = estimate.resolution = None
             return
         for line in (estimate.by_rate, estimate.by_curve, estimate.by_hours):
             line.cut()
@@ -700,9 +704,25 @@ class Fuel:
 
     # -- the figures ---------------------------------------------------------------------------
 
+    def slope(self, line: Line) -> tuple[float, float] | None:
+        """The level's slope on `line` and its variance, no more precise than the gauge's step
+        allows; None while the gauge has not moved at all (stuck at one reading, or still
+        within its first step: that says nothing of the burn).
+
+        A gauge whose readings scatter across its steps (by half a step or more) tells the
+        level between them by how often it reads each: its scatter is its precision."""
+        slope = line.slope()
+        step = self.estimate.resolution
+        if slope is None or step is None:
+            return None
+        scatter = line.noise()
+        if scatter is not None and scatter >= step / 2:
+            return slope
+        return slope[0], max(slope[1], line.step_variance(step))
+
     def correction(self, line: Line, trust: float) -> float:
         """The level's correction of a rate source (1 while the level has not spoken)."""
-        slope = line.slope()
+        slope = self.slope(line)
         if slope is None:
             return 1.0
         return fused(-slope[0], slope[1], trust)
@@ -751,7 +771,7 @@ class Fuel:
 
     def _by_level(self, usable: float, basis: str) -> Figure | None:
         """Hours at the rate the level itself has fallen per hour run, once that is clear."""
-        slope = self.estimate.by_hours.slope()
+        slope = self.slope(self.estimate.by_hours)
         if slope is None or slope[0] >= 0:
             return None
         rate = -slope[0]

@@ -135,6 +135,18 @@ class Line:
             return None
         return slope, residual / freedom / total_xx
 
+    def step_variance(self, step: float) -> float:
+        """The least variance of the slope from readings that move in steps of `step`: each
+        end of the x range is known to within a step, however many readings lie between (a
+        gauge in whole per cent reads the same for an hour, with no scatter to tell by)."""
+        xx, _, _ = self._centred()
+        total_xx = self.closed_xx + xx
+        if total_xx <= 1e-9:
+            return math.inf
+        # Readings spread evenly over a span: xx = n·span²/12; the slope's deviation is
+        # step/(√6·span) (each end uniform within a step).
+        return step * step * (self.closed_n + self.n) / (72 * total_xx)
+
     def noise(self) -> float | None:
         """The scatter of y about the line (one standard deviation)."""
         xx, xy, yy = self._centred()
@@ -210,6 +222,8 @@ class FuelEstimate:
     level: float | None = None
     # The gauge's scatter (L), once measured.
     noise: float | None = None
+    # The gauge's step (L): the least change between two readings, once it has moved.
+    resolution: float | None = None
     # A refill under way: [start, litres before, highest reading, when last higher].
     filling: list[float] | None = None
     # The still tank: [since, mean level, weight] learnt while every engine stands still.
@@ -252,6 +266,7 @@ class FuelEstimate:
             "level_time": self.level_time,
             "level": self.level,
             "noise": self.noise,
+            "resolution": self.resolution,
             "filling": None if self.filling is None else list(self.filling),
             "still": None if self.still is None else list(self.still),
             "held": [list(h) for h in self.held],
@@ -311,6 +326,7 @@ class FuelEstimate:
             level_time=number("level_time"),
             level=number("level"),
             noise=number("noise"),
+            resolution=number("resolution"),
             filling=numbers("filling", 4),
             still=numbers("still", 3),
             held=[batch(h) for h in data.get("held") or ()],
