@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import aiomqtt
+import pytest
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
@@ -151,3 +152,39 @@ async def test_a_whole_per_cent_gauge_that_has_not_moved_yet_leaves_the_fuel_hou
     state = mqtt_hass.states.get("sensor.kall_fuel_runtime")
     assert state is not None
     assert abs(float(state.state) / truth - 1) <= 0.10, (state.state, truth, state.attributes)
+
+
+async def test_the_fuel_runtime_at_changeover_is_not_the_warm_up_idle_burn(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """The set warms up for three minutes at 2.5 L/h, then takes the site's 28 kW at 10.5
+    L/h: from that reading on the hours are 400 L at 10.5 L/h, not at the idle burn."""
+    await start_site(mqtt_hass, field, site_entry())
+    start = dt_util.utcnow().timestamp() - 190
+    for step in range(19):
+        loaded = step == 18
+        ts = start + step * 10
+        await field.publish("sot/kall/grid/main", json.dumps({"present": False, "ts": ts}))
+        await field.publish(
+            "sot/kall/generator/main",
+            json.dumps(
+                {
+                    "state": "running" if loaded else "warming_up",
+                    "on_load": loaded,
+                    "power": 28.0 if loaded else 0.0,
+                    "fuel_rate": 10.5 if loaded else 2.5,
+                    "ts": ts,
+                }
+            ),
+        )
+        await field.publish("sot/kall/tank/main", json.dumps({"volume": 500.0, "ts": ts}))
+    await wait_for_state(mqtt_hass, "binary_sensor.kall_generator_on_load", "on")
+
+    def loaded() -> bool:
+        state = mqtt_hass.states.get("sensor.kall_fuel_runtime")
+        return state is not None and state.attributes.get("assumed_load_kw") == 28.0
+
+    await wait_for(mqtt_hass, loaded, "the fuel runtime at the load taken")
+    state = mqtt_hass.states.get("sensor.kall_fuel_runtime")
+    assert state is not None
+    assert float(state.state) == pytest.approx(400 / 10.5, rel=0.05), state.attributes

@@ -744,7 +744,13 @@ class Fuel:
                 continue
             loads.append(self.load(generator, now))
             run = self.site.runs.get(generator.id)
-            assumed = None if run is None else self.assumed_rate(generator, run, rate)
+            # The reading it takes load with: its smoothing starts afresh from it (`integrate`,
+            # at the next reading), and must not show the warm-up's idle burn meanwhile.
+            loaded = self.estimate.loaded.get(generator.id, False)
+            taking_load = not loaded and self.site.power.on_load(generator, now)
+            assumed = (
+                None if run is None or taking_load else self.assumed_rate(generator, run, rate)
+            )
             # Its first reading, before there is anything to smooth: the rate as it is.
             smoothed += rate if assumed is None else assumed[0]
             hour = hour or (assumed is not None and assumed[1])
