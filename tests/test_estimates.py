@@ -849,6 +849,31 @@ def test_gauge_noise_alone_raises_no_drain() -> None:
     assert types(standing(site, range(0, 360), 600.0)) == []
 
 
+def test_a_whole_per_cent_gauge_tells_a_drain_from_one_step() -> None:
+    """A quiet gauge in whole per cent of 1000 L, read every 5 s, the set standing still: one
+    step down (10 L) is what the gauge cannot tell from no change; three (30 L) are a drain."""
+
+    def whole(site: Site, seconds: range, level: float) -> list[SiteEvent]:
+        events: list[SiteEvent] = []
+        for second in seconds:
+            now = T0 + timedelta(seconds=second * 5)
+            readings = [Reading("tank", "main", "level", level, now)]
+            if second % 12 == 0:
+                readings += [
+                    Reading("grid", "main", "present", True, now),
+                    Reading("generator", "main", "state", "stopped", now),
+                ]
+            events += site.apply(readings, now)
+        return events
+
+    site = Site(Settings(tank_capacity=1000.0, tank_reserve=10.0))
+    assert whole(site, range(0, 120), 50.0) == []
+    assert whole(site, range(120, 240), 49.0) == []
+    drained = whole(site, range(240, 260), 46.0)
+    assert types(drained) == [EventType.FUEL_DRAIN]
+    assert drained[0].data["litres_lost"] > 15
+
+
 def test_a_delivery_while_standing_still_is_a_refill() -> None:
     site = Site(Settings(tank_capacity=1000.0, tank_reserve=10.0))
     standing(site, range(0, 20), 300.0)

@@ -188,3 +188,37 @@ async def test_the_fuel_runtime_at_changeover_is_not_the_warm_up_idle_burn(
     state = mqtt_hass.states.get("sensor.kall_fuel_runtime")
     assert state is not None
     assert float(state.state) == pytest.approx(400 / 10.5, rel=0.05), state.attributes
+
+
+async def test_a_whole_per_cent_gauge_ticking_down_once_is_no_drain(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """The controller's gauge in whole per cent of 1000 L, read every 5 s, on a tank standing
+    still: the level ticks from 50 to 49 % (the diesel cooling overnight, or a level sitting
+    on the step). One step of the gauge is what it cannot tell from no change: no fuel_drain."""
+    await start_site(mqtt_hass, field, site_entry())
+    start = dt_util.utcnow().timestamp() - 13 * 60
+    for step in range(13 * 12):
+        ts = start + step * 5
+        if step % 12 == 0:
+            await field.publish("sot/kall/grid/main", json.dumps({"present": True, "ts": ts}))
+            await field.publish(
+                "sot/kall/generator/main", json.dumps({"state": "stopped", "ts": ts})
+            )
+        level = 50 if step < 10 * 12 else 49
+        await field.publish("sot/kall/tank/main", json.dumps({"level": level, "ts": ts}))
+    await wait_for_state(mqtt_hass, "sensor.kall_tank_level", "49.0")
+    coordinator = mqtt_hass.config_entries.async_entries(DOMAIN)[0].runtime_data
+    await wait_for(
+        mqtt_hass,
+        lambda: coordinator.site.fuel.estimate.level_time == start + (13 * 12 - 1) * 5,
+        "the last level taken in",
+    )
+    await mqtt_hass.async_block_till_done()
+    alarms = mqtt_hass.states.get("event.kall_alarms")
+    assert alarms is not None
+    assert alarms.attributes.get("event_type") != "fuel_drain", alarms.attributes
+    runtime = mqtt_hass.states.get("sensor.kall_fuel_runtime")
+    assert runtime is not None
+    assert runtime.attributes["draining"] is False
+    assert runtime.attributes["last_drain"] is None

@@ -27,6 +27,7 @@ from .fuel_estimate import (
     DRAIN_SIGMAS,
     DRAIN_WINDOW,
     FORGET_HOURS,
+    GAUGE_STEPS,
     LEVEL_ONLY_PRECISION,
     LEVEL_SMOOTHING,
     LOG_LENGTH,
@@ -204,6 +205,21 @@ class Fuel:
         capacity = sum(self.capacity(t) for t in self.site.of_kind(Kind.TANK))
         return DEFAULT_NOISE * (capacity or self.site.settings.tank_capacity)
 
+    def gauge_step(self) -> float | None:
+        """The tanks' gauges' step (L): the coarsest of their last decimal places, a whole
+        per cent of 1000 L being 10 L; None before any has been read."""
+        steps = [
+            10.0**-places * (1.0 if "volume" in tank.values else self.capacity(tank) / 100)
+            for tank in self.site.of_kind(Kind.TANK)
+            if (places := self.estimate.decimals.get(tank.id)) is not None
+        ]
+        return max(steps, default=None)
+
+    def gauge_steps(self) -> float:
+        """What the gauge's step can make of no change at all (L): GAUGE_STEPS of its steps."""
+        step = self.gauge_step()
+        return 0.0 if step is None else GAUGE_STEPS * step
+
     # -- the generators' burn ------------------------------------------------------------------
 
     def rate(self, generator: Component, now: datetime) -> float | None:
@@ -379,6 +395,12 @@ class Fuel:
         if litres is None:
             return
         previous_time, estimate.level_time = estimate.level_time, time
+        for tank in tanks:
+            sample = tank.values.get("volume") or tank.values.get("level")
+            if sample is not None and isinstance(sample.value, int | float):
+                places = _decimals(float(sample.value))
+                if places > estimate.decimals.get(tank.id, -1):
+                    estimate.decimals[tank.id] = places
         scale = self._scale()
         rescaled = estimate.scale is not None and scale != estimate.scale
         estimate.scale = scale
@@ -401,15 +423,13 @@ class Fuel:
         else:
             fade = math.exp(-(time - previous_time) / LEVEL_SMOOTHING)
             estimate.level = litres + (estimate.level - litres) * fade
-        if estimate.recent:
-            change = abs(litres - estimate.recent[-1][1])
-            if change > 1e-6 and (estimate.resolution is None or change < estimate.resolution):
-                estimate.resolution = change
+        if estimate.recent and abs(litres - estimate.recent[-1][1]) > 1e-6:
+            estimate.moved = True
         self._window(time, litres)
         if estimate.filling is not None:
             self._follow_refill(time, litres, now, events)
             return
-        threshold = max(REFILL_MIN, REFILL_SIGMAS * self.gauge_noise())
+        threshold = max(REFILL_MIN, REFILL_SIGMAS * self.gauge_noise(), self.gauge_steps())
         # Unheard for longer than a reading may take to come again (the staleness timeout, or
         # a polled gauge's own time): not known to have held.
         gap = max(
@@ -490,7 +510,7 @@ class Fuel:
         if rescaled:
             estimate.recent = []
             estimate.by_rate, estimate.by_curve, estimate.by_hours = Line(), Line(), Line()
-            estimate.noise = estimate.resolution = None
+            estimate.noise, estimate.moved = None, False
             return
         for line in (estimate.by_rate, estimate.by_curve, estimate.by_hours):
             line.cut()
@@ -624,7 +644,7 @@ class Fuel:
         mean = sum(window) / len(window)
         spread = self.gauge_noise() * math.sqrt(1 / len(window) + 1 / weight)
         lost = reference - mean
-        if lost > max(DRAIN_MIN, DRAIN_SIGMAS * spread):
+        if lost > max(DRAIN_MIN, DRAIN_SIGMAS * spread, self.gauge_steps()):
             estimate.draining = [estimate.recent[0][0], reference, lost, time]
             events.append(
                 SiteEvent(
@@ -712,8 +732,8 @@ class Fuel:
         A gauge whose readings scatter across its steps (by half a step or more) tells the
         level between them by how often it reads each: its scatter is its precision."""
         slope = line.slope()
-        step = self.estimate.resolution
-        if slope is None or step is None:
+        step = self.gauge_step()
+        if slope is None or step is None or not self.estimate.moved:
             return None
         scatter = line.noise()
         if scatter is not None and scatter >= step / 2:
@@ -905,3 +925,12 @@ class Fuel:
 
 # The line's scatter is taken as the gauge's noise once it rests on this many readings.
 LINE_NOISE_POINTS: Final = 60
+
+
+def _decimals(value: float) -> int:
+    """How many decimal places a reading shows (up to four): a gauge in whole per cent, 0."""
+    for places in range(4):
+        scaled = value * 10**places
+        if abs(scaled - round(scaled)) < 1e-6:
+            return places
+    return 4

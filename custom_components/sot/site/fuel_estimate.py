@@ -55,6 +55,11 @@ DRAIN_SIGMAS: Final = 4.0
 DRAIN_MIN: Final = 5.0
 DRAIN_REFERENCE: Final = 7200.0
 DRAIN_SETTLE: Final = 300.0
+# A level that moves by no more than this many of the gauge's steps (its least change between
+# two readings) is not a refill or a drain: a level sitting on a step reads the one or the
+# other, and a tank cooling by a few litres overnight may tick down a step (a whole-per-cent
+# gauge on 1000 L steps by 10 L).
+GAUGE_STEPS: Final = 1.5
 # Readings leave the drain window into the still tank's level only once they are this old
 # (DRAIN_HOLD to twice it, held in two batches): the minutes of a slow drain before it is raised
 # are not learnt as the level the tank held.
@@ -222,8 +227,10 @@ class FuelEstimate:
     level: float | None = None
     # The gauge's scatter (L), once measured.
     noise: float | None = None
-    # The gauge's step (L): the least change between two readings, once it has moved.
-    resolution: float | None = None
+    # Whether the litres read have changed at all since the level's evidence began, and per
+    # tank the most decimal places its readings have shown (in its unit, % or L): its step.
+    moved: bool = False
+    decimals: dict[str, int] = field(default_factory=dict)
     # A refill under way: [start, litres before, highest reading, when last higher].
     filling: list[float] | None = None
     # The still tank: [since, mean level, weight] learnt while every engine stands still.
@@ -266,7 +273,8 @@ class FuelEstimate:
             "level_time": self.level_time,
             "level": self.level,
             "noise": self.noise,
-            "resolution": self.resolution,
+            "moved": self.moved,
+            "decimals": dict(self.decimals),
             "filling": None if self.filling is None else list(self.filling),
             "still": None if self.still is None else list(self.still),
             "held": [list(h) for h in self.held],
@@ -326,7 +334,8 @@ class FuelEstimate:
             level_time=number("level_time"),
             level=number("level"),
             noise=number("noise"),
-            resolution=number("resolution"),
+            moved=bool(data.get("moved", False)),
+            decimals={str(t): int(d) for t, d in dict(data.get("decimals") or {}).items()},
             filling=numbers("filling", 4),
             still=numbers("still", 3),
             held=[batch(h) for h in data.get("held") or ()],
