@@ -20,7 +20,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
 from custom_components.sot.mqtt.topics import parse_message
-from custom_components.sot.sensor import _fuel_runtime, _fuel_runtime_attributes
+from custom_components.sot.sensor import (
+    _fuel_runtime,
+    _fuel_runtime_attributes,
+    _outage_attributes,
+)
 from custom_components.sot.site.freezers import Countdown
 from custom_components.sot.site.fuel_estimate import FuelEstimate, Line, fused
 from custom_components.sot.site.model import EventType, Settings, Site, SiteEvent
@@ -554,6 +558,23 @@ def test_a_rate_20_percent_low_is_corrected_by_the_level() -> None:
     assert figure.correction == pytest.approx(1.25, rel=0.05)
     assert figure.hours == pytest.approx((litres - 100) / 12.5, rel=0.05)
     assert (figure.basis, figure.source) == ("present", "controller")
+
+
+@pytest.mark.parametrize("reported", [10.0, 15.0])
+def test_the_outage_logs_the_fuel_the_tank_lost_not_the_biased_rate(reported: float) -> None:
+    """Three hours on the set at 12.5 L/h, its controller reading 20 % low (or high), a gauge
+    of 0.3 % noise read every minute: the litres the outage log, the grid_restored event and
+    the dashboard give (what diesel is ordered by) are what the tank lost, as the corrected
+    fuel hours assume, within 5 % (not 20 % off)."""
+    site = outage_site()
+    run_on(site, range(0, 181), 800.0, rate=12.5, reported=reported, noise=0.3)
+    events = feed(site, 181, "grid", "main", present=True)
+    burned = 12.5 * 3
+    restored = [e for e in events if e.type is EventType.GRID_RESTORED]
+    assert restored[0].data["fuel_used"] == pytest.approx(burned, rel=0.05)
+    last = _outage_attributes(site, at(181))["last_outage"]
+    assert last["fuel_used"] == pytest.approx(burned, rel=0.05)
+    assert site.outages.log[-1].fuel_used == pytest.approx(burned, rel=0.05)
 
 
 def test_a_level_only_site_gets_a_figure_once_the_slope_is_clear() -> None:

@@ -747,6 +747,15 @@ class Fuel:
             return 1.0
         return fused(-slope[0], slope[1], trust)
 
+    def rate_correction(self, now: datetime) -> float:
+        """The level's correction of the generators' rates as it stands: what the litres the
+        rates say were burned are multiplied by to give what the tanks lost."""
+        measured = all(
+            self.site.number(generator, "fuel_rate", now) is not None
+            for generator in self.site.generators()
+        )
+        return self.correction(self.estimate.by_rate, RATE_TRUST if measured else CURVE_TRUST)
+
     def present(self, now: datetime) -> Figure | None:
         """Hours at the present load; None when no generator runs or an input is not live."""
         usable = self.smoothed_usable(now)

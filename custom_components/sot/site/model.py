@@ -520,7 +520,7 @@ class Site:
             )
         elif present is True and self.outages.current is not None:
             end = self.power.grid_change_time(now)
-            outage = self.outages.end(end)
+            outage = self.outages.end(end, self.fuel.rate_correction(now))
             assert outage is not None  # there was a present outage to end
             self.coldchain.restored(end, self)
             minutes = (end - outage.start).total_seconds() / 60

@@ -18,6 +18,8 @@ class Outage:
     start: datetime
     end: datetime | None = None
     generator_seconds: float = 0.0
+    # Litres: the generators' rates integrated while the outage lasts; once it has ended, that
+    # times the level's correction of the rates when the grid came back (what the tanks lost).
     fuel_used: float = 0.0
     # Fuel delivered during the outage: (when the refill began, litres).
     refills: list[tuple[datetime, float]] = field(default_factory=list)
@@ -66,11 +68,13 @@ class Outages:
         if self.current is not None:
             self.current.refills.append((time, litres))
 
-    def end(self, end: datetime) -> Outage | None:
-        """The grid is back: log the outage that ended."""
+    def end(self, end: datetime, correction: float = 1.0) -> Outage | None:
+        """The grid is back: log the outage that ended, its fuel by the rates times the
+        level's `correction` of them."""
         outage, self.current = self.current, None
         if outage is not None:
             outage.end = end
+            outage.fuel_used *= correction
             self.log = [*self.log, outage][-OUTAGE_LOG_LENGTH:]
         return outage
 
