@@ -379,6 +379,40 @@ async def test_csv_download_with_a_login_or_the_signed_link(
     assert signed_all.status == 200
 
 
+async def test_a_freezer_that_stayed_cold_has_no_back_below_warning_time(
+    mqtt_hass: HomeAssistant,
+    field: aiomqtt.Client,
+    freezer: FrozenDateTimeFactory,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """Freezer f2 held −20 °C through the storm that took f1 to −11 °C: its line leaves
+    `back_below_warning_at` empty (in the sensor, the action and the CSV), as an inspector
+    would read a time there as the freezer having been above its warning limit."""
+    entry = site_entry()
+    await start_site(mqtt_hass, field, entry, freezer)
+    await field.publish("sot/kall/freezer/f2/temperature", "-20.0")
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_f2_temperature", "-20.0")
+    began = await storm(mqtt_hass, freezer, field)
+    record = entry.runtime_data.site.coldchain.records[0]
+    assert record.closed is not None
+
+    lines = {f["freezer_id"]: f for f in mqtt_hass.states.get(RECORD).attributes["freezers"]}  # type: ignore[union-attr]
+    # f1 was above −15 °C until it cooled to −15 °C, 4 steps after the grid came back.
+    assert lines["f1"]["back_below_warning_at"] == (began + 35 * STEP).isoformat()
+    assert lines["f2"]["highest_temperature"] == -20.0
+    assert lines["f2"]["back_below_warning_at"] is None
+    (outage,) = (await cold_chain_record(mqtt_hass, entry))["outages"]
+    returned = {f["freezer_id"]: f for f in outage["freezers"]}
+    assert returned["f2"]["back_below_warning_at"] is None
+    assert returned["f1"]["back_below_warning_at"] is not None
+
+    client = await hass_client()
+    body = await (await client.get(f"/api/sot/{entry.entry_id}/coldchain.csv")).text()
+    rows = {r["freezer_id"]: r for r in csv.DictReader(body.removeprefix("\ufeff").splitlines())}
+    assert rows["f2"]["back_below_warning_at"] == ""
+    assert rows["f1"]["back_below_warning_at"] != ""
+
+
 async def test_csv_for_a_spreadsheet_in_sweden(
     mqtt_hass: HomeAssistant,
     field: aiomqtt.Client,

@@ -99,6 +99,13 @@ class FreezerRecord:
         if self.highest is None or value > self.highest:
             self.highest, self.highest_at = value, time
 
+    @property
+    def back_below_warning_at(self) -> datetime | None:
+        """When it was back at or below its warning limit; None if it never went above it
+        (`recovered_at` then only says it needs no waiting for)."""
+        above = self.highest is not None and self.highest > self.warning
+        return self.recovered_at if above else None
+
     def as_dict(self) -> dict[str, Any]:
         """Storage form."""
         return {
@@ -225,7 +232,7 @@ def freezer_summary(
         "temperature_at_restore": (
             None if freezer.at_restore is None else round(freezer.at_restore, 1)
         ),
-        "back_below_warning_at": iso(freezer.recovered_at),
+        "back_below_warning_at": iso(freezer.back_below_warning_at),
         "minutes_without_data": _unmeasured(record, freezer, now, live),
     }
 
@@ -459,7 +466,7 @@ def records_csv(
                     figure(line["minutes_above_critical"]),
                     freezer.door_openings,
                     figure(line["temperature_at_restore"]),
-                    _local(freezer.recovered_at, zone),
+                    _local(freezer.back_below_warning_at, zone),
                     figure(line["minutes_without_data"]),
                 ]
             )
