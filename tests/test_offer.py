@@ -120,6 +120,30 @@ async def test_services_and_fuel_for_sale_entities(
     assert coordinator.rejected == {}
 
 
+async def test_a_cold_room_nothing_heats_is_a_closed_warm_room(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """Two warm rooms with thermometers and no heater declared, in a storm. While one is warm
+    the warm room is limited (there is somewhere warm to go); both at 12 °C and nothing to
+    warm them, it is closed, as for a heater that is off: a villager must not drive out to
+    a cold room on the word limited."""
+    await start_site(mqtt_hass, field, site_entry())
+    for room, name in (("school", "Skolan"), ("hall", "Bygdegården")):
+        meta = {"name": name, "provides": "warm_room"}
+        await field.publish(f"sot/kall/room/{room}/meta", json.dumps(meta), qos=1)
+    await field.publish("sot/kall/grid/main/present", "OFF")
+    await field.publish("sot/kall/room/school/temperature", "20.0")
+    await field.publish("sot/kall/room/hall/temperature", "19.0")
+    await wait_for_state(mqtt_hass, "sensor.kall_warm_room", "open")
+    await field.publish("sot/kall/room/hall/temperature", "12.0")
+    await wait_for_state(mqtt_hass, "sensor.kall_warm_room", "limited")
+    await field.publish("sot/kall/room/school/temperature", "12.0")
+    await wait_for_state(mqtt_hass, "sensor.kall_warm_room", "closed")
+    found = attributes(mqtt_hass, "sensor.kall_warm_room")
+    assert found["reasons"] == ["room_cold", "room_cold"]
+    assert found["reason"] == "Bygdegården only 12 °C, Skolan only 12 °C"
+
+
 async def test_bad_input_for_the_new_kinds_is_refused_and_counted(
     mqtt_hass: HomeAssistant, field: aiomqtt.Client
 ) -> None:

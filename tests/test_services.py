@@ -451,12 +451,30 @@ def test_warm_room_without_a_thermometer_or_without_a_heater() -> None:
     found = service(site, "warm_room", at(10))
     assert found is not None
     assert (found.status, reasons(found)) == (LIMITED, [("no_data", "warm")])
-    # Rooms only: cold is limited (nothing to warm it is known), silent is unknown.
+    # Rooms only: cold is closed (nothing is known to warm it), silent is unknown.
     site = on_grid()
     meta(site, "room", "warm", provides="warm_room")
     feed(site, 0, "room", "warm", temperature=10.0)
-    assert status(site, "warm_room") is LIMITED
+    assert status(site, "warm_room") is CLOSED
     assert status(site, "warm_room", 10) is None
+
+
+def test_a_warm_room_while_another_is_cold_and_the_heater_off_is_limited() -> None:
+    """Skolan at 20 °C, Bygdegården at 11 °C, the heater off: there is a warm room to go to,
+    so the service is limited, not closed; with both cold it is closed."""
+    site = on_grid()
+    meta(site, "load", "heater", provides="warm_room")
+    meta(site, "room", "school", name="Skolan", provides="warm_room")
+    meta(site, "room", "hall", name="Bygdegården", provides="warm_room")
+    feed(site, 0, "load", "heater", state=False)
+    feed(site, 0, "room", "school", temperature=20.0)
+    feed(site, 0, "room", "hall", temperature=11.0)
+    found = service(site, "warm_room", at(0))
+    assert found is not None
+    assert found.status is LIMITED
+    assert reasons(found) == [("off", "heater"), ("room_cold", "hall")]
+    feed(site, 1, "room", "school", temperature=15.0)
+    assert status(site, "warm_room", 1) is CLOSED
 
 
 def test_a_warm_room_whose_thermometer_is_silent_limits_the_service() -> None:

@@ -14,8 +14,9 @@ Pure rules over the site model; nothing here keeps state. Which components provi
   the network, a till's load).
 - **warm_room**: the heaters and the rooms providing it (a site's other rooms, the store the
   freezers stand in, are not the warm room): a room warm enough (its `minimum`, 18 °C) is open
-  whatever the heater does; colder is limited while a heater runs, closed when none does; a
-  room whose thermometer is silent limits the service.
+  whatever the heater does; colder is limited while a heater runs or another room is warm,
+  closed when no heater runs (or none is declared); a room whose thermometer is silent limits
+  the service.
 - **communications**: the routers and modems providing it; a weak mobile signal limits it.
 
 A provider is up when it says so: a load when its relay is on and the site has power, a network
@@ -324,11 +325,13 @@ def warm_room(site: Site, now: datetime) -> Service | None:
         # A room known warm is open; another whose thermometer is silent may not be.
         return Service("warm_room", Status.LIMITED if silent else Status.OPEN, tuple(silent))
     if cold:
-        if heat is None:
-            return Service("warm_room", Status.LIMITED, tuple(cold))
-        status, reasons = heat
-        status = Status.CLOSED if status is Status.CLOSED else Status.LIMITED
-        return Service("warm_room", status, reasons + tuple(cold))
+        # Colder than its minimum and nothing warming it (no heater on, or none declared): not
+        # a warm room, unless another room is known warm.
+        status, reasons = (Status.CLOSED, ()) if heat is None else heat
+        warming = status is not Status.CLOSED or measured > len(cold)
+        return Service(
+            "warm_room", Status.LIMITED if warming else Status.CLOSED, reasons + tuple(cold)
+        )
     if heat is None:
         return Service("warm_room", None, tuple(silent))
     status, reasons = heat
