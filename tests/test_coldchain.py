@@ -414,3 +414,28 @@ def test_an_outage_saved_before_there_was_a_record_ends_without_one() -> None:
     feed(restored, 2, "grid", "main", present=True)
     assert restored.outages.current is None
     assert restored.coldchain.records == []
+
+
+def test_a_freezer_back_below_its_limit_before_the_grid_returned_says_when() -> None:
+    """Warmed past −15 °C while shed, then cooled again on the generator an hour before the grid
+    came back: back below its limit when it crossed it (interpolated between readings as the
+    minutes above are), not when the grid returned."""
+    site = Site()
+    feed(site, 0, "grid", "main", present=True)
+    feed(site, 0, "freezer", "f1", temperature=-16.0)
+    feed(site, 1, "grid", "main", present=False)
+    for minute in range(2, 121):
+        # Up 0.1 °C/min to −14 °C at minute 20, then down 0.2 °C/min on the generator.
+        temperature = -16.0 + 0.1 * minute if minute <= 20 else -14.0 - 0.2 * (minute - 20)
+        feed(site, minute, "freezer", "f1", temperature=round(max(temperature, -20.0), 2))
+        feed(site, minute, "grid", "main", present=False)
+    feed(site, 121, "grid", "main", present=True)
+    feed(site, 122, "freezer", "f1", temperature=-20.0)
+    (record,) = site.coldchain.records
+    line = record.summary()["freezers"][0]
+    # Above −15 °C from minute 10 to minute 25.
+    assert line["minutes_above_warning"] == pytest.approx(15.0, abs=0.06)
+    assert line["back_below_warning_at"] == at(25).isoformat()
+    # Saved and read back mid-record, the crossing is kept.
+    entry = FreezerRecord.from_dict(json.loads(json.dumps(record.freezers["f1"].as_dict())))
+    assert entry.back_below_warning_at == at(25)

@@ -85,6 +85,9 @@ class FreezerRecord:
     last_value: float | None = None
     at_restore: float | None = None
     recovered_at: datetime | None = None
+    # The first reading at or below the warning limit after readings above it (None while
+    # above, or if it never was): when it was back below, also before the grid returned.
+    fell_below_at: datetime | None = None
 
     def add(self, time: datetime, value: float, live_before: bool) -> None:
         """Take in a temperature measured at `time`; integrate since the last point if live."""
@@ -95,6 +98,10 @@ class FreezerRecord:
             self.above_warning += span * _share_above(before, value, self.warning)
             self.above_critical += span * _share_above(before, value, self.critical)
         if self.last_time is None or time >= self.last_time:
+            if value > self.warning:
+                self.fell_below_at = None
+            elif before is not None and before > self.warning:
+                self.fell_below_at = time
             self.last_time, self.last_value = time, value
         if self.highest is None or value > self.highest:
             self.highest, self.highest_at = value, time
@@ -104,7 +111,10 @@ class FreezerRecord:
         """When it was back at or below its warning limit; None if it never went above it
         (`recovered_at` then only says it needs no waiting for)."""
         above = self.highest is not None and self.highest > self.warning
-        return self.recovered_at if above else None
+        if not above:
+            return None
+        # Back below before the grid returned (the generator cooled it): that reading's time.
+        return self.fell_below_at or self.recovered_at
 
     def as_dict(self) -> dict[str, Any]:
         """Storage form."""
@@ -124,6 +134,7 @@ class FreezerRecord:
             "last_value": self.last_value,
             "at_restore": self.at_restore,
             "recovered_at": iso(self.recovered_at),
+            "fell_below_at": iso(self.fell_below_at),
         }
 
     @classmethod
@@ -146,6 +157,7 @@ class FreezerRecord:
             last_value=_optional_float(data.get("last_value")),
             at_restore=_optional_float(data.get("at_restore")),
             recovered_at=optional_time(data.get("recovered_at")),
+            fell_below_at=optional_time(data.get("fell_below_at")),
         )
 
 
