@@ -28,13 +28,18 @@ def _mosquitto_binary() -> str:
 
 
 @contextmanager
-def mosquitto(port: int | None = None) -> Iterator[int]:
-    """Run a broker listening on 127.0.0.1 only; yield its port; stop it afterwards."""
+def mosquitto(port: int | None = None, persistence: Path | None = None) -> Iterator[int]:
+    """Run a broker listening on 127.0.0.1 only; yield its port; stop it (SIGTERM) afterwards.
+
+    With `persistence`, it keeps its retained messages there across a restart, as Debian's
+    and the Home Assistant add-on's brokers do.
+    """
     port = port or free_port()
+    kept = "false" if persistence is None else f"true\npersistence_location {persistence}/"
     with tempfile.TemporaryDirectory(prefix="sot-mosquitto-") as tmp:
         conf = Path(tmp) / "mosquitto.conf"
         conf.write_text(
-            f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence {kept}\n"
             "log_dest stderr\nlog_type error\nlog_type warning\n"
         )
         proc = subprocess.Popen(

@@ -560,7 +560,8 @@ async def test_node_alarm_names_the_node(mqtt_hass: HomeAssistant, field: aiomqt
         state = mqtt_hass.states.get("event.kall_alarms")
         return state is not None and state.attributes.get("event_type") == "node_offline"
 
-    await wait_for(mqtt_hass, fired, "a node_offline event")
+    # Raised once the will has stood for 10 s with Home Assistant connected (docs/integration.md).
+    await wait_for(mqtt_hass, fired, "a node_offline event", 20)
     attributes = mqtt_hass.states.get("event.kall_alarms").attributes  # type: ignore[union-attr]
     assert (attributes["component_id"], attributes["component_name"]) == ("freezers", "freezers")
     # A node's birth is also MQTT discovery's cue; for a site already set up it must not

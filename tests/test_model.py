@@ -422,6 +422,67 @@ def test_node_offline_makes_components_unavailable_and_raises_an_alarm() -> None
     assert site.available(freezer, at(2))
 
 
+def test_a_will_over_mqtt_is_raised_after_the_hold_unless_the_broker_went() -> None:
+    """A will that came over MQTT: the components go at once, the alarm after 10 s with the
+    link up (at the will's time). One followed by the link going (a broker restart) and the
+    node back: nothing raised either way. Still away once the link is back: raised 10 s on."""
+    site = Site()
+    site.set_meta(Meta("freezer", "f1", node="freezers"))
+    site.set_node(NodeStatus("freezers", True, at(0)))
+    feed(site, 0, "freezer", "f1", temperature=-18.0)
+    freezer = site.component("freezer", "f1")
+    assert freezer is not None
+    will = at(1)
+    assert site.set_node(NodeStatus("freezers", False, will), held=True) == []
+    assert not site.available(freezer, will)
+    assert site.node_hold_ends() == will + timedelta(seconds=10)
+    assert site.tick(will + timedelta(seconds=9)) == []
+    [raised] = site.tick(will + timedelta(seconds=10))
+    assert (raised.type, raised.component_id, raised.time) == (
+        EventType.NODE_OFFLINE,
+        "freezers",
+        will,
+    )
+    assert types(site.set_node(NodeStatus("freezers", True, at(2)), held=True)) == [
+        EventType.NODE_ONLINE
+    ]
+
+    site.set_node(NodeStatus("freezers", False, at(3)), held=True)
+    site.set_link("mqtt", False, at(3) + timedelta(seconds=1))
+    assert site.node_hold_ends() is None
+    assert site.tick(at(4)) == []
+    site.set_link("mqtt", True, at(4))
+    assert site.set_node(NodeStatus("freezers", True, at(4)), held=True) == []
+    assert site.tick(at(5)) == []
+
+    site.set_node(NodeStatus("freezers", False, at(6)), held=True)
+    site.set_link("mqtt", False, at(6))
+    back = at(7)
+    site.set_link("mqtt", True, back)
+    assert site.tick(back + timedelta(seconds=9)) == []
+    assert types(site.tick(back + timedelta(seconds=10))) == [EventType.NODE_OFFLINE]
+    assert site.tick(at(8)) == []
+
+
+def test_a_held_will_survives_a_restart_and_is_raised_once() -> None:
+    site = Site()
+    site.set_node(NodeStatus("gw", True, at(0)))
+    site.set_node(NodeStatus("gw", False, at(1)), held=True)
+    restarted = Site()
+    restarted.restore(site.snapshot())
+    # Its retained will, again at the start: held from then.
+    assert restarted.set_node(NodeStatus("gw", False, at(2)), held=True) == []
+    [raised] = restarted.tick(at(2) + timedelta(seconds=10))
+    assert (raised.type, raised.time) == (EventType.NODE_OFFLINE, at(1))
+    again = Site()
+    again.restore(restarted.snapshot())
+    assert again.set_node(NodeStatus("gw", False, at(3)), held=True) == []
+    assert again.tick(at(4)) == []
+    assert types(again.set_node(NodeStatus("gw", True, at(5)), held=True)) == [
+        EventType.NODE_ONLINE
+    ]
+
+
 def test_a_polled_device_back_online_takes_back_what_its_silence_meant() -> None:
     """A silent grid meter means no grid; once it answers again, even with "no reading"
     only, that meaning is gone: the grid is unknown, not lost."""

@@ -295,6 +295,8 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         self._told_at: dict[tuple[str, str] | None, float] = {}
         self._held: set[tuple[str, str] | None] = set()
         self._held_timer: asyncio.TimerHandle | None = None
+        # Raises a node's held will when its hold is over (Site.NODE_HOLD), not at a tick.
+        self._node_timer: CALLBACK_TYPE | None = None
         # Switch commands waiting for their relay's echo, and the last one sent to each load
         # over MQTT, for its switch to show: kept across a reload.
         self.carried = carried(hass, entry.entry_id)
@@ -405,6 +407,9 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         """Stop listening and save the site's state."""
         while self._unsubscribe:
             self._unsubscribe.pop()()
+        if self._node_timer is not None:
+            self._node_timer()
+            self._node_timer = None
         self._release_held()
         self.carried.integrated_to = {
             generator_id: run.integrated_to
@@ -476,7 +481,10 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
                 for listener in list(self._structure_listeners):
                     listener()
         if status is not None:
-            events += self.site.set_node(status)
+            # A will that came with the broker going (restarted, updated) is no node's news:
+            # its alarm waits until Home Assistant has stayed connected (`_watch_nodes`).
+            events += self.site.set_node(status, held=True)
+            self._watch_nodes()
         elif parsed.cleared_node is not None:
             node = parsed.cleared_node
             on_node = {c.key for c in self.site.components.values() if c.node == node}
@@ -613,6 +621,23 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         now = self.now()
         self._publish(now, self.site.tick(now), everything=True)
         self._check_watch(now)
+        self._watch_nodes()
+
+    def _watch_nodes(self) -> None:
+        """Move time on when the first held will is due (a node gone: raised then)."""
+        if self._node_timer is not None:
+            self._node_timer()
+            self._node_timer = None
+        ends = self.site.node_hold_ends()
+        if ends is None or not self.listening:
+            return
+        delay = max(self._wall(ends - self.now()).total_seconds(), 0.0)
+        self._node_timer = async_call_later(self.hass, delay, self._nodes_due)
+
+    @callback
+    def _nodes_due(self, now: datetime) -> None:
+        self._node_timer = None
+        self._tick(now)
 
     @callback
     def async_snooze_exercise(self, until: datetime) -> None:
@@ -1275,6 +1300,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             return
         now = self.now()
         self._publish(now, self.site.set_link("mqtt", up, now), everything=True)
+        self._watch_nodes()
 
 
 def site_device_info(coordinator: SiteCoordinator) -> DeviceInfo:

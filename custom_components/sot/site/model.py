@@ -58,6 +58,10 @@ INTEGRATION_STEP: Final = timedelta(seconds=1)
 # by a clock since set back (or restored from one that ran ahead): it is no reason to take the
 # reading for history.
 CLOCK_STEP: Final = timedelta(seconds=60)
+# A node's last will that came over MQTT is raised once it has stood this long while Home
+# Assistant was connected: a broker going down (restarted, updated) publishes every client's
+# will just before Home Assistant's own connection drops, and the nodes are back with it.
+NODE_HOLD: Final = timedelta(seconds=10)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -97,6 +101,12 @@ class Site:
         self._kinds: dict[Kind, tuple[Component, ...]] = {}
         self.links_down: set[str] = set()
         self.nodes: dict[str, bool] = {}
+        # What the node alarms last said of each node (a node first heard: as it was then).
+        self.nodes_told: dict[str, bool] = {}
+        # Nodes whose will came over MQTT and is not raised yet: when it came, and since when
+        # it has stood with the MQTT link up (not saved: after a start it is held again).
+        self.nodes_away: dict[str, datetime] = {}
+        self.nodes_held: dict[str, datetime] = {}
         # (kind, id) -> quantity -> how long its transport may take to bring it again, where
         # that is longer than a timeout may be (a Modbus counter read once a minute).
         self.polled: dict[tuple[str, str], dict[str, timedelta]] = {}
@@ -228,10 +238,16 @@ class Site:
         self.revision += 1
         return refused
 
-    def set_node(self, status: NodeStatus) -> list[SiteEvent]:
-        """Take in a node's birth or last will; return node and follow-on alarms."""
-        previous = self.nodes.get(status.node)
-        self.nodes[status.node] = status.online
+    def set_node(self, status: NodeStatus, held: bool = False) -> list[SiteEvent]:
+        """Take in a node's birth or last will; return node and follow-on alarms.
+
+        Its components follow it at once. With `held` (a will that came over MQTT) its
+        `node_offline` waits for `NODE_HOLD` (`tick`), and is not raised if the node is back
+        first; `node_online` is raised only for a node whose `node_offline` was.
+        """
+        node = status.node
+        previous = self.nodes.get(node)
+        self.nodes[node] = status.online
         self.revision += 1
         if status.online and previous is False:
             # What its silence was taken to mean no longer holds, even before (or without) a
@@ -240,20 +256,49 @@ class Site:
                 if component.node == status.node:
                     self._answered(component, status.time)
         events: list[SiteEvent] = []
-        if previous is not None and previous != status.online:
-            events.append(
-                SiteEvent(
-                    EventType.NODE_ONLINE if status.online else EventType.NODE_OFFLINE,
-                    "node",
-                    status.node,
-                    status.time,
-                )
-            )
+        told = self.nodes_told.get(node, previous)
+        if status.online:
+            self.nodes_away.pop(node, None)
+            self.nodes_held.pop(node, None)
+        if told is None or told == status.online:
+            self.nodes_told[node] = status.online
+        elif held and not status.online:
+            self.nodes_away.setdefault(node, status.time)
+            if "mqtt" not in self.links_down:
+                self.nodes_held.setdefault(node, status.time)
+        else:
+            self.nodes_told[node] = status.online
+            kind = EventType.NODE_ONLINE if status.online else EventType.NODE_OFFLINE
+            events.append(SiteEvent(kind, "node", node, status.time))
         return events + self._evaluate(status.time)
+
+    def node_hold_ends(self) -> datetime | None:
+        """When the first held will is due to be raised (None: none is)."""
+        if not self.nodes_held or "mqtt" in self.links_down:
+            return None
+        return min(self.nodes_held.values()) + NODE_HOLD
+
+    def _raise_held_nodes(self, now: datetime) -> list[SiteEvent]:
+        """The wills that have stood for `NODE_HOLD` with the MQTT link up, as alarms (at
+        the time each came); the others' hold starts now if it has not."""
+        events: list[SiteEvent] = []
+        if not self.nodes_away or "mqtt" in self.links_down:
+            return events
+        for node, away in list(self.nodes_away.items()):
+            if now - self.nodes_held.setdefault(node, now) >= NODE_HOLD:
+                del self.nodes_away[node], self.nodes_held[node]
+                self.nodes_told[node] = False
+                events.append(SiteEvent(EventType.NODE_OFFLINE, "node", node, away))
+        if events:
+            self.revision += 1
+        return events
 
     def forget_node(self, node: str, now: datetime) -> list[SiteEvent]:
         """A node that is gone (its retained status cleared): its last status no longer
         speaks for its components, whose values go stale by their own times."""
+        self.nodes_told.pop(node, None)
+        self.nodes_away.pop(node, None)
+        self.nodes_held.pop(node, None)
         if self.nodes.pop(node, None) is None:
             return []
         self.revision += 1
@@ -263,7 +308,7 @@ class Site:
         """Let time pass: staleness, alarm delays, countdowns."""
         if self.coldchain.advance(now, self):
             self.revision += 1
-        return self._evaluate(now)
+        return self._raise_held_nodes(now) + self._evaluate(now)
 
     def forget(self, kind: str, component_id: str) -> None:
         """Drop a component that is gone for good (it comes back if it reports again)."""
@@ -315,12 +360,16 @@ class Site:
     def set_link(self, link: str, up: bool, now: datetime) -> list[SiteEvent]:
         """Home Assistant's own connection for a link ("mqtt") came or went.
 
-        While it is down nothing can arrive over it, so what arrived before is not live.
+        While it is down nothing can arrive over it, so what arrived before is not live. A
+        node's will that came over MQTT is held again from when it is back up: one that came
+        just before it went down was the broker going, not the node.
         """
         if up:
             self.links_down.discard(link)
         else:
             self.links_down.add(link)
+        if link == "mqtt":
+            self.nodes_held = dict.fromkeys(self.nodes_away, now) if up else {}
         self.revision += 1
         return self._evaluate(now)
 
@@ -573,6 +622,8 @@ class Site:
             "version": SNAPSHOT_VERSION,
             "components": [c.snapshot() for c in self.components.values()],
             "nodes": dict(self.nodes),
+            "nodes_told": dict(self.nodes_told),
+            "nodes_away": {node: iso(away) for node, away in self.nodes_away.items()},
             **self.outages.snapshot(),
             "generators": {gid: run.snapshot() for gid, run in self.runs.items()},
             **self.fuel.snapshot(),
@@ -590,6 +641,13 @@ class Site:
         try:
             components = [Component.from_snapshot(c) for c in data.get("components") or ()]
             nodes = {str(node): bool(up) for node, up in dict(data.get("nodes") or {}).items()}
+            told = dict(data.get("nodes_told") or nodes)
+            nodes_told = {str(node): bool(up) for node, up in told.items()}
+            nodes_away = {
+                str(node): away
+                for node, when in dict(data.get("nodes_away") or {}).items()
+                if (away := optional_time(when)) is not None
+            }
             outages = Outages()
             outages.restore(data)
             runs = {
@@ -619,7 +677,8 @@ class Site:
         self.components = {c.key: c for c in components}
         for each in Kind:
             self._index(each)
-        self.nodes = nodes
+        self.nodes, self.nodes_told, self.nodes_away = nodes, nodes_told, nodes_away
+        self.nodes_held = {}
         self.outages, self.runs, self.fuel, self.freezers = outages, runs, fuel, freezers
         self.coldchain = coldchain
         self.revision += 1
