@@ -402,12 +402,22 @@ class Fuel:
                 if places > estimate.decimals.get(tank.id, -1):
                     estimate.decimals[tank.id] = places
         scale = self._scale()
-        rescaled = estimate.scale is not None and scale != estimate.scale
-        estimate.scale = scale
-        if rescaled:
+        previous_scale, estimate.scale = estimate.scale, scale
+        if previous_scale is not None and scale != previous_scale:
             # A tank's capacity changed (a setting, its meta): the litres taken in before were
             # on another scale; a difference from them is neither a refill nor a drain.
+            draining = estimate.draining
+            if previous_scale and all("volume" not in t.values for t in tanks):
+                estimate.draining = None  # not logged on the old scale: it goes on below
+            else:
+                draining = None  # logged as it stands, and ended
             self._start_afresh(time, litres, rescaled=True)
+            if draining is not None:
+                # A drain under way goes on as the same drain, its litres on the new scale:
+                # the fuel still going is not a second one.
+                start, reference, lost, lower_at = draining
+                ratio = scale / previous_scale
+                estimate.draining = [start, reference * ratio, lost * ratio, lower_at]
             self._window(time, litres)
             return
         running = self.site.power.any_running(now)

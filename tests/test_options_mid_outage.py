@@ -1,0 +1,96 @@
+"""Settings changed through the options form in the middle of a storm: nothing raised twice,
+nothing lost, and the change takes effect as the settings table says (docs/integration.md)."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiomqtt
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
+
+from custom_components.sot.const import EVENT_ALARM
+from custom_components.sot.coordinator import SiteCoordinator
+
+from .helpers import site_entry, start_site, wait_for
+
+
+async def _configure(hass: HomeAssistant, entry: Any, **changes: Any) -> None:
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**entry.options, **changes}
+    )
+    assert result["type"] == "create_entry", result
+    await hass.async_block_till_done()
+
+
+async def _tank(
+    hass: HomeAssistant,
+    field: aiomqtt.Client,
+    freezer: FrozenDateTimeFactory,
+    coordinator: SiteCoordinator,
+    levels: list[float],
+) -> None:
+    """The gauge reads each of `levels` (%), 10 s apart, the set standing still."""
+    for step, level in enumerate(levels):
+        freezer.tick(timedelta(seconds=10))
+        async_fire_time_changed(hass)
+        if step % 6 == 0:
+            await field.publish("sot/kall/generator/main/state", "stopped")
+        await field.publish("sot/kall/tank/main/level", f"{level:.2f}")
+        at = dt_util.utcnow()
+        await wait_for(hass, lambda at=at: _heard(coordinator, at), "the reading")
+
+
+def _heard(coordinator: SiteCoordinator, at: datetime) -> bool:
+    """Whether the tank's reading published at `at` has been taken in."""
+    tank = coordinator.site.component("tank", "main")
+    sample = None if tank is None else tank.values.get("level")
+    return sample is not None and sample.time == at
+
+
+async def test_a_tank_capacity_corrected_during_a_theft_raises_the_drain_once(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, freezer: FrozenDateTimeFactory
+) -> None:
+    """Fuel is being stolen from the standing set's tank, 15 L a minute of the 1000 L the
+    site takes it for; the drain is raised. The operator corrects the capacity to the tank's
+    600 L while the theft goes on: the same drain goes on, on the new scale, and is not raised
+    a second time; it is logged once, with every litre lost."""
+    hass = mqtt_hass
+    entry = site_entry(alarm_delay=0)
+    coordinator = await start_site(hass, field, entry, freezer)
+    fired: list[Event] = []
+    hass.bus.async_listen(
+        EVENT_ALARM,
+        callback(lambda e: fired.append(e) if e.data["event_type"] == "fuel_drain" else None),
+    )
+    await field.publish("sot/kall/grid/main/present", "OFF")
+    rng = random.Random(4)
+    await _tank(hass, field, freezer, coordinator, [60.0 + rng.gauss(0, 0.3) for _ in range(180)])
+    assert fired == []
+    level = 60.0
+    stolen: list[float] = []
+    for _ in range(12):  # two minutes, 2.5 L each 10 s
+        level -= 0.25
+        stolen.append(level + rng.gauss(0, 0.3))
+    await _tank(hass, field, freezer, coordinator, stolen)
+    assert len(fired) == 1
+
+    await _configure(hass, entry, tank_capacity=600.0)
+    stolen = []
+    for _ in range(18):  # three minutes more
+        level -= 0.25
+        stolen.append(level + rng.gauss(0, 0.3))
+    await _tank(hass, field, freezer, coordinator, stolen)
+    await _tank(hass, field, freezer, coordinator, [level + rng.gauss(0, 0.3) for _ in range(60)])
+    assert len(fired) == 1, [e.data for e in fired]
+    runtime = hass.states.get("sensor.kall_fuel_runtime")
+    assert runtime is not None
+    assert runtime.attributes["draining"] is False
+    # 7.5 % of the tank: 45 L taken of 600 L.
+    assert runtime.attributes["last_drain"]["litres"] == pytest.approx(45.0, abs=4.0)
