@@ -94,3 +94,31 @@ async def test_a_tank_capacity_corrected_during_a_theft_raises_the_drain_once(
     assert runtime.attributes["draining"] is False
     # 7.5 % of the tank: 45 L taken of 600 L.
     assert runtime.attributes["last_drain"]["litres"] == pytest.approx(45.0, abs=4.0)
+
+
+async def test_a_tank_capacity_corrected_during_a_delivery_logs_the_whole_refill(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, freezer: FrozenDateTimeFactory
+) -> None:
+    """The tanker fills the standing set's tank from 30 % to 78 %; a third of the way through,
+    the operator corrects the capacity from 1000 L to the tank's 600 L. The refill raised and
+    logged is the whole delivery on the new scale, 288 L, from when it began."""
+    hass = mqtt_hass
+    entry = site_entry(alarm_delay=0)
+    coordinator = await start_site(hass, field, entry, freezer)
+    fired: list[Event] = []
+    hass.bus.async_listen(
+        EVENT_ALARM,
+        callback(lambda e: fired.append(e) if e.data["event_type"] == "fuel_refilled" else None),
+    )
+    await field.publish("sot/kall/grid/main/present", "OFF")
+    rng = random.Random(4)
+    await _tank(hass, field, freezer, coordinator, [30.0 + rng.gauss(0, 0.3) for _ in range(180)])
+    began = dt_util.utcnow()
+    await _tank(hass, field, freezer, coordinator, [30.0 + 2.0 * (n + 1) for n in range(6)])
+    changed = dt_util.utcnow()
+    await _configure(hass, entry, tank_capacity=600.0)
+    await _tank(hass, field, freezer, coordinator, [42.0 + 2.0 * (n + 1) for n in range(18)])
+    await _tank(hass, field, freezer, coordinator, [78.0 + rng.gauss(0, 0.3) for _ in range(60)])
+    assert len(fired) == 1, [e.data for e in fired]
+    assert fired[0].data["litres_added"] == pytest.approx(288.0, abs=6.0)
+    assert began < datetime.fromisoformat(fired[0].data["time"]) < changed

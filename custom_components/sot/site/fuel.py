@@ -406,18 +406,22 @@ class Fuel:
         if previous_scale is not None and scale != previous_scale:
             # A tank's capacity changed (a setting, its meta): the litres taken in before were
             # on another scale; a difference from them is neither a refill nor a drain.
-            draining = estimate.draining
+            draining, filling = estimate.draining, estimate.filling
             if previous_scale and all("volume" not in t.values for t in tanks):
                 estimate.draining = None  # not logged on the old scale: it goes on below
             else:
-                draining = None  # logged as it stands, and ended
+                draining = filling = None  # a drain logged as it stands, and ended
             self._start_afresh(time, litres, rescaled=True)
+            ratio = scale / previous_scale if previous_scale else 1.0
             if draining is not None:
                 # A drain under way goes on as the same drain, its litres on the new scale:
                 # the fuel still going is not a second one.
                 start, reference, lost, lower_at = draining
-                ratio = scale / previous_scale
                 estimate.draining = [start, reference * ratio, lost * ratio, lower_at]
+            if filling is not None:
+                # So does a delivery: its refill is the whole of it, from when it began.
+                start, before, peak, rose_at = filling
+                estimate.filling = [start, before * ratio, peak * ratio, rose_at]
             self._window(time, litres)
             return
         running = self.site.power.any_running(now)
