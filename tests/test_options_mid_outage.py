@@ -4,6 +4,7 @@ nothing lost, and the change takes effect as the settings table says (docs/integ
 from __future__ import annotations
 
 import random
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -122,3 +123,49 @@ async def test_a_tank_capacity_corrected_during_a_delivery_logs_the_whole_refill
     assert len(fired) == 1, [e.data for e in fired]
     assert fired[0].data["litres_added"] == pytest.approx(288.0, abs=6.0)
     assert began < datetime.fromisoformat(fired[0].data["time"]) < changed
+
+
+async def test_a_longer_alarm_delay_still_raises_a_probe_that_reports_on_a_change(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, freezer: FrozenDateTimeFactory
+) -> None:
+    """Mid-outage the operator sets the freezer alarm delay to 30 minutes. Freezer f1's probe
+    reports only on a change of 0.5 °C (ESPHome's delta filter), every 13 minutes as the
+    cabinet warms, its node online: it stays live between reports. It crosses −15 °C and
+    stays above: the warning is raised 30 minutes later, once, not put off at every report."""
+    hass = mqtt_hass
+    entry = site_entry()
+    coordinator = await start_site(hass, field, entry, freezer)
+    fired: list[tuple[str, datetime]] = []
+    hass.bus.async_listen(
+        EVENT_ALARM,
+        callback(lambda e: fired.append((e.data["event_type"], dt_util.utcnow()))),
+    )
+    await field.publish("sot/kall/node/freezers/status", "online")
+    await field.publish("sot/kall/freezer/f1/meta", '{"node": "freezers"}')
+    await field.publish("sot/kall/grid/main/present", "OFF")
+    await _configure(hass, entry, alarm_delay=30)
+    crossed: datetime | None = None
+    for report in range(14):
+        temperature = -19.0 + 0.5 * report
+        await field.publish("sot/kall/freezer/f1/temperature", f"{temperature:.1f}")
+        at = dt_util.utcnow()
+        await wait_for(hass, lambda at=at: _probe_heard(coordinator, at), "the report")
+        if crossed is None and temperature > -15.0:
+            crossed = at
+        for _ in range(52):  # 13 minutes
+            freezer.tick(timedelta(seconds=15))
+            async_fire_time_changed(hass)
+            await hass.async_block_till_done()
+            # The broker's answers (a ping's, a publish's) come in real time.
+            await hass.async_add_executor_job(time.sleep, 0.01)
+    assert crossed is not None
+    warnings = [at for kind, at in fired if kind == "freezer_warning"]
+    assert len(warnings) == 1, fired
+    assert timedelta(minutes=30) <= warnings[0] - crossed <= timedelta(minutes=31)
+
+
+def _probe_heard(coordinator: SiteCoordinator, at: datetime) -> bool:
+    """Whether freezer f1's report published at `at` has been taken in."""
+    probe = coordinator.site.component("freezer", "f1")
+    sample = None if probe is None else probe.values.get("temperature")
+    return sample is not None and sample.time == at

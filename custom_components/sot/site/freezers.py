@@ -51,6 +51,10 @@ class FreezerAlarm:
     # through a silence (a restart, a probe that was quiet), cleared only by a reading below.
     crossed_warning_since: datetime | None = None
     crossed_critical_since: datetime | None = None
+    # Whether the temperature before the newest one was still live when that one was measured
+    # (a probe that reports only on a change, its node online): its silence was no gap. Not
+    # saved: it is read when the reading is evaluated.
+    live_before: bool = False
 
     def snapshot(self) -> dict[str, Any]:
         """Storage form."""
@@ -301,9 +305,11 @@ class Freezers:
             return alarm.crossed_warning_since
         return None
 
-    def track(self, freezer_id: str, time: datetime, temperature: float) -> None:
-        """Take in one temperature reading."""
-        self._alarm(freezer_id).warming.add(seconds(time), temperature)
+    def track(self, freezer_id: str, time: datetime, temperature: float, live_before: bool) -> None:
+        """Take in one temperature reading; `live_before`: the last one was live until then."""
+        alarm = self._alarm(freezer_id)
+        alarm.warming.add(seconds(time), temperature)
+        alarm.live_before = live_before
 
     def reports_on_change(self, component: Component, name: str) -> bool:
         """Whether `name` of `component` is a freezer probe that reports only on a change."""
@@ -345,10 +351,15 @@ class Freezers:
         # A probe's single "no reading" must not restart the alarm delay, or a thawing freezer
         # with a flaky probe would never alarm; only a silence past the staleness timeout does,
         # measured between two readings' own times: readings a bridge queued through a link
-        # loss arrive late, and look stale to the wall clock while they are replayed.
+        # loss arrive late, and look stale to the wall clock while they are replayed. A probe
+        # that reports only on a change and stayed live meanwhile was not silent, or a freezer
+        # warming by one report every 13 minutes would never reach a 30-minute delay.
         measured = sampled = freezer.values["temperature"].time
         if alarm.reading_time is not None:
-            if measured - alarm.reading_time > self.site.settings.stale_timeout:
+            if (
+                measured - alarm.reading_time > self.site.settings.stale_timeout
+                and not alarm.live_before
+            ):
                 alarm.above_warning_since = alarm.above_critical_since = None
             measured = max(measured, alarm.reading_time)
         alarm.reading_time = measured

@@ -175,7 +175,7 @@ class Site:
                 if not silent:
                     self._answered(component, time)
             if kind is Kind.FREEZER:
-                self._record_cold_chain(component, reading)
+                live = self._record_cold_chain(component, reading)
             component.values[quantity] = Sample(reading.value, time, silent)
             self.revision += 1  # what was worked out from the values before is not the answer
             if kind not in _POWER_SOURCE_INPUTS or (
@@ -194,7 +194,7 @@ class Site:
             if kind is Kind.FREEZER:
                 warmed[component.id] = component
                 if quantity == "temperature":
-                    self.freezers.track(component.id, time, float(reading.value))
+                    self.freezers.track(component.id, time, float(reading.value), live)
         # Only the freezers that reported move on here; the others do at the next tick. So a
         # message costs the same however many freezers the site has.
         return self._evaluate(now, freezers=warmed.values(), kinds=kinds, fuel=fuel)
@@ -476,14 +476,17 @@ class Site:
                 overdue[generator.id] = int((now - since) / timedelta(days=1))
         return overdue
 
-    def _record_cold_chain(self, freezer: Component, reading: Reading) -> None:
-        """Feed the cold-chain record, before the reading replaces the last one."""
+    def _record_cold_chain(self, freezer: Component, reading: Reading) -> bool:
+        """Feed the cold-chain record, before the reading replaces the last one; return
+        whether the last temperature was still live when this one was measured."""
         value = reading.value
         if reading.quantity == "temperature" and type(value) in (int, float):
             live = self.fresh(freezer, "temperature", reading.time) is not None
             self.coldchain.temperature(self, freezer, reading.time, float(value), live)
-        elif reading.quantity == "door" and isinstance(value, bool):
+            return live
+        if reading.quantity == "door" and isinstance(value, bool):
             self.coldchain.door(self, freezer, reading.time, value)
+        return False
 
     # -- derivation --------------------------------------------------------------------------
 
