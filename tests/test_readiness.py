@@ -71,7 +71,11 @@ def test_a_site_with_nothing_to_say_is_ready(monkeypatch: pytest.MonkeyPatch) ->
     assessment = assess(site, at(1), TODAY)
     assert assessment.state is Readiness.READY
     assert assessment.reasons == ()
-    assert assessment.attributes("sv") == {"reasons": [], "texts": []}
+    assert assessment.attributes("sv") == {
+        "reasons": [],
+        "texts": [],
+        "texts_by_language": {"en": [], "sv": [], "nb": []},
+    }
 
 
 # -- fuel -------------------------------------------------------------------------------------
@@ -84,6 +88,7 @@ def test_fewer_hours_of_fuel_than_the_setting_is_not_ready(
     typical(site, monkeypatch, 71.94)
     assessment = assess(site, at(1), TODAY)
     assert assessment.state is Readiness.NOT_READY
+    english = ["Fuel for 71.9 h at the typical load, fewer than the 72 h asked"]
     assert assessment.attributes("en") == {
         "reasons": [
             {
@@ -94,7 +99,13 @@ def test_fewer_hours_of_fuel_than_the_setting_is_not_ready(
                 "load": 21.0,
             }
         ],
-        "texts": ["Fuel for 71.9 h at the typical load, fewer than the 72 h asked"],
+        "texts": english,
+        # Whatever Home Assistant's language, for notifications in another.
+        "texts_by_language": {
+            "en": english,
+            "sv": ["Bränsle för 71,9 h vid normal last, färre än de 72 h som krävs"],
+            "nb": ["Drivstoff for 71,9 t ved normal last, færre enn de 72 t som kreves"],
+        },
     }
     assert assessment.attributes("sv")["texts"] == [
         "Bränsle för 71,9 h vid normal last, färre än de 72 h som krävs"

@@ -714,8 +714,9 @@ class SotSensor(SotEntity, SensorEntity):
 
     entity_description: SotSensorDescription
     # The outage summary changes once per outage; the recorder need not store it every minute.
+    # The readiness's texts in every language say again what its `reasons` and `texts` keep.
     _unrecorded_attributes = frozenset(
-        {"started", "last_outage", "outages_logged", "csv_url", "all_csv_url"}
+        {"started", "last_outage", "outages_logged", "csv_url", "all_csv_url", "texts_by_language"}
     )
     # Whether Home Assistant converts the value to a unit the user chose (None: not known yet).
     _converts: bool | None = None

@@ -15,12 +15,14 @@ test, the sensor registered on a device named Kall as the integration registers 
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from unittest.mock import patch
 
+import aiomqtt
 import pytest
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import CoreState, HomeAssistant, ServiceCall, State, callback
@@ -36,7 +38,7 @@ from pytest_homeassistant_custom_component.common import (
     mock_restore_cache,
 )
 
-from ..helpers import wait_for_thread
+from ..helpers import site_entry, start_site, wait_for_state, wait_for_thread
 from .conftest import (
     START,
     Clock,
@@ -831,3 +833,49 @@ async def test_a_tap_starts_only_the_automation_that_made_the_offer(
     await clock.settle()
     assert presses == [(60.0, BUTTON)]
     assert last_lines(site) == [(60.0, PIXEL, SENT)]
+
+
+async def test_the_reasons_are_in_the_automations_language_not_home_assistants(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, clock: Clock, phones: Phones
+) -> None:
+    """Home Assistant in English, the volunteers' phones in Swedish: the real site's readiness
+    reaches them with its reasons in Swedish, as the rest of the notification."""
+    hass = mqtt_hass
+    assert hass.config.language == "en"
+    phone = phones.add("Pixel 7")
+    entry = site_entry(stale_timeout=3600)
+    await start_site(hass, field, entry, clock.freezer)
+    try:
+        await field.publish(
+            "sot/kall/generator/main",
+            json.dumps({"state": "stopped", "alarm": "ok", "battery_voltage": 11.9}),
+        )
+        await wait_for_state(hass, READINESS, "not_ready")
+        assert hass.states.get(READINESS).attributes["texts"][0] == (  # type: ignore[union-attr]
+            "Generator: starter battery 11.9 V at rest, below 12.2 V"
+        )
+        await drill(hass)
+        await setup_blueprint_automation(
+            hass,
+            "storm_readiness.yaml",
+            {
+                "warning_entities": ["input_boolean.storm_drill"],
+                "readiness_entity": READINESS,
+                "notify_devices": [phone],
+                "language": "sv",
+            },
+        )
+        await hass.services.async_call(
+            "input_boolean", "turn_on", {"entity_id": "input_boolean.storm_drill"}, blocking=True
+        )
+        await clock.settle()
+        (sent,) = phones.take()
+        assert sent.data["title"] == "Kall: Vädervarning – inte redo"
+        assert sent.data["message"] == (
+            "Stormövning.\n"
+            "Se till:\n"
+            "• Elverket: startbatteriet 11,9 V i vila, under 12,2 V\n"
+            "• Timmar bränsle vid normal last ännu okänt"
+        )
+    finally:
+        assert await hass.config_entries.async_unload(entry.entry_id)

@@ -75,7 +75,8 @@ class Assessment:
     reasons: tuple[Reason, ...]
 
     def attributes(self, language: str | None) -> dict[str, Any]:
-        """The entity's attributes: the reasons as data, and as texts in `language`."""
+        """The entity's attributes: the reasons as data, as texts in `language`, and as texts
+        in each of ours (for notifications in a language other than Home Assistant's)."""
         return {
             "reasons": [
                 {
@@ -91,6 +92,9 @@ class Assessment:
                 for reason in self.reasons
             ],
             "texts": [text(reason, language) for reason in self.reasons],
+            "texts_by_language": {
+                lang: [text(reason, lang) for reason in self.reasons] for lang in _TEXTS
+            },
         }
 
 
