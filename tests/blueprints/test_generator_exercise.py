@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
+import aiomqtt
 import pytest
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import CoreState, HomeAssistant, State
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import mock_restore_cache
 
+from ..helpers import site_entry, start_site, wait_for_state
 from .conftest import START, Clock, Notification, Phones, save_an_edit, setup_blueprint_automation
 
 RUNNING = "binary_sensor.kall_generator_running"
@@ -475,3 +478,66 @@ async def test_reminders_due_while_home_assistant_was_down_come_when_it_starts(
     assert {n.at for n in sent} <= {MONDAY_1000 + 20 * 60}
     await clock.advance_to(MONDAY_0900 + DAY - 60, step=300)
     assert phones.take() == []
+
+
+@pytest.mark.parametrize(
+    ("generator_id", "meta_name", "title", "tag"),
+    [
+        ("main", None, "Kall elverk: Provkör elverket", "sot-kall_elverk-exercise"),
+        ("b", None, "Kall elverk b: Provkör elverket", "sot-kall_elverk_b-exercise"),
+        # A name of the site's own is left as it is.
+        ("b", "Reservkraft", "Kall Reservkraft: Provkör elverket", "sot-kall_reservkraft-exercise"),
+    ],
+)
+async def test_the_generators_device_is_named_in_the_automations_language(
+    mqtt_hass: HomeAssistant,
+    field: aiomqtt.Client,
+    clock: Clock,
+    phones: Phones,
+    generator_id: str,
+    meta_name: str | None,
+    title: str,
+    tag: str,
+) -> None:
+    """Home Assistant in English, the phones in Swedish, no site name given: the reminder is
+    titled with the generator's device name as Swedish names it ("Kall elverk"), not with
+    Home Assistant's English one ("Kall generator: Provkör elverket")."""
+    hass = mqtt_hass
+    assert hass.config.language == "en"
+    entry = site_entry()
+    await start_site(hass, field, entry, clock.freezer)
+    try:
+        if meta_name is not None:
+            await field.publish(
+                f"sot/kall/generator/{generator_id}/meta", json.dumps({"name": meta_name})
+            )
+        await field.publish(f"sot/kall/generator/{generator_id}/state", "stopped")
+        suffix = "" if generator_id == "main" else f"_{generator_id}"
+        running = f"binary_sensor.kall_generator{suffix}_running"
+        await wait_for_state(hass, running, STATE_OFF)
+        helper = {
+            "name": "Kall last exercise",
+            "has_date": True,
+            "has_time": True,
+            "initial": "2026-10-01 12:00:00",
+        }
+        assert await async_setup_component(
+            hass, "input_datetime", {"input_datetime": {"kall_last_exercise": helper}}
+        )
+        phones.add("Pixel 7")
+        await setup_blueprint_automation(
+            hass,
+            "generator_exercise.yaml",
+            {
+                "running_sensor": running,
+                "last_exercise_helper": HELPER,
+                "check_time": "11:05:00",
+                "weekly_inspection": False,
+                "notify_devices": list(phones.device_ids.values()),
+            },
+        )
+        await clock.advance(6 * 60, step=60)
+        (sent,) = phones.take()
+        assert (sent.data["title"], sent.data["data"]["tag"]) == (title, tag)
+    finally:
+        assert await hass.config_entries.async_unload(entry.entry_id)
