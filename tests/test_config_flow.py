@@ -212,6 +212,9 @@ async def test_mqtt_discovery_of_a_second_node_of_the_same_site(
         ("sot/hallen/node/tank/status", " \r\n", "node_cleared"),
         ("sot/hallen/node/tank/status", "hello", "not_a_status"),
         ("sot/hallen/node/tank/status", "Online", "not_a_status"),
+        # What the site would refuse as `bad_id` or `oversized`: no node said hello.
+        ("sot/hallen/node/Tank/status", "online", "invalid_discovery_info"),
+        ("sot/hallen/node/tank/status", "online" + " " * 64, "not_a_status"),
     ],
 )
 async def test_mqtt_discovery_aborts(

@@ -30,7 +30,7 @@ from .const import (
     OPTION_RANGES,
     SUBENTRY_MODBUS,
 )
-from .mqtt.topics import ID_PATTERN, OFFLINE, ONLINE, site_from_status_topic
+from .mqtt.topics import ID_PATTERN, MAX_PLAIN_PAYLOAD, OFFLINE, ONLINE, site_from_status_topic
 from .site.values import strip_blank
 from .site_settings import limits_contradict
 
@@ -182,8 +182,11 @@ class SotConfigFlow(ConfigFlow, domain=DOMAIN):
         if site_id is None:
             return self.async_abort(reason="invalid_discovery_info")
         payload = discovery_info.payload
-        text = payload if isinstance(payload, str) else bytes(payload).decode(errors="replace")
-        word = strip_blank(text)
+        raw = payload.encode() if isinstance(payload, str) else bytes(payload)
+        if len(raw) > MAX_PLAIN_PAYLOAD:
+            # Refused by the site as oversized: no node said hello.
+            return self.async_abort(reason="not_a_status")
+        word = strip_blank(raw.decode(errors="replace"))
         if not word:
             # An empty retained status clears a removed node: nothing to add.
             return self.async_abort(reason="node_cleared")

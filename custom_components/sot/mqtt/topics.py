@@ -105,6 +105,8 @@ def site_from_status_topic(topic: str) -> str | None:
         and parts[2] == NODE
         and parts[4] == STATUS
         and ID_PATTERN.match(parts[1])
+        # A node the site would refuse (`bad_id`) is no node saying hello.
+        and ID_PATTERN.match(parts[3])
     ):
         return parts[1]
     return None
