@@ -577,6 +577,22 @@ def test_the_outage_logs_the_fuel_the_tank_lost_not_the_biased_rate(reported: fl
     assert site.outages.log[-1].fuel_used == pytest.approx(burned, rel=0.05)
 
 
+def test_a_level_only_outage_logs_the_fuel_the_tank_lost() -> None:
+    """A set that reports neither a fuel rate nor a load, three hours at 10 L/h on the gauge of
+    0.2 % noise: the outage logs the 30 L the tank lost (its level's fall per hour run), not
+    0 L, in the grid_restored event and on the dashboard; a restart in between keeps it."""
+    site = outage_site()
+    litres = run_on(site, range(0, 90), 800.0, reported=None, noise=0.2)
+    restarted = Site(site.settings)
+    restarted.restore(json.loads(json.dumps(site.snapshot())))
+    run_on(restarted, range(90, 181), litres, reported=None, noise=0.2)
+    events = feed(restarted, 181, "grid", "main", present=True)
+    restored = [e for e in events if e.type is EventType.GRID_RESTORED]
+    assert restored[0].data["fuel_used"] == pytest.approx(30.0, rel=0.1)
+    last = _outage_attributes(restarted, at(181))["last_outage"]
+    assert last["fuel_used"] == pytest.approx(30.0, rel=0.1)
+
+
 def test_a_level_only_site_gets_a_figure_once_the_slope_is_clear() -> None:
     site = outage_site()
     litres = run_on(site, range(0, 5), 800.0, reported=None, noise=0.2)

@@ -770,6 +770,12 @@ class Fuel:
         )
         return self.correction(self.estimate.by_rate, RATE_TRUST if measured else CURVE_TRUST)
 
+    def level_rate(self) -> float:
+        """The level's own fall per hour run (L/h): what a generator with no rate burns;
+        0 while the level has not told it."""
+        slope = self.slope(self.estimate.by_hours)
+        return 0.0 if slope is None or slope[0] >= 0 else -slope[0]
+
     def present(self, now: datetime) -> Figure | None:
         """Hours at the present load; None when no generator runs or an input is not live."""
         usable = self.smoothed_usable(now)

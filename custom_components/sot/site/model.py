@@ -524,6 +524,8 @@ class Site:
             run.fuel += rate * hours
             if outage is not None:
                 outage.fuel_used += rate * hours
+        elif rate is None and outage is not None and self.power.running(generator, last):
+            outage.unrated_seconds += elapsed.total_seconds()
         self.fuel.integrate(generator, run, rate, last, until)
         self.revision += 1
 
@@ -572,7 +574,7 @@ class Site:
             )
         elif present is True and self.outages.current is not None:
             end = self.power.grid_change_time(now)
-            outage = self.outages.end(end, self.fuel.rate_correction(now))
+            outage = self.outages.end(end, self.fuel.rate_correction(now), self.fuel.level_rate())
             assert outage is not None  # there was a present outage to end
             self.coldchain.restored(end, self)
             minutes = (end - outage.start).total_seconds() / 60

@@ -21,6 +21,9 @@ class Outage:
     # Litres: the generators' rates integrated while the outage lasts; once it has ended, that
     # times the level's correction of the rates when the grid came back (what the tanks lost).
     fuel_used: float = 0.0
+    # Seconds a generator ran with no rate known (it reports neither a fuel rate nor a load):
+    # its burn is the level's own fall per hour run, counted in `fuel_used` when it ends.
+    unrated_seconds: float = 0.0
     # Fuel delivered during the outage: (when the refill began, litres).
     refills: list[tuple[datetime, float]] = field(default_factory=list)
 
@@ -31,6 +34,7 @@ class Outage:
             "end": self.end.isoformat() if self.end else None,
             "generator_seconds": round(self.generator_seconds, 1),
             "fuel_used": round(self.fuel_used, 3),
+            "unrated_seconds": round(self.unrated_seconds, 1),
             "refills": [[time.isoformat(), litres] for time, litres in self.refills],
         }
 
@@ -42,6 +46,7 @@ class Outage:
             end=optional_time(data.get("end")),
             generator_seconds=float(data.get("generator_seconds", 0.0)),
             fuel_used=float(data.get("fuel_used", 0.0)),
+            unrated_seconds=float(data.get("unrated_seconds", 0.0)),
             refills=[(parse_time(t), float(litres)) for t, litres in data.get("refills") or ()],
         )
 
@@ -68,13 +73,15 @@ class Outages:
         if self.current is not None:
             self.current.refills.append((time, litres))
 
-    def end(self, end: datetime, correction: float = 1.0) -> Outage | None:
+    def end(self, end: datetime, correction: float = 1.0, level_rate: float = 0.0) -> Outage | None:
         """The grid is back: log the outage that ended, its fuel by the rates times the
-        level's `correction` of them."""
+        level's `correction` of them, and for the time run without a rate, the level's own
+        fall per hour run (`level_rate`, L/h)."""
         outage, self.current = self.current, None
         if outage is not None:
             outage.end = end
             outage.fuel_used *= correction
+            outage.fuel_used += outage.unrated_seconds / 3600 * level_rate
             self.log = [*self.log, outage][-OUTAGE_LOG_LENGTH:]
         return outage
 
