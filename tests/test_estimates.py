@@ -1082,6 +1082,8 @@ def test_the_still_tanks_held_readings_survive_a_restart() -> None:
         {"held": [[1.0, 2.0]]},
         {"held": [[1.0, 2.0, 0.0]]},  # a batch of no readings: its mean would divide by 0
         {"hourly": {"main": [12.0]}},  # the side the rate is on lost: it would fail later
+        # A gauge's step of 10^400 L: every tank reading would fail, and the site with it.
+        {"decimals": {"main": -400}},
     ],
 )
 def test_a_damaged_fuel_estimate_is_refused(damage: dict[str, Any]) -> None:

@@ -320,6 +320,12 @@ class FuelEstimate:
                 raise ValueError("fuel held readings are damaged")
             return numbers
 
+        def places(value: Any) -> int:
+            places = int(value)
+            if not 0 <= places <= 4:  # as many as a reading shows (`fuel._decimals`)
+                raise ValueError("a fuel gauge's decimal places are damaged")
+            return places
+
         def tallies(key: str) -> list[Tally]:
             return [Tally(float(t), float(litres)) for t, litres in data.get(key) or ()]
 
@@ -335,7 +341,7 @@ class FuelEstimate:
             level=number("level"),
             noise=number("noise"),
             moved=bool(data.get("moved", False)),
-            decimals={str(t): int(d) for t, d in dict(data.get("decimals") or {}).items()},
+            decimals={str(t): places(d) for t, d in dict(data.get("decimals") or {}).items()},
             filling=numbers("filling", 4),
             still=numbers("still", 3),
             held=[batch(h) for h in data.get("held") or ()],
