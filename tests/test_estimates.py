@@ -662,6 +662,35 @@ def test_a_restart_while_the_set_runs_leaves_the_hours_as_they_were(tank_first: 
     assert after.hours == pytest.approx(expected.hours, rel=0.01), (after, expected)
 
 
+def test_a_state_saved_before_the_gauge_step_was_kept_keeps_the_correction() -> None:
+    """A whole-per-cent gauge, the controller reading 25 % high, four hours into a run when
+    Home Assistant restarts on a release that keeps the gauge's step: the state it saved has
+    no word of whether the gauge moved. The fuel hours after it are those before, corrected by
+    the level as they were, not the controller's rate alone until the gauge next ticks."""
+
+    def run(site: Site, minutes: range, litres: float) -> float:
+        for minute in minutes:
+            feed(site, minute, "generator", "main", state="running", on_load=True, fuel_rate=10.0)
+            feed(site, minute, "tank", "main", level=float(round(litres / 10)))
+            litres -= 8.0 / 60
+        return litres
+
+    site = outage_site()
+    litres = run(site, range(0, 240), 800.0)
+    before = site.fuel.present(at(239))
+    assert before is not None
+    assert before.correction < 0.95
+    saved = json.loads(json.dumps(site.snapshot()))
+    del saved["fuel_estimate"]["moved"], saved["fuel_estimate"]["decimals"]
+    restarted = Site(site.settings)
+    restarted.restore(saved)
+    run(restarted, range(241, 250), litres - 8.0 / 60)
+    after = restarted.fuel.present(at(249))
+    assert after is not None
+    assert after.correction == pytest.approx(before.correction, abs=0.01)
+    assert after.hours == pytest.approx(before.hours, rel=0.03)
+
+
 def test_the_rate_smoothing_starts_when_the_set_takes_load() -> None:
     site = outage_site()
     for minute in range(0, 10):  # warming up at idle

@@ -340,7 +340,12 @@ class FuelEstimate:
             level_time=number("level_time"),
             level=number("level"),
             noise=number("noise"),
-            moved=bool(data.get("moved", False)),
+            # Saved before it was kept: the lines were taken as they stood, and are again.
+            moved=bool(
+                data["moved"]
+                if "moved" in data
+                else any(data.get(k) for k in ("by_rate", "by_curve", "by_hours"))
+            ),
             decimals={str(t): places(d) for t, d in dict(data.get("decimals") or {}).items()},
             filling=numbers("filling", 4),
             still=numbers("still", 3),
