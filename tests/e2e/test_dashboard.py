@@ -46,6 +46,28 @@ DEEP_TEXT = """(root) => {
   walk(root);
   return out.join(' ').replace(/\\s+/g, ' ').trim();
 }"""
+# Every tile card's name, whether it is cut short ("Värmefläkt skolan (…"), and where it is.
+TILES = """(root) => {
+  const cards = [];
+  const find = (node, pred, acc) => {
+    if (node.nodeType === 1) {
+      if (pred(node)) { acc.push(node); }
+      if (node.shadowRoot) find(node.shadowRoot, pred, acc);
+    }
+    for (const child of node.childNodes) find(child, pred, acc);
+    return acc;
+  };
+  for (const tile of find(root, (n) => n.tagName === 'HUI-TILE-CARD', [])) {
+    const named = (n) =>
+      n.tagName === 'SPAN' && n.classList.contains('primary') && n.textContent.trim() !== '';
+    const [name] = find(tile, named, []);
+    if (!name) continue;
+    const box = tile.getBoundingClientRect();
+    cards.push({name: name.textContent.trim(), cut: name.scrollWidth > name.clientWidth,
+                top: Math.round(box.top), left: Math.round(box.left)});
+  }
+  return cards;
+}"""
 TEMPERATURE = re.compile(r"(-?\d+(?:\.\d+)?)\s*°C")
 OUTAGE_MINUTES = re.compile(r"Elnätet är borta sedan (\d+) min")
 # A duration in hours as the entities card shows it: "1h 42m".
@@ -167,6 +189,22 @@ def test_dashboard_shows_the_simulated_site(demo: tuple[DemoStack, StatusWatcher
             )
             page_text = page.evaluate(DEEP_TEXT, page.locator("body").element_handle())
             assert "Reservkraft: Kall går på generatorn" in page_text
+
+            # The loads in priority order, each with its whole name: the priority is at its end.
+            loads = [
+                tile
+                for tile in page.evaluate(TILES, page.locator("body").element_handle())
+                if "(prio " in tile["name"]
+            ]
+            loads.sort(key=lambda tile: (tile["top"], tile["left"]))
+            assert [tile["name"] for tile in loads] == [
+                "Butik (prio 1)",
+                "Bränslepumpar (prio 1)",
+                "Frysar (prio 2)",
+                "Kyldiskar (prio 2)",
+                "Värmefläkt skolan (prio 3)",
+            ], loads
+            assert [tile["name"] for tile in loads if tile["cut"]] == [], loads
 
             # Storm time: the outage counts storm minutes, one every 3 real seconds at 20×.
             assert "Demo: stormen i sin egen tid" in page_text
