@@ -170,3 +170,20 @@ async def test_on_backup_power_the_display_claims_no_service_that_is_closed(
     text = shown(hass)
     assert "## Diesel: stängt just nu" in text.splitlines()
     assert "macken" not in text
+
+
+async def test_the_display_does_not_say_the_grid_is_gone_once_it_is_back(
+    hass: HomeAssistant,
+) -> None:
+    """The grid is back and the generator still carries the site until the switch is moved:
+    residents are not told the grid is gone, nor that the site is without power."""
+    site(hass, "open", "generator")
+    hass.states.async_set("binary_sensor.kall_grid_present", "on")
+    lines = shown(hass).splitlines()
+    assert lines[0] == "# Öppet på reservkraft"
+    assert lines[2] == "## Elnätet är tillbaka: platsen går ännu på reservkraft."
+    hass.states.async_set("binary_sensor.kall_grid_present", "off")
+    assert shown(hass).splitlines()[2] == "## Elnätet är borta: platsen går på reservkraft."
+    # Without a grid meter the display says what it said before.
+    hass.states.async_remove("binary_sensor.kall_grid_present")
+    assert shown(hass).splitlines()[2] == "## Elnätet är borta: platsen går på reservkraft."
