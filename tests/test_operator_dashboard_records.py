@@ -199,3 +199,17 @@ def test_one_banner_says_where_the_power_comes_from() -> None:
         "sensor.kall_power_source": "none",
     }
     assert banners(dark) == ["Strömlöst"]
+
+
+def test_the_county_chart_names_each_line_by_its_site() -> None:
+    """The county's power-source chart labels each line with the site's name, as its rows do:
+    the entity's own name ("Valsjöbyn Power source") is English in a Swedish view, and too
+    long for the label, which showed "Valsjöbyn Power ..." and "Hallen Power sou..."."""
+    county = yaml.safe_load(DASHBOARD.read_text(encoding="utf-8"))["views"][1]
+    (stack,) = county["cards"]
+    rows = [card["title"] for card in stack["cards"] if card["type"] == "glance"]
+    (chart,) = [card for card in stack["cards"] if card["type"] == "history-graph"]
+    lines = [line if isinstance(line, dict) else {"entity": line} for line in chart["entities"]]
+    assert [(line["entity"], line.get("name")) for line in lines] == [
+        (f"sensor.{site.lower().replace('ö', 'o')}_power_source", site) for site in rows
+    ]
