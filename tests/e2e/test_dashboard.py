@@ -68,6 +68,22 @@ TILES = """(root) => {
   }
   return cards;
 }"""
+# The texts shown cut short with an ellipsis, through shadow roots.
+CUT_TEXTS = """(root) => {
+  const out = [];
+  const walk = (node) => {
+    if (node.nodeType === Node.ELEMENT_NODE) {
+      if (node.childElementCount === 0 && node.scrollWidth > node.clientWidth
+          && getComputedStyle(node).textOverflow === 'ellipsis') {
+        out.push(node.textContent.trim());
+      }
+      if (node.shadowRoot) walk(node.shadowRoot);
+    }
+    for (const child of node.childNodes) walk(child);
+  };
+  walk(root);
+  return out;
+}"""
 TEMPERATURE = re.compile(r"(-?\d+(?:\.\d+)?)\s*°C")
 OUTAGE_MINUTES = re.compile(r"Elnätet är borta sedan (\d+) min")
 # A duration in hours as the entities card shows it: "1h 42m".
@@ -205,6 +221,12 @@ def test_dashboard_shows_the_simulated_site(demo: tuple[DemoStack, StatusWatcher
                 "Värmefläkt skolan (prio 3)",
             ], loads
             assert [tile["name"] for tile in loads if tile["cut"]] == [], loads
+            # On a laptop's 1280 pixels the freezers' limits stay whole, the critical one too.
+            page.set_viewport_size({"width": 1280, "height": 1400})
+            time.sleep(2)
+            cut = page.evaluate(CUT_TEXTS, page.locator("body").element_handle())
+            page.set_viewport_size({"width": 1600, "height": 1400})
+            assert "Varning −15 °C, kritisk −12 °C" not in cut, cut
 
             # Storm time: the outage counts storm minutes, one every 3 real seconds at 20×.
             assert "Demo: stormen i sin egen tid" in page_text
