@@ -213,3 +213,30 @@ def test_the_county_chart_names_each_line_by_its_site() -> None:
     assert [(line["entity"], line.get("name")) for line in lines] == [
         (f"sensor.{site.lower().replace('ö', 'o')}_power_source", site) for site in rows
     ]
+
+
+def test_the_badges_name_what_the_cards_below_name() -> None:
+    """The badges at the top of the Kall view are named in Swedish as the cards below them
+    name the same entities, not "Kall Power source" over a tile saying "Matning"."""
+    view = yaml.safe_load(DASHBOARD.read_text(encoding="utf-8"))["views"][0]
+    named: dict[str, set[str]] = {}
+
+    def walk(card: dict[str, Any]) -> None:
+        if "entity" in card and "name" in card:
+            named.setdefault(card["entity"], set()).add(card["name"])
+        for child in [*card.get("cards", []), *card.get("entities", [])]:
+            if isinstance(child, dict):
+                walk(child)
+
+    for section in view["sections"]:
+        for card in section["cards"]:
+            walk(card)
+    badges = {badge["entity"]: badge.get("name") for badge in view["badges"]}
+    assert badges == {
+        "sensor.kall_power_source": "Matning",
+        "sensor.kall_fuel_runtime": "Räcker i",
+        "sensor.kall_outage_duration": "Avbrottstid",
+        "sensor.kall_storm_readiness": "Stormberedskap",
+    }
+    for entity, name in badges.items():
+        assert named.get(entity, {name}) == {name}, entity
