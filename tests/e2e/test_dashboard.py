@@ -281,6 +281,13 @@ def test_dashboard_shows_the_simulated_site(demo: tuple[DemoStack, StatusWatcher
             assert f"Matning {sources['generator']}" in rows["Valsjöbyn"], rows["Valsjöbyn"]
             assert f"Matning {sources['grid']}" in rows["Hallen"], rows["Hallen"]
             assert f"Generator {state_words['running']}" in rows["Kall"], rows["Kall"]
+            # On a phone the rows wrap rather than cut their figures short ("4h 4…").
+            page.set_viewport_size({"width": 390, "height": 1400})
+            time.sleep(2)
+            cut = page.evaluate(CUT_TEXTS, page.locator("body").element_handle())
+            page.screenshot(path=str(ARTIFACTS / "county-phone.png"), full_page=True)
+            page.set_viewport_size({"width": 1600, "height": 1400})
+            assert cut == [], cut
             # Food, over all of a site's freezers, in every row.
             offers = translations["entity"]["sensor"]["service_food"]["state"]
             for site in ("Kall", "Valsjöbyn", "Hallen"):
