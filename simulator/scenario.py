@@ -21,6 +21,7 @@ events:
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -51,10 +52,16 @@ class ScenarioError(ValueError):
 
 
 def parse_duration(value: object) -> float:
-    """Seconds in `1:30` (h:mm), `1:30:15`, `90s`, `15m`, `2h`, `1d` or a plain number."""
+    """Seconds in `1:30` (h:mm), `1:30:15`, `90s`, `15m`, `2h`, `1d` or a plain number.
+
+    Never negative, never infinite or NaN: such a time would be played at once, never, or
+    hold back every event after it.
+    """
     if isinstance(value, bool):
         raise ValueError(f"not a duration: {value!r}")
     if isinstance(value, int | float):
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"not a duration: {value!r}")
         return float(value)
     if not isinstance(value, str):
         raise ValueError(f"not a duration: {value!r}")
@@ -64,8 +71,13 @@ def parse_duration(value: object) -> float:
             raise ValueError(f"not a duration: {value!r}")
         numbers = [int(p) for p in parts] + [0] * (3 - len(parts))
         return float(numbers[0] * 3600 + numbers[1] * 60 + numbers[2])
+    number: float | None = None
     with contextlib.suppress(ValueError):
-        return float(value)
+        number = float(value)
+    if number is not None:
+        if not math.isfinite(number) or number < 0:
+            raise ValueError(f"not a duration: {value!r}")
+        return number
     match = _DURATION.match(value)
     if match is None:
         raise ValueError(f"not a duration: {value!r}")
@@ -121,7 +133,9 @@ def _argument(action: str, value: object, where: str) -> Any:
                 raise ScenarioError(f"{where}: grid must be lost or restored, got {value!r}")
             return word == "restored"
         case "generator":
-            if value == "fail_next_start" or value in GENERATOR_ACTIONS:
+            if isinstance(value, str) and (
+                value == "fail_next_start" or value in GENERATOR_ACTIONS
+            ):
                 return value
             allowed = ", ".join([*GENERATOR_ACTIONS, "fail_next_start"])
             raise ScenarioError(f"{where}: generator must be one of {allowed}, got {value!r}")

@@ -73,6 +73,34 @@ def test_bad_arguments_are_explained(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_scenario_times_and_actions_it_cannot_play_are_explained(tmp_path: Path) -> None:
+    """A negative or non-finite time in a scenario file played on: `at: nan` silently held
+    back every later event, `at: -60` ran at once, `duration: .inf` never ended. A generator
+    action written as a list or mapping was a TypeError traceback (exit code 1). Each is a
+    message naming the file and the event, and exit code 2."""
+    cases = (
+        ("- {at: .nan, site: kall, grid: lost}", "event 1: not a duration: nan"),
+        ("- {at: '-60', site: kall, grid: lost}", "event 1: not a duration: '-60'"),
+        ("- {at: -60, site: kall, grid: lost}", "event 1: not a duration: -60"),
+        ("- {at: inf, site: kall, grid: lost}", "event 1: not a duration: 'inf'"),
+        ("- {at: '1:00', site: kall, generator: [start]}", "event 1: generator must be one of"),
+        ("- {at: '1:00', site: kall, generator: {start: 1}}", "event 1: generator must be"),
+    )
+    options = ("--sites", "hallen", "--broker", "127.0.0.1:1", "--speed", "1000", "--exit-at-end")
+    for number, (event, message) in enumerate(cases):
+        scenario = tmp_path / f"case{number}.yaml"
+        scenario.write_text(f"events:\n  {event}\n", encoding="utf-8")
+        result = run_simulator("--scenario", str(scenario), *options, timeout=20)
+        assert result.returncode == 2, (event, result.returncode, result.stderr[-300:])
+        assert f"{scenario}: {message}" in result.stderr, (event, result.stderr[-300:])
+        assert "Traceback" not in result.stderr
+    endless = tmp_path / "endless.yaml"
+    endless.write_text("duration: .inf\nevents:\n  - {at: '1:00', note: x}\n", encoding="utf-8")
+    result = run_simulator("--scenario", str(endless), *options, timeout=20)
+    assert result.returncode == 2, result.stderr[-300:]
+    assert f"{endless}: duration: not a duration: inf" in result.stderr
+
+
 def test_numbers_it_cannot_play_are_refused() -> None:
     """`--speed inf` spun a core and ignored Ctrl-C; `nan`, a negative start or a publish
     interval of 0 ran on with nonsense. Each is a clear message and exit code 2 at once."""
