@@ -15,7 +15,7 @@ import struct
 from typing import Final
 
 from .controller import ALARM_NAMES, AlarmLevel, Key, Phase
-from .site import Site
+from .site import POWER_FACTOR, Site
 
 U16_NOT_AVAILABLE: Final = 0xFFFF
 S16_NOT_AVAILABLE: Final = 0x7FFF
@@ -186,7 +186,8 @@ def sdm630_registers(site: Site) -> dict[int, int]:
     voltage = site.grid_voltage
     power_w = site.grid_power_kw * 1000.0
     phase_power = power_w / 3.0
-    current = phase_power / voltage if voltage > 0 else 0.0
+    # The site's loads at their power factor, as the generator's current is worked out.
+    current = phase_power / (voltage * POWER_FACTOR) if voltage > 0 else 0.0
     values: list[tuple[int, float]] = [
         *((reg, voltage) for reg in SDM_VOLTAGE),
         *((reg, current) for reg in SDM_CURRENT),
