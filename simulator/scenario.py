@@ -146,7 +146,12 @@ def _argument(action: str, value: object, where: str) -> Any:
         case "load" | "door":
             return _switches(value, where)
         case "refuel":
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value <= 0
+            ):
                 raise ScenarioError(f"{where}: refuel needs a positive number of litres")
             return float(value)
         case _:

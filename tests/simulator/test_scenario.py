@@ -50,6 +50,9 @@ def test_bad_durations_are_refused(text: object) -> None:
         ({"at": "1:00", "weather": "snow"}, "unknown keys"),
         ({"at": "1:00", "site": "oslo", "grid": "lost"}, "unknown site"),
         ({"at": "1:00", "refuel": -3}, "positive number of litres"),
+        # `refuel: .nan` filled the tank to the brim, `.inf` too.
+        ({"at": "1:00", "refuel": float("nan")}, "positive number of litres"),
+        ({"at": "1:00", "refuel": float("inf")}, "positive number of litres"),
         ({"at": "1:00", "load": {"heater": "maybe"}}, "expected on/off"),
         # A misspelt load or freezer did nothing, silently.
         ({"at": "1:00", "site": "kall", "load": {"heatr": "on"}}, "no load 'heatr' at kall"),
