@@ -166,20 +166,35 @@ class Controller:
                 self.manual_run = False
             case Key.MANUAL_MODE:
                 self.mode = Mode.MANUAL
+            # "Telemetry start if in auto mode" and its cancel: in any other mode the set is
+            # started and stopped at the controller's panel.
             case Key.REMOTE_START:
-                if self.mode == Mode.STOP or self.phase == Phase.FAILED:
+                if self.mode != Mode.AUTO or self.phase == Phase.FAILED:
                     self.keys_refused += 1
                     return False
-                if self.mode == Mode.MANUAL:
-                    self.manual_run = True
-                else:
-                    self.remote_start = True
+                self.remote_start = True
             case Key.REMOTE_STOP:
+                if self.mode != Mode.AUTO:
+                    self.keys_refused += 1
+                    return False
                 self.remote_start = False
-                self.manual_run = False
             case _:
                 self.keys_refused += 1
                 return False
+        return True
+
+    def start_at_panel(self) -> bool:
+        """Someone presses Start on the controller: it starts the engine in manual mode."""
+        if self.mode != Mode.MANUAL or self.phase == Phase.FAILED:
+            return False
+        self.manual_run = True
+        return True
+
+    def stop_at_panel(self) -> bool:
+        """Someone stops a set started by hand: off load, cool-down, stop."""
+        if self.mode != Mode.MANUAL:
+            return False
+        self.manual_run = False
         return True
 
     def wants_to_run(self, mains_present: bool) -> bool:

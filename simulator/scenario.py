@@ -30,7 +30,7 @@ from typing import Any, Final
 
 import yaml
 
-from .controller import Key
+from .controller import Key, Mode
 from .site import Site, SiteSpec
 
 SCENARIO_DIR: Final = Path(__file__).parent / "scenarios"
@@ -275,6 +275,11 @@ def apply_event(event: Event, site: Site) -> None:
         case "generator":
             if event.argument == "fail_next_start":
                 site.fail_next_start()
+            elif event.argument == "start" and site.generator.mode == Mode.MANUAL:
+                # A person at the set: in manual mode the remote keys do nothing.
+                site.start_generator_at_panel()
+            elif event.argument == "stop" and site.generator.mode == Mode.MANUAL:
+                site.stop_generator_at_panel()
             else:
                 site.press_key(GENERATOR_ACTIONS[event.argument])
         case "changeover":

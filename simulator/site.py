@@ -337,6 +337,18 @@ class Site:
         self.note(f"generator key {name} {'accepted' if accepted else 'refused'}")
         return accepted
 
+    def start_generator_at_panel(self) -> bool:
+        """Someone presses Start on the controller itself (manual mode)."""
+        accepted = self.generator.start_at_panel()
+        self.note("generator start pressed at its panel" + ("" if accepted else ": not in manual"))
+        return accepted
+
+    def stop_generator_at_panel(self) -> bool:
+        """Someone stops a set started by hand at the controller itself (manual mode)."""
+        accepted = self.generator.stop_at_panel()
+        self.note("generator stop pressed at its panel" + ("" if accepted else ": not in manual"))
+        return accepted
+
     def set_door(self, freezer_id: str, is_open: bool) -> bool:
         """Open or close a freezer door; False when the site has no such freezer."""
         freezer = self.freezers.get(freezer_id)

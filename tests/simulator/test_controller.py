@@ -89,7 +89,7 @@ def test_manual_changeover_site_loads_only_when_the_switch_is_moved() -> None:
     gen = Controller(mode=Mode.MANUAL, auto_transfer=False)
     run(gen, 60, mains=False)
     assert gen.phase == Phase.STOPPED  # no automatic start in manual mode
-    gen.press(Key.REMOTE_START)
+    gen.start_at_panel()
     run(gen, 30, mains=False)
     assert gen.phase == Phase.RUNNING
     assert not gen.breaker_closed
@@ -97,10 +97,30 @@ def test_manual_changeover_site_loads_only_when_the_switch_is_moved() -> None:
     assert gen.breaker_closed
     run(gen, 600, mains=True, changeover=True)
     assert gen.breaker_closed  # grid back, still on generator
-    gen.press(Key.REMOTE_STOP)
+    gen.stop_at_panel()
     run(gen, 1, mains=True, changeover=True)
     assert gen.phase == Phase.COOLING_DOWN
     assert not gen.breaker_closed
+
+
+def test_remote_start_and_stop_keys_act_in_auto_mode_only() -> None:
+    """GenComm's 35732/35733 are "telemetry start if in auto mode" and its cancel: a DSE in
+    manual mode does not start on them (nor stop a set started at its panel). The simulator
+    started a manual-mode set on 35732, so Home Assistant's Start button seemed to work where
+    a real controller would not move."""
+    gen = Controller(mode=Mode.MANUAL, auto_transfer=False)
+    assert not gen.press(Key.REMOTE_START)
+    run(gen, 60, mains=False)
+    assert gen.phase == Phase.STOPPED
+    gen.start_at_panel()
+    run(gen, 30, mains=False)
+    assert not gen.press(Key.REMOTE_STOP)
+    run(gen, 5, mains=False)
+    assert gen.phase == Phase.RUNNING
+    assert gen.keys_refused == 2
+    gen.press(Key.AUTO_MODE)
+    assert gen.press(Key.REMOTE_START)
+    assert gen.press(Key.REMOTE_STOP)
 
 
 def test_stop_mode_key_stops_a_running_engine() -> None:

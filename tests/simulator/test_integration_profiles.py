@@ -106,10 +106,15 @@ async def test_profiles_read_what_the_site_is_doing(kall: Kall) -> None:
 
 
 async def test_profile_commands_drive_the_simulated_controller_and_relays(kall: Kall) -> None:
-    """The integration's start command starts the set; its relay command switches the heater."""
+    """The integration's start command is GenComm's remote start, which a DSE obeys in auto
+    mode only: at Kall's manual-mode controller the volunteer starts the set at its panel.
+    The relay command switches the heater."""
     site, poller = kall.site, kall.poller
     site.set_grid(False)
     await poller.execute(Command("generator", "main", "start"))
+    site.step(60)
+    assert site.generator_state == "stopped"
+    site.start_generator_at_panel()
     site.step(60)
     site.set_changeover(True)
     await poller.execute(Command("load", "heater", "turn_on"))

@@ -12,7 +12,6 @@ import aiomqtt
 import pytest
 
 from custom_components.sot.mqtt.topics import parse_message
-from simulator.controller import Key
 from simulator.mqtt_nodes import SiteNodes
 from simulator.site import Site
 from simulator.sites import KALL
@@ -51,7 +50,7 @@ def test_the_warm_room_cools_without_heat_and_warms_with_the_heater() -> None:
     cooled = site.warm_room_c
     assert cooled < 17.0
     # The volunteer starts the set, moves the switch and turns the heater on.
-    site.press_key(Key.REMOTE_START)
+    site.start_generator_at_panel()
     site.step(120)
     site.set_changeover(True)
     site.set_load("heater", True)

@@ -84,10 +84,15 @@ def test_empty_tank_stops_the_engine_with_a_shutdown() -> None:
 
 def test_keys_are_logged_with_their_names() -> None:
     """The console shows what the operator pressed."""
-    site = Site(KALL, START)
+    site = Site(VALSJOBYN, START)
     site.press_key(Key.REMOTE_START)
     site.press_key(4)
-    assert [text for _, text in site.log] == [
+    kall = Site(KALL, START)
+    kall.press_key(Key.REMOTE_START)
+    kall.start_generator_at_panel()
+    assert [text for _, text in site.log + kall.log] == [
         "generator key remote_start accepted",
         "generator key 4 refused",
+        "generator key remote_start refused",
+        "generator start pressed at its panel",
     ]
