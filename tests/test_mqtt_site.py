@@ -8,6 +8,7 @@ import aiomqtt
 import pytest
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 
 from custom_components.sot.const import DOMAIN
@@ -222,3 +223,15 @@ async def test_a_whole_per_cent_gauge_ticking_down_once_is_no_drain(
     assert runtime is not None
     assert runtime.attributes["draining"] is False
     assert runtime.attributes["last_drain"] is None
+
+
+async def test_a_count_of_starts_is_shown_as_a_whole_number(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """The controller's start counter reads "17", not "17.0", in the frontend."""
+    await start_site(mqtt_hass, field, site_entry())
+    await field.publish("sot/kall/generator/main/starts", "17")
+    await wait_for_state(mqtt_hass, "sensor.kall_generator_starts", "17.0")
+    entry = er.async_get(mqtt_hass).async_get("sensor.kall_generator_starts")
+    assert entry is not None
+    assert entry.options["sensor"]["suggested_display_precision"] == 0

@@ -498,6 +498,7 @@ SENSORS: tuple[SotSensorDescription, ...] = (
         "starts",
         Kind.GENERATOR,
         state_class=SensorStateClass.TOTAL_INCREASING,
+        precision=0,
         category=EntityCategory.DIAGNOSTIC,
     ),
     # The controller's own counters, as it reports them.
