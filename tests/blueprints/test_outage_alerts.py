@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -519,6 +520,22 @@ async def test_information_is_sent_once_and_non_events_are_ignored(
         "Elverket startade kl. 11:00. Bränsle för ca 31,0 h.",
         {"tag": "sot-kall-generator-main", "group": "sot-kall"},
     )
+
+
+async def test_a_site_deleted_sends_nothing_and_logs_no_template_warning(
+    hass: HomeAssistant, clock: Clock, site: Phones, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Deleting the site removes its alarm entity: no alarm, and nothing in the log about it."""
+    await setup_alerts(hass, site)
+    await alarm(hass, clock, "node_offline", component_id="freezers", component_name="Frysnod")
+    assert len(site.take()) == 2
+    caplog.clear()
+
+    hass.states.async_remove(ALARMS)
+    await clock.settle()
+
+    assert site.take() == []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 @pytest.mark.parametrize(
