@@ -169,3 +169,63 @@ def _probe_heard(coordinator: SiteCoordinator, at: datetime) -> bool:
     probe = coordinator.site.component("freezer", "f1")
     sample = None if probe is None else probe.values.get("temperature")
     return sample is not None and sample.time == at
+
+
+async def test_a_reload_after_a_silent_controller_keeps_the_rate_correction(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, freezer: FrozenDateTimeFactory
+) -> None:
+    """The set burns 30 L/h, as its controller says; the controller falls silent for 8
+    minutes (the staleness timeout is 30 s) while the gauge goes on reading the tank's fall.
+    The site is reloaded (renamed, a Modbus device added) after the controller is heard again
+    and before the next level: the 4 L burned meanwhile, which no rate integrated, are not the
+    rate's error (the correction was 1.29 after it, the fuel hours a fifth short)."""
+    hass = mqtt_hass
+    entry = site_entry(alarm_delay=0, stale_timeout=30)
+    coordinator = await start_site(hass, field, entry, freezer)
+    await field.publish("sot/kall/grid/main/present", "OFF")
+    litres = 500.0
+
+    async def reading(controller: bool, gauge: bool = True) -> None:
+        nonlocal litres
+        freezer.tick(timedelta(seconds=10))
+        async_fire_time_changed(hass)
+        litres -= 30.0 / 360
+        at = dt_util.utcnow()
+        if controller:
+            await field.publish("sot/kall/generator/main/state", "running")
+            await field.publish("sot/kall/generator/main/on_load", "ON")
+            await field.publish("sot/kall/generator/main/fuel_rate", "30.0")
+            await wait_for(hass, lambda: _rate_heard(coordinator, at), "the rate")
+        if gauge:
+            await field.publish("sot/kall/tank/main/volume", f"{litres:.2f}")
+            await wait_for(hass, lambda: _volume_heard(coordinator, at), "the volume")
+
+    for _ in range(120):
+        await reading(controller=True)
+    runtime = hass.states.get("sensor.kall_fuel_runtime")
+    assert runtime is not None
+    held = runtime.attributes["rate_correction"]
+    assert held == pytest.approx(1.0, abs=0.03)
+    for _ in range(48):
+        await reading(controller=False)
+    await reading(controller=True, gauge=False)
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data
+    for _ in range(30):
+        await reading(controller=True)
+    runtime = hass.states.get("sensor.kall_fuel_runtime")
+    assert runtime is not None
+    assert runtime.attributes["rate_correction"] == pytest.approx(held, abs=0.02)
+
+
+def _rate_heard(coordinator: SiteCoordinator, at: datetime) -> bool:
+    generator = coordinator.site.component("generator", "main")
+    sample = None if generator is None else generator.values.get("fuel_rate")
+    return sample is not None and sample.time == at
+
+
+def _volume_heard(coordinator: SiteCoordinator, at: datetime) -> bool:
+    tank = coordinator.site.component("tank", "main")
+    sample = None if tank is None else tank.values.get("volume")
+    return sample is not None and sample.time == at

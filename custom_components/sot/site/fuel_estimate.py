@@ -256,8 +256,9 @@ class FuelEstimate:
     # The capacity (L) the tanks' levels were read against when the evidence was taken.
     scale: float | None = None
     # A generator's burn was not integrated up to its newest reading (Home Assistant not
-    # running, a silent controller): the level's next fall is not the rate's error. Not saved:
-    # a start is such a gap again.
+    # running, a silent controller): the level's next fall is not the rate's error. Saved, so
+    # that a reload between the controller's return and the next level keeps it (a start is
+    # such a gap again anyway).
     unburned: bool = False
 
     def snapshot(self) -> dict[str, Any]:
@@ -289,6 +290,7 @@ class FuelEstimate:
             "loaded": dict(self.loaded),
             "hourly": {g: list(v) for g, v in self.hourly.items()},
             "scale": self.scale,
+            "unburned": self.unburned,
         }
 
     @classmethod
@@ -361,6 +363,7 @@ class FuelEstimate:
             loaded={str(g): bool(v) for g, v in dict(data.get("loaded") or {}).items()},
             hourly={str(g): hour(v) for g, v in dict(data.get("hourly") or {}).items()},
             scale=number("scale"),
+            unburned=bool(data.get("unburned", False)),
         )
 
 
