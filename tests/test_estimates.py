@@ -1432,3 +1432,26 @@ def test_a_clock_set_back_restarts_the_curve_rather_than_give_an_optimistic_figu
     figure = countdown(site, -12.0, 94)
     assert figure is not None
     assert figure.hours == pytest.approx(hours_left(94), abs=0.05)
+
+
+def test_the_outage_logs_its_fuel_by_the_correction_the_fuel_hours_show() -> None:
+    """The main set runs an hour on its controller's rate, 20 % low; the standby stands still,
+    its controller's last fuel rate long stale (it reports one only while it runs). When the
+    grid comes back, the fuel logged is the rate's litres times the correction the fuel hours
+    showed (`rate_correction`, the controller's rate trusted as measured), not another one
+    worked out as if the standby's missing rate made the whole fleet's a fuel-curve guess."""
+    site = outage_site()
+    feed(site, 0, "generator", "standby", state="stopped", fuel_rate=0.0)
+    rng = random.Random(1)
+    litres = 800.0
+    for minute in range(0, 61):
+        feed(site, minute, "generator", "standby", state="stopped")
+        feed(site, minute, "generator", "main", state="running", on_load=True, fuel_rate=10.0)
+        feed(site, minute, "tank", "main", level=round(litres / 10 + rng.gauss(0, 0.3), 2))
+        litres -= 12.5 / 60
+    shown = _fuel_runtime_attributes(site, at(60))
+    assert shown["rate_source"] == "controller"
+    events = feed(site, 60.5, "grid", "main", present=True)
+    restored = [e for e in events if e.type is EventType.GRID_RESTORED]
+    # 10 L by the controller's rate over the hour, times the correction shown.
+    assert restored[0].data["fuel_used"] == pytest.approx(10.0 * shown["rate_correction"], abs=0.1)

@@ -763,12 +763,21 @@ class Fuel:
 
     def rate_correction(self, now: datetime) -> float:
         """The level's correction of the generators' rates as it stands: what the litres the
-        rates say were burned are multiplied by to give what the tanks lost."""
-        measured = all(
-            self.site.number(generator, "fuel_rate", now) is not None
-            for generator in self.site.generators()
-        )
-        return self.correction(self.estimate.by_rate, RATE_TRUST if measured else CURVE_TRUST)
+        rates say were burned are multiplied by to give what the tanks lost; the same as the
+        fuel hours show."""
+        trust = RATE_TRUST if self._measured(now) else CURVE_TRUST
+        return self.correction(self.estimate.by_rate, trust)
+
+    def _measured(self, now: datetime) -> bool:
+        """Whether the rates the level corrects are the controllers' own: every generator
+        burning now reports its fuel rate (one standing still burns nothing, whether its last
+        rate is stale or not). While none burns (the sets stopped before the grid came back),
+        whether every generator's controller has reported one at all."""
+        generators = self.site.generators()
+        burning = [generator for generator in generators if self.rate(generator, now)]
+        if not burning:
+            return all("fuel_rate" in generator.values for generator in generators)
+        return all(self.site.number(g, "fuel_rate", now) is not None for g in burning)
 
     def level_rate(self) -> float:
         """The level's own fall per hour run (L/h): what a generator with no rate burns;
@@ -785,7 +794,6 @@ class Fuel:
         if any(rate is None for _, rate in rates):
             return self._by_level(usable, "present")
         smoothed = 0.0
-        measured = True
         hour = False
         loads: list[float | None] = []
         for generator, rate in rates:
@@ -803,9 +811,9 @@ class Fuel:
             # Its first reading, before there is anything to smooth: the rate as it is.
             smoothed += rate if assumed is None else assumed[0]
             hour = hour or (assumed is not None and assumed[1])
-            measured = measured and self.site.number(generator, "fuel_rate", now) is not None
         if not smoothed:
             return None
+        measured = self._measured(now)
         trust = RATE_TRUST if measured else CURVE_TRUST
         correction = self.correction(self.estimate.by_rate, trust)
         rate = smoothed * correction
