@@ -4,6 +4,7 @@ the public summary, on the pure site model."""
 from __future__ import annotations
 
 import json
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -351,6 +352,40 @@ def test_a_slow_delivery_is_added_back_and_a_tank_warming_is_not() -> None:
     assert restored.station.sold(again) == 240.0  # 300 less the 60 L the warmth added
     feed(restored, 480, "station", "adblue", volume=3700.0)
     assert restored.station.sold(again) == pytest.approx(300.0)
+
+
+def test_a_slow_delivery_on_a_wobbling_gauge_is_added_back_whole() -> None:
+    """Diesel pumped in at 10 L a minute, read every 10 s: each reading rises 1.7 L, the gauge
+    wobbles by up to 4 L either way. The 600 L delivered are added back whole, not in the
+    pieces between the wobbles' falls; the 100 L sold after it, pumped out at 40 L a minute
+    on the same wobbling gauge, are sold."""
+    rng = random.Random(3)
+    site = on_grid()
+    feed(site, 0, "station", "diesel", volume=3000.0)
+    diesel = site.component("station", "diesel")
+    assert diesel is not None
+    feed(site, 1, "grid", "main", present=False)
+    stock = 2800.0  # 200 L sold
+    minute = 2.0
+
+    def read(litres: float) -> None:
+        nonlocal minute
+        minute += 1 / 6
+        feed(site, minute, "station", "diesel", volume=round(litres + rng.uniform(-4, 4), 1))
+
+    for _ in range(60):
+        read(stock)
+    for _ in range(360):  # an hour: 600 L
+        stock += 10 / 6
+        read(stock)
+    for _ in range(60):
+        read(stock)
+    for _ in range(15):  # 100 L at 40 L a minute
+        stock -= 40 / 6
+        read(stock)
+    for _ in range(60):
+        read(stock)
+    assert site.station.sold(diesel) == pytest.approx(300.0, abs=10.0)
 
 
 def test_sold_is_unknown_until_the_stock_is_known_in_the_outage() -> None:

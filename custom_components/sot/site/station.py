@@ -5,7 +5,8 @@ tank with its dispenser, separate from the generator's day tank (`tank`, in `fue
 be sold is the stock above the product's reserve: the litres the station keeps back (for the
 rescue services, or what the pump cannot draw), its meta's `reserve`, else a tenth of the
 tank. What was sold during the present outage is the drop in stock since the grid went, with
-deliveries (a rise in stock) added back, also one pumped in slowly, a little at each reading.
+deliveries (a rise in stock) added back, also one pumped in slowly, a little at each reading,
+on a gauge that wobbles by more than that.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ DELIVERY_LITRES: Final = 50.0
 # a little at a time: a tank warming in the sun rises well under 1 L a minute, if by more than
 # 50 L over a day.
 DELIVERY_RATE: Final = 5.0 / 60
+# A station gauge's wobble (L, from its lowest reading to its highest: ±5 L is a few mm of a
+# tank's height, stirred by a delivery): a rise goes on while the stock stays within this of
+# its highest reading plus what DELIVERY_RATE would have added since. A fall beyond that, or a
+# rise slower than a delivery, ends it.
+WOBBLE_LITRES: Final = 10.0
 
 
 @dataclass(slots=True)
@@ -42,27 +48,39 @@ class Sales:
     # The last stock seen, and when it was measured (POSIX s).
     last: float
     last_time: float | None = None
-    # The stock and time the present rise began at (no fall since), and whether it is a
-    # delivery: each reading of a delivery pumped in slowly rises less than DELIVERY_LITRES.
-    rise: tuple[float, float] | None = None
+    # The present rise: the stock and time it began at, and its highest reading and when it
+    # was read; and whether it is a delivery (each reading of a delivery pumped in slowly rises
+    # less than DELIVERY_LITRES, and the gauge's wobble may fall between them).
+    rise: tuple[float, float, float, float] | None = None
     delivering: bool = False
 
     def follow(self, stock: float, time: float) -> None:
-        """A new stock reading: a fall ends a rise; a rise that is a delivery is added back."""
-        if stock < self.last:
-            self.rise, self.delivering = None, False
-        elif self.delivering:
-            self.baseline += stock - self.last
-        else:
-            if self.rise is None:
-                self.rise = (self.last, time if self.last_time is None else self.last_time)
-            start, since = self.rise
+        """A new stock reading: a fall or a stall ends a rise; a rise that is a delivery is
+        added back, each litre once, from where it began to its highest reading."""
+        rise = self.rise
+        if rise is not None:
+            _, _, peak, peaked = rise
+            if stock < peak - WOBBLE_LITRES + DELIVERY_RATE * (time - peaked):
+                rise, self.delivering = None, False
+        if rise is None and stock > self.last:
+            began = time if self.last_time is None else self.last_time
+            rise = (self.last, began, self.last, began)
+        if rise is not None:
+            start, since, peak, peaked = rise
+            if stock > peak:
+                if self.delivering:
+                    self.baseline += stock - peak
+                peak, peaked = stock, time
             risen = stock - start
-            if risen > DELIVERY_LITRES and (
-                stock - self.last > DELIVERY_LITRES or risen >= DELIVERY_RATE * (time - since)
+            if (
+                not self.delivering
+                and risen > DELIVERY_LITRES
+                and (stock - self.last > DELIVERY_LITRES or risen >= DELIVERY_RATE * (time - since))
             ):
-                self.baseline += risen
+                self.baseline += peak - start
                 self.delivering = True
+            rise = (start, since, peak, peaked)
+        self.rise = rise
         self.last, self.last_time = stock, time
 
     @property
@@ -196,11 +214,20 @@ class Station:
                 float(baseline),
                 float(last),
                 None if last_time is None else float(last_time),
-                None if began is None else (float(began[0]), float(began[1])),
+                None if began is None else _rise([float(x) for x in began]),
                 bool(delivering),
             )
         self.sales = sales
         self.last_sold = {str(k): float(v) for k, v in dict(data.get("last_sold") or {}).items()}
+
+
+def _rise(values: list[float]) -> tuple[float, float, float, float]:
+    """A saved rise: saved before its highest reading was kept, it began at it."""
+    if len(values) == 2:
+        return (values[0], values[1], values[0], values[1])
+    if len(values) != 4:
+        raise ValueError("a station's rise in stock is damaged")
+    return (values[0], values[1], values[2], values[3])
 
 
 def _measured(product: Component, now: datetime) -> float:
