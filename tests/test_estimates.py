@@ -7,6 +7,7 @@ here.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import random
@@ -1455,3 +1456,34 @@ def test_the_outage_logs_its_fuel_by_the_correction_the_fuel_hours_show() -> Non
     restored = [e for e in events if e.type is EventType.GRID_RESTORED]
     # 10 L by the controller's rate over the hour, times the correction shown.
     assert restored[0].data["fuel_used"] == pytest.approx(10.0 * shown["rate_correction"], abs=0.1)
+
+
+def test_a_delivery_to_the_litres_tank_across_a_capacity_correction_is_logged_whole() -> None:
+    """The day tank reports litres, the main tank per cent (50 % of what the site takes for
+    1000 L). The tanker fills the day tank from 100 L to 340 L; a third of the way through,
+    the main tank's capacity is corrected to 600 L. One refill of the 240 L delivered."""
+    site = Site(Settings(tank_capacity=1000.0))
+    rng = random.Random(4)
+    second = 0
+    events: list[SiteEvent] = []
+
+    def read(day: float, main: float) -> None:
+        nonlocal second
+        second += 10
+        feed(site, second / 60, "generator", "main", state="stopped")
+        events.extend(feed(site, second / 60, "tank", "day", volume=round(day, 1)))
+        events.extend(feed(site, second / 60, "tank", "main", level=round(main, 2)))
+
+    feed(site, 0, "grid", "main", present=False)
+    for _ in range(180):
+        read(100 + rng.gauss(0, 1), 50 + rng.gauss(0, 0.3))
+    for n in range(8):
+        read(100 + 10 * (n + 1), 50 + rng.gauss(0, 0.3))
+    site.settings = dataclasses.replace(site.settings, tank_capacity=600.0)
+    for n in range(16):
+        read(180 + 10 * (n + 1), 50 + rng.gauss(0, 0.3))
+    for _ in range(60):
+        read(340 + rng.gauss(0, 1), 50 + rng.gauss(0, 0.3))
+    refills = [e for e in events if e.type is EventType.FUEL_REFILLED]
+    assert [e.data["litres_added"] for e in refills] == [pytest.approx(240.0, abs=6.0)]
+    assert site.fuel.estimate.refills[-1].litres == pytest.approx(240.0, abs=6.0)

@@ -229,3 +229,47 @@ def _volume_heard(coordinator: SiteCoordinator, at: datetime) -> bool:
     tank = coordinator.site.component("tank", "main")
     sample = None if tank is None else tank.values.get("volume")
     return sample is not None and sample.time == at
+
+
+async def test_a_capacity_corrected_during_a_delivery_on_a_mixed_site_logs_the_refill_once(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, freezer: FrozenDateTimeFactory
+) -> None:
+    """The day tank reports litres (150 L), the main tank per cent. The tanker fills the main
+    tank from 30 % to 78 %; a third of the way through, the operator corrects its capacity
+    from 1000 L to its 600 L. One refill is raised and logged, the whole delivery on the new
+    scale, 288 L, from when it began."""
+    hass = mqtt_hass
+    entry = site_entry(alarm_delay=0)
+    coordinator = await start_site(hass, field, entry, freezer)
+    fired: list[Event] = []
+    hass.bus.async_listen(
+        EVENT_ALARM,
+        callback(lambda e: fired.append(e) if e.data["event_type"] == "fuel_refilled" else None),
+    )
+    await field.publish("sot/kall/grid/main/present", "OFF")
+    rng = random.Random(4)
+
+    async def tanks(levels: list[float]) -> None:
+        for step, level in enumerate(levels):
+            freezer.tick(timedelta(seconds=10))
+            async_fire_time_changed(hass)
+            if step % 6 == 0:
+                await field.publish("sot/kall/generator/main/state", "stopped")
+                await field.publish("sot/kall/tank/day/volume", "150.0")
+            await field.publish("sot/kall/tank/main/level", f"{level:.2f}")
+            at = dt_util.utcnow()
+            await wait_for(hass, lambda at=at: _heard(coordinator, at), "the reading")
+
+    await tanks([30.0 + rng.gauss(0, 0.3) for _ in range(180)])
+    began = dt_util.utcnow()
+    await tanks([30.0 + 2.0 * (n + 1) for n in range(6)])
+    changed = dt_util.utcnow()
+    await _configure(hass, entry, tank_capacity=600.0)
+    await tanks([42.0 + 2.0 * (n + 1) for n in range(18)])
+    await tanks([78.0 + rng.gauss(0, 0.3) for _ in range(60)])
+    assert len(fired) == 1, [e.data for e in fired]
+    assert fired[0].data["litres_added"] == pytest.approx(288.0, abs=6.0)
+    assert began < datetime.fromisoformat(fired[0].data["time"]) < changed
+    runtime = hass.states.get("sensor.kall_fuel_runtime")
+    assert runtime is not None
+    assert runtime.attributes["last_refill"]["litres"] == pytest.approx(288.0, abs=6.0)

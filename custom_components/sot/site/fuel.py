@@ -403,6 +403,7 @@ class Fuel:
                     estimate.decimals[tank.id] = places
         scale = self._scale()
         previous_scale, estimate.scale = estimate.scale, scale
+        unscaled = litres - self._scaled(now)
         if previous_scale is not None and scale != previous_scale:
             # A tank's capacity changed (a setting, its meta): the litres taken in before were
             # on another scale; a difference from them is neither a refill nor a drain.
@@ -410,7 +411,7 @@ class Fuel:
             if previous_scale and all("volume" not in t.values for t in tanks):
                 estimate.draining = None  # not logged on the old scale: it goes on below
             else:
-                draining = filling = None  # a drain logged as it stands, and ended
+                draining = None  # a drain logged as it stands, and ended
             self._start_afresh(time, litres, rescaled=True)
             ratio = scale / previous_scale if previous_scale else 1.0
             if draining is not None:
@@ -418,10 +419,20 @@ class Fuel:
                 # the fuel still going is not a second one.
                 start, reference, lost, lower_at = draining
                 estimate.draining = [start, reference * ratio, lost * ratio, lower_at]
-            if filling is not None:
-                # So does a delivery: its refill is the whole of it, from when it began.
-                start, before, peak, rose_at = filling
-                estimate.filling = [start, before * ratio, peak * ratio, rose_at]
+            if filling is not None and previous_scale:
+                # So does a delivery: its refill is the whole of it, from when it began. Only
+                # the litres in tanks read in per cent move (all of them, on a site with no
+                # tank that reports litres).
+                start, before, peak, rose_at, in_scaled = filling
+                now_scaled = (litres - unscaled) / ratio
+                estimate.filling = [
+                    start,
+                    before + in_scaled * (ratio - 1),
+                    peak + now_scaled * (ratio - 1),
+                    rose_at,
+                    in_scaled * ratio,
+                ]
+            estimate.unscaled = unscaled
             self._window(time, litres)
             return
         running = self.site.power.any_running(now)
@@ -432,11 +443,12 @@ class Fuel:
             window = [r[1] for r in estimate.recent]
             estimate.level = sum(window) / len(window)
         expected = self._expected(running)
-        if estimate.level is None or previous_time is None:
-            estimate.level = litres
+        if estimate.level is None or estimate.unscaled is None or previous_time is None:
+            estimate.level, estimate.unscaled = litres, unscaled
         else:
             fade = math.exp(-(time - previous_time) / LEVEL_SMOOTHING)
             estimate.level = litres + (estimate.level - litres) * fade
+            estimate.unscaled = unscaled + (estimate.unscaled - unscaled) * fade
         if estimate.recent and abs(litres - estimate.recent[-1][1]) > 1e-6:
             estimate.moved = True
         self._window(time, litres)
@@ -473,7 +485,15 @@ class Fuel:
             self._start_afresh(time, litres, rescaled=False)
             return
         if expected is not None and litres - expected > threshold:
-            estimate.filling = [time, expected, litres, time]
+            # Of the litres before, those in tanks read in per cent: all but those in tanks
+            # reporting litres, less the rise if it is theirs (they rose more than the others
+            # since the level's average).
+            theirs = unscaled - estimate.unscaled
+            before = unscaled - (
+                litres - expected if theirs > litres - estimate.level - theirs else 0.0
+            )
+            in_scaled = max(0.0, expected - before)
+            estimate.filling = [time, expected, litres, time, in_scaled]
             self._end_drain(time)
             return
         if running is not False and expected is not None and expected - litres > threshold:
@@ -507,6 +527,14 @@ class Fuel:
         """The capacity the tanks' levels are read against, L (0 when all report litres)."""
         return sum(
             self.capacity(tank)
+            for tank in self.site.of_kind(Kind.TANK)
+            if "volume" not in tank.values
+        )
+
+    def _scaled(self, now: datetime) -> float:
+        """The litres in the tanks read in per cent (against the scale), L."""
+        return sum(
+            self.tank_litres(tank, now) or 0.0
             for tank in self.site.of_kind(Kind.TANK)
             if "volume" not in tank.values
         )
@@ -703,9 +731,9 @@ class Fuel:
     ) -> None:
         estimate = self.estimate
         assert estimate.filling is not None
-        start, before, peak, rose_at = estimate.filling
+        start, before, peak, rose_at, in_scaled = estimate.filling
         if litres > peak + self.gauge_noise():
-            estimate.filling = [start, before, litres, time]
+            estimate.filling = [start, before, litres, time, in_scaled]
             return
         if time - rose_at < REFILL_SETTLE:
             return

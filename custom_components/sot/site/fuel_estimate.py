@@ -231,7 +231,8 @@ class FuelEstimate:
     # tank the most decimal places its readings have shown (in its unit, % or L): its step.
     moved: bool = False
     decimals: dict[str, int] = field(default_factory=dict)
-    # A refill under way: [start, litres before, highest reading, when last higher].
+    # A refill under way: [start, litres before, highest reading, when last higher, of the
+    # litres before those in tanks read in per cent].
     filling: list[float] | None = None
     # The still tank: [since, mean level, weight] learnt while every engine stands still.
     still: list[float] | None = None
@@ -253,8 +254,10 @@ class FuelEstimate:
     # and [the last hour's average rate, the side the smoothed rate is on, when it swung].
     loaded: dict[str, bool] = field(default_factory=dict)
     hourly: dict[str, list[float]] = field(default_factory=dict)
-    # The capacity (L) the tanks' levels were read against when the evidence was taken.
+    # The capacity (L) the tanks' levels were read against when the evidence was taken, and
+    # the level's average of the litres in tanks reporting litres.
     scale: float | None = None
+    unscaled: float | None = None
     # A generator's burn was not integrated up to its newest reading (Home Assistant not
     # running, a silent controller): the level's next fall is not the rate's error. Saved, so
     # that a reload between the controller's return and the next level keeps it (a start is
@@ -290,6 +293,7 @@ class FuelEstimate:
             "loaded": dict(self.loaded),
             "hourly": {g: list(v) for g, v in self.hourly.items()},
             "scale": self.scale,
+            "unscaled": self.unscaled,
             "unburned": self.unburned,
         }
 
@@ -309,6 +313,14 @@ class FuelEstimate:
             if len(values) != length:
                 raise ValueError(f"fuel {key} is damaged")
             return values
+
+        def filling() -> list[float] | None:
+            value = data.get("filling")
+            if value is not None and len(value) == 4:
+                # Saved before the litres in tanks read in per cent were kept: all of them,
+                # as was taken then.
+                return [*(float(v) for v in value), float(value[1])]
+            return numbers("filling", 5)
 
         def hour(values: Any) -> list[float]:
             numbers = [float(x) for x in values]
@@ -349,7 +361,7 @@ class FuelEstimate:
                 else any(data.get(k) for k in ("by_rate", "by_curve", "by_hours"))
             ),
             decimals={str(t): places(d) for t, d in dict(data.get("decimals") or {}).items()},
-            filling=numbers("filling", 4),
+            filling=filling(),
             still=numbers("still", 3),
             held=[batch(h) for h in data.get("held") or ()],
             recent=[[float(t), float(v)] for t, v in data.get("recent") or ()],
@@ -363,6 +375,7 @@ class FuelEstimate:
             loaded={str(g): bool(v) for g, v in dict(data.get("loaded") or {}).items()},
             hourly={str(g): hour(v) for g, v in dict(data.get("hourly") or {}).items()},
             scale=number("scale"),
+            unscaled=number("unscaled"),
             unburned=bool(data.get("unburned", False)),
         )
 
