@@ -1487,3 +1487,38 @@ def test_a_delivery_to_the_litres_tank_across_a_capacity_correction_is_logged_wh
     refills = [e for e in events if e.type is EventType.FUEL_REFILLED]
     assert [e.data["litres_added"] for e in refills] == [pytest.approx(240.0, abs=6.0)]
     assert site.fuel.estimate.refills[-1].litres == pytest.approx(240.0, abs=6.0)
+
+
+def test_a_per_cent_gauge_removed_during_a_delivery_to_the_litres_tank_stops_nothing() -> None:
+    """The day tank reports litres, the main tank per cent. The tanker fills the day tank from
+    100 L; the main tank's gauge falls silent and, dead, is removed from the site. The day
+    tank's readings after it are taken in, the first not failing on a division by the main tank's
+    gone scale, and the rest of the delivery is raised as a refill."""
+    site = Site(Settings(tank_capacity=1000.0))
+    rng = random.Random(4)
+    second = 0
+    events: list[SiteEvent] = []
+
+    def read(day: float, main: float | None) -> None:
+        nonlocal second
+        second += 10
+        feed(site, second / 60, "generator", "main", state="stopped")
+        events.extend(feed(site, second / 60, "tank", "day", volume=round(day, 1)))
+        if main is not None:
+            events.extend(feed(site, second / 60, "tank", "main", level=round(main, 2)))
+
+    feed(site, 0, "grid", "main", present=False)
+    for _ in range(180):
+        read(100 + rng.gauss(0, 1), 50 + rng.gauss(0, 0.3))
+    for n in range(8):
+        read(100 + 10 * (n + 1), 50 + rng.gauss(0, 0.3))
+    assert site.fuel.estimate.filling is not None
+    site.forget("tank", "main")
+    for n in range(16):
+        read(180 + 10 * (n + 1), None)
+    for _ in range(60):
+        read(340 + rng.gauss(0, 1), None)
+    assert site.fuel.litres(at(second / 60)) == pytest.approx(340.0, abs=4.0)
+    refills = [e for e in events if e.type is EventType.FUEL_REFILLED]
+    assert len(refills) == 1
+    assert refills[0].data["litres_added"] > 100.0

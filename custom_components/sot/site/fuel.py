@@ -419,10 +419,12 @@ class Fuel:
                 # the fuel still going is not a second one.
                 start, reference, lost, lower_at = draining
                 estimate.draining = [start, reference * ratio, lost * ratio, lower_at]
-            if filling is not None and previous_scale:
+            if filling is not None and previous_scale and scale:
                 # So does a delivery: its refill is the whole of it, from when it began. Only
                 # the litres in tanks read in per cent move (all of them, on a site with no
-                # tank that reports litres).
+                # tank that reports litres). With no such tank left (removed, or reporting
+                # litres now) there is no scale to move them by: the delivery is taken from
+                # the level as it stands, as after a gap.
                 start, before, peak, rose_at, in_scaled = filling
                 now_scaled = (litres - unscaled) / ratio
                 estimate.filling = [
