@@ -354,6 +354,30 @@ def test_a_slow_delivery_is_added_back_and_a_tank_warming_is_not() -> None:
     assert restored.station.sold(again) == pytest.approx(300.0)
 
 
+def test_a_delivery_saved_by_the_previous_release_is_added_back_once() -> None:
+    """Home Assistant is updated in the middle of a delivery pumped in at 40 L a minute: the
+    state the previous release saved keeps the rise as where it began alone (the stock rose
+    without a fall since, so its last reading was its highest). The 1000 L delivered are added
+    back once: the 200 L sold stay 200 L, not 700 L."""
+    site = on_grid()
+    feed(site, 0, "station", "adblue", volume=3000.0)
+    feed(site, 1, "grid", "main", present=False)
+    feed(site, 2, "station", "adblue", volume=2800.0)
+    for step in range(1, 76):
+        feed(site, 10 + step / 6, "station", "adblue", volume=2800.0 + step * 1000 / 150)
+    saved = json.loads(json.dumps(site.snapshot()))
+    sales = saved["station"]["sales"]["adblue"]
+    assert sales[5] is True  # delivering
+    sales[4] = sales[4][:2]  # the rise as the previous release saved it
+    restored = Site(Settings())
+    restored.restore(saved)
+    for step in range(76, 151):
+        feed(restored, 10 + step / 6, "station", "adblue", volume=2800.0 + step * 1000 / 150)
+    adblue = restored.component("station", "adblue")
+    assert adblue is not None
+    assert restored.station.sold(adblue) == pytest.approx(200.0)
+
+
 def test_a_slow_delivery_on_a_wobbling_gauge_is_added_back_whole() -> None:
     """Diesel pumped in at 10 L a minute, read every 10 s: each reading rises 1.7 L, the gauge
     wobbles by up to 4 L either way. The 600 L delivered are added back whole, not in the

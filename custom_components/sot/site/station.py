@@ -214,17 +214,19 @@ class Station:
                 float(baseline),
                 float(last),
                 None if last_time is None else float(last_time),
-                None if began is None else _rise([float(x) for x in began]),
+                None if began is None else _rise([float(x) for x in began], last, last_time),
                 bool(delivering),
             )
         self.sales = sales
         self.last_sold = {str(k): float(v) for k, v in dict(data.get("last_sold") or {}).items()}
 
 
-def _rise(values: list[float]) -> tuple[float, float, float, float]:
-    """A saved rise: saved before its highest reading was kept, it began at it."""
+def _rise(values: list[float], last: Any, last_time: Any) -> tuple[float, float, float, float]:
+    """A saved rise: saved before its highest reading was kept, the stock had not fallen
+    since it began, so the last reading was its highest (and, a delivery, added back)."""
     if len(values) == 2:
-        return (values[0], values[1], values[0], values[1])
+        peaked = values[1] if last_time is None else float(last_time)
+        return (values[0], values[1], max(values[0], float(last)), peaked)
     if len(values) != 4:
         raise ValueError("a station's rise in stock is damaged")
     return (values[0], values[1], values[2], values[3])
