@@ -55,6 +55,21 @@ def _heard(coordinator: SiteCoordinator, at: datetime) -> bool:
     return sample is not None and sample.time == at
 
 
+async def _on_backup_standing(
+    hass: HomeAssistant, field: aiomqtt.Client, freezer: FrozenDateTimeFactory, event_type: str
+) -> tuple[Any, SiteCoordinator, list[Event]]:
+    """Kall in an outage, its set standing; the `event_type` alarms raised from then on."""
+    entry = site_entry(alarm_delay=0)
+    coordinator = await start_site(hass, field, entry, freezer)
+    fired: list[Event] = []
+    hass.bus.async_listen(
+        EVENT_ALARM,
+        callback(lambda e: fired.append(e) if e.data["event_type"] == event_type else None),
+    )
+    await field.publish("sot/kall/grid/main/present", "OFF")
+    return entry, coordinator, fired
+
+
 async def test_a_tank_capacity_corrected_during_a_theft_raises_the_drain_once(
     mqtt_hass: HomeAssistant, field: aiomqtt.Client, freezer: FrozenDateTimeFactory
 ) -> None:
@@ -63,14 +78,7 @@ async def test_a_tank_capacity_corrected_during_a_theft_raises_the_drain_once(
     600 L while the theft goes on: the same drain goes on, on the new scale, and is not raised
     a second time; it is logged once, with every litre lost."""
     hass = mqtt_hass
-    entry = site_entry(alarm_delay=0)
-    coordinator = await start_site(hass, field, entry, freezer)
-    fired: list[Event] = []
-    hass.bus.async_listen(
-        EVENT_ALARM,
-        callback(lambda e: fired.append(e) if e.data["event_type"] == "fuel_drain" else None),
-    )
-    await field.publish("sot/kall/grid/main/present", "OFF")
+    entry, coordinator, fired = await _on_backup_standing(hass, field, freezer, "fuel_drain")
     rng = random.Random(4)
     await _tank(hass, field, freezer, coordinator, [60.0 + rng.gauss(0, 0.3) for _ in range(180)])
     assert fired == []
@@ -104,14 +112,7 @@ async def test_a_tank_capacity_corrected_during_a_delivery_logs_the_whole_refill
     the operator corrects the capacity from 1000 L to the tank's 600 L. The refill raised and
     logged is the whole delivery on the new scale, 288 L, from when it began."""
     hass = mqtt_hass
-    entry = site_entry(alarm_delay=0)
-    coordinator = await start_site(hass, field, entry, freezer)
-    fired: list[Event] = []
-    hass.bus.async_listen(
-        EVENT_ALARM,
-        callback(lambda e: fired.append(e) if e.data["event_type"] == "fuel_refilled" else None),
-    )
-    await field.publish("sot/kall/grid/main/present", "OFF")
+    entry, coordinator, fired = await _on_backup_standing(hass, field, freezer, "fuel_refilled")
     rng = random.Random(4)
     await _tank(hass, field, freezer, coordinator, [30.0 + rng.gauss(0, 0.3) for _ in range(180)])
     began = dt_util.utcnow()
@@ -239,14 +240,7 @@ async def test_a_capacity_corrected_during_a_delivery_on_a_mixed_site_logs_the_r
     from 1000 L to its 600 L. One refill is raised and logged, the whole delivery on the new
     scale, 288 L, from when it began."""
     hass = mqtt_hass
-    entry = site_entry(alarm_delay=0)
-    coordinator = await start_site(hass, field, entry, freezer)
-    fired: list[Event] = []
-    hass.bus.async_listen(
-        EVENT_ALARM,
-        callback(lambda e: fired.append(e) if e.data["event_type"] == "fuel_refilled" else None),
-    )
-    await field.publish("sot/kall/grid/main/present", "OFF")
+    entry, coordinator, fired = await _on_backup_standing(hass, field, freezer, "fuel_refilled")
     rng = random.Random(4)
 
     async def tanks(levels: list[float]) -> None:
