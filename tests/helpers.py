@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
 import aiomqtt
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
@@ -36,14 +37,20 @@ def site_device(hass: HomeAssistant, entry_id: str, identifier: str) -> dr.Devic
     return None
 
 
-def site_entry(site_id: str = "kall", title: str = "Kall", **options: Any) -> MockConfigEntry:
-    """A config entry for one SOT point."""
+def site_entry(
+    site_id: str = "kall",
+    title: str = "Kall",
+    devices: Sequence[ConfigSubentryData] = (),
+    **options: Any,
+) -> MockConfigEntry:
+    """A config entry for one SOT point, with its Modbus devices (subentries) if given."""
     return MockConfigEntry(
         domain=DOMAIN,
         title=title,
         unique_id=site_id,
         data={CONF_SITE_ID: site_id, CONF_BASE_TOPIC: f"sot/{site_id}"},
         options={**DEFAULT_OPTIONS, **options},
+        subentries_data=list(devices),
     )
 
 

@@ -59,15 +59,7 @@ def _quick(key: str) -> Profile:
 
 
 def _entry(device: ConfigSubentryData) -> MockConfigEntry:
-    entry = site_entry(stale_timeout=STALE)
-    return MockConfigEntry(
-        domain=entry.domain,
-        title=entry.title,
-        unique_id=entry.unique_id,
-        data=dict(entry.data),
-        options=dict(entry.options),
-        subentries_data=[device],
-    )
+    return site_entry(devices=[device], stale_timeout=STALE)
 
 
 def _genset(port: int) -> ConfigSubentryData:
