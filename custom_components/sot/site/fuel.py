@@ -595,11 +595,13 @@ class Fuel:
         """A reading that left the minute: the still tank's level learns it once it is older
         than `DRAIN_HOLD`, so the first litres of a drain not yet raised are not learnt as the
         level the tank held (they would be missing from the loss). A young level learns at
-        once, so that a drain can be judged soon after the engine stopped."""
+        once, so that a drain can be judged soon after the engine stopped; only until it holds
+        its first readings back: a minute that brings more readings than it has learnt (they
+        come unevenly) would otherwise teach it a drain's first litres."""
         estimate = self.estimate
         assert estimate.still is not None
         held = estimate.held
-        if estimate.still[2] < len(estimate.recent):
+        if not held and estimate.still[2] < len(estimate.recent):
             self._learn(reading[0], reading[1], 1.0)
             return
         if not held or reading[0] - held[-1][0] >= DRAIN_HOLD:
@@ -683,8 +685,8 @@ class Fuel:
             return
         _, reference, weight = estimate.still
         window = [r[1] for r in estimate.recent]
-        if weight < len(window):
-            return  # the level the tank held is not known yet
+        if not estimate.held and weight < len(window):
+            return  # the level the tank held is not known yet (still learning at once)
         mean = sum(window) / len(window)
         spread = self.gauge_noise() * math.sqrt(1 / len(window) + 1 / weight)
         lost = reference - mean
