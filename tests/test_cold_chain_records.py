@@ -205,6 +205,32 @@ async def test_an_outage_in_progress_survives_a_restart(
     assert outage["freezers"][0]["minutes_without_data"] == 10.0
 
 
+async def test_a_freezer_warm_in_an_outage_still_going_shows_its_minutes_above_so_far(
+    mqtt_hass: HomeAssistant,
+    field: aiomqtt.Client,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Frys 1 reads −10 °C, above both limits, and says nothing more for twenty minutes, its
+    reading live all along: the record read now has those minutes above the limits, as it
+    has them measured (none without data), not only once the record closes."""
+    entry = site_entry(stale_timeout=3600)
+    await start_site(mqtt_hass, field, entry, freezer)
+    await field.publish("sot/kall/grid/main/present", "ON")
+    await field.publish("sot/kall/freezer/f1/temperature", "-20.0")
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_f1_temperature", "-20.0")
+    await step(mqtt_hass, freezer, field, grid__main__present="OFF")
+    await step(mqtt_hass, freezer, field, freezer__f1__temperature="-10.0")
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_f1_temperature", "-10.0")
+    freezer.tick(timedelta(minutes=20))
+    response = await cold_chain_record(mqtt_hass, entry)
+    ((line,),) = (outage["freezers"] for outage in response["outages"])
+    assert line["highest_temperature"] == -10.0
+    assert line["minutes_without_data"] == 0.0
+    # From −20 to −10 °C in the 5 s after the grid went, then −10 °C for 20 minutes.
+    assert line["minutes_above_warning"] == pytest.approx(20.0, abs=0.1)
+    assert line["minutes_above_critical"] == pytest.approx(20.0, abs=0.1)
+
+
 def _record(start: datetime) -> dict[str, Any]:
     return {
         "start": start.isoformat(),

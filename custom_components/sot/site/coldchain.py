@@ -229,8 +229,15 @@ def freezer_summary(
 
     While the record is open, its minutes without data are those up to `now` (None without
     it), the time since the freezer's last reading not counted if that reading is still live
-    (its id in `live`): a freezer silent during an outage still going shows it.
+    (its id in `live`): a freezer silent during an outage still going shows it. That live
+    reading holds until `now` for the minutes above the limits too, as it will when the record
+    closes: a freezer sitting above its limit shows those minutes at once.
     """
+    tail, last = _live_tail(record, freezer, now, live), freezer.last_value
+    above_warning, above_critical = freezer.above_warning, freezer.above_critical
+    if tail and last is not None:
+        above_warning += tail if last > freezer.warning else 0.0
+        above_critical += tail if last > freezer.critical else 0.0
     return {
         "freezer_id": freezer.id,
         "freezer_name": freezer.name,
@@ -238,8 +245,8 @@ def freezer_summary(
         "critical_limit": freezer.critical,
         "highest_temperature": None if freezer.highest is None else round(freezer.highest, 1),
         "highest_at": iso(freezer.highest_at),
-        "minutes_above_warning": _minutes(freezer.above_warning),
-        "minutes_above_critical": _minutes(freezer.above_critical),
+        "minutes_above_warning": _minutes(above_warning),
+        "minutes_above_critical": _minutes(above_critical),
         "door_openings": freezer.door_openings,
         "temperature_at_restore": (
             None if freezer.at_restore is None else round(freezer.at_restore, 1)
@@ -509,11 +516,21 @@ def _unmeasured(
     end = record.closed or now
     if end is None:
         return None
-    covered = freezer.measured
-    if record.closed is None and freezer.last_time is not None and freezer.id in live:
-        covered += max((end - freezer.last_time).total_seconds(), 0.0)
+    covered = freezer.measured + _live_tail(record, freezer, now, live)
     span = (end - record.start).total_seconds()
     return _minutes(max(span - covered, 0.0))
+
+
+def _live_tail(
+    record: OutageRecord, freezer: FreezerRecord, now: datetime | None, live: Collection[str]
+) -> float:
+    """Seconds from an open record's last reading of the freezer to `now`, if that reading is
+    still live (its id in `live`): it holds until then, as it would to the record's close."""
+    if record.closed is not None or now is None or freezer.last_time is None:
+        return 0.0
+    if freezer.id not in live:
+        return 0.0
+    return max((now - freezer.last_time).total_seconds(), 0.0)
 
 
 def _ended(record: OutageRecord) -> datetime:
