@@ -9,7 +9,12 @@ import aiomqtt
 import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.sot.alarm_ledger import AlarmLedger
 from custom_components.sot.site.events import EventType, SiteEvent
@@ -155,3 +160,40 @@ def test_an_alarm_not_raised_yet_is_saved_and_read_back() -> None:
     assert SiteEvent.from_snapshot(json.loads(json.dumps(event.snapshot()))) == event
     for saved in (None, {}, {**event.snapshot(), "type": "grid_gone"}, {"time": 7}):
         assert SiteEvent.from_snapshot(saved) is None
+
+
+async def test_diagnostics_show_the_alarms_and_who_acknowledged_them(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, hass_client: ClientSessionGenerator
+) -> None:
+    """Phones ring again after a restart, or not: the diagnostics show the ledger the outage
+    alerts take their repeats up from, acknowledged or not."""
+    hass = mqtt_hass
+    entry = site_entry(alarm_delay=0)
+    await start_site(hass, field, entry)
+    await field.publish("sot/kall/grid/main/present", "ON")
+    await field.publish("sot/kall/freezer/f1/temperature", "-19.0")
+    await wait_for_state(hass, "sensor.kall_freezer_f1_temperature", "-19.0")
+    await field.publish("sot/kall/grid/main/present", "OFF")
+    await field.publish("sot/kall/freezer/f1/temperature", "-10.0")
+
+    def raised() -> bool:
+        return [a["event_type"] for a in entry.runtime_data.alarms.snapshot(dt_util.utcnow())] == [
+            "grid_lost",
+            "freezer_critical",
+        ]
+
+    await wait_for(hass, raised, "grid_lost and freezer_critical")
+    found = await unacknowledged_alarms(hass, entry.entry_id)
+    grid, freezer = found["alarms"]  # type: ignore[misc]
+    await hass.services.async_call(
+        "sot",
+        "acknowledge_alarm",
+        {"config_entry_id": entry.entry_id, "alarm": grid["stamp"]},
+        blocking=True,
+    )
+    assert await async_setup_component(hass, "diagnostics", {})
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    assert [(a["event_type"], a["stamp"], a["acknowledged"]) for a in diagnostics["alarms"]] == [
+        ("grid_lost", grid["stamp"], True),
+        ("freezer_critical", freezer["stamp"], False),
+    ]

@@ -1,4 +1,5 @@
-"""Diagnostics: the site's state, what was refused and why, and the Modbus devices' health."""
+"""Diagnostics: the site's state, its alarms, what was refused and why, and the Modbus devices'
+health."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 
 from .const import CONF_BASE_TOPIC
 from .coordinator import SotConfigEntry
@@ -69,5 +71,8 @@ async def async_get_config_entry_diagnostics(
             "usable_fuel_l": site.fuel.usable(now),
         },
         "state": {k: v for k, v in site.snapshot().items() if k != "components"},
+        # The latest alarm about each thing and whether it was acknowledged: what the outage
+        # alerts take their repeats up from after a restart (alarm_ledger.py).
+        "alarms": coordinator.alarms.snapshot(dt_util.utcnow()),
         "modbus": async_redact_data(coordinator.transport_diagnostics(), TO_REDACT),
     }
