@@ -28,7 +28,7 @@ from custom_components.sot.cold_chain import signed_link
 from custom_components.sot.const import DOMAIN
 from custom_components.sot.site.coldchain import outage_key
 
-from .helpers import site_entry, start_site, wait_for, wait_for_state
+from .helpers import site_entry, start_site, wait_for, wait_for_state, wait_until_subscribed
 
 RECORD = "sensor.kall_cold_chain_record"
 READINESS = "sensor.kall_storm_readiness"
@@ -229,6 +229,46 @@ async def test_a_freezer_warm_in_an_outage_still_going_shows_its_minutes_above_s
     # From −20 to −10 °C in the 5 s after the grid went, then −10 °C for 20 minutes.
     assert line["minutes_above_warning"] == pytest.approx(20.0, abs=0.1)
     assert line["minutes_above_critical"] == pytest.approx(20.0, abs=0.1)
+
+
+async def test_a_reading_after_a_long_stop_stays_out_of_a_record_that_ran_out_meanwhile(
+    mqtt_hass: HomeAssistant,
+    field: aiomqtt.Client,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The grid came back with Frys 1 at −10 °C; Home Assistant then stopped for ten hours.
+    The record ran out six hours after the grid returned, while nothing was known: the first
+    reading after the start (−19 °C) is not its own, and does not close it ten hours late
+    saying the freezer was back below its warning limit then."""
+    entry = site_entry()
+    await start_site(mqtt_hass, field, entry, freezer)
+    await field.publish("sot/kall/grid/main/present", "ON")
+    await field.publish("sot/kall/freezer/f1/temperature", "-20.0")
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_f1_temperature", "-20.0")
+    await step(mqtt_hass, freezer, field, grid__main__present="OFF")
+    await step(mqtt_hass, freezer, field, freezer__f1__temperature="-10.0")
+    await step(mqtt_hass, freezer, field, grid__main__present="ON")
+    current = entry.runtime_data.site.coldchain.current
+    assert current is not None
+    restored = current.end
+    assert restored is not None
+    assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+    freezer.tick(timedelta(hours=10))
+    assert await mqtt_hass.config_entries.async_setup(entry.entry_id)
+    await mqtt_hass.async_block_till_done()
+    coordinator = entry.runtime_data
+    await wait_until_subscribed(mqtt_hass, field, coordinator, freezer)
+    await field.publish("sot/kall/freezer/f1/temperature", "-19.0")
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_f1_temperature", "-19.0")
+    freezer.tick(timedelta(seconds=15))
+    async_fire_time_changed(mqtt_hass)
+    await mqtt_hass.async_block_till_done()
+    (outage,) = (await cold_chain_record(mqtt_hass, entry))["outages"]
+    (line,) = outage["freezers"]
+    assert outage["power_restored"] == restored.isoformat()
+    assert outage["record_closed"] == (restored + timedelta(hours=6)).isoformat()
+    assert line["highest_temperature"] == -10.0
+    assert line["back_below_warning_at"] is None
 
 
 def _record(start: datetime) -> dict[str, Any]:

@@ -162,6 +162,22 @@ def test_the_next_outage_closes_a_record_still_waiting() -> None:
     assert current.freezers["f1"].last_value == -13.0
 
 
+def test_a_record_that_ran_out_unseen_closes_at_its_limit_not_at_the_next_outage() -> None:
+    """Home Assistant stopped while a record waited for f1 to cool, and started ten hours on
+    with the grid gone again: the earlier record ran out six hours after the grid returned."""
+    site = Site()
+    feed(site, 0, "grid", "main", present=True)
+    feed(site, 0, "freezer", "f1", temperature=-20.0)
+    feed(site, 1, "grid", "main", present=False)
+    feed(site, 2, "freezer", "f1", temperature=-13.0)
+    feed(site, 3, "grid", "main", present=True)
+    feed(site, 603, "grid", "main", present=False)
+    assert [(r.end, r.closed) for r in site.coldchain.records] == [(at(3), at(3) + RECOVERY_LIMIT)]
+    current = site.coldchain.current
+    assert current is not None
+    assert current.start == at(603)
+
+
 def test_door_found_open_counts_and_readings_from_before_the_outage_do_not() -> None:
     site = Site()
     feed(site, 0, "grid", "main", present=True)

@@ -176,8 +176,12 @@ class OutageRecord:
         return outage_key(self.start)
 
     def covers(self, time: datetime) -> bool:
-        """Whether a reading measured at `time` belongs to this record."""
-        return time >= self.start and (self.closed is None or time <= self.closed)
+        """Whether a reading measured at `time` belongs to this record: not one after it
+        closed, nor one after it ran out waiting (`RECOVERY_LIMIT`) and is yet to be closed
+        (Home Assistant started long after, the reading before the first tick)."""
+        if time < self.start or (self.closed is not None and time > self.closed):
+            return False
+        return self.end is None or time <= self.end + RECOVERY_LIMIT
 
     def recovered(self) -> bool:
         """Power is back and every freezer has been back at or below its warning limit."""
@@ -272,6 +276,8 @@ class ColdChain:
 
     def begin(self, start: datetime, site: Site) -> None:
         """The grid has gone: open a record with every freezer as it stands."""
+        # One that ran out meanwhile (Home Assistant not running) closes at its limit.
+        self.advance(start, site)
         if self.current is not None:
             self._close(start, site)
         record = self.current = OutageRecord(start=start)
