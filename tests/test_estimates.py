@@ -594,6 +594,50 @@ def test_a_level_only_outage_logs_the_fuel_the_tank_lost() -> None:
     assert last["fuel_used"] == pytest.approx(30.0, rel=0.1)
 
 
+def run_mixed(site: Site, minutes: range, litres: float, seed: int = 1) -> float:
+    """The main set on its controller's rate of 20 L/h beside a standby that reports neither a
+    rate nor a load, burning 5 L/h, both from one 1000 L tank read with 0.2 % noise."""
+    rng = random.Random(seed)
+    for minute in minutes:
+        feed(site, minute, "generator", "main", state="running", on_load=True, fuel_rate=20.0)
+        feed(site, minute, "generator", "standby", state="running", on_load=True)
+        feed(site, minute, "tank", "main", level=round(litres / 10 + rng.gauss(0, 0.2), 2))
+        litres -= 25.0 / 60
+    return litres
+
+
+@pytest.mark.parametrize("between", ["nothing", "restart", "restart from an older state", "refill"])
+def test_a_mixed_site_outage_logs_the_fuel_the_tank_lost(between: str) -> None:
+    """Three hours of the main set on its controller's rate (20 L/h) beside a standby with no
+    rate (5 L/h): the outage logs the 75 L the tank lost, not 97 L (the standby priced at the
+    tank's whole fall per set-hour, which holds the main set's burn as well) nor the main set's
+    60 L alone; a restart (its state saved by the previous release, too) or a 300 L delivery
+    halfway changes nothing of it."""
+    site = outage_site()
+    litres = run_mixed(site, range(0, 90), 800.0)
+    if between.startswith("restart"):
+        saved = json.loads(json.dumps(site.snapshot()))
+        if between == "restart from an older state":
+            del saved["fuel_estimate"]["by_unrated"], saved["fuel_estimate"]["unrated_hours"]
+        restarted = Site(site.settings)
+        restarted.restore(saved)
+        site = restarted
+    elif between == "refill":
+        for minute in range(90, 100):  # 300 L at 30 L/min, the sets running on
+            litres += 30.0
+            feed(site, minute, "generator", "main", state="running", fuel_rate=20.0)
+            feed(site, minute, "generator", "standby", state="running")
+            feed(site, minute, "tank", "main", level=round(litres / 10, 2))
+            litres -= 25.0 / 60
+    first = 100 if between == "refill" else 90
+    run_mixed(site, range(first, 181), litres, seed=2)
+    events = feed(site, 181, "grid", "main", present=True)
+    restored = [e for e in events if e.type is EventType.GRID_RESTORED]
+    assert restored[0].data["fuel_used"] == pytest.approx(75.0, rel=0.1)
+    last = _outage_attributes(site, at(181))["last_outage"]
+    assert last["fuel_used"] == pytest.approx(75.0, rel=0.1)
+
+
 def test_a_level_only_site_gets_a_figure_once_the_slope_is_clear() -> None:
     site = outage_site()
     litres = run_on(site, range(0, 5), 800.0, reported=None, noise=0.2)

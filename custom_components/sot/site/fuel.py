@@ -294,6 +294,8 @@ class Fuel:
             estimate.curve_burned += curve * hours
         if self.site.power.running(generator, last):
             estimate.run_hours += hours
+            if rate is None:
+                estimate.unrated_hours += hours
 
     def _follow_hour(self, generator_id: str, smoothed: float, seconds: float, time: float) -> None:
         """The last hour's average rate, and when the smoothed rate last swung across it."""
@@ -554,9 +556,10 @@ class Fuel:
         if rescaled:
             estimate.recent = []
             estimate.by_rate, estimate.by_curve, estimate.by_hours = Line(), Line(), Line()
+            estimate.by_unrated = Line()
             estimate.noise, estimate.moved = None, False
             return
-        for line in (estimate.by_rate, estimate.by_curve, estimate.by_hours):
+        for line in estimate.lines():
             line.cut()
 
     def _expected(self, running: bool | None) -> float | None:
@@ -630,7 +633,7 @@ class Fuel:
         """A reading while a generator runs: a point on each line whose x is known."""
         estimate = self.estimate
         if estimate.stopped_at is not None and time - estimate.stopped_at > LONG_STOP:
-            for line in (estimate.by_rate, estimate.by_curve, estimate.by_hours):
+            for line in estimate.lines():
                 line.cut()
         estimate.stopped_at = None
         self._settle(None)
@@ -643,6 +646,8 @@ class Fuel:
         if curve_known:
             estimate.by_curve.add(estimate.curve_burned, litres, fade)
         estimate.by_hours.add(estimate.run_hours, litres, fade)
+        if not rate_known:
+            estimate.by_unrated.add(estimate.unrated_hours, litres + estimate.burned, fade)
         best = estimate.by_rate if rate_known else estimate.by_hours
         noise = best.noise() if best.closed_n + best.n >= LINE_NOISE_POINTS else None
         if noise is not None:
@@ -657,7 +662,7 @@ class Fuel:
         window = [r[1] for r in estimate.recent[-2:]]
         after = sum(window) / len(window)
         estimate.level = after
-        for line in (estimate.by_rate, estimate.by_curve, estimate.by_hours):
+        for line in estimate.lines():
             line.cut()
         lost = before - after
         estimate.drains = [*estimate.drains, Tally(time, round(lost, 1))][-LOG_LENGTH:]
@@ -725,7 +730,7 @@ class Fuel:
         start, _, lost, _ = estimate.draining
         estimate.draining = None
         estimate.drains = [*estimate.drains, Tally(start, round(lost, 1))][-LOG_LENGTH:]
-        for line in (estimate.by_rate, estimate.by_curve, estimate.by_hours):
+        for line in estimate.lines():
             line.cut()
         window = [r[1] for r in estimate.recent]
         self._settle([time, sum(window) / len(window), float(len(window))])
@@ -748,7 +753,7 @@ class Fuel:
         estimate.level = after
         if added < max(REFILL_MIN, REFILL_SIGMAS * self.gauge_noise() / 2):
             return  # a spike, not a delivery
-        for line in (estimate.by_rate, estimate.by_curve, estimate.by_hours):
+        for line in estimate.lines():
             line.cut()
         self._settle(None if estimate.stopped_at is None else [time, after, 0.0])
         estimate.refills = [*estimate.refills, Tally(start, round(added, 1))][-LOG_LENGTH:]
@@ -812,9 +817,17 @@ class Fuel:
         return all(self.site.number(g, "fuel_rate", now) is not None for g in burning)
 
     def level_rate(self) -> float:
-        """The level's own fall per hour run (L/h): what a generator with no rate burns;
-        0 while the level has not told it."""
+        """The level's own fall per hour run (L/h): what a generator with no rate burns on
+        a site where none has one; 0 while the level has not told it."""
         slope = self.slope(self.estimate.by_hours)
+        return 0.0 if slope is None or slope[0] >= 0 else -slope[0]
+
+    def unrated_rate(self) -> float:
+        """What a generator with no rate burns per hour run beside generators with one
+        (L/h): the level's fall less what the rated ones burned, per hour the unrated ones
+        ran (the level's own fall per hour run holds the rated ones' burn too); never below
+        0, and 0 while the level has not told it."""
+        slope = self.slope(self.estimate.by_unrated)
         return 0.0 if slope is None or slope[0] >= 0 else -slope[0]
 
     def present(self, now: datetime) -> Figure | None:

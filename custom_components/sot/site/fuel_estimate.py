@@ -220,6 +220,12 @@ class FuelEstimate:
     by_rate: Line = field(default_factory=Line)
     by_curve: Line = field(default_factory=Line)
     by_hours: Line = field(default_factory=Line)
+    # Hours run by generators with no rate (neither a fuel rate nor a load), summed over them,
+    # and against them the litres in the tanks plus what the rated ones burned (`burned`): the
+    # level as if only the unrated ones drew on it, taken while one of them runs. Its slope is
+    # their burn on a site where they run beside generators with a rate.
+    unrated_hours: float = 0.0
+    by_unrated: Line = field(default_factory=Line)
     # The running hours at the last point taken in (for the forgetting).
     faded_at: float = 0.0
     # The newest tank reading taken in (POSIX s), and the level's own average.
@@ -264,6 +270,10 @@ class FuelEstimate:
     # such a gap again anyway).
     unburned: bool = False
 
+    def lines(self) -> tuple[Line, Line, Line, Line]:
+        """Every line of the level's evidence: cut together at refills, drains and gaps."""
+        return self.by_rate, self.by_curve, self.by_hours, self.by_unrated
+
     def snapshot(self) -> dict[str, Any]:
         """Storage form."""
         return {
@@ -273,6 +283,8 @@ class FuelEstimate:
             "by_rate": self.by_rate.snapshot(),
             "by_curve": self.by_curve.snapshot(),
             "by_hours": self.by_hours.snapshot(),
+            "unrated_hours": self.unrated_hours,
+            "by_unrated": self.by_unrated.snapshot(),
             "faded_at": self.faded_at,
             "level_time": self.level_time,
             "level": self.level,
@@ -350,6 +362,9 @@ class FuelEstimate:
             by_rate=Line.from_snapshot(data.get("by_rate")),
             by_curve=Line.from_snapshot(data.get("by_curve")),
             by_hours=Line.from_snapshot(data.get("by_hours")),
+            # Saved before it was kept: learnt afresh from the next readings.
+            unrated_hours=float(data.get("unrated_hours", 0.0)),
+            by_unrated=Line.from_snapshot(data.get("by_unrated")),
             faded_at=float(data.get("faded_at", 0.0)),
             level_time=number("level_time"),
             level=number("level"),

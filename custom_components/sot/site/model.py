@@ -574,7 +574,11 @@ class Site:
             )
         elif present is True and self.outages.current is not None:
             end = self.power.grid_change_time(now)
-            outage = self.outages.end(end, self.fuel.rate_correction(now), self.fuel.level_rate())
+            # Beside generators with a rate, one without burns the level's fall less theirs:
+            # the level's own fall per hour run holds their burn as well.
+            rated = self.outages.current.fuel_used > 0
+            unrated = self.fuel.unrated_rate() if rated else self.fuel.level_rate()
+            outage = self.outages.end(end, self.fuel.rate_correction(now), unrated)
             assert outage is not None  # there was a present outage to end
             self.coldchain.restored(end, self)
             minutes = (end - outage.start).total_seconds() / 60

@@ -22,7 +22,8 @@ class Outage:
     # times the level's correction of the rates when the grid came back (what the tanks lost).
     fuel_used: float = 0.0
     # Seconds a generator ran with no rate known (it reports neither a fuel rate nor a load):
-    # its burn is the level's own fall per hour run, counted in `fuel_used` when it ends.
+    # its burn is the level's own fall per hour run (beside generators with a rate, less what
+    # they burned), counted in `fuel_used` when it ends.
     unrated_seconds: float = 0.0
     # Fuel delivered during the outage: (when the refill began, litres).
     refills: list[tuple[datetime, float]] = field(default_factory=list)
@@ -75,8 +76,8 @@ class Outages:
 
     def end(self, end: datetime, correction: float = 1.0, level_rate: float = 0.0) -> Outage | None:
         """The grid is back: log the outage that ended, its fuel by the rates times the
-        level's `correction` of them, and for the time run without a rate, the level's own
-        fall per hour run (`level_rate`, L/h)."""
+        level's `correction` of them, and for the time run without a rate, what a generator
+        without one burns per hour run (`level_rate`, L/h)."""
         outage, self.current = self.current, None
         if outage is not None:
             outage.end = end
