@@ -638,6 +638,28 @@ def test_a_mixed_site_outage_logs_the_fuel_the_tank_lost(between: str) -> None:
     assert last["fuel_used"] == pytest.approx(75.0, rel=0.1)
 
 
+@pytest.mark.parametrize("main_rate", [20.0, None])
+def test_the_fuel_hours_count_every_set_without_a_rate_that_runs(main_rate: float | None) -> None:
+    """The main set (on its controller's 20 L/h, or reporting no rate either) beside a standby
+    with no rate, 25 L/h between them for two hours: the hours shown are the tank's at 25 L/h,
+    not twice that (the level's fall per hour run taken as the whole site's burn)."""
+    site = outage_site()
+    rng = random.Random(1)
+    litres = 800.0
+    for minute in range(0, 121):
+        main: dict[str, Value] = {"state": "running", "on_load": True}
+        if main_rate is not None:
+            main["fuel_rate"] = main_rate
+        feed(site, minute, "generator", "main", **main)
+        feed(site, minute, "generator", "standby", state="running", on_load=True)
+        feed(site, minute, "tank", "main", level=round(litres / 10 + rng.gauss(0, 0.2), 2))
+        litres -= 25.0 / 60
+    figure = site.fuel.present(at(120))
+    assert figure is not None
+    assert figure.hours == pytest.approx((litres - 100) / 25.0, rel=0.1)
+    assert figure.rate == pytest.approx(25.0, rel=0.1)
+
+
 def test_a_level_only_site_gets_a_figure_once_the_slope_is_clear() -> None:
     site = outage_site()
     litres = run_on(site, range(0, 5), 800.0, reported=None, noise=0.2)

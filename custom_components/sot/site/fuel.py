@@ -836,8 +836,14 @@ class Fuel:
         if usable is None or not self.site.power.any_running(now):
             return None
         rates = [(generator, self.rate(generator, now)) for generator in self.site.generators()]
-        if any(rate is None for _, rate in rates):
-            return self._by_level(usable, "present")
+        unrated = [generator for generator, rate in rates if rate is None]
+        # Only the level knows the burn: its fall per hour run, for every set that runs.
+        sets = max(sum(bool(self.site.power.running(g, now)) for g, _ in rates), 1)
+        if unrated and (
+            not any(rate for _, rate in rates)
+            or not all(self.site.power.running(g, now) for g in unrated)
+        ):
+            return self._by_level(usable, "present", sets)
         smoothed = 0.0
         hour = False
         loads: list[float | None] = []
@@ -862,8 +868,20 @@ class Fuel:
         trust = RATE_TRUST if measured else CURVE_TRUST
         correction = self.correction(self.estimate.by_rate, trust)
         rate = smoothed * correction
+        if unrated:
+            # Beside them, sets with no rate: each the level's fall less the rated sets' burn
+            # per hour it ran, once the hours are that clear.
+            # Until then (a state saved before it was learnt), as if all had none.
+            slope = self.slope(self.estimate.by_unrated)
+            if slope is None or slope[0] >= 0:
+                return self._by_level(usable, "present", sets)
+            rate += -slope[0] * len(unrated)
+            if math.sqrt(slope[1]) * len(unrated) > LEVEL_ONLY_PRECISION * rate:
+                return self._by_level(usable, "present", sets)
         load = None if any(v is None for v in loads) else sum(v or 0.0 for v in loads)
-        if hour:
+        if unrated:
+            load = None
+        elif hour:
             # The hour's rate goes with the hour's load (the site's demand over the last hour),
             # not with the load of this moment's swing.
             load = self.estimate.demand
@@ -874,17 +892,18 @@ class Fuel:
             load=load,
             basis="hour" if hour else "present",
             correction=correction,
-            source="controller" if measured else "curve",
+            source="level" if unrated else "controller" if measured else "curve",
         )
 
-    def _by_level(self, usable: float, basis: str) -> Figure | None:
-        """Hours at the rate the level itself has fallen per hour run, once that is clear."""
+    def _by_level(self, usable: float, basis: str, sets: int = 1) -> Figure | None:
+        """Hours at the rate the level itself has fallen per hour run, for `sets` sets
+        running, once that is clear."""
         slope = self.slope(self.estimate.by_hours)
         if slope is None or slope[0] >= 0:
             return None
-        rate = -slope[0]
-        if math.sqrt(slope[1]) > LEVEL_ONLY_PRECISION * rate:
+        if math.sqrt(slope[1]) > LEVEL_ONLY_PRECISION * -slope[0]:
             return None
+        rate = -slope[0] * sets
         return Figure(
             hours=usable / rate,
             rate=rate,
