@@ -660,6 +660,31 @@ def test_the_fuel_hours_count_every_set_without_a_rate_that_runs(main_rate: floa
     assert figure.rate == pytest.approx(25.0, rel=0.1)
 
 
+def test_a_set_without_a_rate_joining_one_with_a_rate_raises_no_drain() -> None:
+    """The main set an hour alone on its controller's 20 L/h, then a standby with no rate
+    beside it (5 L/h) for seven: the tank falls by the standby's burn as well, which the main
+    set's line of the level does not hold. No fuel drain is raised for it (a theft alarm
+    22.8 L after four hours), and the usable litres shown are the tank's."""
+    site = outage_site()
+    rng = random.Random(1)
+    litres = 800.0
+    events: list[SiteEvent] = []
+    for minute in range(0, 481):
+        joint = minute >= 60
+        events += feed(site, minute, "generator", "main", state="running", fuel_rate=20.0)
+        events += feed(
+            site, minute, "generator", "standby", state="running" if joint else "stopped"
+        )
+        events += feed(
+            site, minute, "tank", "main", level=round(litres / 10 + rng.gauss(0, 0.2), 2)
+        )
+        litres -= (25.0 if joint else 20.0) / 60
+        if minute % 30 == 0:
+            shown = site.fuel.smoothed_usable(at(minute))
+            assert shown == pytest.approx(litres - 100, abs=6.0)
+    assert EventType.FUEL_DRAIN not in types(events)
+
+
 def test_a_level_only_site_gets_a_figure_once_the_slope_is_clear() -> None:
     site = outage_site()
     litres = run_on(site, range(0, 5), 800.0, reported=None, noise=0.2)

@@ -183,14 +183,7 @@ class Fuel:
             smoothed = raw
         elif estimate.filling is None and estimate.draining is None:
             if self.site.power.any_running(now):
-                for line, x in (
-                    (estimate.by_rate, estimate.burned),
-                    (estimate.by_curve, estimate.curve_burned),
-                    (estimate.by_hours, estimate.run_hours),
-                ):
-                    smoothed = line.value(x)
-                    if smoothed is not None:
-                        break
+                smoothed = self._line_value(now)
             elif estimate.still is not None:
                 smoothed = estimate.still[1]
         if smoothed is None:
@@ -446,7 +439,7 @@ class Fuel:
             self._end_drain(time)
             window = [r[1] for r in estimate.recent]
             estimate.level = sum(window) / len(window)
-        expected = self._expected(running)
+        expected = self._expected(running, now)
         if estimate.level is None or estimate.unscaled is None or previous_time is None:
             estimate.level, estimate.unscaled = litres, unscaled
         else:
@@ -562,18 +555,38 @@ class Fuel:
         for line in estimate.lines():
             line.cut()
 
-    def _expected(self, running: bool | None) -> float | None:
+    def _line_value(self, now: datetime) -> float | None:
+        """The litres in the tanks by the level's line while a generator runs; None before
+        a line has enough readings.
+
+        While one runs without a rate, the lines of the rates leave out its burn: the litres
+        are the line of the level with the rated burn added back, less that burn."""
+        estimate = self.estimate
+        lines = (
+            (
+                (estimate.by_unrated, estimate.unrated_hours, estimate.burned),
+                (estimate.by_hours, estimate.run_hours, 0.0),
+            )
+            if self.rate_now(now) is None
+            else (
+                (estimate.by_rate, estimate.burned, 0.0),
+                (estimate.by_curve, estimate.curve_burned, 0.0),
+                (estimate.by_hours, estimate.run_hours, 0.0),
+            )
+        )
+        for line, x, rated in lines:
+            value = line.value(x)
+            if value is not None:
+                return value - rated
+        return None
+
+    def _expected(self, running: bool | None, now: datetime) -> float | None:
         """The litres the tank should hold now, by the line, the still tank or the average."""
         estimate = self.estimate
         if running:
-            for line, x in (
-                (estimate.by_rate, estimate.burned),
-                (estimate.by_curve, estimate.curve_burned),
-                (estimate.by_hours, estimate.run_hours),
-            ):
-                value = line.value(x)
-                if value is not None:
-                    return value
+            value = self._line_value(now)
+            if value is not None:
+                return value
         if running is False and estimate.still is not None and estimate.draining is None:
             return estimate.still[1]
         return estimate.level
