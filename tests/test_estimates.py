@@ -619,6 +619,7 @@ def test_a_mixed_site_outage_logs_the_fuel_the_tank_lost(between: str) -> None:
         saved = json.loads(json.dumps(site.snapshot()))
         if between == "restart from an older state":
             del saved["fuel_estimate"]["by_unrated"], saved["fuel_estimate"]["unrated_hours"]
+            del saved["outage"]["fuel_beside_unrated"]
         restarted = Site(site.settings)
         restarted.restore(saved)
         site = restarted
@@ -683,6 +684,30 @@ def test_a_set_without_a_rate_joining_one_with_a_rate_raises_no_drain() -> None:
             shown = site.fuel.smoothed_usable(at(minute))
             assert shown == pytest.approx(litres - 100, abs=6.0)
     assert EventType.FUEL_DRAIN not in types(events)
+
+
+@pytest.mark.parametrize("reported", [16.0, 24.0])
+def test_a_biased_rate_beside_a_set_without_one_is_not_corrected_twice(reported: float) -> None:
+    """The main set an hour alone at 20 L/h, its controller reading 20 % low (or high), then
+    three hours beside a standby with no rate (5 L/h): the level corrects the rate while it
+    runs alone; beside the standby, the level's fall less the rate's litres already holds the
+    rate's error. The outage logs the 95 L burned (it logged 84 L with the rate 20 % high) and
+    the hours shown are the tank's at 25 L/h (they were 18 % long)."""
+    site = outage_site()
+    rng = random.Random(1)
+    litres = 800.0
+    for minute in range(0, 241):
+        joint = minute >= 60
+        feed(site, minute, "generator", "main", state="running", fuel_rate=reported)
+        feed(site, minute, "generator", "standby", state="running" if joint else "stopped")
+        feed(site, minute, "tank", "main", level=round(litres / 10 + rng.gauss(0, 0.2), 2))
+        litres -= (25.0 if joint else 20.0) / 60
+    figure = site.fuel.present(at(240))
+    assert figure is not None
+    assert figure.hours == pytest.approx((litres - 100) / 25.0, rel=0.05)
+    events = feed(site, 241, "grid", "main", present=True)
+    restored = [e for e in events if e.type is EventType.GRID_RESTORED]
+    assert restored[0].data["fuel_used"] == pytest.approx(95.0, rel=0.05)
 
 
 def test_a_level_only_site_gets_a_figure_once_the_slope_is_clear() -> None:

@@ -883,12 +883,14 @@ class Fuel:
         rate = smoothed * correction
         if unrated:
             # Beside them, sets with no rate: each the level's fall less the rated sets' burn
-            # per hour it ran, once the hours are that clear.
+            # per hour it ran, once the hours are that clear. That fall holds the rates' error
+            # as well: their correction is not applied on top of it.
             # Until then (a state saved before it was learnt), as if all had none.
             slope = self.slope(self.estimate.by_unrated)
             if slope is None or slope[0] >= 0:
                 return self._by_level(usable, "present", sets)
-            rate += -slope[0] * len(unrated)
+            correction = 1.0
+            rate = smoothed - slope[0] * len(unrated)
             if math.sqrt(slope[1]) * len(unrated) > LEVEL_ONLY_PRECISION * rate:
                 return self._by_level(usable, "present", sets)
         load = None if any(v is None for v in loads) else sum(v or 0.0 for v in loads)

@@ -25,6 +25,10 @@ class Outage:
     # its burn is the level's own fall per hour run (beside generators with a rate, less what
     # they burned), counted in `fuel_used` when it ends.
     unrated_seconds: float = 0.0
+    # Of `fuel_used`, the litres burned beside a generator with no rate: the level's fall less
+    # them, which that generator's burn is taken from, holds their rates' error as well, so
+    # the level's correction of the rates is not applied to them.
+    fuel_beside_unrated: float = 0.0
     # Fuel delivered during the outage: (when the refill began, litres).
     refills: list[tuple[datetime, float]] = field(default_factory=list)
 
@@ -36,6 +40,7 @@ class Outage:
             "generator_seconds": round(self.generator_seconds, 1),
             "fuel_used": round(self.fuel_used, 3),
             "unrated_seconds": round(self.unrated_seconds, 1),
+            "fuel_beside_unrated": round(self.fuel_beside_unrated, 3),
             "refills": [[time.isoformat(), litres] for time, litres in self.refills],
         }
 
@@ -48,6 +53,7 @@ class Outage:
             generator_seconds=float(data.get("generator_seconds", 0.0)),
             fuel_used=float(data.get("fuel_used", 0.0)),
             unrated_seconds=float(data.get("unrated_seconds", 0.0)),
+            fuel_beside_unrated=float(data.get("fuel_beside_unrated", 0.0)),
             refills=[(parse_time(t), float(litres)) for t, litres in data.get("refills") or ()],
         )
 
@@ -76,12 +82,14 @@ class Outages:
 
     def end(self, end: datetime, correction: float = 1.0, level_rate: float = 0.0) -> Outage | None:
         """The grid is back: log the outage that ended, its fuel by the rates times the
-        level's `correction` of them, and for the time run without a rate, what a generator
-        without one burns per hour run (`level_rate`, L/h)."""
+        level's `correction` of them (but for their litres beside a generator without a
+        rate), and for the time run without a rate, what a generator without one burns per
+        hour run (`level_rate`, L/h)."""
         outage, self.current = self.current, None
         if outage is not None:
             outage.end = end
-            outage.fuel_used *= correction
+            beside = outage.fuel_beside_unrated
+            outage.fuel_used = (outage.fuel_used - beside) * correction + beside
             outage.fuel_used += outage.unrated_seconds / 3600 * level_rate
             self.log = [*self.log, outage][-OUTAGE_LOG_LENGTH:]
         return outage
