@@ -155,6 +155,54 @@ async def test_the_actions_list_and_acknowledge_the_sites_alarms(
     assert err.value.translation_key == "site_not_loaded"
 
 
+async def test_acknowledging_an_alarm_the_site_never_raised_is_refused(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """A mistyped stamp, or another site's alarm, gets a clear error: the alarm it meant
+    would go on repeating while the answer said nothing was wrong. An alarm a newer one
+    replaced still answers `acknowledged: false`, also after a reload."""
+    hass = mqtt_hass
+    entry = site_entry(alarm_delay=0)
+    await start_site(hass, field, entry)
+
+    def alarm(event_type: str) -> bool:
+        state = hass.states.get("event.kall_alarms")
+        return state is not None and state.attributes.get("event_type") == event_type
+
+    await field.publish("sot/kall/grid/main/present", "ON")
+    await wait_for_state(hass, "binary_sensor.kall_grid_present", "on")
+    await field.publish("sot/kall/grid/main/present", "OFF")
+    await wait_for(hass, lambda: alarm("grid_lost"), "grid_lost")
+    lost = hass.states.get("event.kall_alarms").state  # type: ignore[union-attr]
+    await field.publish("sot/kall/grid/main/present", "ON")
+    await wait_for(hass, lambda: alarm("grid_restored"), "grid_restored")
+
+    async def acknowledge(stamp: str) -> object:
+        return await hass.services.async_call(
+            "sot",
+            "acknowledge_alarm",
+            {"config_entry_id": entry.entry_id, "alarm": stamp},
+            blocking=True,
+            return_response=True,
+        )
+
+    raised = dt_util.parse_datetime(lost)
+    assert raised is not None
+    never = (raised + timedelta(minutes=7)).isoformat(timespec="milliseconds")
+    with pytest.raises(ServiceValidationError) as err:
+        await acknowledge(never)
+    assert err.value.translation_key == "alarm_unknown"
+    assert err.value.translation_placeholders == {"alarm": never, "site": "Kall"}
+    assert await acknowledge(lost) == {"acknowledged": False}  # replaced by grid_restored
+
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert await acknowledge(lost) == {"acknowledged": False}
+    with pytest.raises(ServiceValidationError) as err:
+        await acknowledge(never)
+    assert err.value.translation_key == "alarm_unknown"
+
+
 def test_an_alarm_not_raised_yet_is_saved_and_read_back() -> None:
     event = SiteEvent(EventType.GRID_LOST, "grid", "main", T0, {"fuel_hours": None})
     assert SiteEvent.from_snapshot(json.loads(json.dumps(event.snapshot()))) == event

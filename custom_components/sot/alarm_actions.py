@@ -96,6 +96,15 @@ async def _async_acknowledge(call: ServiceCall) -> ServiceResponse:
     """Someone acknowledged an alarm: it is not repeated again, not even after a restart."""
     coordinator = loaded_site(call.hass, call.data[ATTR_CONFIG_ENTRY_ID]).runtime_data
     acknowledged = coordinator.alarms.acknowledge(alarm_time(call.data[ATTR_ALARM]))
+    if acknowledged is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="alarm_unknown",
+            translation_placeholders={
+                "alarm": call.data[ATTR_ALARM],
+                "site": coordinator.site_name,
+            },
+        )
     if acknowledged:
         coordinator.async_alarms_changed()
     # False: not the latest alarm about its thing (a newer one replaced it) or already

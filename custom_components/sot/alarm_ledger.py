@@ -35,6 +35,9 @@ FAMILY: Final = {
 # Longer than the blueprint's longest repeats (50 repeats 240 min apart): older alarms are
 # forgotten.
 KEPT: Final = timedelta(days=9)
+# At most this many stamps of alarms a newer one replaced are kept (within KEPT), so that
+# acknowledging one of them is told from acknowledging an alarm the site never raised.
+REPLACED_KEPT: Final = 500
 
 
 @dataclass
@@ -62,6 +65,8 @@ class AlarmLedger:
     def __init__(self) -> None:
         """Start empty."""
         self._latest: dict[tuple[str, str], LedgerAlarm] = {}
+        # The stamps of alarms a newer one about the same thing replaced, oldest first.
+        self._replaced: list[str] = []
 
     @staticmethod
     def _key(event_type: str, attributes: dict[str, Any]) -> tuple[str, str]:
@@ -69,19 +74,25 @@ class AlarmLedger:
 
     def record(self, stamp: str, event_type: str, attributes: dict[str, Any]) -> None:
         """An alarm was raised: it is now the latest about its thing."""
-        self._latest[self._key(event_type, attributes)] = LedgerAlarm(
-            stamp, event_type, dict(attributes)
-        )
+        key = self._key(event_type, attributes)
+        if (replaced := self._latest.get(key)) is not None:
+            self._replaced = [*self._replaced, replaced.stamp][-REPLACED_KEPT:]
+        self._latest[key] = LedgerAlarm(stamp, event_type, dict(attributes))
 
-    def acknowledge(self, raised: datetime) -> bool:
+    def acknowledge(self, raised: datetime) -> bool | None:
         """Someone acknowledged the alarm raised at `raised` (its stamp, to the millisecond);
-        False if it is not the latest about its thing (or already acknowledged): nothing
-        repeats it any more."""
+        False if it is not the latest about its thing (a newer one replaced it) or was
+        acknowledged already: nothing repeats it any more. None if the site raised no such
+        alarm in the last `KEPT` (a mistyped stamp, another site's alarm)."""
         for alarm in self._latest.values():
-            if alarm.raised == raised and not alarm.acknowledged:
+            if alarm.raised == raised:
+                if alarm.acknowledged:
+                    return False
                 alarm.acknowledged = True
                 return True
-        return False
+        if any(dt_util.parse_datetime(stamp) == raised for stamp in self._replaced):
+            return False
+        return None
 
     def unacknowledged(self, now: datetime) -> list[LedgerAlarm]:
         """The latest alarm about each thing that nobody acknowledged, oldest first."""
@@ -107,9 +118,19 @@ class AlarmLedger:
             if _recent(alarm, now)
         ]
 
-    def restore(self, saved: Any) -> None:
-        """Read a snapshot back; entries that cannot be read are left out."""
+    def replaced_snapshot(self, now: datetime) -> list[str]:
+        """What is saved of the alarms newer ones replaced: their recent stamps."""
+        return [stamp for stamp in self._replaced if _recent_stamp(stamp, now)]
+
+    def restore(self, saved: Any, replaced: Any = None) -> None:
+        """Read a snapshot back (and the replaced alarms' stamps); entries that cannot be read
+        are left out."""
         self._latest.clear()
+        self._replaced = [
+            stamp
+            for stamp in (replaced if isinstance(replaced, list) else ())
+            if isinstance(stamp, str) and dt_util.parse_datetime(stamp) is not None
+        ][-REPLACED_KEPT:]
         for item in saved if isinstance(saved, list) else ():
             if not isinstance(item, dict):
                 continue
@@ -124,5 +145,9 @@ class AlarmLedger:
 
 
 def _recent(alarm: LedgerAlarm, now: datetime) -> bool:
-    raised = alarm.raised
+    return _recent_stamp(alarm.stamp, now)
+
+
+def _recent_stamp(stamp: str, now: datetime) -> bool:
+    raised = dt_util.parse_datetime(stamp)
     return raised is not None and now - raised <= KEPT

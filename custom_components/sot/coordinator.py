@@ -334,7 +334,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
                 self.site.restore(stored)
             except ValueError as err:
                 await self._keep_damaged(stored, err)
-            self.alarms.restore(stored.get("alarms"))
+            self.alarms.restore(stored.get("alarms"), stored.get("replaced_alarms"))
             unraised = [SiteEvent.from_snapshot(e) for e in stored.get("unraised") or ()]
             self._held_events = [e for e in unraised if e is not None][-HELD_EVENTS:]
             # A site never heard is silent since it was first watched, not since this start.
@@ -721,6 +721,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         return {
             **self.site.snapshot(),
             "alarms": self.alarms.snapshot(dt_util.utcnow()),
+            "replaced_alarms": self.alarms.replaced_snapshot(dt_util.utcnow()),
             "unraised": [e.snapshot() for e in (*self._held_events, *self.unraised)],
             "watched_since": self._started_at.isoformat(),
         }
