@@ -44,6 +44,7 @@ from .helpers import (
     site_device,
     site_entry,
     start_site,
+    unacknowledged_alarms,
     wait_for,
     wait_for_state,
     wait_until_subscribed,
@@ -606,6 +607,44 @@ async def test_gone_component_can_be_removed_but_a_live_one_cannot(
     assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
     await mqtt_hass.async_block_till_done()
     assert not await async_remove(mqtt_hass, old.id, entry.entry_id)
+
+
+async def test_a_removed_component_s_alarms_are_not_taken_up_again(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, freezer: FrozenDateTimeFactory
+) -> None:
+    """A freezer taken out of service while its critical alarm was unacknowledged: once its
+    device is removed, the outage alerts do not take that alarm up again (after a restart
+    they would ring every phone about a freezer that is gone), also after a reload."""
+    entry = site_entry(stale_timeout=60, alarm_delay=0)
+    await start_site(mqtt_hass, field, entry, freezer)
+
+    async def open_alarms() -> list[tuple[str, str]]:
+        found = await unacknowledged_alarms(mqtt_hass, entry.entry_id)
+        return sorted((a["event_type"], a["component_id"]) for a in found["alarms"])
+
+    for name in ("old", "live"):
+        await field.publish(f"sot/kall/freezer/{name}/temperature", "-19.0")
+        await wait_for_state(mqtt_hass, f"sensor.kall_freezer_{name}_temperature", "-19.0")
+        await field.publish(f"sot/kall/freezer/{name}/temperature", "-5.0")
+
+        def critical(name: str = name) -> bool:
+            state = mqtt_hass.states.get("event.kall_alarms")
+            return state is not None and state.attributes.get("component_id") == name
+
+        await wait_for(mqtt_hass, critical, f"freezer {name} critical")
+        freezer.tick(timedelta(seconds=1))  # the next alarm's stamp is a new millisecond
+    assert await open_alarms() == [("freezer_critical", "live"), ("freezer_critical", "old")]
+    freezer.tick(timedelta(seconds=90))
+    async_fire_time_changed(mqtt_hass)
+    await field.publish("sot/kall/freezer/live/temperature", "-5.0")
+    await wait_for_state(mqtt_hass, "sensor.kall_freezer_old_temperature", STATE_UNAVAILABLE)
+    old = site_device(mqtt_hass, entry.entry_id, "kall_freezer_old")
+    assert old
+    assert await async_remove(mqtt_hass, old.id, entry.entry_id)
+    assert await open_alarms() == [("freezer_critical", "live")]
+    assert await mqtt_hass.config_entries.async_reload(entry.entry_id)
+    await mqtt_hass.async_block_till_done()
+    assert await open_alarms() == [("freezer_critical", "live")]
 
 
 async def async_remove(hass: HomeAssistant, device_id: str, entry_id: str) -> bool:

@@ -94,6 +94,15 @@ class AlarmLedger:
             return False
         return None
 
+    def forget(self, kind: str, component_id: str) -> None:
+        """A component was removed for good: its alarms are not taken up again (they answer
+        an acknowledgement as replaced ones do)."""
+        for key, alarm in list(self._latest.items()):
+            attributes = alarm.attributes
+            if attributes.get("kind") == kind and attributes.get("component_id") == component_id:
+                del self._latest[key]
+                self._replaced = [*self._replaced, alarm.stamp][-REPLACED_KEPT:]
+
     def unacknowledged(self, now: datetime) -> list[LedgerAlarm]:
         """The latest alarm about each thing that nobody acknowledged, oldest first."""
         return sorted(

@@ -1166,6 +1166,8 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             q for q in self._known_quantities if q[:2] != (kind, component_id)
         }
         self._availability.pop((kind, component_id), None)
+        self.alarms.forget(kind, component_id)
+        self.async_alarms_changed()
 
     # -- commands ---------------------------------------------------------------------------
 
