@@ -710,6 +710,42 @@ def test_a_biased_rate_beside_a_set_without_one_is_not_corrected_twice(reported:
     assert restored[0].data["fuel_used"] == pytest.approx(95.0, rel=0.05)
 
 
+@pytest.mark.parametrize(("reported", "burns"), [(20.0, 25.0), (24.0, 20.0)])
+def test_a_set_without_a_rate_back_after_the_rated_one_ran_alone(
+    reported: float, burns: float
+) -> None:
+    """Rotation on one tank: the main set on a controller 20 % low (or high) beside a standby
+    with no rate (5 L/h) for an hour, alone for five while the standby rests, then beside it
+    again for two. While the main set runs alone, the level's fall less its rate's litres is
+    its rate's error, not the standby's burn: when the standby runs again, no fuel drain is
+    raised (28.5 L for fuel nobody took), the hours shown are the tank's (15.9 h for 21 h) and
+    the outage logs what the tank lost."""
+    site = outage_site()
+    rng = random.Random(1)
+    litres = 800.0
+    burned = 0.0
+    events: list[SiteEvent] = []
+    for minute in range(0, 481):
+        standby = minute < 60 or minute >= 360
+        events += feed(site, minute, "generator", "main", state="running", fuel_rate=reported)
+        events += feed(
+            site, minute, "generator", "standby", state="running" if standby else "stopped"
+        )
+        events += feed(
+            site, minute, "tank", "main", level=round(litres / 10 + rng.gauss(0, 0.2), 2)
+        )
+        step = (burns + (5.0 if standby else 0.0)) / 60
+        litres -= step
+        burned += step
+    assert EventType.FUEL_DRAIN not in types(events)
+    figure = site.fuel.present(at(480))
+    assert figure is not None
+    assert figure.hours == pytest.approx((litres - 100) / (burns + 5.0), rel=0.05)
+    events = feed(site, 481, "grid", "main", present=True)
+    restored = [e for e in events if e.type is EventType.GRID_RESTORED]
+    assert restored[0].data["fuel_used"] == pytest.approx(burned, rel=0.03)
+
+
 def test_a_level_only_site_gets_a_figure_once_the_slope_is_clear() -> None:
     site = outage_site()
     litres = run_on(site, range(0, 5), 800.0, reported=None, noise=0.2)

@@ -656,6 +656,9 @@ class Fuel:
         curve_known = all(self.curve_rate(g, now) is not None for g in self.site.generators())
         if rate_known:
             estimate.by_rate.add(estimate.burned, litres, fade)
+            # No set without a rate runs: the rated litres added back hold the rates' error
+            # meanwhile, not the unrated sets' burn. Their line's stretch ends (its slope stays).
+            estimate.by_unrated.cut()
         if curve_known:
             estimate.by_curve.add(estimate.curve_burned, litres, fade)
         estimate.by_hours.add(estimate.run_hours, litres, fade)
