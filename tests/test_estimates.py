@@ -746,6 +746,31 @@ def test_a_set_without_a_rate_back_after_the_rated_one_ran_alone(
     assert restored[0].data["fuel_used"] == pytest.approx(burned, rel=0.03)
 
 
+def test_a_silent_standby_does_not_leave_the_rated_litres_uncorrected() -> None:
+    """Two sets with controllers reading 20 % low, 30 and 10 L/h, two hours together; then
+    the standby stops and its controller falls silent while the main set runs four hours
+    alone. A silent set is not a set without a rate running: the main set's litres are
+    corrected by the level as before, and the outage logs the 200 L burned (it logged 177 L)."""
+    site = outage_site()
+    rng = random.Random(1)
+    litres = 800.0
+    burned = 0.0
+    for minute in range(0, 361):
+        together = minute < 120
+        feed(site, minute, "generator", "main", state="running", fuel_rate=24.0)
+        if together:
+            feed(site, minute, "generator", "standby", state="running", fuel_rate=8.0)
+        elif minute == 120:
+            feed(site, minute, "generator", "standby", state="stopped", fuel_rate=0.0)
+        feed(site, minute, "tank", "main", level=round(litres / 10 + rng.gauss(0, 0.2), 2))
+        step = (40.0 if together else 30.0) / 60
+        litres -= step
+        burned += step
+    events = feed(site, 361, "grid", "main", present=True)
+    restored = [e for e in events if e.type is EventType.GRID_RESTORED]
+    assert restored[0].data["fuel_used"] == pytest.approx(burned, rel=0.03)
+
+
 def test_a_level_only_site_gets_a_figure_once_the_slope_is_clear() -> None:
     site = outage_site()
     litres = run_on(site, range(0, 5), 800.0, reported=None, noise=0.2)

@@ -251,6 +251,14 @@ class Fuel:
             total += rate
         return total
 
+    def unrated_running(self, now: datetime) -> bool:
+        """Whether a generator runs with no rate known (neither a fuel rate nor a load); one
+        whose state is unknown (its controller silent) is not known to run."""
+        return any(
+            self.site.power.running(generator, now) and self.rate(generator, now) is None
+            for generator in self.site.of_kind(Kind.GENERATOR)
+        )
+
     def integrate(
         self,
         generator: Component,

@@ -524,7 +524,7 @@ class Site:
             run.fuel += rate * hours
             if outage is not None:
                 outage.fuel_used += rate * hours
-                if self.fuel.rate_now(last) is None:
+                if self.fuel.unrated_running(last):
                     outage.fuel_beside_unrated += rate * hours
         elif rate is None and outage is not None and self.power.running(generator, last):
             outage.unrated_seconds += elapsed.total_seconds()
