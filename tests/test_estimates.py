@@ -771,6 +771,39 @@ def test_a_silent_standby_does_not_leave_the_rated_litres_uncorrected() -> None:
     assert restored[0].data["fuel_used"] == pytest.approx(burned, rel=0.03)
 
 
+def test_a_set_without_a_rate_left_running_alone_shows_its_own_hours() -> None:
+    """The main set on its controller's 20 L/h beside a standby with no rate (5 L/h) for two
+    hours, then the main set stops and the standby carries the site alone for three: the
+    hours shown are the tank's at the standby's 5 L/h (they were 74 h for 127 h, the tank's
+    fall per set-hour while both ran counted in), and the outage logs what the tank lost."""
+    site = outage_site()
+    rng = random.Random(1)
+    litres = 800.0
+    burned = 0.0
+    for minute in range(0, 301):
+        both = minute < 120
+        feed(
+            site,
+            minute,
+            "generator",
+            "main",
+            state="running" if both else "stopped",
+            fuel_rate=20.0 if both else 0.0,
+        )
+        feed(site, minute, "generator", "standby", state="running")
+        feed(site, minute, "tank", "main", level=round(litres / 10 + rng.gauss(0, 0.2), 2))
+        step = (25.0 if both else 5.0) / 60
+        litres -= step
+        burned += step
+    figure = site.fuel.present(at(300))
+    assert figure is not None
+    assert (figure.source, figure.load) == ("level", None)
+    assert figure.hours == pytest.approx((litres - 100) / 5.0, rel=0.05)
+    events = feed(site, 301, "grid", "main", present=True)
+    restored = [e for e in events if e.type is EventType.GRID_RESTORED]
+    assert restored[0].data["fuel_used"] == pytest.approx(burned, rel=0.03)
+
+
 def test_a_level_only_site_gets_a_figure_once_the_slope_is_clear() -> None:
     site = outage_site()
     litres = run_on(site, range(0, 5), 800.0, reported=None, noise=0.2)

@@ -863,10 +863,11 @@ class Fuel:
         unrated = [generator for generator, rate in rates if rate is None]
         # Only the level knows the burn: its fall per hour run, for every set that runs.
         sets = max(sum(bool(self.site.power.running(g, now)) for g, _ in rates), 1)
-        if unrated and (
-            not any(rate for _, rate in rates)
-            or not all(self.site.power.running(g, now) for g in unrated)
-        ):
+        if unrated and not any(rate for _, rate in rates):
+            # None with a rate burns: the level's fall per hour a set without one ran (on a
+            # site with rated sets, their burn left out), else per hour any set ran.
+            return self._by_level(usable, "present", sets, unrated=True)
+        if unrated and not all(self.site.power.running(g, now) for g in unrated):
             return self._by_level(usable, "present", sets)
         smoothed = 0.0
         hour = False
@@ -921,13 +922,21 @@ class Fuel:
             source="level" if unrated else "controller" if measured else "curve",
         )
 
-    def _by_level(self, usable: float, basis: str, sets: int = 1) -> Figure | None:
+    def _by_level(
+        self, usable: float, basis: str, sets: int = 1, unrated: bool = False
+    ) -> Figure | None:
         """Hours at the rate the level itself has fallen per hour run, for `sets` sets
-        running, once that is clear."""
-        slope = self.slope(self.estimate.by_hours)
-        if slope is None or slope[0] >= 0:
-            return None
-        if math.sqrt(slope[1]) > LEVEL_ONLY_PRECISION * -slope[0]:
+        running, once that is clear; with `unrated`, per hour a set without a rate ran
+        first, once that is clear."""
+        lines = (self.estimate.by_unrated, self.estimate.by_hours)
+        for line in lines if unrated else lines[1:]:
+            slope = self.slope(line)
+            if slope is None or slope[0] >= 0:
+                continue
+            if math.sqrt(slope[1]) > LEVEL_ONLY_PRECISION * -slope[0]:
+                continue
+            break
+        else:
             return None
         rate = -slope[0] * sets
         return Figure(
