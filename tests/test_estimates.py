@@ -27,6 +27,7 @@ from custom_components.sot.sensor import (
     _outage_attributes,
 )
 from custom_components.sot.site.freezers import Countdown
+from custom_components.sot.site.fuel_curve import fuel_rate
 from custom_components.sot.site.fuel_estimate import FuelEstimate, Line, fused
 from custom_components.sot.site.model import EventType, Settings, Site, SiteEvent
 from custom_components.sot.site.readings import Meta, NodeStatus, Reading
@@ -802,6 +803,30 @@ def test_a_set_without_a_rate_left_running_alone_shows_its_own_hours() -> None:
     events = feed(site, 301, "grid", "main", present=True)
     restored = [e for e in events if e.type is EventType.GRID_RESTORED]
     assert restored[0].data["fuel_used"] == pytest.approx(burned, rel=0.03)
+
+
+def test_a_load_unheard_for_a_while_does_not_skew_the_correction() -> None:
+    """A set on the fuel curve (its output read), burning 25 % above it, whose output goes
+    unheard twice for 40 and 50 minutes of a six-hour outage: the tank falls meanwhile with
+    no rated litres against it, which is no error of the curve. The hours shown stay the
+    tank's (they were 24 % short) and the outage logs what the tank lost (25 % more)."""
+    site = outage_site()
+    rng = random.Random(1)
+    burns = fuel_rate(56.0, 15.0 / 56.0) * 1.25
+    litres = 800.0
+    for minute in range(0, 361):
+        values: dict[str, Value] = {"state": "running", "on_load": True}
+        if not (60 <= minute < 100 or 240 <= minute < 290):
+            values["power"] = 15.0
+        feed(site, minute, "generator", "main", **values)
+        feed(site, minute, "tank", "main", level=round(litres / 10 + rng.gauss(0, 0.2), 2))
+        litres -= burns / 60
+    figure = site.fuel.present(at(360))
+    assert figure is not None
+    assert figure.hours == pytest.approx((litres - 100) / burns, rel=0.1)
+    events = feed(site, 361, "grid", "main", present=True)
+    restored = [e for e in events if e.type is EventType.GRID_RESTORED]
+    assert restored[0].data["fuel_used"] == pytest.approx(burns * 6, rel=0.05)
 
 
 def test_a_level_only_site_gets_a_figure_once_the_slope_is_clear() -> None:

@@ -667,8 +667,12 @@ class Fuel:
             # No set without a rate runs: the rated litres added back hold the rates' error
             # meanwhile, not the unrated sets' burn. Their line's stretch ends (its slope stays).
             estimate.by_unrated.cut()
+        else:
+            estimate.by_rate.cut()
         if curve_known:
             estimate.by_curve.add(estimate.curve_burned, litres, fade)
+        else:
+            estimate.by_curve.cut()
         estimate.by_hours.add(estimate.run_hours, litres, fade)
         if not rate_known:
             estimate.by_unrated.add(estimate.unrated_hours, litres + estimate.burned, fade)
