@@ -922,3 +922,42 @@ async def test_a_start_on_backup_power_with_the_grid_unknown_sheds_an_unseen_cha
     await set_states(hass, clock, grid=STATE_OFF)
     await clock.advance_to(600, step=5)
     assert relays.take() == [(0.0, OFF, (CAR_HEATERS, OFFICE))]
+
+
+@pytest.mark.parametrize(
+    ("load", "expected"),
+    [
+        pytest.param("97.0", [(135.0, OFF, (WARM_ROOM,))], id="first-reading-overloaded"),
+        pytest.param(
+            "20.0", [(405.0, ON, (CAR_HEATERS,)), (420.0, ON, (OFFICE,))], id="first-reading-low"
+        ),
+    ],
+)
+async def test_a_load_sensor_that_appears_only_during_the_outage_is_acted_on(
+    hass: HomeAssistant,
+    clock: Clock,
+    relays: Relays,
+    load: str,
+    expected: list[tuple[float, str, tuple[str, ...]]],
+) -> None:
+    """The generator's controller reports no load while the set is stopped, so the load sensor
+    is created by the first reading of the first run. That reading already beyond a level must
+    still be acted on after the delay, not only once the load has crossed the level again."""
+    hass.states.async_set(GRID, STATE_ON)
+    hass.states.async_set(BACKUP, STATE_OFF)
+    relays.set(STATE_ON, *ALL_LOADS)
+    await clock.settle()
+    await setup_blueprint_automation(hass, "load_shedding.yaml", INPUTS)
+    await set_states(hass, clock, grid=STATE_OFF)
+    assert relays.take() == [(0.0, OFF, (CAR_HEATERS, OFFICE))]
+    await clock.advance_to(100)
+    await set_states(hass, clock, backup=STATE_ON)
+    # The controller's first reading comes with its next poll.
+    await clock.advance_to(105)
+    await set_states(hass, clock, load=load)
+    await clock.advance_to(140)
+    if load == "97.0":
+        # Tier 3 shed brings the set down to 85 %.
+        await set_states(hass, clock, load="85.0")
+    await clock.advance_to(450, step=5)
+    assert relays.take() == expected
