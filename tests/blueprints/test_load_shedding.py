@@ -961,3 +961,45 @@ async def test_a_load_sensor_that_appears_only_during_the_outage_is_acted_on(
         await set_states(hass, clock, load="85.0")
     await clock.advance_to(450, step=5)
     assert relays.take() == expected
+
+
+async def test_a_load_found_off_after_its_relay_node_restarted_comes_back_when_there_is_room(
+    hass: HomeAssistant, clock: Clock, relays: Relays
+) -> None:
+    """Mid-outage the relay node restarts: the heater's relay comes up off (docs/esphome.md)
+    with the generator at 30 %. It is switched on again after the restore delay, as a shed
+    tier is, not left off, and the warm room cold, until the grid is back."""
+    await site_on_grid(hass, relays, clock)
+    await setup_blueprint_automation(hass, "load_shedding.yaml", INPUTS)
+    await set_states(hass, clock, grid=STATE_OFF)
+    await set_states(hass, clock, backup=STATE_ON, load="30.0")
+    await clock.advance_to(320)
+    assert relays.take() == [
+        (0.0, OFF, (CAR_HEATERS, OFFICE)),
+        (300.0, ON, (CAR_HEATERS,)),
+        (315.0, ON, (OFFICE,)),
+    ]
+    await set_states(hass, clock, load="45.0")
+    await clock.advance_to(1000, step=5)
+    relays.set(STATE_UNAVAILABLE, CHILLED_CASE, COLD_ROOM, WARM_ROOM)
+    await clock.advance_to(1020)
+    relays.set(STATE_ON, CHILLED_CASE, COLD_ROOM)
+    relays.set(STATE_OFF, WARM_ROOM)
+    await set_states(hass, clock, load="25.0")
+    await clock.advance_to(1400, step=5)
+    assert relays.take() == [(1320.0, ON, (WARM_ROOM,))]
+
+
+async def test_a_load_found_off_after_its_relay_node_restarted_on_the_grid_comes_back(
+    hass: HomeAssistant, clock: Clock, relays: Relays
+) -> None:
+    """On a normal day the relay node restarts (an update): the heater comes up off and is
+    switched on again once its minimum off time has passed."""
+    await site_on_grid(hass, relays, clock)
+    await setup_blueprint_automation(hass, "load_shedding.yaml", INPUTS)
+    relays.set(STATE_UNAVAILABLE, CHILLED_CASE, COLD_ROOM, WARM_ROOM)
+    await clock.advance_to(20)
+    relays.set(STATE_ON, CHILLED_CASE, COLD_ROOM)
+    relays.set(STATE_OFF, WARM_ROOM)
+    await clock.advance_to(400, step=5)
+    assert relays.take() == [(320.0, ON, (WARM_ROOM,))]
