@@ -9,13 +9,12 @@ from pathlib import Path
 import aiomqtt
 import pytest
 import pytest_socket
-from homeassistant.components import mqtt
 from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 # Imported at module level so the test plugin's own custom_components path does not shadow ours.
 import custom_components.sot  # noqa: F401
 
+from .helpers import connect_mqtt
 from .mosquitto import mosquitto
 
 
@@ -43,10 +42,7 @@ async def mqtt_hass(
     """Home Assistant with its real MQTT integration connected to the real broker."""
     hass.config.config_dir = str(tmp_path)
     (tmp_path / "configuration.yaml").write_text("")
-    entry = MockConfigEntry(domain="mqtt", data={"broker": "127.0.0.1", "port": broker_port})
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    assert await mqtt.async_wait_for_mqtt_client(hass), "HA's MQTT client did not connect"
+    entry = await connect_mqtt(hass, broker_port)
     yield hass
     await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
 import aiomqtt
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.sot.const import CONF_BASE_TOPIC, CONF_SITE_ID, DEFAULT_OPTIONS, DOMAIN
+from custom_components.sot.const import (
+    CONF_BASE_TOPIC,
+    CONF_SITE_ID,
+    DEFAULT_OPTIONS,
+    DOMAIN,
+    SUBENTRY_MODBUS,
+)
 from custom_components.sot.coordinator import SiteCoordinator
 
 TIMEOUT = 10.0
@@ -41,17 +48,92 @@ def site_entry(
     site_id: str = "kall",
     title: str = "Kall",
     devices: Sequence[ConfigSubentryData] = (),
+    data: Mapping[str, Any] | None = None,
     **options: Any,
 ) -> MockConfigEntry:
-    """A config entry for one SOT point, with its Modbus devices (subentries) if given."""
+    """A config entry for one SOT point, with its Modbus devices (subentries) if given and
+    `data` added to what its setup saved (the demo's clock)."""
     return MockConfigEntry(
         domain=DOMAIN,
         title=title,
         unique_id=site_id,
-        data={CONF_SITE_ID: site_id, CONF_BASE_TOPIC: f"sot/{site_id}"},
+        data={CONF_SITE_ID: site_id, CONF_BASE_TOPIC: f"sot/{site_id}", **(data or {})},
         options={**DEFAULT_OPTIONS, **options},
         subentries_data=list(devices),
     )
+
+
+def modbus_device(title: str, **data: Any) -> ConfigSubentryData:
+    """A Modbus device as the site's subentry holds it: `data` is what its form saved,
+    `device_id` among it."""
+    return ConfigSubentryData(
+        data=data, subentry_type=SUBENTRY_MODBUS, title=title, unique_id=data["device_id"]
+    )
+
+
+def tcp_genset(port: int, title: str = "Genset", **settings: Any) -> ConfigSubentryData:
+    """Kall's generator controller, unit 1 behind the TCP gateway at 127.0.0.1:`port`: a Deep
+    Sea unless `settings`, which add to or override the form's other fields, say otherwise."""
+    return modbus_device(
+        title,
+        **{
+            "device_id": "genset",
+            "profile": "deep_sea_gencomm",
+            "connection": "tcp",
+            "host": "127.0.0.1",
+            "port": port,
+            "unit": 1,
+            **settings,
+        },
+    )
+
+
+def tcp_relays(port: int) -> ConfigSubentryData:
+    """Kall's eight-relay module, unit 2 behind the TCP gateway at 127.0.0.1:`port`, its
+    relay 1 switching the heater and the others unused."""
+    return modbus_device(
+        "Relays",
+        device_id="relays",
+        profile="relay_8ch",
+        connection="tcp",
+        host="127.0.0.1",
+        port=port,
+        unit=2,
+        components={"relay1": "heater", **{f"relay{n}": "" for n in range(2, 9)}},
+    )
+
+
+def grid_meter(port: int, **settings: Any) -> ConfigSubentryData:
+    """An Eastron SDM120 on the grid side, unit 1, framed as RTU behind the gateway at
+    127.0.0.1:`port`; `settings` adds to or overrides its form's other fields."""
+    return modbus_device(
+        "Grid meter",
+        **{
+            "device_id": "grid-meter",
+            "profile": "eastron_sdm120",
+            "connection": "rtu_over_tcp",
+            "host": "127.0.0.1",
+            "port": port,
+            "unit": 1,
+            **settings,
+        },
+    )
+
+
+async def connect_mqtt(hass: HomeAssistant, port: int, *, birth: bool = True) -> MockConfigEntry:
+    """Home Assistant's MQTT integration, connected to the broker on `port`.
+
+    `birth=False` leaves out HA's birth message: HA publishes it a while after connecting, and
+    a broker stopped sooner than that is reported as an error of HA's own.
+    """
+    data: dict[str, Any] = {"broker": "127.0.0.1", "port": port}
+    if not birth:
+        data["birth_message"] = {}
+    entry = MockConfigEntry(domain="mqtt", data=data)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    assert await mqtt.async_wait_for_mqtt_client(hass), "HA's MQTT client did not connect"
+    return entry
 
 
 async def wait_for(

@@ -19,17 +19,14 @@ from unittest.mock import patch
 import aiomqtt
 import paho.mqtt.client as paho
 import pytest
-from homeassistant.components import mqtt
 from homeassistant.components.mqtt.models import DATA_MQTT
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.sot.const import DOMAIN
 from custom_components.sot.coordinator import CommandStatus, SiteCoordinator
 from custom_components.sot.site.readings import Command
 
-from .helpers import site_entry, start_site, wait_for, wait_for_state
+from .helpers import connect_mqtt, site_entry, start_site, tcp_genset, wait_for, wait_for_state
 from .modbus.server import dse_on_load_during_outage, tcp_server
 from .mosquitto import free_port, mosquitto
 
@@ -90,14 +87,7 @@ async def _broker_outage(hass: HomeAssistant, tmp_path: Path, port: int, relay: 
     hass.config.config_dir = str(tmp_path)
     (tmp_path / "configuration.yaml").write_text("")
     with mosquitto(port):
-        # No birth message: HA publishes it a while after connecting, and this test stops the
-        # broker sooner than that, which HA's client reports as an error of its own.
-        mqtt_entry = MockConfigEntry(
-            domain="mqtt", data={"broker": "127.0.0.1", "port": port, "birth_message": {}}
-        )
-        mqtt_entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(mqtt_entry.entry_id)
-        assert await mqtt.async_wait_for_mqtt_client(hass)
+        mqtt_entry = await connect_mqtt(hass, port, birth=False)
         async with aiomqtt.Client("127.0.0.1", port, identifier="field-commands") as field:
             entry = site_entry()
             coordinator: SiteCoordinator = await start_site(hass, field, entry)
@@ -142,29 +132,7 @@ async def test_readings_for_a_component_a_modbus_device_feeds_are_refused(
 ) -> None:
     """One MQTT message must not end an outage that Kall's Modbus controller still reports."""
     async with tcp_server({1: dse_on_load_during_outage()}) as port:
-        base = site_entry()
-        entry = MockConfigEntry(
-            domain=DOMAIN,
-            title=base.title,
-            unique_id=base.unique_id,
-            data=dict(base.data),
-            options=dict(base.options),
-            subentries_data=[
-                {
-                    "data": {
-                        "device_id": "genset",
-                        "profile": "deep_sea_gencomm",
-                        "connection": "tcp",
-                        "host": "127.0.0.1",
-                        "port": port,
-                        "unit": 1,
-                    },
-                    "subentry_type": "modbus_device",
-                    "title": "Genset",
-                    "unique_id": "genset",
-                }
-            ],
-        )
+        entry = site_entry(devices=[tcp_genset(port)])
         coordinator = await start_site(mqtt_hass, field, entry)
         await wait_for_state(mqtt_hass, "binary_sensor.kall_grid_present", "off")
         outage = coordinator.site.outages.current

@@ -34,16 +34,10 @@ SINCE = datetime(2026, 11, 27, 22, 0, tzinfo=UTC)
 OUTAGE = "sensor.kall_outage_duration"
 
 
-def on_demo_clock(entry: MockConfigEntry, speed: float = 60.0) -> MockConfigEntry:
-    """`entry` with the clock the demo writes, running from now."""
+def on_demo_clock(speed: float = 60.0, **options: Any) -> MockConfigEntry:
+    """Kall with `options` on the clock the demo writes, running from now at `speed`."""
     clock = {"speed": speed, "since": dt_util.utcnow().isoformat()}
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=entry.title,
-        unique_id=entry.unique_id,
-        data={**entry.data, CONF_DEMO_CLOCK: clock},
-        options=dict(entry.options),
-    )
+    return site_entry(data={CONF_DEMO_CLOCK: clock}, **options)
 
 
 async def pass_time(hass: HomeAssistant, freezer: FrozenDateTimeFactory, wall: timedelta) -> None:
@@ -135,7 +129,7 @@ async def test_an_outage_reads_in_storm_time_across_a_reload(
     mqtt_hass: HomeAssistant, field: aiomqtt.Client, freezer: FrozenDateTimeFactory
 ) -> None:
     """Six wall minutes at 60× are six hours gone, and a reload keeps the storm's time."""
-    entry = on_demo_clock(site_entry(stale_timeout=3600))
+    entry = on_demo_clock(stale_timeout=3600)
     coordinator = await start_site(mqtt_hass, field, entry, freezer)
     await lose_the_grid(mqtt_hass, field)
     await pass_time(mqtt_hass, freezer, timedelta(minutes=6))
@@ -160,7 +154,7 @@ async def test_a_site_on_the_demo_clock_says_so(
     mqtt_hass: HomeAssistant, field: aiomqtt.Client
 ) -> None:
     """A notice in Repairs, in the user's language, for as long as the site runs."""
-    entry = on_demo_clock(site_entry(), speed=20)
+    entry = on_demo_clock(speed=20)
     await start_site(mqtt_hass, field, entry)
     [issue] = demo_issues(mqtt_hass)
     assert issue.severity is ir.IssueSeverity.WARNING
@@ -186,7 +180,7 @@ async def test_a_freezer_counts_down_in_storm_hours(
     """
     tau, room, start = 35.0, 20.0, -19.0
     crossing = -tau * math.log((room + 15.0) / (room - start))
-    entry = on_demo_clock(site_entry(stale_timeout=3600, room_temperature=room))
+    entry = on_demo_clock(stale_timeout=3600, room_temperature=room)
     coordinator = await start_site(mqtt_hass, field, entry, freezer)
     await field.publish("sot/kall/grid/main/present", "OFF")
     await wait_for_state(mqtt_hass, "binary_sensor.kall_grid_present", "off")
@@ -223,7 +217,7 @@ async def test_staleness_stays_in_wall_time(
     mqtt_hass: HomeAssistant, field: aiomqtt.Client, freezer: FrozenDateTimeFactory
 ) -> None:
     """A probe silent for 50 wall seconds (50 storm minutes) is live; for 70, stale."""
-    entry = on_demo_clock(site_entry(stale_timeout=60))
+    entry = on_demo_clock(stale_timeout=60)
     await start_site(mqtt_hass, field, entry, freezer)
     await field.publish("sot/kall/freezer/f1/temperature", "-18.0")
     await wait_for_state(mqtt_hass, "sensor.kall_freezer_f1_temperature", "-18.0")
@@ -257,13 +251,9 @@ async def test_a_clock_that_cannot_be_read_leaves_the_wall_clock(
     freezer: FrozenDateTimeFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    entry = site_entry(stale_timeout=3600)
-    broken = MockConfigEntry(
-        domain=DOMAIN,
-        title=entry.title,
-        unique_id=entry.unique_id,
-        data={**entry.data, CONF_DEMO_CLOCK: {"speed": "fast", "since": SINCE.isoformat()}},
-        options=dict(entry.options),
+    broken = site_entry(
+        stale_timeout=3600,
+        data={CONF_DEMO_CLOCK: {"speed": "fast", "since": SINCE.isoformat()}},
     )
     coordinator = await start_site(mqtt_hass, field, broken, freezer)
     assert coordinator.clock is None
@@ -278,7 +268,7 @@ async def test_a_silent_site_is_told_in_the_minutes_the_operator_set(
     mqtt_hass: HomeAssistant, field: aiomqtt.Client, freezer: FrozenDateTimeFactory
 ) -> None:
     """Silence is wall-clock time: a minute of it, not a storm minute (a second)."""
-    await start_site(mqtt_hass, field, on_demo_clock(site_entry(silent_after=1)), freezer)
+    await start_site(mqtt_hass, field, on_demo_clock(silent_after=1), freezer)
     await pass_time(mqtt_hass, freezer, timedelta(seconds=40))
     assert silent_issues(mqtt_hass) == []
     await pass_time(mqtt_hass, freezer, timedelta(seconds=40))

@@ -13,27 +13,32 @@ from __future__ import annotations
 import ast
 import json
 from pathlib import Path
-from typing import Any
 from unittest.mock import patch
 
 import aiomqtt
 import pytest
-from homeassistant.components import mqtt
 from homeassistant.components.mqtt.models import DATA_MQTT
-from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import translation
 from pymodbus.constants import ExcCodes
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.sot.const import DOMAIN, SUBENTRY_MODBUS
+from custom_components.sot.const import DOMAIN
 from custom_components.sot.coordinator import SiteCoordinator
 from custom_components.sot.entity import entity_unique_id
 from custom_components.sot.site.readings import Command
 
-from .helpers import site_entry, start_site, wait_for, wait_for_state
+from .helpers import (
+    connect_mqtt,
+    site_entry,
+    start_site,
+    tcp_genset,
+    tcp_relays,
+    wait_for,
+    wait_for_state,
+)
 from .modbus.server import SimulatedDevice, dse_on_load_during_outage, tcp_server
 from .modbus.test_control import ComApController
 from .mosquitto import mosquitto
@@ -195,10 +200,7 @@ async def test_a_command_with_the_broker_down_is_refused(
     hass.config.config_dir = str(tmp_path)
     (tmp_path / "configuration.yaml").write_text("")
     with mosquitto() as port:
-        mqtt_entry = MockConfigEntry(domain="mqtt", data={"broker": "127.0.0.1", "port": port})
-        mqtt_entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(mqtt_entry.entry_id)
-        assert await mqtt.async_wait_for_mqtt_client(hass)
+        mqtt_entry = await connect_mqtt(hass, port)
         async with aiomqtt.Client("127.0.0.1", port, identifier="field-exceptions") as field:
             entry = site_entry()
             await start_site(hass, field, entry)
@@ -272,12 +274,6 @@ async def _switch_of(hass: HomeAssistant, load: str) -> str:
     return switch
 
 
-def _device(title: str, **data: Any) -> ConfigSubentryData:
-    return ConfigSubentryData(
-        data=data, subentry_type=SUBENTRY_MODBUS, title=title, unique_id=data["device_id"]
-    )
-
-
 async def test_modbus_commands_that_cannot_be_carried_out_say_why(
     mqtt_hass: HomeAssistant, field: aiomqtt.Client, socket_enabled: None
 ) -> None:
@@ -285,28 +281,7 @@ async def test_modbus_commands_that_cannot_be_carried_out_say_why(
     relays = SimulatedDevice(coils={0: [False] * 8})
     relays.stuck.add(0)  # relay 1's driver has failed
     async with tcp_server({1: dse_on_load_during_outage(), 2: relays}) as port:
-        site = site_entry()
-        gateway = {"connection": "tcp", "host": "127.0.0.1", "port": port}
-        entry = MockConfigEntry(
-            domain=DOMAIN,
-            title=site.title,
-            unique_id=site.unique_id,
-            data=dict(site.data),
-            options=dict(site.options),
-            subentries_data=[
-                _device(
-                    "Genset", device_id="genset", profile="deep_sea_gencomm", unit=1, **gateway
-                ),
-                _device(
-                    "Relays",
-                    device_id="relays",
-                    profile="relay_8ch",
-                    unit=2,
-                    components={"relay1": "heater", **{f"relay{n}": "" for n in range(2, 9)}},
-                    **gateway,
-                ),
-            ],
-        )
+        entry = site_entry(devices=[tcp_genset(port), tcp_relays(port)])
         coordinator: SiteCoordinator = await start_site(mqtt_hass, field, entry)
         switch = await _switch_of(mqtt_hass, "heater")
         await wait_for_state(mqtt_hass, switch, "off")
@@ -361,26 +336,10 @@ async def test_a_generator_command_it_did_not_follow_is_reported(
     comap = ComApController(holding={1000: [0] * 400, 4207: [0, 0, 0]}, coils={4700: [False]})
     comap.stuck.add(4700)  # not in AUTO: the remote start is ignored
     async with tcp_server({1: comap}) as port:
-        site = site_entry()
-        entry = MockConfigEntry(
-            domain=DOMAIN,
-            title=site.title,
-            unique_id=site.unique_id,
-            data=dict(site.data),
-            options=dict(site.options),
-            subentries_data=[
-                _device(
-                    "ComAp",
-                    device_id="comap",
-                    profile="comap_intelilite4",
-                    connection="tcp",
-                    host="127.0.0.1",
-                    port=port,
-                    unit=1,
-                    control_enabled=True,
-                )
-            ],
+        controller = tcp_genset(
+            port, "ComAp", device_id="comap", profile="comap_intelilite4", control_enabled=True
         )
+        entry = site_entry(devices=[controller])
         coordinator: SiteCoordinator = await start_site(mqtt_hass, field, entry)
         with pytest.raises(HomeAssistantError) as ignored:
             await coordinator.async_command(Command("generator", "main", "start"))

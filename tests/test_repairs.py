@@ -19,11 +19,19 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.translation import async_get_translations
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
-from custom_components.sot.const import DOMAIN, SUBENTRY_MODBUS
+from custom_components.sot.const import DOMAIN
 
-from .helpers import site_entry, start_site, wait_for, wait_for_state, wait_until_subscribed
+from .helpers import (
+    modbus_device,
+    site_entry,
+    start_site,
+    tcp_genset,
+    wait_for,
+    wait_for_state,
+    wait_until_subscribed,
+)
 from .modbus.server import SimulatedDevice, tcp_server
 from .modbus.test_control import ComApController
 
@@ -216,38 +224,22 @@ async def test_unexercised_generator_is_reminded_and_can_be_put_off(
     assert _issues(mqtt_hass, "generator_not_exercised") == []
 
 
-def _entry_with(*devices: ConfigSubentryData) -> MockConfigEntry:
-    base = site_entry()
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=base.title,
-        unique_id=base.unique_id,
-        data=dict(base.data),
-        options=dict(base.options),
-        subentries_data=list(devices),
-    )
-
-
-def _device(title: str, **data: Any) -> ConfigSubentryData:
-    return ConfigSubentryData(
-        data=data, subentry_type=SUBENTRY_MODBUS, title=title, unique_id=data["device_id"]
-    )
-
-
 async def test_unusable_profile_is_an_issue_whose_fix_removes_the_device(
     mqtt_hass: HomeAssistant, field: aiomqtt.Client
 ) -> None:
     """A device saved with a profile this version does not ship: an error, removed in place."""
-    entry = _entry_with(
-        _device(
-            "Old genset",
-            device_id="old",
-            profile="retired_profile",
-            connection="tcp",
-            host="127.0.0.1",
-            port=1502,
-            unit=1,
-        )
+    entry = site_entry(
+        devices=[
+            modbus_device(
+                "Old genset",
+                device_id="old",
+                profile="retired_profile",
+                connection="tcp",
+                host="127.0.0.1",
+                port=1502,
+                unit=1,
+            )
+        ]
     )
     await start_site(mqtt_hass, field, entry)
     [issue] = _issues(mqtt_hass, "modbus_profile_unusable")
@@ -267,6 +259,30 @@ async def test_unusable_profile_is_an_issue_whose_fix_removes_the_device(
     assert _issues(mqtt_hass, "modbus_profile_unusable") == []
 
 
+def _disagreeing_on_the_framing(port: int) -> list[ConfigSubentryData]:
+    """A grid meter (unit 1) and a tank gauge (unit 2) behind one gateway, the meter framed as
+    Modbus TCP and the gauge as RTU over TCP."""
+    line = {"host": "127.0.0.1", "port": port}
+    return [
+        modbus_device(
+            "Grid meter",
+            device_id="meter",
+            profile="eastron_sdm120",
+            connection="tcp",
+            unit=1,
+            **line,
+        ),
+        modbus_device(
+            "Tank gauge",
+            device_id="tank",
+            profile="tank_gauge",
+            connection="rtu_over_tcp",
+            unit=2,
+            **line,
+        ),
+    ]
+
+
 async def test_devices_disagreeing_on_a_line_are_settled_in_the_fix_flow(
     mqtt_hass: HomeAssistant, field: aiomqtt.Client
 ) -> None:
@@ -274,26 +290,7 @@ async def test_devices_disagreeing_on_a_line_are_settled_in_the_fix_flow(
     meter = SimulatedDevice(input={0: [0] * 80})
     tank = SimulatedDevice(holding={0: [0] * 8})
     async with tcp_server({1: meter, 2: tank}) as port:
-        entry = _entry_with(
-            _device(
-                "Grid meter",
-                device_id="meter",
-                profile="eastron_sdm120",
-                connection="tcp",
-                host="127.0.0.1",
-                port=port,
-                unit=1,
-            ),
-            _device(
-                "Tank gauge",
-                device_id="tank",
-                profile="tank_gauge",
-                connection="rtu_over_tcp",
-                host="127.0.0.1",
-                port=port,
-                unit=2,
-            ),
-        )
+        entry = site_entry(devices=_disagreeing_on_the_framing(port))
         await start_site(mqtt_hass, field, entry)
         [issue] = _issues(mqtt_hass, "modbus_bus_conflict")
         bus = f"127.0.0.1:{port}"
@@ -382,19 +379,13 @@ async def test_a_test_run_started_from_repairs_leaves_the_reminder_until_it_runs
     seen running, not when the command has left (a controller not in AUTO takes it, stays put)."""
     comap = ComApController(holding={1000: [0] * 400, 4207: [0, 0, 0]}, coils={4700: [False]})
     async with tcp_server({1: comap}) as port:
-        entry = _entry_with(
-            _device(
-                "Genset",
-                device_id="genset",
-                profile="comap_intelilite4",
-                connection="tcp",
-                host="127.0.0.1",
-                port=port,
-                unit=1,
-                components={"generator": "main", "fuel": ""},
-                control_enabled=True,
-            )
+        comap_settings = tcp_genset(
+            port,
+            profile="comap_intelilite4",
+            components={"generator": "main", "fuel": ""},
+            control_enabled=True,
         )
+        entry = site_entry(devices=[comap_settings])
         last_run = (dt_util.utcnow() - timedelta(days=41)).isoformat()
         hass_storage[f"{DOMAIN}.{entry.entry_id}"] = {
             "version": 1,
@@ -465,33 +456,16 @@ async def test_a_device_removed_while_the_line_form_is_open_is_asked_again(
     devices = {1: SimulatedDevice(input={0: [0] * 80}), 2: SimulatedDevice(holding={0: [0] * 8})}
     devices[3] = SimulatedDevice(input={0: [0] * 80})
     async with tcp_server(devices) as port:
-        line = {"host": "127.0.0.1", "port": port}
-        entry = _entry_with(
-            _device(
-                "Grid meter",
-                device_id="meter",
-                profile="eastron_sdm120",
-                connection="tcp",
-                unit=1,
-                **line,
-            ),
-            _device(
-                "Tank gauge",
-                device_id="tank",
-                profile="tank_gauge",
-                connection="rtu_over_tcp",
-                unit=2,
-                **line,
-            ),
-            _device(
-                "Shop meter",
-                device_id="shop",
-                profile="eastron_sdm120",
-                connection="tcp",
-                unit=3,
-                **line,
-            ),
+        shop_meter = modbus_device(
+            "Shop meter",
+            device_id="shop",
+            profile="eastron_sdm120",
+            connection="tcp",
+            host="127.0.0.1",
+            port=port,
+            unit=3,
         )
+        entry = site_entry(devices=[*_disagreeing_on_the_framing(port), shop_meter])
         await start_site(mqtt_hass, field, entry)
         [issue] = _issues(mqtt_hass, "modbus_bus_conflict")
         form = await _fix(mqtt_hass, issue)

@@ -29,7 +29,6 @@ from pymodbus.constants import ExcCodes
 from pymodbus.framer import FramerType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.sot.const import SUBENTRY_MODBUS
 from custom_components.sot.coordinator import SiteCoordinator
 from custom_components.sot.modbus.client import TcpSettings
 from custom_components.sot.modbus.poller import BusPoller, DeviceSettings
@@ -38,7 +37,7 @@ from custom_components.sot.site.events import EventType, SiteEvent
 from custom_components.sot.site.model import Settings, Site
 from custom_components.sot.site.readings import Reading
 
-from ..helpers import site_entry, start_site, wait_for_state
+from ..helpers import grid_meter, site_entry, start_site, tcp_genset, wait_for_state
 from .encoding import encode
 from .proxy import Mode, modbus_proxy
 from .server import SimulatedDevice, dse_on_load_during_outage, tcp_server
@@ -63,21 +62,8 @@ def _entry(device: ConfigSubentryData) -> MockConfigEntry:
 
 
 def _genset(port: int) -> ConfigSubentryData:
-    return ConfigSubentryData(
-        data={
-            "device_id": "genset",
-            "profile": "deep_sea_gencomm",
-            "connection": "tcp",
-            "host": "127.0.0.1",
-            "port": port,
-            "unit": 1,
-            "timeout": TIMEOUT,
-            "misses": MISSES,
-        },
-        subentry_type=SUBENTRY_MODBUS,
-        title="Kall genset",
-        unique_id="genset",
-    )
+    """The site's controller, offline after `MISSES` answers missed."""
+    return tcp_genset(port, title="Kall genset", timeout=TIMEOUT, misses=MISSES)
 
 
 async def _watch(
@@ -170,23 +156,7 @@ async def test_a_silent_grid_meter_shows_the_grid_off_without_flicker(
             tcp_server({1: meter}, framer=FramerType.RTU) as port,
             modbus_proxy(port) as proxy,
         ):
-            entry = _entry(
-                ConfigSubentryData(
-                    data={
-                        "device_id": "grid-meter",
-                        "profile": "eastron_sdm120",
-                        "connection": "rtu_over_tcp",
-                        "host": "127.0.0.1",
-                        "port": proxy.port,
-                        "unit": 1,
-                        "timeout": TIMEOUT,
-                        "misses": MISSES,
-                    },
-                    subentry_type=SUBENTRY_MODBUS,
-                    title="Grid meter",
-                    unique_id="grid-meter",
-                )
-            )
+            entry = _entry(grid_meter(proxy.port, timeout=TIMEOUT, misses=MISSES))
             coordinator = await start_site(mqtt_hass, field, entry)
             await wait_for_state(mqtt_hass, GRID, "on")
 

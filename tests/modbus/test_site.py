@@ -25,48 +25,24 @@ from custom_components.sot.modbus.client import ModbusBus
 from custom_components.sot.modbus_hub import ModbusHub
 from custom_components.sot.site.readings import Command
 
-from ..helpers import site_entry, start_site, wait_for, wait_for_state
+from ..helpers import (
+    modbus_device,
+    site_entry,
+    start_site,
+    tcp_genset,
+    tcp_relays,
+    wait_for,
+    wait_for_state,
+)
 from .server import SimulatedDevice, dse_on_load_during_outage, rtu_server, tcp_server
-
-
-def _device(title: str, **data: Any) -> ConfigSubentryData:
-    return ConfigSubentryData(
-        data=data, subentry_type=SUBENTRY_MODBUS, title=title, unique_id=data["device_id"]
-    )
 
 
 def _site_with_devices(
     port: int, *more: ConfigSubentryData, **genset_settings: Any
 ) -> MockConfigEntry:
-    entry = site_entry()
-    genset = _device(
-        "Genset",
-        device_id="genset",
-        profile="deep_sea_gencomm",
-        connection="tcp",
-        host="127.0.0.1",
-        port=port,
-        unit=1,
-        **genset_settings,
-    )
-    relays = _device(
-        "Relays",
-        device_id="relays",
-        profile="relay_8ch",
-        connection="tcp",
-        host="127.0.0.1",
-        port=port,
-        unit=2,
-        components={"relay1": "heater", **{f"relay{n}": "" for n in range(2, 9)}},
-    )
-    return MockConfigEntry(
-        domain=entry.domain,
-        title=entry.title,
-        unique_id=entry.unique_id,
-        data=dict(entry.data),
-        options=dict(entry.options),
-        subentries_data=[genset, relays, *more],
-    )
+    """Kall with its generator controller (unit 1) and relay module (unit 2, relay 1 the
+    heater's) behind the gateway on `port`, then `more` devices."""
+    return site_entry(devices=[tcp_genset(port, **genset_settings), tcp_relays(port), *more])
 
 
 async def _modbus_hub(hass: HomeAssistant, coordinator: SiteCoordinator) -> ModbusHub:
@@ -437,8 +413,7 @@ async def test_serial_device_saved_with_a_parity_letter_keeps_working(
     """Subentries saved when parity was stored as N/E/O still open the line and reconfigure."""
     pzem = SimulatedDevice(input={0: [2290, 0, 0, 5000, 0, 1000, 0, 499, 95, 0]})
     async with rtu_server({1: pzem}) as serial_port:
-        site = site_entry()
-        meter = _device(
+        meter = modbus_device(
             "Grid meter",
             device_id="grid-meter",
             profile="pzem_004t",
@@ -450,14 +425,7 @@ async def test_serial_device_saved_with_a_parity_letter_keeps_working(
             unit=1,
             components={"meter": "main"},
         )
-        entry = MockConfigEntry(
-            domain=site.domain,
-            title=site.title,
-            unique_id=site.unique_id,
-            data=dict(site.data),
-            options=dict(site.options),
-            subentries_data=[meter],
-        )
+        entry = site_entry(devices=[meter])
         coordinator = await start_site(mqtt_hass, field, entry)
         hub = await _modbus_hub(mqtt_hass, coordinator)
         (poller,) = hub.pollers
@@ -506,9 +474,11 @@ async def test_broken_device_settings_are_logged_and_the_rest_runs(
         gauge = {"connection": "tcp", "host": "127.0.0.1", "port": port + 1, "unit": 1}
         entry = _site_with_devices(
             port,
-            _device("Old", device_id="old", profile="retired_model", **gauge),
-            _device("Gauge A", device_id="gauge-a", profile="tank_gauge", **gauge),
-            _device("Gauge B", device_id="gauge-b", profile="tank_gauge", **{**gauge, "unit": 2}),
+            modbus_device("Old", device_id="old", profile="retired_model", **gauge),
+            modbus_device("Gauge A", device_id="gauge-a", profile="tank_gauge", **gauge),
+            modbus_device(
+                "Gauge B", device_id="gauge-b", profile="tank_gauge", **{**gauge, "unit": 2}
+            ),
         )
         coordinator = await start_site(mqtt_hass, field, entry)
         hub = await _modbus_hub(mqtt_hass, coordinator)

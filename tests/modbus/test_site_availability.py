@@ -26,13 +26,12 @@ from pymodbus.constants import ExcCodes
 from pymodbus.framer import FramerType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.sot.const import SUBENTRY_MODBUS
 from custom_components.sot.diagnostics import async_get_config_entry_diagnostics
 from custom_components.sot.modbus.profile import Profile, load_builtin
 from custom_components.sot.site.demo_clock import CONF_DEMO_CLOCK
 from custom_components.sot.site.events import EventType, SiteEvent
 
-from ..helpers import site_entry, start_site, wait_for, wait_for_state
+from ..helpers import grid_meter, site_entry, start_site, tcp_genset, wait_for, wait_for_state
 from .encoding import encode
 from .proxy import Mode, modbus_proxy
 from .server import SimulatedDevice, dse_on_load_during_outage, tcp_server
@@ -50,33 +49,12 @@ def _quick(key: str) -> Profile:
 
 
 def _genset(port: int) -> ConfigSubentryData:
-    return ConfigSubentryData(
-        data={
-            "device_id": "genset",
-            "profile": "deep_sea_gencomm",
-            "connection": "tcp",
-            "host": "127.0.0.1",
-            "port": port,
-            "unit": 1,
-            "timeout": 0.3,
-            "misses": MISSES,
-        },
-        subentry_type=SUBENTRY_MODBUS,
-        title="Kall genset",
-        unique_id="genset",
-    )
+    """The site's controller, offline after `MISSES` answers missed."""
+    return tcp_genset(port, title="Kall genset", timeout=0.3, misses=MISSES)
 
 
 def _site(port: int, **options: Any) -> MockConfigEntry:
-    entry = site_entry(**options)
-    return MockConfigEntry(
-        domain=entry.domain,
-        title=entry.title,
-        unique_id=entry.unique_id,
-        data=dict(entry.data),
-        options=dict(entry.options),
-        subentries_data=[_genset(port)],
-    )
+    return site_entry(devices=[_genset(port)], **options)
 
 
 def _node_events(events: list[SiteEvent]) -> list[str]:
@@ -217,34 +195,11 @@ async def test_a_silent_sdm120_on_the_grid_side_is_an_outage(
     served = {"voltage": 231.0, "power": 1.2, "frequency": 50.0, "energy": 1234.5}
     registers = {f.address: encode(f, served[f.quantity]) for f in profile.fields}
     meter = SimulatedDevice(input=registers)
-    subentry = ConfigSubentryData(
-        data={
-            "device_id": "grid-meter",
-            "profile": "eastron_sdm120",
-            "connection": "rtu_over_tcp",
-            "host": "127.0.0.1",
-            "unit": 1,
-            "timeout": 0.3,
-            "misses": MISSES,
-        },
-        subentry_type=SUBENTRY_MODBUS,
-        title="Grid meter",
-        unique_id="grid-meter",
-    )
-    entry = site_entry()
     events: list[SiteEvent] = []
     with patch("custom_components.sot.modbus_hub.load_builtin", _quick):
         async with tcp_server({1: meter}, framer=FramerType.RTU) as port:
-            entry = MockConfigEntry(
-                domain=entry.domain,
-                title=entry.title,
-                unique_id=entry.unique_id,
-                data=dict(entry.data),
-                options=dict(entry.options),
-                subentries_data=[
-                    ConfigSubentryData(**{**subentry, "data": {**subentry["data"], "port": port}})
-                ],
-            )
+            meter_settings = grid_meter(port, timeout=0.3, misses=MISSES)
+            entry = site_entry(devices=[meter_settings])
             coordinator = await start_site(mqtt_hass, field, entry)
             coordinator.async_add_event_listener(events.append)
             await wait_for_state(mqtt_hass, "binary_sensor.kall_grid_present", "on")
@@ -273,16 +228,8 @@ async def test_on_the_demo_clock_the_slow_counters_follow_storm_time(
         lambda key: dataclasses.replace(load_builtin(key), scan_intervals=fast),
     ):
         async with tcp_server({1: genset}) as port:
-            entry = _site(port)
             clock = {"speed": 20.0, "since": dt_util.utcnow().isoformat()}
-            entry = MockConfigEntry(
-                domain=entry.domain,
-                title=entry.title,
-                unique_id=entry.unique_id,
-                data={**entry.data, CONF_DEMO_CLOCK: clock},
-                options=dict(entry.options),
-                subentries_data=[_genset(port)],
-            )
+            entry = site_entry(devices=[_genset(port)], data={CONF_DEMO_CLOCK: clock})
             await start_site(mqtt_hass, field, entry)
             await wait_for_state(mqtt_hass, RUN_HOURS, "12.5")
             genset.set("holding", 1798, [0, 46800])  # 13.0 h
