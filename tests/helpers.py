@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiomqtt
@@ -24,6 +24,7 @@ from custom_components.sot.const import (
     SUBENTRY_MODBUS,
 )
 from custom_components.sot.coordinator import SiteCoordinator
+from custom_components.sot.site.components import Sample
 
 TIMEOUT = 10.0
 # The real clock, kept where freezegun does not replace it: tests that freeze time still need
@@ -134,6 +135,21 @@ async def connect_mqtt(hass: HomeAssistant, port: int, *, birth: bool = True) ->
     assert await hass.config_entries.async_setup(entry.entry_id)
     assert await mqtt.async_wait_for_mqtt_client(hass), "HA's MQTT client did not connect"
     return entry
+
+
+def sample(coordinator: SiteCoordinator, reading: str) -> Sample | None:
+    """The last value of `reading` ("kind/component/quantity", as in its topic) that the
+    site took in, or None."""
+    kind, component_id, quantity = reading.split("/")
+    component = coordinator.site.component(kind, component_id)
+    return None if component is None else component.values.get(quantity)
+
+
+def heard(coordinator: SiteCoordinator, reading: str, at: datetime) -> bool:
+    """Whether the site has taken in the value of `reading` ("kind/component/quantity")
+    published at `at`."""
+    found = sample(coordinator, reading)
+    return found is not None and found.time == at
 
 
 async def wait_for(

@@ -28,7 +28,14 @@ from custom_components.sot.cold_chain import signed_link
 from custom_components.sot.const import DOMAIN
 from custom_components.sot.site.coldchain import outage_key
 
-from .helpers import site_entry, start_site, wait_for, wait_for_state, wait_until_subscribed
+from .helpers import (
+    heard,
+    site_entry,
+    start_site,
+    wait_for,
+    wait_for_state,
+    wait_until_subscribed,
+)
 
 RECORD = "sensor.kall_cold_chain_record"
 READINESS = "sensor.kall_storm_readiness"
@@ -68,14 +75,10 @@ async def step(
         await field.publish(f"sot/kall/{kind}/{component}/{quantity}", payload)
     coordinator = hass.config_entries.async_entries(DOMAIN)[0].runtime_data
     for name, payload in topics.items():
-        kind, component, quantity = name.split("__")
-
-        def arrived(kind: str = kind, component: str = component, quantity: str = quantity) -> bool:
-            found = coordinator.site.component(kind, component)
-            sample = None if found is None else found.values.get(quantity)
-            return sample is not None and sample.time == dt_util.utcnow()
-
-        await wait_for(hass, arrived, f"{name} = {payload}")
+        reading = name.replace("__", "/")
+        await wait_for(
+            hass, lambda r=reading: heard(coordinator, r, dt_util.utcnow()), f"{name} = {payload}"
+        )
 
 
 async def storm(

@@ -28,7 +28,7 @@ from custom_components.sot.site.demo_clock import CONF_DEMO_CLOCK, DemoClock
 from custom_components.sot.site.model import Settings, Site
 from custom_components.sot.site.readings import Reading
 
-from .helpers import site_entry, start_site, wait_for, wait_for_state, wait_until_subscribed
+from .helpers import sample, site_entry, start_site, wait_for, wait_for_state, wait_until_subscribed
 
 SINCE = datetime(2026, 11, 27, 22, 0, tzinfo=UTC)
 OUTAGE = "sensor.kall_outage_duration"
@@ -56,9 +56,8 @@ async def lose_the_grid(hass: HomeAssistant, field: aiomqtt.Client) -> None:
 
 def measured(coordinator: SiteCoordinator) -> float | None:
     """The freezer's last temperature as the site took it in."""
-    freezer = coordinator.site.component("freezer", "f1")
-    sample = None if freezer is None else freezer.values.get("temperature")
-    return None if sample is None else float(sample.value)
+    found = sample(coordinator, "freezer/f1/temperature")
+    return None if found is None else float(found.value)
 
 
 def demo_issues(hass: HomeAssistant) -> list[ir.IssueEntry]:

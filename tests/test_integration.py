@@ -41,6 +41,7 @@ from custom_components.sot.site.readings import Reading, Rejection, RejectReason
 
 from .blueprints.conftest import load_blueprint
 from .helpers import (
+    sample,
     site_device,
     site_entry,
     start_site,
@@ -477,9 +478,8 @@ async def test_a_report_on_change_probe_that_dies_goes_unavailable(
             await field.publish("sot/kall/freezer/f1", json.dumps(reading))
 
             def arrived(value: float = value) -> bool:
-                probe = coordinator.site.component("freezer", "f1")
-                sample = None if probe is None else probe.values.get("temperature")
-                return sample is not None and sample.value == value
+                found = sample(coordinator, "freezer/f1/temperature")
+                return found is not None and found.value == value
 
             await wait_for(mqtt_hass, arrived, f"{value} °C")
         # Its last report is eight minutes old, and it is live: it reports on a change.

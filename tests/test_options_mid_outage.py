@@ -18,7 +18,7 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 from custom_components.sot.const import EVENT_ALARM
 from custom_components.sot.coordinator import SiteCoordinator
 
-from .helpers import site_entry, start_site, wait_for
+from .helpers import heard, site_entry, start_site, wait_for
 
 
 async def _configure(hass: HomeAssistant, entry: Any, **changes: Any) -> None:
@@ -36,23 +36,20 @@ async def _tank(
     freezer: FrozenDateTimeFactory,
     coordinator: SiteCoordinator,
     levels: list[float],
+    day_tank_litres: float | None = None,
 ) -> None:
-    """The gauge reads each of `levels` (%), 10 s apart, the set standing still."""
+    """The gauge reads each of `levels` (%), 10 s apart, the set standing still; the day
+    tank, if it has `day_tank_litres`, reports them once a minute."""
     for step, level in enumerate(levels):
         freezer.tick(timedelta(seconds=10))
         async_fire_time_changed(hass)
         if step % 6 == 0:
             await field.publish("sot/kall/generator/main/state", "stopped")
+            if day_tank_litres is not None:
+                await field.publish("sot/kall/tank/day/volume", f"{day_tank_litres:.1f}")
         await field.publish("sot/kall/tank/main/level", f"{level:.2f}")
         at = dt_util.utcnow()
-        await wait_for(hass, lambda at=at: _heard(coordinator, at), "the reading")
-
-
-def _heard(coordinator: SiteCoordinator, at: datetime) -> bool:
-    """Whether the tank's reading published at `at` has been taken in."""
-    tank = coordinator.site.component("tank", "main")
-    sample = None if tank is None else tank.values.get("level")
-    return sample is not None and sample.time == at
+        await wait_for(hass, lambda at=at: heard(coordinator, "tank/main/level", at), "the reading")
 
 
 async def _on_backup_standing(
@@ -150,7 +147,9 @@ async def test_a_longer_alarm_delay_still_raises_a_probe_that_reports_on_a_chang
         temperature = -19.0 + 0.5 * report
         await field.publish("sot/kall/freezer/f1/temperature", f"{temperature:.1f}")
         at = dt_util.utcnow()
-        await wait_for(hass, lambda at=at: _probe_heard(coordinator, at), "the report")
+        await wait_for(
+            hass, lambda at=at: heard(coordinator, "freezer/f1/temperature", at), "the report"
+        )
         if crossed is None and temperature > -15.0:
             crossed = at
         for _ in range(52):  # 13 minutes
@@ -163,13 +162,6 @@ async def test_a_longer_alarm_delay_still_raises_a_probe_that_reports_on_a_chang
     warnings = [at for kind, at in fired if kind == "freezer_warning"]
     assert len(warnings) == 1, fired
     assert timedelta(minutes=30) <= warnings[0] - crossed <= timedelta(minutes=31)
-
-
-def _probe_heard(coordinator: SiteCoordinator, at: datetime) -> bool:
-    """Whether freezer f1's report published at `at` has been taken in."""
-    probe = coordinator.site.component("freezer", "f1")
-    sample = None if probe is None else probe.values.get("temperature")
-    return sample is not None and sample.time == at
 
 
 async def test_a_reload_after_a_silent_controller_keeps_the_rate_correction(
@@ -196,10 +188,12 @@ async def test_a_reload_after_a_silent_controller_keeps_the_rate_correction(
             await field.publish("sot/kall/generator/main/state", "running")
             await field.publish("sot/kall/generator/main/on_load", "ON")
             await field.publish("sot/kall/generator/main/fuel_rate", "30.0")
-            await wait_for(hass, lambda: _rate_heard(coordinator, at), "the rate")
+            await wait_for(
+                hass, lambda: heard(coordinator, "generator/main/fuel_rate", at), "the rate"
+            )
         if gauge:
             await field.publish("sot/kall/tank/main/volume", f"{litres:.2f}")
-            await wait_for(hass, lambda: _volume_heard(coordinator, at), "the volume")
+            await wait_for(hass, lambda: heard(coordinator, "tank/main/volume", at), "the volume")
 
     for _ in range(120):
         await reading(controller=True)
@@ -220,18 +214,6 @@ async def test_a_reload_after_a_silent_controller_keeps_the_rate_correction(
     assert runtime.attributes["rate_correction"] == pytest.approx(held, abs=0.02)
 
 
-def _rate_heard(coordinator: SiteCoordinator, at: datetime) -> bool:
-    generator = coordinator.site.component("generator", "main")
-    sample = None if generator is None else generator.values.get("fuel_rate")
-    return sample is not None and sample.time == at
-
-
-def _volume_heard(coordinator: SiteCoordinator, at: datetime) -> bool:
-    tank = coordinator.site.component("tank", "main")
-    sample = None if tank is None else tank.values.get("volume")
-    return sample is not None and sample.time == at
-
-
 async def test_a_capacity_corrected_during_a_delivery_on_a_mixed_site_logs_the_refill_once(
     mqtt_hass: HomeAssistant, field: aiomqtt.Client, freezer: FrozenDateTimeFactory
 ) -> None:
@@ -244,15 +226,7 @@ async def test_a_capacity_corrected_during_a_delivery_on_a_mixed_site_logs_the_r
     rng = random.Random(4)
 
     async def tanks(levels: list[float]) -> None:
-        for step, level in enumerate(levels):
-            freezer.tick(timedelta(seconds=10))
-            async_fire_time_changed(hass)
-            if step % 6 == 0:
-                await field.publish("sot/kall/generator/main/state", "stopped")
-                await field.publish("sot/kall/tank/day/volume", "150.0")
-            await field.publish("sot/kall/tank/main/level", f"{level:.2f}")
-            at = dt_util.utcnow()
-            await wait_for(hass, lambda at=at: _heard(coordinator, at), "the reading")
+        await _tank(hass, field, freezer, coordinator, levels, day_tank_litres=150.0)
 
     await tanks([30.0 + rng.gauss(0, 0.3) for _ in range(180)])
     began = dt_util.utcnow()

@@ -33,7 +33,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 from custom_components.sot.const import EVENT_ALARM, SUBENTRY_MODBUS
 from custom_components.sot.coordinator import SiteCoordinator
 
-from .helpers import site_entry, start_site, wait_for, wait_for_state, wait_until_subscribed
+from .helpers import heard, site_entry, start_site, wait_for, wait_for_state, wait_until_subscribed
 
 ENERGY = "sensor.kall_generator_energy"
 RUN_HOURS = "sensor.kall_generator_run_hours_estimated"
@@ -426,13 +426,9 @@ async def test_a_reload_loses_none_of_a_running_generators_counts(
         async_fire_time_changed(hass)
         running = {"state": "running", "power": 36.0, "on_load": "ON"}
         await field.publish("sot/kall/generator/main", json.dumps(running))
-        site = entry.runtime_data.site
-
-        def arrived() -> bool:
-            generator = site.component("generator", "main")
-            return generator is not None and generator.values["power"].time == at
-
-        await wait_for(hass, arrived, f"the report at {seconds} s")
+        coordinator = entry.runtime_data
+        reported = f"the report at {seconds} s"
+        await wait_for(hass, lambda: heard(coordinator, "generator/main/power", at), reported)
 
     for seconds in range(0, 70, 10):
         await report_at(seconds)
