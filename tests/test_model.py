@@ -406,13 +406,20 @@ def test_no_countdown_for_a_cold_or_barely_known_freezer() -> None:
 # -- availability and nodes ------------------------------------------------------------------
 
 
-def test_node_offline_makes_components_unavailable_and_raises_an_alarm() -> None:
+def freezer_on_its_node(online: bool, reading_at: float) -> tuple[Site, Component]:
+    """Freezer f1 on node `freezers`, the node `online` or not from minute 0, and f1's
+    −18 °C reading at minute `reading_at`."""
     site = Site()
     site.set_meta(Meta("freezer", "f1", node="freezers"))
-    site.set_node(NodeStatus("freezers", True, at(0)))
-    feed(site, 0, "freezer", "f1", temperature=-18.0)
+    site.set_node(NodeStatus("freezers", online, at(0)))
+    feed(site, reading_at, "freezer", "f1", temperature=-18.0)
     freezer = site.component("freezer", "f1")
     assert freezer is not None
+    return site, freezer
+
+
+def test_node_offline_makes_components_unavailable_and_raises_an_alarm() -> None:
+    site, freezer = freezer_on_its_node(online=True, reading_at=0)
     assert site.available(freezer, at(0))
     events = site.set_node(NodeStatus("freezers", False, at(1)))
     assert types(events) == [EventType.NODE_OFFLINE]
@@ -426,12 +433,7 @@ def test_a_will_over_mqtt_is_raised_after_the_hold_unless_the_broker_went() -> N
     """A will that came over MQTT: the components go at once, the alarm after 10 s with the
     link up (at the will's time). One followed by the link going (a broker restart) and the
     node back: nothing raised either way. Still away once the link is back: raised 10 s on."""
-    site = Site()
-    site.set_meta(Meta("freezer", "f1", node="freezers"))
-    site.set_node(NodeStatus("freezers", True, at(0)))
-    feed(site, 0, "freezer", "f1", temperature=-18.0)
-    freezer = site.component("freezer", "f1")
-    assert freezer is not None
+    site, freezer = freezer_on_its_node(online=True, reading_at=0)
     will = at(1)
     assert site.set_node(NodeStatus("freezers", False, will), held=True) == []
     assert not site.available(freezer, will)
@@ -498,12 +500,7 @@ def test_a_polled_device_back_online_takes_back_what_its_silence_meant() -> None
 
 def test_a_forgotten_node_no_longer_speaks_for_its_components() -> None:
     """A removed node's cleared status: no event, no node; values go stale by their own time."""
-    site = Site()
-    site.set_meta(Meta("freezer", "f1", node="freezers"))
-    site.set_node(NodeStatus("freezers", False, at(0)))
-    feed(site, 1, "freezer", "f1", temperature=-18.0)
-    freezer = site.component("freezer", "f1")
-    assert freezer is not None
+    site, freezer = freezer_on_its_node(online=False, reading_at=1)
     assert not site.available(freezer, at(1))
     assert site.forget_node("freezers", at(2)) == []
     assert "freezers" not in site.nodes

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import aiomqtt
-from homeassistant.components import mqtt
 from homeassistant.components.mqtt.models import DATA_MQTT
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import Event, HomeAssistant, callback
@@ -27,7 +26,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.sot.const import EVENT_ALARM
 from custom_components.sot.coordinator import SiteCoordinator
 
-from .helpers import site_entry, start_site, wait_for, wait_for_state
+from .helpers import connect_mqtt, site_entry, start_site, wait_for, wait_for_state
 from .mosquitto import free_port, mosquitto
 
 # How long a node's `offline` waits before it is raised (docs/integration.md, "Alarms").
@@ -55,18 +54,6 @@ async def _pause(hass: HomeAssistant, seconds: float) -> None:
     while time.monotonic() < deadline:
         await asyncio.sleep(0.05)
         await hass.async_block_till_done()
-
-
-async def _connect_ha(hass: HomeAssistant, port: int) -> MockConfigEntry:
-    # No birth message: HA publishes it a while after connecting, which a broker stopped
-    # sooner than that reports as an error of HA's own.
-    entry = MockConfigEntry(
-        domain="mqtt", data={"broker": "127.0.0.1", "port": port, "birth_message": {}}
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    assert await mqtt.async_wait_for_mqtt_client(hass)
-    return entry
 
 
 async def _node(port: int, node: str) -> aiomqtt.Client:
@@ -104,7 +91,7 @@ async def test_a_broker_restart_raises_no_node_alarms(
     broker = contextlib.ExitStack()
     broker.enter_context(mosquitto(port, broker_dir))
     try:
-        mqtt_entry = await _connect_ha(hass, port)
+        mqtt_entry = await connect_mqtt(hass, port, birth=False)
         client = hass.data[DATA_MQTT].client
         async with aiomqtt.Client("127.0.0.1", port, identifier="field-setup") as field:
             coordinator: SiteCoordinator = await start_site(hass, field, site_entry())
@@ -185,6 +172,15 @@ async def _clear(field: aiomqtt.Client) -> None:
         await field.publish(topic, b"", qos=1, retain=True)
 
 
+async def _gw_back_online(
+    hass: HomeAssistant, field: aiomqtt.Client, fired: list[dict[str, Any]]
+) -> None:
+    """Node gw, raised offline once, says it is online: `node_online` follows at once."""
+    await field.publish("sot/kall/node/gw/status", "online", qos=1, retain=True)
+    await wait_for(hass, lambda: len(fired) == 2, "node_online")
+    assert _node_alarms(fired) == [("node_offline", "gw"), ("node_online", "gw")]
+
+
 async def test_a_node_that_dies_is_raised_once_after_the_hold(
     mqtt_hass: HomeAssistant, field: aiomqtt.Client, broker_port: int
 ) -> None:
@@ -212,9 +208,7 @@ async def test_a_node_that_dies_is_raised_once_after_the_hold(
             await _pause(hass, 2)
             assert _node_alarms(fired) == [("node_offline", "gw")]
 
-        await field.publish("sot/kall/node/gw/status", "online", qos=1, retain=True)
-        await wait_for(hass, lambda: len(fired) == 2, "node_online")
-        assert _node_alarms(fired) == [("node_offline", "gw"), ("node_online", "gw")]
+        await _gw_back_online(hass, field, fired)
     finally:
         await _clear(field)
 
@@ -241,9 +235,7 @@ async def test_a_node_away_across_a_restart_is_raised_once(
         await hass.async_block_till_done()
         await _pause(hass, HOLD + 2)
         assert _node_alarms(fired) == [("node_offline", "gw")]
-        await field.publish("sot/kall/node/gw/status", "online", qos=1, retain=True)
-        await wait_for(hass, lambda: len(fired) == 2, "node_online")
-        assert _node_alarms(fired) == [("node_offline", "gw"), ("node_online", "gw")]
+        await _gw_back_online(hass, field, fired)
     finally:
         await _clear(field)
 

@@ -44,6 +44,17 @@ CRITICAL = {
 }
 
 
+def critical(tag: str, ack: str, button: str = "Kvittera") -> dict[str, Any]:
+    """What a critical alert carries: its tag (`sot-kall-` and `tag`), the site's group, the
+    acknowledge action `ack` on a button labelled `button`, and the critical sound."""
+    return {
+        "tag": f"sot-kall-{tag}",
+        "group": "sot-kall",
+        "actions": [{"action": ack, "title": button}],
+        **CRITICAL,
+    }
+
+
 @pytest.fixture
 async def site(hass: HomeAssistant, phones: Phones) -> Phones:
     """Kall's alarm entity before any alarm, and two phones with the app."""
@@ -113,12 +124,7 @@ async def test_grid_lost_is_critical_and_repeats_until_acknowledged(
         fuel_level=40.2,
     )
     ack = f"SOT_ACK_KALL_GRID_MAIN_{STAMP_AT_START}"
-    data = {
-        "tag": "sot-kall-grid-main",
-        "group": "sot-kall",
-        "actions": [{"action": ack, "title": "Kvittera"}],
-        **CRITICAL,
-    }
+    data = critical("grid-main", ack)
     title = "Kall: Strömavbrott"
     text = "Nätspänningen försvann kl. 11:00. Bränsle för ca 5,5 h, tanken 40 %."
     assert site.take() == to_both(0.0, title, text, data)
@@ -170,12 +176,7 @@ async def test_alarms_in_norwegian_bokmal(hass: HomeAssistant, clock: Clock, sit
         fuel_hours=5.54,
         fuel_level=40.2,
     )
-    data = {
-        "tag": "sot-kall-grid-main",
-        "group": "sot-kall",
-        "actions": [{"action": f"SOT_ACK_KALL_GRID_MAIN_{STAMP_AT_START}", "title": "Kvitter"}],
-        **CRITICAL,
-    }
+    data = critical("grid-main", f"SOT_ACK_KALL_GRID_MAIN_{STAMP_AT_START}", "Kvitter")
     title = "Kall: Strømbrudd"
     text = "Nettspenningen forsvant kl. 11:00. Drivstoff for ca 5,5 h, tanken 40 %."
     assert site.take() == to_both(0.0, title, text, data)
@@ -230,14 +231,7 @@ async def test_fuel_lost_from_the_tank_is_critical_and_a_delivery_ends_low_fuel(
         fuel_level=58.3,
         time=began,
     )
-    drain = {
-        "tag": "sot-kall-fuel_drain-main",
-        "group": "sot-kall",
-        "actions": [
-            {"action": f"SOT_ACK_KALL_FUEL_DRAIN_MAIN_{STAMP_AT_START}", "title": "Kvittera"}
-        ],
-        **CRITICAL,
-    }
+    drain = critical("fuel_drain-main", f"SOT_ACK_KALL_FUEL_DRAIN_MAIN_{STAMP_AT_START}")
     assert site.take() == to_both(
         0.0,
         "Kall: Bränsle försvinner ur tanken",
@@ -315,14 +309,7 @@ async def test_freezer_alarm_in_english_ends_when_the_freezer_is_cold_again(
         temperature=-11.04,
         limit=-12,
     )
-    f1_critical = {
-        "tag": "sot-kall-freezer-f1",
-        "group": "sot-kall",
-        "actions": [
-            {"action": f"SOT_ACK_KALL_FREEZER_F1_{STAMP_AT_START}", "title": "Acknowledge"}
-        ],
-        **CRITICAL,
-    }
+    f1_critical = critical("freezer-f1", f"SOT_ACK_KALL_FREEZER_F1_{STAMP_AT_START}", "Acknowledge")
     critical_text = (
         "Freezer 1 is at -11.0 °C, above the critical limit of -12.0 °C. Check the goods."
     )
@@ -373,12 +360,7 @@ async def test_repeats_stop_after_the_maximum(
         hass, clock, "fuel_low", component_id="tank", component_name="Tank", fuel_level=18.4
     )
     await clock.advance_to(7200, step=30)
-    data = {
-        "tag": "sot-kall-fuel-tank",
-        "group": "sot-kall",
-        "actions": [{"action": f"SOT_ACK_KALL_FUEL_TANK_{STAMP_AT_START}", "title": "Kvittera"}],
-        **CRITICAL,
-    }
+    data = critical("fuel-tank", f"SOT_ACK_KALL_FUEL_TANK_{STAMP_AT_START}")
     title = "Kall: Lite bränsle kvar"
     assert site.take() == [
         *to_both(0.0, title, "Tanken 18 %. Ordna påfyllning.", data),
@@ -410,22 +392,8 @@ async def test_each_alarm_repeats_on_its_own(
         temperature=-10.96,
         limit=-12.0,
     )
-    fault = {
-        "tag": "sot-kall-generator_fault-main",
-        "group": "sot-kall",
-        "actions": [
-            {"action": f"SOT_ACK_KALL_GENERATOR_FAULT_MAIN_{STAMP_AT_START}", "title": "Kvittera"}
-        ],
-        **CRITICAL,
-    }
-    freezer = {
-        "tag": "sot-kall-freezer-f1",
-        "group": "sot-kall",
-        "actions": [
-            {"action": f"SOT_ACK_KALL_FREEZER_F1_{STAMP_AT_START + 5}", "title": "Kvittera"}
-        ],
-        **CRITICAL,
-    }
+    fault = critical("generator_fault-main", f"SOT_ACK_KALL_GENERATOR_FAULT_MAIN_{STAMP_AT_START}")
+    freezer = critical("freezer-f1", f"SOT_ACK_KALL_FREEZER_F1_{STAMP_AT_START + 5}")
     fault_text = "Elverket larmar (nedstängning) kl. 11:00. Kontrollera elverkets panel."
     freezer_text = (
         "Frysbox 1 håller -11,0 °C, över den kritiska gränsen -12,0 °C. Kontrollera varorna."
@@ -474,12 +442,7 @@ async def test_a_phone_the_app_cannot_reach_does_not_block_the_others(
     await alarm(hass, clock, "grid_lost", component_id="main", fuel_level=40.0)
     await clock.advance_to(610, step=10)
     title, text = "Kall: Strömavbrott", "Nätspänningen försvann kl. 11:00. Tanken 40 %."
-    data = {
-        "tag": "sot-kall-grid-main",
-        "group": "sot-kall",
-        "actions": [{"action": f"SOT_ACK_KALL_GRID_MAIN_{STAMP_AT_START}", "title": "Kvittera"}],
-        **CRITICAL,
-    }
+    data = critical("grid-main", f"SOT_ACK_KALL_GRID_MAIN_{STAMP_AT_START}")
     assert site.take() == [
         *to_both(0.0, title, text, data),
         *to_both(600.0, title, "Påminnelse 1: " + text, data),
