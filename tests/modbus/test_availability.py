@@ -28,6 +28,7 @@ from custom_components.sot.modbus.poller import (
 )
 from custom_components.sot.modbus.profile import load_builtin
 
+from .polling import Clock
 from .proxy import ModbusProxy, Mode, modbus_proxy
 from .server import SimulatedDevice, dse_on_load_during_outage, tcp_server
 
@@ -37,16 +38,6 @@ NOW = datetime(2026, 11, 22, 7, 0, tzinfo=UTC)
 TIMEOUT = 0.3
 FAST = 5.0
 POLLER_LOGGER = "custom_components.sot.modbus.poller"
-
-
-class Clock:
-    """Monotonic time the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass

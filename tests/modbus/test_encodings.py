@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 import pytest
 
 from custom_components.sot.modbus.client import SerialSettings, TcpSettings
-from custom_components.sot.modbus.poller import BusPoller, DeviceSettings, PollResult
+from custom_components.sot.modbus.poller import BusPoller, DeviceSettings
 from custom_components.sot.modbus.profile import Profile, load_builtin, parse_profile
 from custom_components.sot.site.readings import RejectReason
 from custom_components.sot.site.vocabulary import Value
 
+from .polling import values_of
 from .server import SimulatedDevice, dse_on_load_during_outage, rtu_server, tcp_server
 
 NOW = datetime(2026, 11, 22, 7, 0, tzinfo=UTC)
@@ -101,16 +102,12 @@ async def _served(device: SimulatedDevice, transport: str) -> AsyncIterator[BusP
         await poller.close()
 
 
-def _values(result: PollResult) -> dict[str, Value]:
-    return {f"{r.kind}/{r.id}/{r.quantity}": r.value for r in result.readings}
-
-
 @pytest.mark.parametrize("transport", ["tcp", "rtu"])
 async def test_every_type_and_word_order_decodes(transport: str, socket_enabled: None) -> None:
     async with _served(_mixed_device(), transport) as poller:
         result = await poller.poll(NOW)
     assert result.rejections == []
-    assert _values(result) == EXPECTED
+    assert values_of(result) == EXPECTED
 
 
 async def test_no_reading_values_are_never_shown_as_numbers(socket_enabled: None) -> None:
@@ -127,7 +124,7 @@ async def test_no_reading_values_are_never_shown_as_numbers(socket_enabled: None
         )
         result = await poller.poll(NOW)
         await poller.close()
-    values = _values(result)
+    values = values_of(result)
     for quantity in ("coolant_temperature", "oil_pressure", "fuel_rate", "power"):
         assert f"generator/main/{quantity}" not in values
     assert values["generator/main/speed"] == 1500.0

@@ -17,33 +17,14 @@ from custom_components.sot.modbus.poller import (
     QUARANTINE_SECONDS,
     BusPoller,
     DeviceSettings,
-    PollResult,
 )
 from custom_components.sot.modbus.profile import load_builtin
 from custom_components.sot.site.readings import RejectReason
-from custom_components.sot.site.vocabulary import Value
 
+from .polling import Clock, dse_settings, values_of
 from .server import SimulatedDevice, dse_on_load_during_outage, rtu_server, tcp_server
 
 NOW = datetime(2026, 11, 22, 7, 0, tzinfo=UTC)
-
-
-class Clock:
-    """Monotonic time the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _values(result: PollResult) -> dict[str, Value]:
-    return {f"{r.kind}/{r.id}/{r.quantity}": r.value for r in result.readings}
-
-
-def _genset(**settings: object) -> DeviceSettings:
-    return DeviceSettings(id="genset", profile=load_builtin("deep_sea_gencomm"), **settings)  # type: ignore[arg-type]
 
 
 async def test_device_failure_answer_blanks_only_that_block(socket_enabled: None) -> None:
@@ -51,10 +32,10 @@ async def test_device_failure_answer_blanks_only_that_block(socket_enabled: None
     device = dse_on_load_during_outage()
     device.failing[1536] = ExcCodes.DEVICE_FAILURE
     async with tcp_server({1: device}) as port:
-        poller = BusPoller(TcpSettings(host="127.0.0.1", port=port), [_genset()])
+        poller = BusPoller(TcpSettings(host="127.0.0.1", port=port), [dse_settings()])
         result = await poller.poll(NOW)
         await poller.close()
-    values = _values(result)
+    values = values_of(result)
     assert "generator/main/power" not in values
     assert values["generator/main/state"] == "running"
     assert values["generator/main/load"] == 42.0  # its own block, next to the failing one
@@ -74,7 +55,7 @@ async def test_refused_register_is_asked_again_after_an_hour(
     clock = Clock()
     device = dse_on_load_during_outage(holes=[1290, 1291])
     async with tcp_server({1: device}) as port:
-        poller = BusPoller(TcpSettings(host="127.0.0.1", port=port), [_genset()], clock=clock)
+        poller = BusPoller(TcpSettings(host="127.0.0.1", port=port), [dse_settings()], clock=clock)
         await poller.poll(NOW)
         assert list(poller.diagnostics()["devices"][0]["quarantined"]) == [
             "holding 1290 (generator/fuel_rate)"
@@ -91,7 +72,7 @@ async def test_refused_register_is_asked_again_after_an_hour(
         clock.now += QUARANTINE_SECONDS
         back = await poller.poll(NOW)
         await poller.close()
-    assert _values(back)["generator/main/fuel_rate"] == 12.34
+    assert values_of(back)["generator/main/fuel_rate"] == 12.34
     assert poller.diagnostics()["devices"][0]["quarantined"] == {}
 
 
@@ -111,7 +92,9 @@ async def test_a_dead_unit_on_the_line_does_not_starve_the_live_one(
             id="meter", profile=load_builtin("eastron_sdm120"), scan_intervals={"fast": 0.3}
         ),
         # Unit 10 does not answer at all; it costs its timeout every time it is asked.
-        _genset(unit=10, timeout=0.25, scan_intervals={"fast": 0.3}, components={"mains": None}),
+        dse_settings(
+            unit=10, timeout=0.25, scan_intervals={"fast": 0.3}, components={"mains": None}
+        ),
     ]
     async with rtu_server({1: meter}) as serial_port:
         poller = BusPoller(SerialSettings(port=serial_port, timeout=1.0), devices)
@@ -148,7 +131,7 @@ async def test_each_device_waits_its_own_timeout(socket_enabled: None) -> None:
         poller = BusPoller(
             TcpSettings(host="127.0.0.1", port=port, timeout=5.0),
             [
-                _genset(components={"mains": None}),
+                dse_settings(components={"mains": None}),
                 DeviceSettings(
                     id="meter", profile=load_builtin("pzem_004t"), unit=2, timeout=0.2, misses=1
                 ),
@@ -165,7 +148,7 @@ async def test_each_device_waits_its_own_timeout(socket_enabled: None) -> None:
 async def test_pacing_keeps_the_line_quiet_between_requests(socket_enabled: None) -> None:
     device = dse_on_load_during_outage()
     async with tcp_server({1: device}) as port:
-        poller = BusPoller(TcpSettings(host="127.0.0.1", port=port), [_genset(pacing=0.05)])
+        poller = BusPoller(TcpSettings(host="127.0.0.1", port=port), [dse_settings(pacing=0.05)])
         await poller.poll(NOW)
         await poller.close()
     assert len(device.arrivals) == 7

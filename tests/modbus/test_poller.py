@@ -25,46 +25,28 @@ from custom_components.sot.modbus.profile import load_builtin, parse_profile
 from custom_components.sot.modbus_hub import on_demo_clock
 from custom_components.sot.site.model import Site
 from custom_components.sot.site.readings import Command, RejectReason
-from custom_components.sot.site.vocabulary import Value
 
+from .polling import Clock, dse_settings, values_of
 from .server import SimulatedDevice, dse_on_load_during_outage, rtu_server, tcp_server
 
 NOW = datetime(2026, 11, 22, 7, 0, tzinfo=UTC)
 FAST_TIMEOUT = 0.3
 
 
-class Clock:
-    """Monotonic time the test moves by hand, so scan intervals need no sleeping."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _values(result: PollResult) -> dict[str, Value]:
-    return {f"{r.kind}/{r.id}/{r.quantity}": r.value for r in result.readings}
-
-
 def _online(result: PollResult) -> dict[str, bool]:
     return {status.node: status.online for status in result.statuses}
 
 
-def _dse_settings(**kwargs: object) -> DeviceSettings:
-    return DeviceSettings(id="genset", profile=load_builtin("deep_sea_gencomm"), **kwargs)  # type: ignore[arg-type]
-
-
 async def test_deep_sea_controller_feeds_generator_grid_and_tank(socket_enabled: None) -> None:
     async with tcp_server({1: dse_on_load_during_outage()}) as port:
-        poller = BusPoller(TcpSettings(host="127.0.0.1", port=port), [_dse_settings()])
+        poller = BusPoller(TcpSettings(host="127.0.0.1", port=port), [dse_settings()])
         try:
             result = await poller.poll(NOW)
         finally:
             await poller.close()
     assert result.rejections == []
     assert _online(result) == {"genset": True}
-    assert _values(result) == {
+    assert values_of(result) == {
         "generator/main/mode": "auto",
         "generator/main/alarm": "ok",
         "generator/main/oil_pressure": 345.0,
@@ -92,12 +74,12 @@ async def test_deep_sea_controller_feeds_generator_grid_and_tank(socket_enabled:
 
 
 async def test_component_ids_come_from_the_device_settings(socket_enabled: None) -> None:
-    settings = _dse_settings(components={"generator": "kall", "mains": None, "fuel": "diesel"})
+    settings = dse_settings(components={"generator": "kall", "mains": None, "fuel": "diesel"})
     async with tcp_server({1: dse_on_load_during_outage()}) as port:
         poller = BusPoller(TcpSettings(host="127.0.0.1", port=port), [settings])
         result = await poller.poll(NOW)
         await poller.close()
-    values = _values(result)
+    values = values_of(result)
     assert values["generator/kall/power"] == 23.5
     assert values["tank/diesel/level"] == 64.0
     assert not [key for key in values if key.startswith("grid/")]
@@ -108,7 +90,7 @@ async def test_component_ids_come_from_the_device_settings(socket_enabled: None)
 async def test_slow_group_waits_for_its_interval(socket_enabled: None) -> None:
     clock = Clock()
     async with tcp_server({1: dse_on_load_during_outage()}) as port:
-        poller = BusPoller(TcpSettings(host="127.0.0.1", port=port), [_dse_settings()], clock=clock)
+        poller = BusPoller(TcpSettings(host="127.0.0.1", port=port), [dse_settings()], clock=clock)
         first = await poller.poll(NOW)
         clock.now += 5
         second = await poller.poll(NOW)
@@ -117,12 +99,12 @@ async def test_slow_group_waits_for_its_interval(socket_enabled: None) -> None:
         clock.now += 60
         fourth = await poller.poll(NOW)
         await poller.close()
-    assert "generator/main/run_hours" in _values(first)
-    assert "generator/main/power" in _values(second)
-    assert "generator/main/run_hours" not in _values(second)
+    assert "generator/main/run_hours" in values_of(first)
+    assert "generator/main/power" in values_of(second)
+    assert "generator/main/run_hours" not in values_of(second)
     assert third.readings == []  # nothing due two seconds later
     assert third.statuses == []
-    assert _values(fourth)["generator/main/run_hours"] == 12.5
+    assert values_of(fourth)["generator/main/run_hours"] == 12.5
 
 
 async def test_missing_registers_are_split_out_then_dropped(
@@ -131,10 +113,10 @@ async def test_missing_registers_are_split_out_then_dropped(
     """A controller without an ECU (no fuel rate) and with a hole inside the engine page."""
     device = dse_on_load_during_outage(holes=[1290, 1291, 1040])
     async with tcp_server({1: device}) as port:
-        poller = BusPoller(TcpSettings(host="127.0.0.1", port=port), [_dse_settings()])
+        poller = BusPoller(TcpSettings(host="127.0.0.1", port=port), [dse_settings()])
         first = await poller.poll(NOW)
         await poller.close()
-    values = _values(first)
+    values = values_of(first)
     # Everything the controller has still arrives, including the engine page around the hole.
     assert values["generator/main/oil_pressure"] == 345.0
     assert values["generator/main/voltage"] == 230.1
@@ -154,7 +136,7 @@ async def test_dropped_register_is_not_asked_again(socket_enabled: None) -> None
     clock = Clock()
     device = dse_on_load_during_outage(holes=[1290, 1291])
     async with tcp_server({1: device}) as port:
-        poller = BusPoller(TcpSettings(host="127.0.0.1", port=port), [_dse_settings()], clock=clock)
+        poller = BusPoller(TcpSettings(host="127.0.0.1", port=port), [dse_settings()], clock=clock)
         await poller.poll(NOW)
         asked = poller.diagnostics()["requests"]
         device.set("holding", 1537, [24000])
@@ -162,7 +144,7 @@ async def test_dropped_register_is_not_asked_again(socket_enabled: None) -> None
         second = await poller.poll(NOW)
         await poller.close()
     assert second.rejections == []
-    assert _values(second)["generator/main/power"] == 24.0
+    assert values_of(second)["generator/main/power"] == 24.0
     # Five fast reads now: the refused one is gone from the plan.
     assert poller.diagnostics()["requests"] - asked == 5
 
@@ -173,7 +155,7 @@ async def test_device_going_silent_and_coming_back(socket_enabled: None) -> None
     async with tcp_server({1: device}) as port:
         poller = BusPoller(
             TcpSettings(host="127.0.0.1", port=port, timeout=FAST_TIMEOUT),
-            [_dse_settings()],
+            [dse_settings()],
             clock=clock,
         )
         assert _online(await poller.poll(NOW)) == {"genset": True}
@@ -192,13 +174,13 @@ async def test_device_going_silent_and_coming_back(socket_enabled: None) -> None
         back = await poller.poll(NOW)
         await poller.close()
     assert _online(back) == {"genset": True}
-    assert _values(back)["generator/main/state"] == "running"
+    assert values_of(back)["generator/main/state"] == "running"
 
 
 async def test_silent_unit_does_not_take_the_bus_down(socket_enabled: None) -> None:
     """Two devices behind one gateway; the meter at unit 2 has lost power."""
     devices = [
-        _dse_settings(components={"mains": None}),
+        dse_settings(components={"mains": None}),
         DeviceSettings(id="meter", profile=load_builtin("eastron_sdm120"), unit=2, misses=1),
     ]
     async with tcp_server({1: dse_on_load_during_outage()}) as port:
@@ -206,7 +188,7 @@ async def test_silent_unit_does_not_take_the_bus_down(socket_enabled: None) -> N
         result = await poller.poll(NOW)
         await poller.close()
     assert _online(result) == {"genset": True, "meter": False}
-    assert _values(result)["generator/main/power"] == 23.5
+    assert values_of(result)["generator/main/power"] == 23.5
 
 
 async def test_silent_pzem_means_the_grid_is_down(socket_enabled: None) -> None:
@@ -235,13 +217,13 @@ async def test_silent_pzem_means_the_grid_is_down(socket_enabled: None) -> None:
     # reconnect each time, is the meter's: the grid is down.
     assert [_online(r) for r in silence] == [{}, {}, {"grid-meter": False}]
     assert silence[0].readings == silence[1].readings == []
-    assert _values(live) == {
+    assert values_of(live) == {
         "grid/main/voltage": 230.1,
         "grid/main/power": pytest.approx(1.2345),
         "grid/main/energy": 5.0,
         "grid/main/frequency": 50.0,
     }
-    assert _values(silence[-1]) == {"grid/main/present": False}
+    assert values_of(silence[-1]) == {"grid/main/present": False}
 
 
 async def test_the_grid_is_back_when_the_silent_pzem_answers_again(socket_enabled: None) -> None:
@@ -294,7 +276,7 @@ async def test_tank_gauge_reports_its_level(socket_enabled: None) -> None:
         poller = BusPoller(TcpSettings(host="127.0.0.1", port=port), [settings])
         result = await poller.poll(NOW)
         await poller.close()
-    assert _values(result) == {"tank/main/level": 64.5, "tank/main/volume": 774.0}
+    assert values_of(result) == {"tank/main/level": 64.5, "tank/main/volume": 774.0}
 
 
 async def test_out_of_range_register_is_refused_not_shown(socket_enabled: None) -> None:
@@ -304,7 +286,7 @@ async def test_out_of_range_register_is_refused_not_shown(socket_enabled: None) 
         poller = BusPoller(TcpSettings(host="127.0.0.1", port=port), [settings])
         result = await poller.poll(NOW)
         await poller.close()
-    assert _values(result) == {"tank/main/volume": 774.0}
+    assert values_of(result) == {"tank/main/volume": 774.0}
     (rejection,) = result.rejections
     assert rejection.reason is RejectReason.OUT_OF_RANGE
     assert rejection.source == "modbus gauge"
@@ -315,7 +297,7 @@ async def test_deep_sea_remote_start_writes_the_control_key(socket_enabled: None
     device = dse_on_load_during_outage()
     async with tcp_server({1: device}) as port:
         poller = BusPoller(
-            TcpSettings(host="127.0.0.1", port=port), [_dse_settings(control_enabled=True)]
+            TcpSettings(host="127.0.0.1", port=port), [dse_settings(control_enabled=True)]
         )
         await poller.execute(Command("generator", "main", "start"))
         start = (device.value("holding", 4104), device.value("holding", 4105))
@@ -351,10 +333,10 @@ async def test_relay_command_switches_the_coil_and_reads_it_back(socket_enabled:
         after = await poller.poll(NOW)
         await poller.execute(Command("load", "heater", "turn_off"))
         await poller.close()
-    assert _values(before)["load/heater/state"] is False
+    assert values_of(before)["load/heater/state"] is False
     assert coil == 1
-    assert _values(after)["load/heater/state"] is True
-    assert _values(after)["load/freezer-1/state"] is False
+    assert values_of(after)["load/heater/state"] is True
+    assert values_of(after)["load/freezer-1/state"] is False
     assert relays.value("coils", 2) == 0
     # Only the relays that were given a load are read.
     assert len(before.readings) == 8
@@ -364,7 +346,7 @@ async def test_command_to_an_unreachable_device(socket_enabled: None) -> None:
     async with tcp_server({}) as port:
         pass
     poller = BusPoller(
-        TcpSettings(host="127.0.0.1", port=port), [_dse_settings(control_enabled=True)]
+        TcpSettings(host="127.0.0.1", port=port), [dse_settings(control_enabled=True)]
     )
     with pytest.raises(CommandError) as caught:
         await poller.execute(Command("generator", "main", "stop"))
@@ -432,11 +414,11 @@ async def test_smartgen_and_pzem_on_one_rtu_line() -> None:
             outage.append(await poller.poll(NOW))
         await poller.close()
     assert _online(outage[-1]) == {"smartgen": True, "pzem": False}
-    assert _values(outage[-1])["grid/main/present"] is False
-    assert _values(outage[-1])["generator/main/power"] == 18.6
+    assert values_of(outage[-1])["grid/main/present"] is False
+    assert values_of(outage[-1])["generator/main/power"] == 18.6
     assert result.rejections == []
     assert _online(result) == {"smartgen": True, "pzem": True}
-    assert _values(result) == {
+    assert values_of(result) == {
         "generator/main/alarm": "ok",
         "generator/main/voltage": 230.0,
         "generator/main/frequency": 50.0,
@@ -520,7 +502,7 @@ async def test_a_nan_float_is_refused_not_read_as_off(socket_enabled: None) -> N
         finally:
             await poller.close()
     assert _online(result) == {"pump": True}
-    assert _values(result) == {}
+    assert values_of(result) == {}
     assert sorted(r.reason for r in result.rejections) == [RejectReason.NOT_FINITE] * 2
     assert poller.diagnostics()["devices"][0]["rejected"] == {"not_finite": 2}
 
@@ -530,7 +512,7 @@ async def test_a_missing_register_is_logged_under_the_device_title(
 ) -> None:
     """The log names a device as Home Assistant shows it, also for a register it lacks."""
     device = dse_on_load_during_outage(holes=[1290, 1291, 1040])
-    settings = _dse_settings(title="Kall genset")
+    settings = dse_settings(title="Kall genset")
     async with tcp_server({1: device}) as port:
         poller = BusPoller(TcpSettings(host="127.0.0.1", port=port), [settings])
         try:
