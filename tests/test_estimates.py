@@ -1787,3 +1787,28 @@ def test_a_per_cent_gauge_removed_during_a_delivery_to_the_litres_tank_stops_not
     refills = [e for e in events if e.type is EventType.FUEL_REFILLED]
     assert len(refills) == 1
     assert refills[0].data["litres_added"] > 100.0
+
+
+def test_a_set_whose_controller_falls_silent_is_not_taken_for_stopped_in_the_hours() -> None:
+    """Two sets on their controllers' 15 L/h each, two hours together; then the standby's
+    controller falls silent while both go on burning. Whether it runs cannot be told: the
+    hours were taken at the level's fall per hour the main set ran, 35.7 h shown for the
+    20.3 h left: unknown now, as when no set is known to run, until the controller is heard."""
+    site = outage_site()
+    rng = random.Random(1)
+    litres = 800.0
+    for minute in range(0, 181):
+        feed(site, minute, "generator", "main", state="running", fuel_rate=15.0)
+        if minute < 120:
+            feed(site, minute, "generator", "standby", state="running", fuel_rate=15.0)
+        feed(site, minute, "tank", "main", level=round(litres / 10 + rng.gauss(0, 0.2), 2))
+        litres -= 30.0 / 60
+    assert site.fuel.present(at(180)) is None
+    for minute in range(181, 241):  # heard again
+        feed(site, minute, "generator", "main", state="running", fuel_rate=15.0)
+        feed(site, minute, "generator", "standby", state="running", fuel_rate=15.0)
+        feed(site, minute, "tank", "main", level=round(litres / 10 + rng.gauss(0, 0.2), 2))
+        litres -= 30.0 / 60
+    figure = site.fuel.present(at(240))
+    assert figure is not None
+    assert figure.hours == pytest.approx((litres - 100) / 30.0, rel=0.1)

@@ -863,10 +863,16 @@ class Fuel:
         usable = self.smoothed_usable(now)
         if usable is None or not self.site.power.any_running(now):
             return None
+        running = [self.site.power.running(g, now) for g in self.site.generators()]
+        if None in running:
+            # Whether one set runs cannot be told (its controller silent) while another does:
+            # its burn, if it runs, is in the level's fall and in no rate or hour counted, so
+            # any figure would be a guess, and an optimistic one (35.7 h shown for 20.3 h).
+            return None
         rates = [(generator, self.rate(generator, now)) for generator in self.site.generators()]
         unrated = [generator for generator, rate in rates if rate is None]
         # Only the level knows the burn: its fall per hour run, for every set that runs.
-        sets = max(sum(bool(self.site.power.running(g, now)) for g, _ in rates), 1)
+        sets = max(sum(bool(r) for r in running), 1)
         if unrated and not any(rate for _, rate in rates):
             # None with a rate burns: the level's fall per hour a set without one ran (on a
             # site with rated sets, their burn left out), else per hour any set ran.
