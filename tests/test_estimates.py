@@ -805,6 +805,41 @@ def test_a_set_without_a_rate_left_running_alone_shows_its_own_hours() -> None:
     assert restored[0].data["fuel_used"] == pytest.approx(burned, rel=0.03)
 
 
+def test_an_outage_the_set_without_a_rate_carries_alone_logs_its_own_burn() -> None:
+    """A first outage of two hours with the main set on its controller's 20 L/h beside a
+    standby with no rate (5 L/h); the next outage the standby carries the site alone for three
+    hours. The fuel hours shown are the tank's at its 5 L/h, and the outage logs the 15 L the
+    tank lost, not the tank's fall per hour any set ran in the first outage (the main set's
+    burn in it) counted for the standby."""
+    site = outage_site()
+    rng = random.Random(1)
+    litres = 800.0
+    for minute in range(0, 121):
+        feed(site, minute, "generator", "main", state="running", on_load=True, fuel_rate=20.0)
+        feed(site, minute, "generator", "standby", state="running", on_load=True)
+        feed(site, minute, "tank", "main", level=round(litres / 10 + rng.gauss(0, 0.2), 2))
+        litres -= 25.0 / 60
+    feed(site, 121, "generator", "main", state="stopped", on_load=False, fuel_rate=0.0)
+    feed(site, 121, "generator", "standby", state="stopped", on_load=False)
+    feed(site, 121, "grid", "main", present=True)
+    for minute in range(122, 240, 10):
+        feed(site, minute, "tank", "main", level=round(litres / 10 + rng.gauss(0, 0.2), 2))
+    feed(site, 240, "grid", "main", present=False)
+    burned = 0.0
+    for minute in range(241, 421):
+        feed(site, minute, "generator", "main", state="stopped", on_load=False, fuel_rate=0.0)
+        feed(site, minute, "generator", "standby", state="running", on_load=True)
+        feed(site, minute, "tank", "main", level=round(litres / 10 + rng.gauss(0, 0.2), 2))
+        litres -= 5.0 / 60
+        burned += 5.0 / 60
+    figure = site.fuel.present(at(420))
+    assert figure is not None
+    assert figure.hours == pytest.approx((litres - 100) / 5.0, rel=0.1)
+    events = feed(site, 421, "grid", "main", present=True)
+    restored = [e for e in events if e.type is EventType.GRID_RESTORED]
+    assert restored[0].data["fuel_used"] == pytest.approx(burned, rel=0.1)
+
+
 def test_a_load_unheard_for_a_while_does_not_skew_the_correction() -> None:
     """A set on the fuel curve (its output read), burning 25 % above it, whose output goes
     unheard twice for 40 and 50 minutes of a six-hour outage: the tank falls meanwhile with

@@ -577,9 +577,11 @@ class Site:
         elif present is True and self.outages.current is not None:
             end = self.power.grid_change_time(now)
             # Beside generators with a rate, one without burns the level's fall less theirs:
-            # the level's own fall per hour run holds their burn as well.
+            # the level's own fall per hour run holds their burn as well, also from outages
+            # before this one. Where none has a rate the two are one; until the first has
+            # been learnt (a state saved before it was kept), the level's own fall.
             rated = self.outages.current.fuel_used > 0
-            unrated = self.fuel.unrated_rate() if rated else self.fuel.level_rate()
+            unrated = self.fuel.unrated_rate() or (0.0 if rated else self.fuel.level_rate())
             outage = self.outages.end(end, self.fuel.rate_correction(now), unrated)
             assert outage is not None  # there was a present outage to end
             self.coldchain.restored(end, self)
