@@ -1003,3 +1003,21 @@ async def test_a_load_found_off_after_its_relay_node_restarted_on_the_grid_comes
     relays.set(STATE_OFF, WARM_ROOM)
     await clock.advance_to(400, step=5)
     assert relays.take() == [(320.0, ON, (WARM_ROOM,))]
+
+
+async def test_a_relay_node_back_on_the_grid_switches_on_what_was_switched_off_by_hand(
+    hass: HomeAssistant, clock: Clock, relays: Relays
+) -> None:
+    """On a normal day the office heater is switched off by hand; later the warm room's relay
+    node restarts and brings its relay up off. The automation acts on the grid then, as at a
+    restart of Home Assistant: every switch it owns found off is switched on, the office too."""
+    await site_on_grid(hass, relays, clock)
+    await setup_blueprint_automation(hass, "load_shedding.yaml", INPUTS)
+    relays.set(STATE_OFF, OFFICE)
+    await clock.advance_to(600, step=10)
+    assert relays.take() == []
+    relays.set(STATE_UNAVAILABLE, WARM_ROOM)
+    await clock.advance_to(620)
+    relays.set(STATE_OFF, WARM_ROOM)
+    await clock.advance_to(1000, step=5)
+    assert relays.take() == [(920.0, ON, (WARM_ROOM,)), (935.0, ON, (OFFICE,))]
