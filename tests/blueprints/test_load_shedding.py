@@ -1021,3 +1021,27 @@ async def test_a_relay_node_back_on_the_grid_switches_on_what_was_switched_off_b
     relays.set(STATE_OFF, WARM_ROOM)
     await clock.advance_to(1000, step=5)
     assert relays.take() == [(920.0, ON, (WARM_ROOM,)), (935.0, ON, (OFFICE,))]
+
+
+async def test_a_tier_with_no_loads_given_as_an_empty_list_still_sheds(
+    hass: HomeAssistant, clock: Clock, relays: Relays
+) -> None:
+    """A site with nothing in tier 3 (`tier_3_loads: []`, as docs/blueprints.md says to write
+    it): the automation is set up and sheds the changeover tier at the grid loss."""
+    await site_on_grid(hass, relays, clock)
+    await setup_blueprint_automation(hass, "load_shedding.yaml", {**INPUTS, "tier_3_loads": []})
+    assert hass.states.get("automation.under_test").state == STATE_ON  # type: ignore[union-attr]
+    await set_states(hass, clock, grid=STATE_OFF)
+    assert relays.take() == [(0.0, OFF, (CAR_HEATERS, OFFICE))]
+
+
+async def test_a_tier_left_empty_in_yaml_is_not_set_up(
+    hass: HomeAssistant, clock: Clock, relays: Relays
+) -> None:
+    """`tier_3_loads:` with nothing after it: Home Assistant refuses the automation (a state
+    trigger's entities cannot be None), as docs/blueprints.md warns."""
+    await site_on_grid(hass, relays, clock)
+    await setup_blueprint_automation(hass, "load_shedding.yaml", {**INPUTS, "tier_3_loads": None})
+    state = hass.states.get("automation.under_test")
+    assert state is not None
+    assert state.state == STATE_UNAVAILABLE
