@@ -44,9 +44,9 @@ def test_the_latest_alarm_about_each_thing_until_acknowledged() -> None:
         ("freezer_critical", _stamp(3)),
         ("generator_fault", _stamp(4)),
     ]
-    assert not ledger.acknowledge(T0)  # replaced: nothing repeats it any more
-    assert ledger.acknowledge(T0 + timedelta(minutes=2))
-    assert not ledger.acknowledge(T0 + timedelta(minutes=2))  # a second phone's tap
+    assert ledger.acknowledge(T0, now) is False  # replaced: nothing repeats it any more
+    assert ledger.acknowledge(T0 + timedelta(minutes=2), now)
+    assert ledger.acknowledge(T0 + timedelta(minutes=2), now) is False  # a second phone's tap
     assert [a.event_type for a in ledger.unacknowledged(now)] == [
         "freezer_warning",
         "freezer_critical",
@@ -61,6 +61,21 @@ def test_the_latest_alarm_about_each_thing_until_acknowledged() -> None:
     assert len(again.unacknowledged(T0 + timedelta(days=9, minutes=3))) == 2
     assert again.unacknowledged(T0 + timedelta(days=9, minutes=5)) == []
     assert again.snapshot(T0 + timedelta(days=9, minutes=5)) == []
+
+
+def test_an_alarm_older_than_the_ledger_keeps_is_unknown_before_a_restart_too() -> None:
+    """Ten days on, a grid_lost replaced by grid_restored and the grid_restored itself are
+    forgotten: acknowledging either is refused (None) as it is after a restart, not answered
+    `acknowledged: true` for an alarm nobody lists any more."""
+    ledger = AlarmLedger()
+    ledger.record(_stamp(0), "grid_lost", {"component_id": "main"})
+    ledger.record(_stamp(1), "grid_restored", {"component_id": "main"})
+    now = T0 + timedelta(days=10)
+    again = AlarmLedger()
+    again.restore(ledger.snapshot(now), ledger.replaced_snapshot(now))
+    for stamp in (T0, T0 + timedelta(minutes=1)):
+        assert again.acknowledge(stamp, now) is None
+        assert ledger.acknowledge(stamp, now) is None
 
 
 @pytest.mark.parametrize(

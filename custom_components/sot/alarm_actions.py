@@ -95,7 +95,9 @@ async def _async_unacknowledged(call: ServiceCall) -> ServiceResponse:
 async def _async_acknowledge(call: ServiceCall) -> ServiceResponse:
     """Someone acknowledged an alarm: it is not repeated again, not even after a restart."""
     coordinator = loaded_site(call.hass, call.data[ATTR_CONFIG_ENTRY_ID]).runtime_data
-    acknowledged = coordinator.alarms.acknowledge(alarm_time(call.data[ATTR_ALARM]))
+    acknowledged = coordinator.alarms.acknowledge(
+        alarm_time(call.data[ATTR_ALARM]), dt_util.utcnow()
+    )
     if acknowledged is None:
         raise ServiceValidationError(
             translation_domain=DOMAIN,

@@ -79,11 +79,14 @@ class AlarmLedger:
             self._replaced = [*self._replaced, replaced.stamp][-REPLACED_KEPT:]
         self._latest[key] = LedgerAlarm(stamp, event_type, dict(attributes))
 
-    def acknowledge(self, raised: datetime) -> bool | None:
+    def acknowledge(self, raised: datetime, now: datetime) -> bool | None:
         """Someone acknowledged the alarm raised at `raised` (its stamp, to the millisecond);
         False if it is not the latest about its thing (a newer one replaced it) or was
         acknowledged already: nothing repeats it any more. None if the site raised no such
-        alarm in the last `KEPT` (a mistyped stamp, another site's alarm)."""
+        alarm in the last `KEPT` (a mistyped stamp, another site's alarm, one forgotten: the
+        same answer as after a restart, which keeps no older ones)."""
+        if now - raised > KEPT:
+            return None
         for alarm in self._latest.values():
             if alarm.raised == raised:
                 if alarm.acknowledged:
