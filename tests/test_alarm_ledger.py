@@ -16,7 +16,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.sot.alarm_ledger import AlarmLedger
+from custom_components.sot.alarm_ledger import REPLACED_KEPT, AlarmLedger
 from custom_components.sot.site.events import EventType, SiteEvent
 
 from .helpers import site_entry, start_site, unacknowledged_alarms, wait_for, wait_for_state
@@ -76,6 +76,19 @@ def test_an_alarm_older_than_the_ledger_keeps_is_unknown_before_a_restart_too() 
     for stamp in (T0, T0 + timedelta(minutes=1)):
         assert again.acknowledge(stamp, now) is None
         assert ledger.acknowledge(stamp, now) is None
+
+
+def test_a_replaced_alarm_past_the_stamps_kept_is_not_called_unknown() -> None:
+    """A grid flapping for days replaces more alarms than the ledger keeps stamps of: an
+    acknowledgement of one of the oldest answers as for a replaced alarm, not "never raised";
+    a stamp among the kept ones' times that no alarm had is still unknown."""
+    ledger = AlarmLedger()
+    for minute in range(0, 2 * (REPLACED_KEPT + 10), 2):
+        ledger.record(_stamp(minute), "grid_lost", {"component_id": "main"})
+        ledger.record(_stamp(minute + 1), "grid_restored", {"component_id": "main"})
+    now = T0 + timedelta(days=1)
+    assert ledger.acknowledge(T0, now) is False  # replaced, its stamp no longer kept
+    assert ledger.acknowledge(T0 + timedelta(minutes=900, seconds=30), now) is None
 
 
 @pytest.mark.parametrize(

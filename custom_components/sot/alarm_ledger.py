@@ -95,6 +95,12 @@ class AlarmLedger:
                 return True
         if any(dt_util.parse_datetime(stamp) == raised for stamp in self._replaced):
             return False
+        if len(self._replaced) >= REPLACED_KEPT:
+            # Older than the replaced stamps kept (a grid flapping for days): it may have been
+            # one of them; not told to be unknown.
+            oldest = dt_util.parse_datetime(self._replaced[0])
+            if oldest is None or raised < oldest:
+                return False
         return None
 
     def forget(self, kind: str, component_id: str) -> None:
