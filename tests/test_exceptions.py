@@ -102,6 +102,11 @@ EXPECTED = {
         "Not an alarm's timestamp: yesterday. Use the alarm entity's state when the alarm was"
         " raised, a date and time with its time zone"
     ),
+    "alarm_unknown": (
+        "Kall raised no alarm at 2026-11-22T10:00:03.000+00:00 in the last 9 days. Use the alarm"
+        " entity's state when the alarm was raised (`sot.unacknowledged_alarms` lists them), and"
+        " the site that raised it"
+    ),
     "message_at_site": (
         "The public message of Kall is put up at the site, in its own Home Assistant: the county"
         " shows it as the site publishes it"
@@ -423,6 +428,14 @@ async def test_the_cold_chain_action_says_which_site_it_cannot_read(
             blocking=True,
         )
     await _check(mqtt_hass, not_a_time.value, "alarm_not_a_time")
+    with pytest.raises(HomeAssistantError) as unknown:
+        await mqtt_hass.services.async_call(
+            DOMAIN,
+            "acknowledge_alarm",
+            {"config_entry_id": entry.entry_id, "alarm": "2026-11-22T10:00:03.000+00:00"},
+            blocking=True,
+        )
+    await _check(mqtt_hass, unknown.value, "alarm_unknown")
     for entry_id, key in (("no-such-entry", "site_not_found"), (entry.entry_id, "site_not_loaded")):
         if key == "site_not_loaded":
             assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
