@@ -346,8 +346,12 @@ class Site:
         return self.of_kind(Kind.GENERATOR)
 
     def run(self, generator: Component) -> GeneratorRun:
-        """The model's own record of a generator's runs."""
-        return self.runs.setdefault(generator.id, GeneratorRun())
+        """The model's own record of a generator's runs (made on first use, not made and
+        dropped on every call: asked several times per message)."""
+        run = self.runs.get(generator.id)
+        if run is None:
+            run = self.runs[generator.id] = GeneratorRun()
+        return run
 
     # -- availability ----------------------------------------------------------------------
 
