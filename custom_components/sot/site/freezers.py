@@ -172,8 +172,10 @@ class Freezers:
 
     def relay(self, freezer: Component) -> Component | None:
         """The load whose relay feeds the freezer: its namesake, else the load `freezers`."""
-        return self.site.component(Kind.LOAD, freezer.id) or self.site.component(
-            Kind.LOAD, FREEZER_GROUP_LOAD
+        # `Site.component`, written out: this is asked on every freezer reading.
+        components = self.site.components
+        return components.get((Kind.LOAD, freezer.id)) or components.get(
+            (Kind.LOAD, FREEZER_GROUP_LOAD)
         )
 
     def powered(self, freezer: Component, now: datetime) -> tuple[bool | None, float | None]:
@@ -181,7 +183,7 @@ class Freezers:
         source = self.site.power.source(now)
         supply = None if source is None else source is not PowerSource.NONE
         relay = self.relay(freezer)
-        relay_on = self.site.flag(relay, "state", now)
+        relay_on = None if relay is None else self.site.flag(relay, "state", now)
         off: list[float] = []
         if supply is False and self.supply_since is not None:
             off.append(self.supply_since)
