@@ -852,7 +852,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             return
         power = self._power_shown
         if site_wide or not kinds.isdisjoint(_POWER_SOURCE_KINDS):
-            power = (self.site.power.source(now), self.site.power.grid_present(now))
+            power = self.site.power.shown(now)
         if power != self._power_shown:
             # Freezers warm from the moment their power goes: their figures follow the source.
             self._power_shown = power
@@ -880,10 +880,8 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         coldchain = self.site.coldchain.records_revision
         if coldchain != self._coldchain_saved or coldchain != self._coldchain_shown:
             return False
-        if kind in _POWER_SOURCE_KINDS:
-            power = self.site.power
-            if (power.source(now), power.grid_present(now)) != self._power_shown:
-                return False  # the freezers and the site's figures follow it at once
+        if kind in _POWER_SOURCE_KINDS and self.site.power.shown(now) != self._power_shown:
+            return False  # the freezers and the site's figures follow it at once
         if self.site.revision != self._saved_revision:
             self._changed()
         if kind in _SITE_WIDE_KINDS and self._due(None):

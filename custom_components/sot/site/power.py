@@ -239,6 +239,11 @@ class Power:
         """
         return self._answers(now).source
 
+    def shown(self, now: datetime) -> tuple[PowerSource | None, bool | None]:
+        """`source` and `grid_present` together: what the site's power figures show."""
+        answers = self._answers(now)
+        return answers.source, answers.grid
+
     def rating(self, generator: Component) -> float:
         """A generator's rated power, kW: its meta, else the site setting."""
         return generator.settings.get("rating", self.site.settings.generator_rating)
