@@ -360,8 +360,13 @@ class Fuel:
         else its loads' power; None when nothing measures it."""
         feeding = [g for g in self.site.generators() if self.site.power.on_load(g, now)]
         if feeding:
-            loads = [self.load(g, now) for g in feeding]
-            return None if any(v is None for v in loads) else sum(v or 0.0 for v in loads)
+            total = 0.0
+            for generator in feeding:
+                load = self.load(generator, now)
+                if load is None:
+                    return None
+                total += load
+            return total
         if not self.site.power.grid_present(now):
             return None
         grid = [self.site.number(meter, "power", now) for meter in self.site.of_kind(Kind.GRID)]
@@ -379,15 +384,12 @@ class Fuel:
         tanks = self.site.of_kind(Kind.TANK)
         # Most calls come with another reading (a generator's output): no newer level, so
         # nothing to take in, and the litres need not be worked out.
-        newest = max(
-            (
-                sample.time
-                for tank in tanks
-                for name, sample in tank.values.items()
-                if name in ("level", "volume")
-            ),
-            default=None,
-        )
+        newest: datetime | None = None
+        for tank in tanks:
+            for name in ("level", "volume"):
+                sample = tank.values.get(name)
+                if sample is not None and (newest is None or sample.time > newest):
+                    newest = sample.time
         if newest is None:
             return
         time = newest.timestamp()
