@@ -849,15 +849,18 @@ class Fuel:
     def level_rate(self) -> float:
         """The level's own fall per hour run (L/h): what a generator with no rate burns on
         a site where none has one; 0 while the level has not told it."""
-        slope = self.slope(self.estimate.by_hours)
-        return 0.0 if slope is None or slope[0] >= 0 else -slope[0]
+        return self._fall(self.estimate.by_hours)
 
     def unrated_rate(self) -> float:
         """What a generator with no rate burns per hour run beside generators with one
         (L/h): the level's fall less what the rated ones burned, per hour the unrated ones
         ran (the level's own fall per hour run holds the rated ones' burn too); never below
         0, and 0 while the level has not told it."""
-        slope = self.slope(self.estimate.by_unrated)
+        return self._fall(self.estimate.by_unrated)
+
+    def _fall(self, line: Line) -> float:
+        """The level's fall per unit of `line`'s x (L); 0 while it has not fallen."""
+        slope = self.slope(line)
         return 0.0 if slope is None or slope[0] >= 0 else -slope[0]
 
     def present(self, now: datetime) -> Figure | None:
@@ -865,13 +868,15 @@ class Fuel:
         usable = self.smoothed_usable(now)
         if usable is None or not self.site.power.any_running(now):
             return None
-        running = [self.site.power.running(g, now) for g in self.site.generators()]
+        generators = self.site.generators()
+        running = [self.site.power.running(g, now) for g in generators]
         if None in running:
             # Whether one set runs cannot be told (its controller silent) while another does:
             # its burn, if it runs, is in the level's fall and in no rate or hour counted, so
             # any figure would be a guess, and an optimistic one (35.7 h shown for 20.3 h).
             return None
-        rates = [(generator, self.rate(generator, now)) for generator in self.site.generators()]
+        # Every set's state known: a rate of None is a running set without one.
+        rates = [(generator, self.rate(generator, now)) for generator in generators]
         unrated = [generator for generator, rate in rates if rate is None]
         # Only the level knows the burn: its fall per hour run, for every set that runs.
         sets = max(sum(bool(r) for r in running), 1)
@@ -879,8 +884,6 @@ class Fuel:
             # None with a rate burns: the level's fall per hour a set without one ran (on a
             # site with rated sets, their burn left out), else per hour any set ran.
             return self._by_level(usable, "present", sets, unrated=True)
-        if unrated and not all(self.site.power.running(g, now) for g in unrated):
-            return self._by_level(usable, "present", sets)
         smoothed = 0.0
         hour = False
         loads: list[float | None] = []
