@@ -12,6 +12,7 @@ import csv
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import aiomqtt
@@ -446,6 +447,29 @@ async def test_csv_download_with_a_login_or_the_signed_link(
     assert (await signed.text()).removeprefix("\ufeff") == body.removeprefix("\ufeff")
     signed_all = await anonymous.get(attributes["all_csv_url"])
     assert signed_all.status == 200
+
+
+async def test_a_download_keeps_the_sites_own_letters_in_its_file_name(
+    mqtt_hass: HomeAssistant,
+    field: aiomqtt.Client,
+    freezer: FrozenDateTimeFactory,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """A site named Kälarne Handel saves its log as kälarne-handel-coldchain-all.csv: the
+    header carries the name in RFC 6266's UTF-8 form, which browsers use, beside a plain
+    ASCII one for those that do not read it (a raw ä in a header reads "Ã¤" in a browser)."""
+    entry = site_entry(title="Kälarne Handel")
+    await start_site(mqtt_hass, field, entry, freezer)
+    await storm(mqtt_hass, freezer, field)
+    client = await hass_client()
+    response = await client.get(f"/api/sot/{entry.entry_id}/coldchain.csv")
+    assert response.status == 200
+    header = response.headers["Content-Disposition"]
+    assert header.isascii(), header
+    star = header.split("filename*=", 1)[1]
+    assert star.startswith("UTF-8''")
+    assert unquote(star.removeprefix("UTF-8''")) == "kälarne-handel-coldchain-all.csv"
+    assert 'filename="kalarne-handel-coldchain-all.csv"' in header
 
 
 async def test_a_freezer_that_stayed_cold_has_no_back_below_warning_time(

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import logging
 import time
+import unicodedata
 from collections.abc import Collection
 from datetime import datetime, timedelta
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import quote
 
 import voluptuous as vol
 from aiohttp import web
@@ -233,8 +235,25 @@ def _csv_response(
         body=body.encode("utf-8"),
         content_type="text/csv",
         charset="utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={"Content-Disposition": _attachment(name)},
     )
+
+
+def _attachment(name: str) -> str:
+    """A Content-Disposition for a file name in any letters (RFC 6266): browsers take the
+    UTF-8 form; the plain one, for those that do not, has the letters without their marks."""
+    marked = unicodedata.normalize("NFKD", name.translate(_UNMARKED))
+    plain = "".join(
+        ch if ch.isalnum() or ch in "-_." else "-"
+        for ch in marked.encode("ascii", "ignore").decode("ascii")
+    )
+    if plain == name:
+        return f'attachment; filename="{name}"'
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+# Letters Unicode does not write as a plain letter and a mark.
+_UNMARKED = str.maketrans({"ø": "o", "æ": "ae", "ß": "ss", "đ": "d", "ł": "l"})
 
 
 def _file_part(text: str) -> str:
