@@ -98,6 +98,12 @@ def test_json_object_keeps_the_good_part_of_a_partly_bad_object() -> None:
         ("sot/kall/grid/main/voltage", "1000000000", RejectReason.OUT_OF_RANGE),
         ("sot/kall/grid/main/present", "maybe", RejectReason.BAD_BOOL),
         ("sot/kall/generator/main/state", "exploded", RejectReason.BAD_ENUM),
+        # A node's "no reading" of a word or an ON/OFF (a controller's "not available").
+        ("sot/kall/generator/main/state", "nan", RejectReason.NO_READING),
+        ("sot/kall/generator/main/mode", "NaN", RejectReason.NO_READING),
+        ("sot/kall/generator/main", '{"alarm": "nan"}', RejectReason.NO_READING),
+        ("sot/kall/grid/main/present", "nan", RejectReason.NO_READING),
+        ("sot/kall/generator/main/state", "inf", RejectReason.BAD_ENUM),
         ("sot/kall/freezer/f1/temperature", "1" * 65, RejectReason.OVERSIZED),
         ("sot/kall/freezer/f1/temperature", b"\xff\xfe", RejectReason.BAD_ENCODING),
         ("sot/kall/freezer/f1/colour", "blue", RejectReason.UNKNOWN_QUANTITY),

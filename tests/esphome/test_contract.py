@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from custom_components.sot.mqtt import topics
-from custom_components.sot.site.readings import Command, Parsed
+from custom_components.sot.site.readings import Command, Parsed, RejectReason
 from custom_components.sot.site.vocabulary import ValueType, quantity
 
 from .nodes import (
@@ -164,6 +164,14 @@ def _check_reading(
     assert payloads, f"{publication.topic}: found no payload the node would send"
     for payload in payloads:
         parsed = _parse(base, publication.topic, payload)
+        if payload == "nan":
+            # The node saying it has no reading (a controller's "not available"): refused as
+            # that, so the value shown goes stale instead of staying live.
+            assert (parsed.readings, [(r.reason, r.quantity) for r in parsed.rejections]) == (
+                [],
+                [(RejectReason.NO_READING, (kind, component_id, name))],
+            ), f"{publication.topic} {payload!r}: {parsed.rejections}"
+            continue
         assert not parsed.rejections, f"{publication.topic} {payload!r}: {parsed.rejections}"
         assert [(r.kind, r.id, r.quantity) for r in parsed.readings] == [(kind, component_id, name)]
     return kind, component_id, name

@@ -12,15 +12,21 @@ import math
 import shutil
 import subprocess
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiomqtt
 import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.sot.mqtt import topics
 from custom_components.sot.site.readings import Command
 
+from ..helpers import site_entry, start_site, wait_for, wait_for_state
 from .nodes import Lambda, Result, Variant, valid_config
 
 PRELUDE = r"""
@@ -146,6 +152,13 @@ def _snippets(results: dict[Variant, Result]) -> list[Snippet]:
         for trigger in sensor.get("on_value", []):
             for action in trigger["then"]:
                 snippets.append(Snippet(f"dse{sensor['address']}_word", action["lambda"], "text"))
+        # What a register says before its filter: the words a "not available" code publishes.
+        for trigger in sensor.get("on_raw_value", []):
+            for action in trigger["then"]:
+                if "lambda" in action:
+                    snippets.append(
+                        Snippet(f"dse{sensor['address']}_raw", action["lambda"], "text")
+                    )
 
     for shape in ("horizontal-cylinder", "vertical-cylinder", "rectangular"):
         variant = (
@@ -283,11 +296,15 @@ def test_generator_words_follow_gencomm(harness: Harness) -> None:
         "cooling_down",
         "stopped",
         "stopping",
-        "<none>",
+        "nan",
     ]
-    # 772: every value Victron's DSE driver maps (0-7); 5, user configuration, has no word.
+    # 772: every value Victron's DSE driver maps (0-7); 5, user configuration, has no word:
+    # `nan`, which SOT Monitor takes as the controller's "no reading".
     modes = harness.run("dse772_word", 0, 1, 2, 3, 4, 5, 6, 7, 9)
-    assert modes == ["off", "auto", "manual", "test", "auto", "<none>", "test", "off", "<none>"]
+    assert modes == ["off", "auto", "manual", "test", "auto", "nan", "test", "off", "nan"]
+    # "Not available" before the filter drops it: `nan` for each word, nothing for a reading.
+    for register in (772, 774, 1408):
+        assert harness.run(f"dse{register}_raw", 0xFFFF, 3) == ["nan", "<none>"], register
     flags = [0, 1 << 11, 1 << 12, 1 << 13, (1 << 11) | (1 << 13), (1 << 11) | (1 << 12)]
     assert harness.run("dse774_word", *flags) == [
         "ok",
@@ -297,6 +314,77 @@ def test_generator_words_follow_gencomm(harness: Harness) -> None:
         "shutdown",
         "trip",
     ]
+
+
+def _gateway_sends(harness: Harness, register: int, raw: int) -> list[str]:
+    """The words the gateway publishes for one poll that reads `raw` from `register`."""
+    sent = []
+    if f"dse{register}_raw" in harness.index:
+        sent += [word for word in harness.run(f"dse{register}_raw", raw) if word != "<none>"]
+    [filtered] = harness.numbers(f"dse{register}", raw)
+    if filtered is not None:
+        words = harness.run(f"dse{register}_word", filtered)
+        sent += [word for word in words if word != "<none>"]
+    return sent
+
+
+async def test_a_controller_without_a_word_does_not_leave_the_last_one_shown(
+    harness: Harness,
+    esphome_results: dict[Variant, Result],
+    mqtt_hass: HomeAssistant,
+    field: aiomqtt.Client,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The controller answers, but its engine state is "not available" (0xFFFF) and its
+    control mode is 5 (user configuration, no word): what the gateway then publishes must
+    take `running` and `auto` off the dashboard one staleness timeout later, as the same
+    controller read over Modbus does (docs/integration.md#availability), not leave them live
+    for as long as the gateway is online."""
+    config = valid_config(esphome_results, Variant("generator-gateway.yaml"))
+    base, node = "sot/kall", config["esphome"]["name"]
+    topic_of = {item["id"]: item["state_topic"] for item in config["text_sensor"]}
+    [meta] = [
+        action["mqtt.publish"]
+        for trigger in config["mqtt"]["on_connect"]
+        for action in trigger["then"]
+        if "mqtt.publish" in action
+        and action["mqtt.publish"]["topic"] == f"{base}/generator/main/meta"
+    ]
+    coordinator = await start_site(mqtt_hass, field, site_entry(stale_timeout=60), freezer)
+    await field.publish(meta["topic"], meta["payload"], retain=True)
+    await field.publish(f"{base}/node/{node}/status", "online", retain=True)
+
+    async def poll(state: int, mode: int) -> None:
+        before, sent = coordinator.messages, 0
+        for register, raw, sensor in (
+            (1408, state, "generator_state"),
+            (772, mode, "generator_mode"),
+        ):
+            for word in _gateway_sends(harness, register, raw):
+                await field.publish(topic_of[sensor], word)
+                sent += 1
+        await wait_for(mqtt_hass, lambda: coordinator.messages >= before + sent, "the poll")
+
+    try:
+        await wait_for(mqtt_hass, lambda: coordinator.site.nodes.get(node) is True, "online")
+        await poll(3, 1)
+        await wait_for_state(mqtt_hass, "sensor.kall_generator_state", "running")
+        await wait_for_state(mqtt_hass, "sensor.kall_generator_mode", "auto")
+        await poll(0xFFFF, 5)
+        for _ in range(5):  # 75 s of polls that read "not available" and mode 5
+            freezer.tick(timedelta(seconds=15))
+            async_fire_time_changed(mqtt_hass)
+            await poll(0xFFFF, 5)
+            await mqtt_hass.async_block_till_done()
+        await wait_for_state(mqtt_hass, "sensor.kall_generator_state", STATE_UNAVAILABLE)
+        await wait_for_state(mqtt_hass, "sensor.kall_generator_mode", STATE_UNAVAILABLE)
+        # The controller gives its words again: shown at once.
+        await poll(3, 1)
+        await wait_for_state(mqtt_hass, "sensor.kall_generator_state", "running")
+        await wait_for_state(mqtt_hass, "sensor.kall_generator_mode", "auto")
+    finally:
+        await field.publish(meta["topic"], b"", retain=True)
+        await field.publish(f"{base}/node/{node}/status", b"", retain=True)
 
 
 def test_tank_level_follows_the_tanks_shape(harness: Harness) -> None:

@@ -16,6 +16,9 @@ _NUMBER: Final = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 # How ESPHome (`nan`), C (`-nan`, `inf`) and JavaScript (`NaN`, `Infinity`) write a non-number:
 # refused as not finite, so diagnostics tell a sensor without a reading from garbage.
 _NOT_FINITE: Final = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
+# The same `nan` on an ON/OFF or a state word: the node has no reading of it (a controller's
+# "not available"), so the last word shown must not stay live for good (docs/mqtt.md).
+_NO_WORD: Final = re.compile(r"[+-]?nan", re.IGNORECASE)
 # Only these surround a payload harmlessly (a trailing line end from a PLC or a shell).
 _BLANK: Final = " \t\r\n"
 # Boolean words, in any case of ASCII letters.
@@ -71,10 +74,14 @@ def parse_text(spec: Quantity, text: str) -> Value:
             return True
         if lowered in _FALSE:
             return False
+        if _NO_WORD.fullmatch(word):
+            raise ValueRejected(RejectReason.NO_READING, f"{spec.name}: {word} means no reading")
         raise ValueRejected(RejectReason.BAD_BOOL, f"{spec.name}: {word[:40]!r} is not ON/OFF")
     # Enum words are written exactly as the vocabulary has them: lower case.
     if word in spec.options:
         return word
+    if _NO_WORD.fullmatch(word):
+        raise ValueRejected(RejectReason.NO_READING, f"{spec.name}: {word} means no reading")
     raise ValueRejected(
         RejectReason.BAD_ENUM, f"{spec.name}: {word[:40]!r} is not one of {', '.join(spec.options)}"
     )
