@@ -4,11 +4,15 @@ working without a broker and speaks only the SOT contract over MQTT."""
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from .nodes import (
+    ESPHOME,
     NODE_FILES,
     Result,
     Variant,
@@ -203,3 +207,65 @@ def test_freezer_alarm_drives_an_active_low_relay_module_too(
     [alarm] = [switch for switch in config["switch"] if switch["id"] == "alarm_output"]
     assert alarm["pin"]["inverted"] is inverted
     assert alarm["restore_mode"] == "ALWAYS_OFF"
+
+
+# A stand-in for ESPHome's logger: prints what ESPHome's own log macros let through.
+LOG_PROGRAM = r"""
+#include "esphome/core/log.h"
+#include <cstdio>
+namespace esphome {
+void esp_log_printf_(int, const char *, int, const char *format, ...) {
+  va_list args;
+  va_start(args, format);
+  std::vprintf(format, args);
+  va_end(args);
+  std::printf("\n");
+}
+}  // namespace esphome
+int main() {
+  const char *tag = "one_wire";
+  MACRO(tag, "    0x%s (%s)", "1c0000031edd2a28", "DS18B20");
+  return 0;
+}
+"""
+
+
+def test_the_freezer_node_logs_the_probe_addresses_it_finds(
+    esphome_results: dict[Variant, Result], tmp_path: Path
+) -> None:
+    """docs/esphome.md: at boot the freezer node logs the address of every DS18B20 on its bus,
+    which goes into `probe_address` (also when a dead probe is replaced). ESPHome's one-wire bus
+    logs them with a macro its log.h compiles in only from some log level on: the line is
+    compiled with ESPHome's own log.h at the level the node's configuration builds with."""
+    config = valid_config(esphome_results, Variant("freezers.yaml"))
+    [package] = ESPHOME.parent.parent.glob("lib/python3*/site-packages/esphome")
+    bus = (package / "components" / "one_wire" / "one_wire_bus.cpp").read_text(encoding="utf-8")
+    found = re.search(r'(ESP_LOG\w+)\(tag, "    0x%s \(%s\)"', bus)
+    assert found, "ESPHome's one-wire bus no longer logs the addresses it finds this way"
+    compiler = shutil.which("g++")
+    assert compiler, "g++ is missing: install it (apt-get install g++)"
+    source = tmp_path / "log.cpp"
+    source.write_text(LOG_PROGRAM.replace("MACRO", found.group(1)), encoding="utf-8")
+    level = config["logger"]["level"]
+    compiled = subprocess.run(
+        [
+            compiler,
+            "-std=gnu++20",
+            f"-I{package.parent}",
+            f"-DESPHOME_LOG_LEVEL=ESPHOME_LOG_LEVEL_{level}",
+            "-o",
+            str(tmp_path / "log"),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert compiled.returncode == 0, compiled.stderr
+    shown = subprocess.run(
+        [str(tmp_path / "log")], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert "0x1c0000031edd2a28 (DS18B20)" in shown.stdout, (
+        f"at log level {level} the node does not log the probes it finds on its bus"
+    )
