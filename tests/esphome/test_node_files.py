@@ -269,3 +269,56 @@ def test_the_freezer_node_logs_the_probe_addresses_it_finds(
     assert "0x1c0000031edd2a28 (DS18B20)" in shown.stdout, (
         f"at log level {level} the node does not log the probes it finds on its bus"
     )
+
+
+LOG_LEVELS = ["NONE", "ERROR", "WARN", "INFO", "CONFIG", "DEBUG", "VERBOSE", "VERY_VERBOSE"]
+
+
+def _reaches_debug_topic(config: dict[str, object], tag: str, level: str) -> bool:
+    """Whether a line ESPHome logs at `level` under `tag` is published on the node's debug
+    topic: the logger drops what is above the tag's level (`logs:`, else `level:`), and its MQTT
+    listener what is above the topic's level."""
+    logger = config["logger"]
+    assert isinstance(logger, dict)
+    mqtt = config["mqtt"]
+    assert isinstance(mqtt, dict)
+    tag_level = logger.get("logs", {}).get(tag, logger["level"])
+    rank = LOG_LEVELS.index
+    return rank(level) <= min(rank(tag_level), rank(mqtt["log_topic"]["level"]))
+
+
+def test_a_page_the_controller_refuses_does_not_flood_the_debug_topic(
+    esphome_results: dict[Variant, Result],
+) -> None:
+    """A model that refuses a page the gateway reads (page 5 is second-hand, DOMAIN.md) answers
+    that read with a Modbus exception at every poll, and ESPHome's Modbus controller logs each
+    one as errors: 1440 lines an hour per page into the debug topic and the county's queue.
+    The readings of that page are simply missing; the controller going offline and coming back
+    is still said, once each."""
+    config = valid_config(esphome_results, Variant("generator-gateway.yaml"))
+    [package] = ESPHOME.parent.parent.glob("lib/python3*/site-packages/esphome")
+    source = (package / "components" / "modbus_controller" / "modbus_controller.cpp").read_text(
+        encoding="utf-8"
+    )
+    found = re.search(r'static const char \*const TAG = "([^"]+)"', source)
+    assert found
+    tag = found.group(1)
+    body = source[source.index("void ModbusController::on_modbus_error") :]
+    body = body[: body.index("\n}\n")]
+    letters = {"E": "ERROR", "W": "WARN", "I": "INFO", "D": "DEBUG", "V": "VERBOSE"}
+    logged = [letters[letter] for letter in re.findall(r"ESP_LOG([EWIDV])\(TAG", body)]
+    assert logged, "ESPHome no longer logs a Modbus exception answer this way"
+    assert not [level for level in logged if _reaches_debug_topic(config, tag, level)], (
+        f"every exception answer is published on the debug topic ({tag}: {logged})"
+    )
+    [controller] = config["modbus_controller"]
+    for trigger in ("on_offline", "on_online"):
+        said = [
+            action["logger.log"]
+            for automation in controller[trigger]
+            for action in automation["then"]
+            if "logger.log" in action
+        ]
+        assert said, f"{trigger}: the controller's change is not logged"
+        for log in said:
+            assert _reaches_debug_topic(config, log["tag"], log["level"]), log
