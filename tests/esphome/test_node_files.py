@@ -14,6 +14,7 @@ import pytest
 from .nodes import (
     ESPHOME,
     NODE_FILES,
+    ROOT,
     Result,
     Variant,
     esphome_binary,
@@ -322,3 +323,19 @@ def test_a_page_the_controller_refuses_does_not_flood_the_debug_topic(
         assert said, f"{trigger}: the controller's change is not logged"
         for log in said:
             assert _reaches_debug_topic(config, log["tag"], log["level"]), log
+
+
+def test_the_docs_update_a_node_at_the_address_esphome_gives_it(tmp_path: Path) -> None:
+    """docs/esphome.md's steps copy `freezers.yaml` to `kall-freezers.yaml`, set the site, and
+    later update the node over the network at the address they name: it must be the one
+    ESPHome resolves for that file (the node's id, not the file's name)."""
+    docs = (ROOT / "docs" / "esphome.md").read_text(encoding="utf-8")
+    copied = re.search(r"`freezers\.yaml` to `([a-z-]+\.yaml)`", docs)
+    assert copied, "the steps no longer copy freezers.yaml"
+    workdir = prepare_workdir(tmp_path)
+    shutil.copyfile(workdir / "freezers.yaml", workdir / copied.group(1))
+    result = run_config(esphome_binary(), workdir, Variant(copied.group(1), (("site", "kall"),)))
+    assert result.returncode == 0, result.report
+    named = re.findall(r"--device ([a-z0-9.-]+\.local)", docs)
+    assert named, "the steps no longer name the node's address"
+    assert set(named) == {result.config["wifi"]["use_address"]}
