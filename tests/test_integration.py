@@ -609,6 +609,55 @@ async def test_gone_component_can_be_removed_but_a_live_one_cannot(
     assert not await async_remove(mqtt_hass, old.id, entry.entry_id)
 
 
+async def test_a_removed_product_stays_removed_across_a_restart(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """HVO is no longer sold: its product's device is deleted once its node is gone. The
+    node's meta is still retained on the broker, delivered again when Home Assistant starts:
+    that must not bring the product back (a device showing an unknown status for a fuel the
+    station does not have). A reading from it does, with the meta's name."""
+    entry = site_entry()
+    await start_site(mqtt_hass, field, entry)
+    meta = json.dumps({"name": "HVO100", "node": "fuel-node"})
+    await field.publish("sot/kall/station/hvo/meta", meta, retain=True)
+    await field.publish("sot/kall/node/fuel-node/status", "online")
+    await field.publish("sot/kall/station/hvo/pump", "ON")
+    await wait_for_state(mqtt_hass, "binary_sensor.kall_station_hvo_pump", "on")
+    await field.publish("sot/kall/node/fuel-node/status", "offline")
+    await wait_for_state(mqtt_hass, "binary_sensor.kall_station_hvo_pump", STATE_UNAVAILABLE)
+    product = site_device(mqtt_hass, entry.entry_id, "kall_station_hvo")
+    assert product is not None
+    assert product.name == "Kall HVO100"
+    try:
+        assert await async_remove(mqtt_hass, product.id, entry.entry_id)
+
+        # Home Assistant restarts: the site subscribes anew and takes in what the broker
+        # retained.
+        assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+        await mqtt_hass.async_block_till_done()
+        await asyncio.sleep(1)  # Home Assistant's MQTT client lets the subscription go
+        assert await mqtt_hass.config_entries.async_setup(entry.entry_id)
+        await mqtt_hass.async_block_till_done()
+        await wait_until_subscribed(mqtt_hass, field, entry.runtime_data)
+        await mqtt_hass.async_block_till_done()
+        assert entry.runtime_data.messages >= 2  # the retained meta, then the probe
+        # ... and once more, as after any later restart or reload.
+        assert await mqtt_hass.config_entries.async_reload(entry.entry_id)
+        await mqtt_hass.async_block_till_done()
+        assert site_device(mqtt_hass, entry.entry_id, "kall_station_hvo") is None
+        assert mqtt_hass.states.get("sensor.kall_station_hvo_status") is None
+        await wait_until_subscribed(mqtt_hass, field, entry.runtime_data)
+
+        await field.publish("sot/kall/node/fuel-node/status", "online")
+        await field.publish("sot/kall/station/hvo/pump", "ON")
+        await wait_for_state(mqtt_hass, "binary_sensor.kall_station_hvo_pump", "on")
+        back = site_device(mqtt_hass, entry.entry_id, "kall_station_hvo")
+        assert back is not None
+        assert back.name == "Kall HVO100"
+    finally:
+        await field.publish("sot/kall/station/hvo/meta", b"", retain=True)
+
+
 async def test_a_removed_component_s_alarms_are_not_taken_up_again(
     mqtt_hass: HomeAssistant, field: aiomqtt.Client, freezer: FrozenDateTimeFactory
 ) -> None:

@@ -98,6 +98,10 @@ class Site:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         self.components: dict[tuple[str, str], Component] = {}
+        # Components the user removed as gone for good, with the meta last heard for each: a
+        # node's retained meta, delivered again at every start, does not bring one back; a
+        # reading does, with that meta.
+        self.removed: dict[tuple[str, str], Meta | None] = {}
         self._kinds: dict[Kind, tuple[Component, ...]] = {}
         self.links_down: set[str] = set()
         self.nodes: dict[str, bool] = {}
@@ -214,6 +218,9 @@ class Site:
         or below warning is refused (that limit goes, the site's applies), as a meta that gives
         both is when it parses.
         """
+        if (meta.kind, meta.id) in self.removed:
+            self.removed[(meta.kind, meta.id)] = meta
+            return []
         component = self.component(meta.kind, meta.id, create=True)
         assert component is not None
         settings = dict(meta.settings)
@@ -313,6 +320,7 @@ class Site:
     def forget(self, kind: str, component_id: str) -> None:
         """Drop a component that is gone for good (it comes back if it reports again)."""
         self.components.pop((kind, component_id), None)
+        self.removed[(kind, component_id)] = None
         if kind in Kind.__members__.values():
             self._index(Kind(kind))
         self.revision += 1
@@ -330,6 +338,8 @@ class Site:
         if found is None and create:
             found = self.components[(kind, component_id)] = Component(Kind(kind), component_id)
             self._index(found.kind)
+            if (meta := self.removed.pop((kind, component_id), None)) is not None:
+                self.set_meta(meta)
         return found
 
     def of_kind(self, kind: Kind) -> Sequence[Component]:
@@ -651,6 +661,7 @@ class Site:
             "station": self.station.snapshot(),
             "notice": None if self.notice is None else self.notice.as_dict(),
             "coldchain": self.coldchain.snapshot(),
+            "removed": [[*key, _meta_snapshot(meta)] for key, meta in self.removed.items()],
         }
 
     def restore(self, data: dict[str, Any]) -> None:
@@ -688,10 +699,15 @@ class Site:
             coldchain.records = self.coldchain.records
             coldchain.records_revision = self.coldchain.records_revision
             coldchain.restore(dict(data.get("coldchain") or {}))
+            removed = {
+                (str(kind), str(component_id)): _meta_from_snapshot(kind, component_id, meta)
+                for kind, component_id, meta in data.get("removed") or ()
+            }
         except (AttributeError, ArithmeticError, KeyError, TypeError, ValueError) as err:
             # ArithmeticError: a JSON integer too large for a float, say.
             raise ValueError(f"stored site state is damaged: {err}") from err
         self.components = {c.key: c for c in components}
+        self.removed = removed
         for each in Kind:
             self._index(each)
         self.nodes, self.nodes_told, self.nodes_away = nodes, nodes_told, nodes_away
@@ -702,6 +718,30 @@ class Site:
         self.last_reading = last_reading
         self.exercise_snoozed_until = snoozed
         self.station, self.notice = station, notice
+
+
+def _meta_snapshot(meta: Meta | None) -> dict[str, Any] | None:
+    if meta is None:
+        return None
+    return {
+        "name": meta.name,
+        "node": meta.node,
+        "settings": dict(meta.settings),
+        "provides": list(meta.provides),
+    }
+
+
+def _meta_from_snapshot(kind: Any, component_id: Any, data: Any) -> Meta | None:
+    if data is None:
+        return None
+    return Meta(
+        str(kind),
+        str(component_id),
+        None if data["name"] is None else str(data["name"]),
+        None if data["node"] is None else str(data["node"]),
+        {str(key): float(value) for key, value in dict(data["settings"]).items()},
+        tuple(str(service) for service in data["provides"]),
+    )
 
 
 def _runs_of_first_version(data: dict[str, Any]) -> dict[str, GeneratorRun]:
