@@ -191,6 +191,38 @@ async def test_new_components_appear_without_a_reload(
     await field.publish("sot/kall/freezer/f2/meta", b"", retain=True)
 
 
+async def test_a_product_announced_by_its_meta_is_shown_without_a_restart(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """A product the station takes up (HVO) is announced by its meta before its gauge or pump
+    reports: it gets its device and status at once, as it would at the next restart, not only
+    then."""
+    entry = site_entry()
+    await start_site(mqtt_hass, field, entry)
+    try:
+        await field.publish(
+            "sot/kall/station/hvo/meta", json.dumps({"name": "HVO100"}), retain=True
+        )
+        await wait_for(
+            mqtt_hass,
+            lambda: mqtt_hass.states.get("sensor.kall_station_hvo_status") is not None,
+            "the product's status",
+        )
+        shown = mqtt_hass.states.get("sensor.kall_station_hvo_status")
+        product = site_device(mqtt_hass, entry.entry_id, "kall_station_hvo")
+        assert product is not None
+        assert product.name == "Kall HVO100"
+
+        assert await mqtt_hass.config_entries.async_reload(entry.entry_id)
+        await mqtt_hass.async_block_till_done()
+        again = mqtt_hass.states.get("sensor.kall_station_hvo_status")
+        assert shown is not None
+        assert again is not None
+        assert again.state == shown.state
+    finally:
+        await field.publish("sot/kall/station/hvo/meta", b"", retain=True)
+
+
 async def test_meta_name_arriving_later_renames_the_device(
     mqtt_hass: HomeAssistant, field: aiomqtt.Client
 ) -> None:

@@ -473,11 +473,13 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             cleared = [r for r in parsed.rejections if r.reason in NO_READING and r.quantity]
         events: list[SiteEvent] = []
         if meta is not None:
+            known = (meta.kind, meta.id) in self.site.components
             for detail in self.site.set_meta(meta):
                 self._reject(Rejection(RejectReason.CONFLICTING_SETTINGS, message.topic, detail))
             self._rename_device(meta.kind, meta.id)
-            if meta.provides:
-                # A service the site now offers gets its entity, without a reload.
+            if meta.provides or (not known and (meta.kind, meta.id) in self.site.components):
+                # A service the site now offers, or a component its meta announced (a fuel
+                # product's status), gets its entity without a reload.
                 for listener in list(self._structure_listeners):
                     listener()
         if status is not None:
