@@ -505,3 +505,26 @@ async def test_a_delivery_pumped_in_slowly_is_not_taken_for_sales_undone(
         await reading("station/adblue", 600 + step * 10, volume=2800 + step * 1000 / 150)
     await reading("station/adblue", 3590, volume=3700)  # 100 L more sold
     await wait_for_state(mqtt_hass, "sensor.kall_station_adblue_sold_this_outage", "300.0")
+
+
+async def test_the_summary_tells_the_litres_the_display_and_the_sensor_tell(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """A station gauge read in per cent: 57 % of 10 000 L is 5700 L, 4700 L above the reserve
+    of a tenth. The sensor and the display say 4700; the county and the village's other
+    displays, reading the summary, are told the same, not a hundred less."""
+    await field.subscribe("sot/kall/public", qos=1)
+    await start_site(mqtt_hass, field, site_entry())
+    try:
+        await field.publish("sot/kall/grid/main/present", "ON")
+        await field.publish("sot/kall/station/diesel/meta", json.dumps({"capacity": 10000}))
+        await field.publish("sot/kall/station/diesel", json.dumps({"level": 57, "pump": True}))
+        await wait_for_state(mqtt_hass, "sensor.kall_station_diesel_for_sale", "4700")
+        products = attributes(mqtt_hass, "sensor.kall_fuel_for_sale")["products"]
+        assert products["diesel"]["for_sale"] == 4700
+        content = await next_summary(field, lambda c: c["status"] == "open" and c["fuel"])
+        assert content["fuel"] == [
+            {"product": "diesel", "name": "diesel", "status": "open", "litres": 4700}
+        ]
+    finally:
+        await field.publish("sot/kall/public", b"", retain=True)

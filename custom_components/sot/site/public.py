@@ -66,7 +66,9 @@ def public_summary(site: Site, now: datetime, site_id: str, name: str) -> dict[s
         }
         on_sale = item.status in (Status.OPEN, Status.LIMITED)
         if telling and on_sale and item.for_sale is not None:
-            entry["litres"] = int(item.for_sale // LITRES_STEP * LITRES_STEP)
+            # From the whole litres the sensor and the display show: a gauge's 57 % of
+            # 10 000 L less its reserve is 4699.999... L in floating point, not 4600 L.
+            entry["litres"] = round(item.for_sale) // LITRES_STEP * LITRES_STEP
         products.append(entry)
     message = site.notice
     return {
