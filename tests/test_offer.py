@@ -528,3 +528,92 @@ async def test_the_summary_tells_the_litres_the_display_and_the_sensor_tell(
         ]
     finally:
         await field.publish("sot/kall/public", b"", retain=True)
+
+
+async def test_back_after_a_long_stop_the_summary_does_not_flash_limited_while_readings_come(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """Home Assistant back after 10 minutes, its nodes online all along: their relays' and
+    pumps' ON/OFF words are live, their temperatures and stock stale until each node's next
+    report. Meanwhile the summary on the broker keeps saying "open" (not "limited: no data from
+    freezer f1" for the half minute until the freezer node reports again), and once the
+    readings say the same again it keeps its `since`."""
+    first, after = await back_after_a_long_stop(mqtt_hass, field, grid="ON")
+    assert after["status"] == "open"
+    assert after["since"] == first["since"]
+
+
+async def test_back_after_a_long_stop_a_grid_gone_meanwhile_is_told_at_once(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """The grid went while Home Assistant was away and the generator carries the site: that is
+    told at once, though the freezer node has not reported again yet."""
+    first, after = await back_after_a_long_stop(mqtt_hass, field, grid="OFF")
+    assert after["power"] == "generator"
+    assert after["services"]["food"] == {"status": "limited", "reasons": ["no_data"]}
+    assert after["since"] != first["since"]
+
+
+async def back_after_a_long_stop(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, grid: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The summary before a 10-minute stop, and the first one after it: `grid` and the relays
+    reported at once, the freezer and the stock again only after the first summary was due."""
+    entry = site_entry()
+    nodes = ("meter", "relays", "freezers", "station")
+    metas = {
+        "grid/main": {"node": "meter"},
+        "generator/main": {"node": "meter"},
+        "load/store": {"node": "relays", "provides": "food"},
+        "freezer/f1": {"node": "freezers"},
+        "station/diesel": {"node": "station", "capacity": 10000},
+    }
+    await field.subscribe("sot/kall/public", qos=1)
+    await start_site(mqtt_hass, field, entry)
+    try:
+        for node in nodes:
+            await field.publish(f"sot/kall/node/{node}/status", "online", retain=True)
+        for component, meta in metas.items():
+            await field.publish(f"sot/kall/{component}/meta", json.dumps(meta), retain=True)
+
+        async def readings(present: str) -> None:
+            await field.publish("sot/kall/grid/main/present", present)
+            await field.publish(
+                "sot/kall/generator/main/on_load", "OFF" if present == "ON" else "ON"
+            )
+            await field.publish("sot/kall/load/store/state", "ON")
+
+        async def measured() -> None:
+            await field.publish("sot/kall/freezer/f1/temperature", "-20")
+            await field.publish(
+                "sot/kall/station/diesel", json.dumps({"volume": 8000, "pump": True})
+            )
+
+        await readings("ON")
+        await measured()
+        first = await next_summary(field, lambda c: c["status"] == "open" and c["fuel"])
+        real_now = SiteCoordinator.now
+        later = timedelta(minutes=10)
+
+        def now(self: SiteCoordinator) -> Any:
+            # While a message is taken in, the instant it came (already moved on).
+            moment = self._moment
+            return real_now(self) + later if moment is None else moment
+
+        with patch.object(SiteCoordinator, "now", now):
+            assert await mqtt_hass.config_entries.async_reload(entry.entry_id)
+            await mqtt_hass.async_block_till_done()
+            await readings(grid)
+            await asyncio.sleep(RETAINED_WAIT + 0.5)  # past the first publish's wait
+            await mqtt_hass.async_block_till_done()
+            assert state(mqtt_hass, "sensor.kall_food") == "limited"  # the operator sees why
+            if grid == "ON":
+                await measured()
+            after = await next_summary(field, lambda _: True)
+        return first, after
+    finally:
+        await field.publish("sot/kall/public", b"", retain=True)
+        for node in nodes:
+            await field.publish(f"sot/kall/node/{node}/status", b"", retain=True)
+        for component in metas:
+            await field.publish(f"sot/kall/{component}/meta", b"", retain=True)

@@ -26,6 +26,7 @@ from .const import PUBLIC_QOS
 from .coordinator import SiteCoordinator
 from .mqtt.topics import public_topic
 from .site.public import public_summary
+from .site.services import ReasonCode
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -33,6 +34,8 @@ _LOGGER = logging.getLogger(__name__)
 REFRESH: Final = timedelta(minutes=10)
 # How long the first publish waits for the summary retained on the broker (its `since`).
 RETAINED_WAIT: Final = 3.0
+# A service's reason for a provider not heard from.
+NO_DATA: Final = ReasonCode.NO_DATA.value
 # What a summary says about itself rather than about the site.
 STAMPS: Final = ("since", "checked")
 
@@ -122,10 +125,29 @@ class PublicTopic:
         self._kick()
 
     def _waiting_to_tell(self) -> bool:
-        """Right after a start, a site whose readings have not come in yet cannot be told; the
-        summary a previous run left says more, so it stays until they come or the site has
-        settled (a Home Assistant back after a power cut, its nodes' readings all stale)."""
-        return self._settling and self._retained is not None and self._content["status"] is None
+        """Right after a start, a site whose readings have not come in yet cannot be told, or
+        not all of it (its nodes online, their ON/OFF words live, their temperatures and stock
+        stale until each reports again); the summary a previous run left says more, so it
+        stays until they come or the site has settled (a Home Assistant back after a power
+        cut). A service silent in that summary too is no news of the start; power that came or
+        went meanwhile is."""
+        if not self._settling or self._retained is None:
+            return False
+        if self._content["status"] is None:
+            return True
+        retained = json.loads(self._retained[0])
+        if self._content["power"] != retained.get("power"):
+            return False  # news all the same: the grid went (or came back) meanwhile
+        before = retained.get("services")
+        silent_before = {
+            name
+            for name, service in (before if isinstance(before, dict) else {}).items()
+            if isinstance(service, dict) and NO_DATA in (service.get("reasons") or ())
+        }
+        return any(
+            NO_DATA in service["reasons"] and name not in silent_before
+            for name, service in self._content["services"].items()
+        )
 
     @callback
     def _refresh(self, _now: Any = None) -> None:
