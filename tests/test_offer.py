@@ -12,6 +12,7 @@ from unittest.mock import patch
 
 import aiomqtt
 import pytest
+from homeassistant.config_entries import ConfigEntryDisabler
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
@@ -617,3 +618,27 @@ async def back_after_a_long_stop(
             await field.publish(f"sot/kall/node/{node}/status", b"", retain=True)
         for component in metas:
             await field.publish(f"sot/kall/{component}/meta", b"", retain=True)
+
+
+async def test_a_disabled_site_takes_its_summary_off_the_broker(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, broker_port: int
+) -> None:
+    """Disabled, the site is no longer watched: a display must not go on reading the "open"
+    it last published. Enabled again, it publishes afresh."""
+    entry = site_entry()
+    await field.subscribe("sot/kall/public", qos=1)
+    await start_site(mqtt_hass, field, entry)
+    try:
+        await open_on_the_grid(field)
+        await next_summary(field, lambda c: c["status"] == "open")
+        assert await mqtt_hass.config_entries.async_set_disabled_by(
+            entry.entry_id, ConfigEntryDisabler.USER
+        )
+        await mqtt_hass.async_block_till_done()
+        await nothing_retained_on(broker_port, "sot/kall/public")
+        assert await mqtt_hass.config_entries.async_set_disabled_by(entry.entry_id, None)
+        await mqtt_hass.async_block_till_done()
+        await open_on_the_grid(field)
+        await next_summary(field, lambda c: c["status"] == "open")
+    finally:
+        await field.publish("sot/kall/public", b"", retain=True)

@@ -84,8 +84,12 @@ async def async_unload_entry(hass: HomeAssistant, entry: SotConfigEntry) -> bool
     if unloaded:
         await coordinator.async_stop()
         if entry.disabled_by is not None:
-            # Disabled, not reloaded: nothing would withdraw its issues, and none can be fixed.
+            # Disabled, not reloaded: nothing would withdraw its issues, and none can be fixed;
+            # nor would anything stand behind its public summary (a display would go on
+            # reading "open"). Enabled again, it publishes afresh.
             coordinator.issues.clear_fixable()
+            if not coordinator.site.settings.county_bridge:
+                await _clear_retained(hass, entry, coordinator.base_topic, settings=False)
     else:
         coordinator.listening = True
     return unloaded
@@ -137,12 +141,14 @@ async def async_remove_entry(hass: HomeAssistant, entry: SotConfigEntry) -> None
         await _clear_retained(hass, entry, entry.data.get(CONF_BASE_TOPIC))
 
 
-async def _clear_retained(hass: HomeAssistant, entry: SotConfigEntry, base: str | None) -> None:
-    """Take the site's retained public summary and settings under `base` off the broker, if
-    they can be."""
+async def _clear_retained(
+    hass: HomeAssistant, entry: SotConfigEntry, base: str | None, *, settings: bool = True
+) -> None:
+    """Take the site's retained public summary and (unless `settings` is False) its settings
+    under `base` off the broker, if they can be."""
     if not base:
         return
-    topics = (summary_topic(base), settings_topic(base))
+    topics = (summary_topic(base), settings_topic(base)) if settings else (summary_topic(base),)
     if not hass.config_entries.async_loaded_entries(MQTT_DOMAIN) or not ha_mqtt.is_connected(hass):
         for topic in topics:
             _LOGGER.warning("%s: MQTT is not connected; %s stays on the broker", entry.title, topic)
