@@ -187,3 +187,22 @@ async def test_the_display_does_not_say_the_grid_is_gone_once_it_is_back(
     # Without a grid meter the display says what it said before.
     hass.states.async_remove("binary_sensor.kall_grid_present")
     assert shown(hass).splitlines()[2] == "## Elnätet är borta: platsen går på reservkraft."
+
+
+async def test_the_display_names_a_product_as_its_pump_does(hass: HomeAssistant) -> None:
+    """A product named in its meta ("Bensin 95 E10", "Diesel MK1") is shown by that name, as
+    the public summary gives it; an unnamed one by its usual Swedish name, whatever Home
+    Assistant's language."""
+    site(hass, "open", "grid")
+    products = {
+        "petrol95": {"name": "Bensin 95 E10", "status": "open", "for_sale": 4450},
+        "diesel": {"name": "Diesel MK1", "status": "open", "for_sale": 4450},
+        "petrol98": {"name": "petrol 98", "status": "open", "for_sale": 4450},
+        "hvo": {"name": "HVO", "status": "open", "for_sale": 4450},
+    }
+    hass.states.async_set("sensor.kall_fuel_for_sale", "open", {"products": products})
+    lines = shown(hass).splitlines()
+    assert "## Bensin 95 E10: finns, cirka 4400 liter" in lines
+    assert "## Diesel MK1: finns, cirka 4400 liter" in lines
+    assert "## Bensin 98: finns, cirka 4400 liter" in lines
+    assert "## HVO: finns, cirka 4400 liter" in lines
