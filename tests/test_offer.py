@@ -642,3 +642,29 @@ async def test_a_disabled_site_takes_its_summary_off_the_broker(
         await next_summary(field, lambda c: c["status"] == "open")
     finally:
         await field.publish("sot/kall/public", b"", retain=True)
+
+
+async def test_fuel_is_limited_while_one_of_the_pump_circuits_is_off(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """The station's dispensers on two circuits, each a load providing fuel: one shed, the
+    other on. Fuel is limited, as it is on a site without a gauge, not open."""
+    await start_site(mqtt_hass, field, site_entry())
+    for pump in ("pumps1", "pumps2"):
+        await field.publish(
+            f"sot/kall/load/{pump}/meta", json.dumps({"node": "relays", "provides": "fuel"})
+        )
+    await field.publish("sot/kall/grid/main/present", "ON")
+    await field.publish("sot/kall/load/pumps1/state", "ON")
+    await field.publish("sot/kall/load/pumps2/state", "ON")
+    await field.publish("sot/kall/station/diesel", json.dumps({"volume": 8000, "ullage": 2000}))
+    await wait_for_state(mqtt_hass, "sensor.kall_fuel_for_sale", "open")
+    await field.publish("sot/kall/load/pumps2/state", "OFF")
+    await wait_for_state(mqtt_hass, "sensor.kall_fuel_for_sale", "limited")
+    assert attributes(mqtt_hass, "sensor.kall_fuel_for_sale")["reason"] == "load pumps2 off"
+    assert state(mqtt_hass, "sensor.kall_services") == "limited"
+    # The product's own entity follows at the next tick (a load's reading is not the product's).
+    async_fire_time_changed(mqtt_hass, dt_util.utcnow() + timedelta(seconds=16))
+    await wait_for_state(mqtt_hass, "sensor.kall_station_diesel_status", "limited")
+    await field.publish("sot/kall/load/pumps1/state", "OFF")
+    await wait_for_state(mqtt_hass, "sensor.kall_fuel_for_sale", "closed")

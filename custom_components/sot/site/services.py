@@ -258,7 +258,8 @@ def product(site: Site, item: Component, pumps: Check | None, now: datetime) -> 
         status = Status.CLOSED
     elif powered is None:
         status = None
-    elif available is None or stock_unknown:
+    elif available is None or stock_unknown or why is not None:
+        # Powered, with a reason all the same: some of the pumps' circuits are off or silent.
         status = Status.LIMITED
     else:
         status = Status.OPEN
