@@ -668,3 +668,17 @@ async def test_fuel_is_limited_while_one_of_the_pump_circuits_is_off(
     await wait_for_state(mqtt_hass, "sensor.kall_station_diesel_status", "limited")
     await field.publish("sot/kall/load/pumps1/state", "OFF")
     await wait_for_state(mqtt_hass, "sensor.kall_fuel_for_sale", "closed")
+
+
+async def test_a_products_status_follows_the_grid_going_at_once(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """The pumps on the site's power and the grid gone with no generator: the diesel's own
+    status says closed when the fuel service does, not at the next tick."""
+    await start_site(mqtt_hass, field, site_entry())
+    await field.publish("sot/kall/grid/main/present", "ON")
+    await field.publish("sot/kall/station/diesel", json.dumps({"volume": 8000, "ullage": 2000}))
+    await wait_for_state(mqtt_hass, "sensor.kall_station_diesel_status", "open")
+    await field.publish("sot/kall/grid/main/present", "OFF")
+    await wait_for_state(mqtt_hass, "sensor.kall_fuel_for_sale", "closed")
+    assert state(mqtt_hass, "sensor.kall_station_diesel_status") == "closed"

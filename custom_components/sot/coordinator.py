@@ -856,9 +856,11 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         if site_wide or not kinds.isdisjoint(_POWER_SOURCE_KINDS):
             power = self.site.power.shown(now)
         if power != self._power_shown:
-            # Freezers warm from the moment their power goes: their figures follow the source.
+            # Freezers warm from the moment their power goes, and a product on the site's power
+            # is sold while it lasts: their figures follow the source.
             self._power_shown = power
-            whole |= {f.key for f in self.site.of_kind(Kind.FREEZER)}
+            whole |= {c.key for c in self.site.of_kind(Kind.FREEZER)}
+            whole |= {c.key for c in self.site.of_kind(Kind.STATION)}
             site_wide = True
         if site_wide:
             self._told(None)
