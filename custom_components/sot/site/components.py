@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from .vocabulary import Kind, Value
 
@@ -128,6 +128,10 @@ def iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
+# No figure of a site comes near this (litres, kWh, seconds, or a fuel line's sum of squares).
+STORED_LIMIT: Final = 1e15
+
+
 def parse_time(text: Any) -> datetime:
     """A stored time; one written without a zone is UTC, never compared naive."""
     moment = datetime.fromisoformat(str(text))
@@ -137,3 +141,17 @@ def parse_time(text: Any) -> datetime:
 def optional_time(text: Any) -> datetime | None:
     """A stored time that may be absent."""
     return None if text is None else parse_time(text)
+
+
+def check_figures(value: Any, where: str) -> None:
+    """Every number in a restored state, at any depth, is finite and short of `STORED_LIMIT`:
+    a nan or an infinity read back would be shown, or fail every later reading."""
+    if isinstance(value, float):
+        if not math.isfinite(value) or abs(value) > STORED_LIMIT:
+            raise ValueError(f"{where} is {value!r}")
+    elif isinstance(value, dict):
+        for key, each in value.items():
+            check_figures(each, f"{where}.{key}")
+    elif isinstance(value, list | tuple):
+        for place, each in enumerate(value):
+            check_figures(each, f"{where}.{place}")

@@ -355,17 +355,21 @@ class FuelEstimate:
         def tallies(key: str) -> list[Tally]:
             return [Tally(float(t), float(litres)) for t, litres in data.get(key) or ()]
 
+        run_hours = float(data.get("run_hours", 0.0))
+        faded_at = float(data.get("faded_at", 0.0))
+        if not 0 <= faded_at <= run_hours:  # the line would fade by e to the power of it
+            raise ValueError("the fuel line's running hours are damaged")
         return cls(
             burned=float(data.get("burned", 0.0)),
             curve_burned=float(data.get("curve_burned", 0.0)),
-            run_hours=float(data.get("run_hours", 0.0)),
+            run_hours=run_hours,
             by_rate=Line.from_snapshot(data.get("by_rate")),
             by_curve=Line.from_snapshot(data.get("by_curve")),
             by_hours=Line.from_snapshot(data.get("by_hours")),
             # Saved before it was kept: learnt afresh from the next readings.
             unrated_hours=float(data.get("unrated_hours", 0.0)),
             by_unrated=Line.from_snapshot(data.get("by_unrated")),
-            faded_at=float(data.get("faded_at", 0.0)),
+            faded_at=faded_at,
             level_time=number("level_time"),
             level=number("level"),
             noise=number("noise"),

@@ -18,7 +18,15 @@ from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 from .coldchain import ColdChain
-from .components import Component, Sample, as_flag, as_number, iso, optional_time
+from .components import (
+    Component,
+    Sample,
+    as_flag,
+    as_number,
+    check_figures,
+    iso,
+    optional_time,
+)
 from .events import EventType, SiteEvent
 from .freezers import Freezers, FreezerStatus
 from .fuel import FUEL_INPUTS, Fuel
@@ -703,6 +711,19 @@ class Site:
                 (str(kind), str(component_id)): _meta_from_snapshot(kind, component_id, meta)
                 for kind, component_id, meta in data.get("removed") or ()
             }
+            check_figures(
+                {
+                    "components": [c.snapshot() for c in components],
+                    **outages.snapshot(),
+                    "generators": {gid: run.snapshot() for gid, run in runs.items()},
+                    **fuel.snapshot(),
+                    "freezers": freezers.snapshot(),
+                    "freezer_power": freezers.power_snapshot(),
+                    "station": station.snapshot(),
+                    "coldchain": coldchain.snapshot(),
+                },
+                "stored",
+            )
         except (AttributeError, ArithmeticError, KeyError, TypeError, ValueError) as err:
             # ArithmeticError: a JSON integer too large for a float, say.
             raise ValueError(f"stored site state is damaged: {err}") from err

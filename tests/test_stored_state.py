@@ -1,0 +1,153 @@
+"""A saved site state damaged by hand or by an old version: refused at the start, kept aside
+and told, never shown as nan or infinity, and the site runs on."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiomqtt
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+
+from custom_components.sot.const import DOMAIN
+from custom_components.sot.site.model import Settings, Site
+from custom_components.sot.site.readings import Reading
+
+from .helpers import site_entry, start_site, wait_for_state
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+def _saved_outage() -> dict[str, Any]:
+    """Two hours of an outage on the generator, as the site saved it at NOW."""
+    site = Site(Settings(tank_capacity=1000.0, tank_reserve=10.0))
+    start = NOW - timedelta(minutes=120)
+    site.apply([Reading("grid", "main", "present", False, start)], start)
+    rng = random.Random(1)
+    litres = 800.0
+    for minute in range(121):
+        now = start + timedelta(minutes=minute)
+        readings = [
+            Reading("generator", "main", "state", "running", now),
+            Reading("generator", "main", "on_load", True, now),
+            Reading("generator", "main", "fuel_rate", 10.0, now),
+            Reading("tank", "main", "level", round(litres / 10 + rng.gauss(0, 0.3), 2), now),
+        ]
+        site.apply(readings, now)
+        litres -= 12.5 / 60
+    saved: dict[str, Any] = json.loads(json.dumps(site.snapshot()))
+    return saved
+
+
+def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    """Damage one stored figure: `path` is its keys and list places, by dots."""
+
+    def damage(saved: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        place: Any = saved
+        for key in parents:
+            place = place[int(key)] if isinstance(place, list) else place[key]
+        if isinstance(place, list):
+            place[int(last)] = value
+        else:
+            place[last] = value
+
+    return damage
+
+
+def _damaged_notices(hass: HomeAssistant) -> list[ir.IssueEntry]:
+    return [
+        issue
+        for (domain, issue_id), issue in ir.async_get(hass).issues.items()
+        if domain == DOMAIN and issue_id.startswith("stored_state_damaged_")
+    ]
+
+
+async def _start_with(
+    hass: HomeAssistant,
+    field: aiomqtt.Client,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+    saved: dict[str, Any],
+) -> str:
+    freezer.move_to(NOW)
+    entry = site_entry()
+    key = f"sot.{entry.entry_id}"
+    hass_storage[key] = {"version": 1, "minor_version": 1, "key": key, "data": saved}
+    await start_site(hass, field, entry, freezer)
+    return key
+
+
+async def test_an_undamaged_outage_is_shown_at_once(
+    mqtt_hass: HomeAssistant,
+    field: aiomqtt.Client,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    await _start_with(mqtt_hass, field, freezer, hass_storage, _saved_outage())
+    assert _damaged_notices(mqtt_hass) == []
+    runtime = mqtt_hass.states.get("sensor.kall_fuel_runtime")
+    assert runtime is not None
+    assert 50 < float(runtime.state) < 70  # about 775 L at 12.5 L/h
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        _set("fuel_estimate.burned", "nan"),
+        _set("fuel_estimate.run_hours", "inf"),
+        _set("fuel_estimate.level", "-inf"),
+        _set("fuel_estimate.noise", "NaN"),
+        _set("fuel_estimate.by_rate.5", "Infinity"),
+        _set("fuel_estimate.faded_at", 1e300),
+        _set("fuel_estimate.run_hours", -1e300),
+        _set("fuel_estimate.hourly.main.0", "nan"),
+        _set("fuel_estimate.refills", [[1e300, 300.0]]),
+        _set("fuel_estimate.refills", [["nan", 300.0]]),
+        _set("fuel_estimate.recent.0.1", "inf"),
+        _set("fuel_low_litres", "nan"),
+        _set("generators.main.seconds", "inf"),
+        _set("generators.main.fuel", "nan"),
+    ],
+)
+async def test_a_stored_figure_not_finite_is_refused_and_the_site_runs_on(
+    mqtt_hass: HomeAssistant,
+    field: aiomqtt.Client,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+    damage: Callable[[dict[str, Any]], None],
+) -> None:
+    """A figure of the fuel estimate or a generator's run that is nan, infinite or beyond any
+    float's reach: once a runtime of nan hours, or every tank reading failing on it."""
+    saved = _saved_outage()
+    damage(saved)
+    key = await _start_with(mqtt_hass, field, freezer, hass_storage, saved)
+    kept = [k for k in hass_storage if k.startswith(f"{key}.damaged.")]
+    assert len(kept) == 1
+    [notice] = _damaged_notices(mqtt_hass)
+    assert notice.translation_placeholders is not None
+    assert notice.translation_placeholders["kept"] == f".storage/{kept[0]}"
+    told = [r for r in caplog.records if "starting afresh" in r.getMessage()]
+    assert [r.levelno for r in told] == [logging.WARNING]
+    for entity_id in ("sensor.kall_fuel_runtime", "sensor.kall_fuel_at_typical_load"):
+        state = mqtt_hass.states.get(entity_id)
+        assert state is None or state.state.lower() not in ("nan", "inf", "-inf")
+    # Later readings are taken in.
+    caplog.clear()
+    await field.publish(
+        "sot/kall/generator/main", json.dumps({"state": "running", "fuel_rate": 10.0})
+    )
+    await field.publish("sot/kall/tank/main/level", "77.5")
+    await wait_for_state(mqtt_hass, "sensor.kall_tank_level", "77.5")
+    freezer.tick(timedelta(seconds=20))
+    await field.publish("sot/kall/tank/main/level", "77.4")
+    await wait_for_state(mqtt_hass, "sensor.kall_tank_level", "77.4")
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
