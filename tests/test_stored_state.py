@@ -13,8 +13,10 @@ from typing import Any
 import aiomqtt
 import pytest
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.sot.const import DOMAIN
 from custom_components.sot.site.model import Settings, Site
@@ -76,9 +78,10 @@ async def _start_with(
     freezer: FrozenDateTimeFactory,
     hass_storage: dict[str, Any],
     saved: dict[str, Any],
+    **options: Any,
 ) -> str:
     freezer.move_to(NOW)
-    entry = site_entry()
+    entry = site_entry(**options)
     key = f"sot.{entry.entry_id}"
     hass_storage[key] = {"version": 1, "minor_version": 1, "key": key, "data": saved}
     await start_site(hass, field, entry, freezer)
@@ -151,3 +154,67 @@ async def test_a_stored_figure_not_finite_is_refused_and_the_site_runs_on(
     await field.publish("sot/kall/tank/main/level", "77.4")
     await wait_for_state(mqtt_hass, "sensor.kall_tank_level", "77.4")
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        # A reading measured in the year 9999: its staleness is its time plus the timeout.
+        _set("components.2.values.level.1", "9999-12-31T23:59:59+00:00"),
+        _set("components.1.last_seen", "9999-12-31T23:59:59"),
+        _set("outage.start", "0001-01-01T00:00:00+00:00"),
+        _set("last_reading", "9999-12-31T23:59:59+00:00"),
+        _set("generators.main.last_run", "0001-01-01T00:00:00"),
+        _set("coldchain.current.start", "0001-01-01T00:00:00+00:00"),
+        # POSIX seconds past the year 9999: a refill that cannot be shown.
+        _set("fuel_estimate.refills", [[1e13, 300.0]]),
+        _set("fuel_estimate.refills", [[-1e13, 300.0]]),
+        _set("freezer_power.supply_since", 1e13),
+    ],
+)
+async def test_a_stored_time_out_of_range_is_refused_and_the_site_runs_on(
+    mqtt_hass: HomeAssistant,
+    field: aiomqtt.Client,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+    damage: Callable[[dict[str, Any]], None],
+) -> None:
+    """A time near the year 1 or 9999 fails the first time a duration is added to it."""
+    saved = _saved_outage()
+    damage(saved)
+    key = await _start_with(mqtt_hass, field, freezer, hass_storage, saved)
+    kept = [k for k in hass_storage if k.startswith(f"{key}.damaged.")]
+    assert len(kept) == 1
+    told = [r for r in caplog.records if "starting afresh" in r.getMessage()]
+    assert [r.levelno for r in told] == [logging.WARNING]
+    assert "out of range" in told[0].getMessage()
+    caplog.clear()
+    await field.publish("sot/kall/tank/main/level", "77.5")
+    await wait_for_state(mqtt_hass, "sensor.kall_tank_level", "77.5")
+    for _ in range(3):
+        freezer.tick(timedelta(seconds=20))
+        async_fire_time_changed(mqtt_hass)
+        await mqtt_hass.async_block_till_done()
+    await field.publish("sot/kall/grid/main/present", "ON")
+    await wait_for_state(mqtt_hass, "binary_sensor.kall_grid_present", "on")
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_a_reading_stored_as_measured_in_the_year_9999_does_not_stay_live(
+    mqtt_hass: HomeAssistant,
+    field: aiomqtt.Client,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Its age would be negative for ever: the tank's level shown as live long after the
+    staleness timeout (60 s here), with the fuel figures worked out from it."""
+    saved = _saved_outage()
+    _set("components.2.values.level.1", "9999-12-31T23:59:59+00:00")(saved)
+    await _start_with(mqtt_hass, field, freezer, hass_storage, saved, stale_timeout=60)
+    for _ in range(3):  # the tank silent for half as long again as the staleness timeout
+        freezer.tick(timedelta(seconds=30))
+        async_fire_time_changed(mqtt_hass)
+        await mqtt_hass.async_block_till_done()
+    level = mqtt_hass.states.get("sensor.kall_tank_level")
+    assert level is None or level.state in (STATE_UNAVAILABLE, STATE_UNKNOWN)

@@ -128,6 +128,13 @@ def iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
+# Stored times lie in these years: one near year 1 or 9999 fails the first time a duration is
+# added to it, and a time in POSIX seconds beyond them cannot be shown.
+STORED_YEARS: Final = (1970, 2999)
+_STORED_SECONDS: Final = (
+    datetime(STORED_YEARS[0], 1, 1, tzinfo=UTC).timestamp(),
+    datetime(STORED_YEARS[1] + 1, 1, 1, tzinfo=UTC).timestamp(),
+)
 # No figure of a site comes near this (litres, kWh, seconds, or a fuel line's sum of squares).
 STORED_LIMIT: Final = 1e15
 
@@ -135,12 +142,23 @@ STORED_LIMIT: Final = 1e15
 def parse_time(text: Any) -> datetime:
     """A stored time; one written without a zone is UTC, never compared naive."""
     moment = datetime.fromisoformat(str(text))
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    if not STORED_YEARS[0] <= moment.year <= STORED_YEARS[1]:
+        raise ValueError(f"time {text!r} is out of range")
+    return moment
 
 
 def optional_time(text: Any) -> datetime | None:
     """A stored time that may be absent."""
     return None if text is None else parse_time(text)
+
+
+def stored_seconds(value: Any) -> float:
+    """A stored time in POSIX seconds, in the years `parse_time` takes."""
+    seconds = float(value)
+    if not _STORED_SECONDS[0] <= seconds < _STORED_SECONDS[1]:  # a nan is neither
+        raise ValueError(f"time {value!r} is out of range")
+    return seconds
 
 
 def check_figures(value: Any, where: str) -> None:

@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
-from .components import Component, iso, optional_time
+from .components import Component, iso, optional_time, stored_seconds
 from .events import EventType, SiteEvent
 from .power import PowerSource
 from .vocabulary import Kind
@@ -441,9 +441,10 @@ class Freezers:
         """Read `power_snapshot`'s form back."""
         supply, since = data.get("supply"), data.get("supply_since")
         self.supply = None if supply is None else bool(supply)
-        self.supply_since = None if since is None else float(since)
+        # Times (POSIX seconds) a warming may begin at, and be shown from.
+        self.supply_since = None if since is None else stored_seconds(since)
         self.relays = {
-            str(load): [bool(on), float(at)]
+            str(load): [bool(on), stored_seconds(at)]
             for load, (on, at) in dict(data.get("relays") or {}).items()
         }
 

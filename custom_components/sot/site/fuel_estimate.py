@@ -23,6 +23,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from .components import stored_seconds
+
 # The line forgets with this time constant, in hours of running.
 FORGET_HOURS: Final = 6.0
 # How far each source is trusted before the level has spoken: the standard deviation of its
@@ -353,7 +355,7 @@ class FuelEstimate:
             return places
 
         def tallies(key: str) -> list[Tally]:
-            return [Tally(float(t), float(litres)) for t, litres in data.get(key) or ()]
+            return [Tally(stored_seconds(t), float(litres)) for t, litres in data.get(key) or ()]
 
         run_hours = float(data.get("run_hours", 0.0))
         faded_at = float(data.get("faded_at", 0.0))

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from .components import stored_seconds
+
 BUCKET_SECONDS: Final = 60.0
 RETAIN: Final = timedelta(hours=3).total_seconds()
 # Readings this close to the room's temperature say little about the curve (the log blows up).
@@ -506,7 +508,8 @@ class Warming:
             raise ValueError("a warming bucket is damaged")
         return cls(
             buckets=buckets,
-            start=number("start"),
+            # Shown as a time (when the warming began).
+            start=None if data.get("start") is None else stored_seconds(data["start"]),
             basis=basis,
             peak=number("peak"),
             tau=number("tau"),
