@@ -218,3 +218,45 @@ async def test_a_reading_stored_as_measured_in_the_year_9999_does_not_stay_live(
         await mqtt_hass.async_block_till_done()
     level = mqtt_hass.states.get("sensor.kall_tank_level")
     assert level is None or level.state in (STATE_UNAVAILABLE, STATE_UNKNOWN)
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("components.2.values.level.0", "nan"),
+        ("components.2.values.level.0", 1e14),
+        ("components.2.values.level.0", -5.0),
+        ("components.2.values.level.0", 250.0),
+        ("components.2.values.level.0", "77.5"),
+        ("components.2.values.level.0", True),
+        ("components.1.values.state.0", "melting"),
+        ("components.1.values.state.0", 3.0),
+        ("components.1.values.on_load.0", "maybe"),
+    ],
+)
+async def test_a_stored_reading_the_vocabulary_refuses_is_refused_and_the_site_runs_on(
+    mqtt_hass: HomeAssistant,
+    field: aiomqtt.Client,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+    path: str,
+    value: Any,
+) -> None:
+    """A stored last reading goes through the gate every live one does: a tank level of
+    1e+14 % or -5 %, or one the sensor cannot show at all (its entity never added)."""
+    saved = _saved_outage()
+    _set(path, value)(saved)
+    key = await _start_with(mqtt_hass, field, freezer, hass_storage, saved)
+    kept = [k for k in hass_storage if k.startswith(f"{key}.damaged.")]
+    assert len(kept) == 1
+    told = [r for r in caplog.records if "starting afresh" in r.getMessage()]
+    assert [r.levelno for r in told] == [logging.WARNING]
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    await field.publish(
+        "sot/kall/generator/main", json.dumps({"state": "running", "on_load": True})
+    )
+    await field.publish("sot/kall/tank/main/level", "77.5")
+    await wait_for_state(mqtt_hass, "sensor.kall_tank_level", "77.5")
+    await wait_for_state(mqtt_hass, "sensor.kall_generator_state", "running")
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []

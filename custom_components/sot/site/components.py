@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from .vocabulary import Kind, Value
+from .values import check_number
+from .vocabulary import Kind, Value, ValueType, quantity
 
 
 @dataclass(slots=True)
@@ -85,10 +86,11 @@ class Component:
         """Read the storage form back."""
         values: dict[str, Sample] = {}
         for name, (value, time, despite, *failed) in dict(data.get("values") or {}).items():
-            if not isinstance(value, bool | int | float | str):
-                raise ValueError(f"value of {name} is {value!r}")
             values[str(name)] = Sample(
-                value, parse_time(time), bool(despite), parse_time(failed[0]) if failed else None
+                _stored_value(data["kind"], str(name), value),
+                parse_time(time),
+                bool(despite),
+                parse_time(failed[0]) if failed else None,
             )
         return cls(
             kind=Kind(data["kind"]),
@@ -102,6 +104,27 @@ class Component:
             link=str(data.get("link", "mqtt")),
             provides=tuple(str(service) for service in data.get("provides") or ()),
         )
+
+
+def _stored_value(kind: str, name: str, value: Any) -> Value:
+    """A stored reading, held to the vocabulary as when it arrived: a level of -5 % or nan
+    read back would be shown, or fail its entity."""
+    spec = quantity(kind, name)
+    if spec is None:
+        if not isinstance(value, bool | int | float | str):
+            raise ValueError(f"value of {name} is {value!r}")
+        return value
+    if (
+        spec.type is ValueType.NUMBER
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
+    ):
+        return check_number(spec, float(value))
+    if (spec.type is ValueType.BOOL and isinstance(value, bool)) or (
+        spec.type is ValueType.ENUM and isinstance(value, str) and value in spec.options
+    ):
+        return value
+    raise ValueError(f"value of {name} is {value!r}")
 
 
 # Meta settings that divide or scale a figure: none of them is 0 or less when a meta sets it.
