@@ -359,6 +359,43 @@ async def test_a_damaged_stored_record_is_skipped_not_the_year(
     assert "a stored cold-chain record is damaged" in caplog.text
 
 
+@pytest.mark.parametrize(
+    ("field_name", "value"),
+    [
+        ("highest", "nan"),
+        ("above_warning", "inf"),
+        ("measured", -1e300),
+        ("highest_at", "9999-12-31T23:59:59+00:00"),
+    ],
+)
+async def test_a_stored_record_with_a_figure_not_finite_is_skipped(
+    mqtt_hass: HomeAssistant,
+    field: aiomqtt.Client,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+    field_name: str,
+    value: Any,
+) -> None:
+    """A record is evidence for an inspector: a highest temperature of nan °C or infinite
+    minutes above the warning limit is no figure to hand over, nor to fail the CSV on."""
+    entry = site_entry()
+    key = f"sot.{entry.entry_id}.coldchain"
+    good = _record(datetime.now(UTC) - timedelta(days=3))
+    damaged = _record(datetime.now(UTC) - timedelta(days=5))
+    damaged["freezers"][0][field_name] = value
+    hass_storage[key] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": key,
+        "data": {"version": 1, "records": [damaged, good]},
+    }
+    await start_site(mqtt_hass, field, entry)
+    response = await cold_chain_record(mqtt_hass, entry)
+    assert [o["outage_start"] for o in response["outages"]] == [good["start"]]
+    told = [r for r in caplog.records if "a stored cold-chain record is damaged" in r.message]
+    assert len(told) == 1
+
+
 async def test_the_action_refuses_what_is_not_a_running_site(
     mqtt_hass: HomeAssistant, field: aiomqtt.Client
 ) -> None:

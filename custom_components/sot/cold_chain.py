@@ -37,6 +37,7 @@ from homeassistant.util import dt as dt_util
 from .alarm_actions import ATTR_CONFIG_ENTRY_ID, loaded_site
 from .const import DOMAIN, STORAGE_VERSION
 from .site.coldchain import RETENTION, ColdChain, OutageRecord, live_freezers, records_csv
+from .site.components import check_figures
 
 if TYPE_CHECKING:
     from .coordinator import SiteCoordinator
@@ -74,8 +75,8 @@ def restore_records(coldchain: ColdChain, stored: dict[str, Any] | None, site: s
     good: list[dict[str, Any]] = []
     for record in list(stored.get("records") or ()):
         try:
-            OutageRecord.from_dict(record)
-        except (AttributeError, KeyError, TypeError, ValueError) as err:
+            check_figures(OutageRecord.from_dict(record).as_dict(), "record")
+        except (AttributeError, ArithmeticError, KeyError, TypeError, ValueError) as err:
             _LOGGER.warning("%s: a stored cold-chain record is damaged (%s): skipped", site, err)
             continue
         good.append(record)
