@@ -22,7 +22,7 @@ from custom_components.sot.const import DOMAIN
 from custom_components.sot.site.model import Settings, Site
 from custom_components.sot.site.readings import Reading
 
-from .helpers import site_entry, start_site, wait_for_state
+from .helpers import site_entry, start_site, unacknowledged_alarms, wait_for, wait_for_state
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -259,4 +259,40 @@ async def test_a_stored_reading_the_vocabulary_refuses_is_refused_and_the_site_r
     await field.publish("sot/kall/tank/main/level", "77.5")
     await wait_for_state(mqtt_hass, "sensor.kall_tank_level", "77.5")
     await wait_for_state(mqtt_hass, "sensor.kall_generator_state", "running")
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_a_stored_alarm_stamp_without_a_zone_is_left_out_and_the_state_saved_again(
+    mqtt_hass: HomeAssistant,
+    field: aiomqtt.Client,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An alarm stamp written without a zone (by hand) could not be compared with the time:
+    the unacknowledged_alarms action failed, and so did every later save of the site."""
+    saved = _saved_outage()
+    grid = {"kind": "grid", "component_id": "main"}
+    saved["alarms"] = [
+        {"stamp": "2026-11-22T11:59:00.000", "event_type": "grid_lost", "attributes": grid},
+        {
+            "stamp": "2026-11-22T11:58:00.000+00:00",
+            "event_type": "generator_started",
+            "attributes": {"kind": "generator", "component_id": "main"},
+        },
+    ]
+    saved["replaced_alarms"] = ["2026-11-22T11:00:00.000", "2026-11-22T11:30:00.000+00:00"]
+    key = await _start_with(mqtt_hass, field, freezer, hass_storage, saved)
+    found = await unacknowledged_alarms(mqtt_hass, key.split(".")[1])
+    assert [a["stamp"] for a in found["alarms"]] == ["2026-11-22T11:58:00.000+00:00"]
+    await field.publish("sot/kall/tank/main/level", "77.5")
+    await wait_for_state(mqtt_hass, "sensor.kall_tank_level", "77.5")
+    freezer.tick(timedelta(seconds=70))
+    async_fire_time_changed(mqtt_hass)
+    await wait_for(
+        mqtt_hass,
+        lambda: hass_storage[key]["data"]["components"][2]["values"]["level"][0] == 77.5,
+        "the site's state to be saved",
+    )
+    assert hass_storage[key]["data"]["replaced_alarms"] == ["2026-11-22T11:30:00.000+00:00"]
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []

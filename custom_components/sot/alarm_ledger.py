@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 from homeassistant.util import dt as dt_util
 
@@ -145,21 +145,26 @@ class AlarmLedger:
         are left out."""
         self._latest.clear()
         self._replaced = [
-            stamp
-            for stamp in (replaced if isinstance(replaced, list) else ())
-            if isinstance(stamp, str) and dt_util.parse_datetime(stamp) is not None
+            stamp for stamp in (replaced if isinstance(replaced, list) else ()) if _stamp(stamp)
         ][-REPLACED_KEPT:]
         for item in saved if isinstance(saved, list) else ():
             if not isinstance(item, dict):
                 continue
             stamp, event_type = item.get("stamp"), item.get("event_type")
             attributes = item.get("attributes")
-            if not isinstance(stamp, str) or dt_util.parse_datetime(stamp) is None:
+            if not _stamp(stamp):
                 continue
             if not isinstance(event_type, str) or not isinstance(attributes, dict):
                 continue
             alarm = LedgerAlarm(stamp, event_type, attributes, bool(item.get("acknowledged")))
             self._latest[self._key(event_type, attributes)] = alarm
+
+
+def _stamp(stamp: Any) -> TypeGuard[str]:
+    """Whether a stored stamp is one an alarm is raised with: a time with its zone (one
+    without could not be compared with the time now, and every save would fail on it)."""
+    raised = dt_util.parse_datetime(stamp) if isinstance(stamp, str) else None
+    return raised is not None and raised.tzinfo is not None
 
 
 def _recent(alarm: LedgerAlarm, now: datetime) -> bool:
