@@ -296,3 +296,31 @@ async def test_a_stored_alarm_stamp_without_a_zone_is_left_out_and_the_state_sav
     )
     assert hass_storage[key]["data"]["replaced_alarms"] == ["2026-11-22T11:30:00.000+00:00"]
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_a_stored_unraised_alarm_with_a_figure_not_finite_is_left_out(
+    mqtt_hass: HomeAssistant,
+    field: aiomqtt.Client,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Alarms saved before the alarm entity raised them are raised at the start: not one
+    saying the fuel lasts 1e+300 or infinite hours, nor one raised in the year 1; one whose
+    time has no zone is read as UTC, as every stored time is."""
+    saved = _saved_outage()
+    lost = {"type": "grid_lost", "kind": "grid"}
+    saved["unraised"] = [
+        {**lost, "component_id": "a", "time": "2026-11-22T11:57:00+00:00", "data": {}},
+        {**lost, "component_id": "b", "time": "2026-11-22T11:58:00+00:00", "data": {}},
+        {**lost, "component_id": "c", "time": "0001-01-01T00:00:00+00:00", "data": {}},
+        {**lost, "component_id": "main", "time": "2026-11-22T11:59:00", "data": {}},
+    ]
+    saved["unraised"][0]["data"]["fuel_hours"] = 1e300
+    saved["unraised"][1]["data"]["fuel_hours"] = float("inf")
+    saved["unraised"][2]["data"]["fuel_hours"] = 50.0
+    saved["unraised"][3]["data"]["fuel_hours"] = 50.0
+    key = await _start_with(mqtt_hass, field, freezer, hass_storage, saved)
+    found = await unacknowledged_alarms(mqtt_hass, key.split(".")[1])
+    assert [(a["component_id"], a["time"], a["fuel_hours"]) for a in found["alarms"]] == [
+        ("main", "2026-11-22T11:59:00+00:00", 50.0)
+    ]

@@ -7,6 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from .components import check_figures, parse_time
+
 
 class EventType(StrEnum):
     """Site alarms."""
@@ -52,13 +54,14 @@ class SiteEvent:
         if not isinstance(saved, dict):
             return None
         try:
-            time = datetime.fromisoformat(str(saved["time"]))
+            data = dict(saved.get("data") or {})
+            check_figures(data, "data")
             return cls(
                 EventType(saved["type"]),
                 str(saved["kind"]),
                 str(saved["component_id"]),
-                time,
-                dict(saved.get("data") or {}),
+                parse_time(saved["time"]),
+                data,
             )
         except (KeyError, TypeError, ValueError):
             return None
