@@ -324,3 +324,32 @@ async def test_a_stored_unraised_alarm_with_a_figure_not_finite_is_left_out(
     assert [(a["component_id"], a["time"], a["fuel_hours"]) for a in found["alarms"]] == [
         ("main", "2026-11-22T11:59:00+00:00", 50.0)
     ]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        _set("fuel_estimate.burned", -7200.0),
+        _set("fuel_estimate.curve_burned", -1.0),
+        _set("fuel_estimate.unrated_hours", -1.0),
+        _set("generators.main.seconds", -7200.0),
+        _set("generators.main.kwh", -1.0),
+        _set("generators.main.fuel", -1.0),
+    ],
+)
+async def test_a_stored_total_below_zero_is_refused(
+    mqtt_hass: HomeAssistant,
+    field: aiomqtt.Client,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+    damage: Callable[[dict[str, Any]], None],
+) -> None:
+    """Litres burned and hours run only grow: -7200 L burned read back showed 810 hours of
+    fuel for a tank that holds 54, and -7200 s run showed -2.0 estimated run hours."""
+    saved = _saved_outage()
+    damage(saved)
+    key = await _start_with(mqtt_hass, field, freezer, hass_storage, saved)
+    assert len([k for k in hass_storage if k.startswith(f"{key}.damaged.")]) == 1
+    for entity_id in ("sensor.kall_fuel_runtime", "sensor.kall_generator_run_hours_estimated"):
+        state = mqtt_hass.states.get(entity_id)
+        assert state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN)

@@ -184,6 +184,14 @@ def stored_seconds(value: Any) -> float:
     return seconds
 
 
+def stored_total(value: Any) -> float:
+    """A stored total that only grows from 0 (litres burned, hours run, energy made)."""
+    total = float(value)
+    if not total >= 0:  # a nan is not either
+        raise ValueError(f"a total of {value!r}")
+    return total
+
+
 def check_figures(value: Any, where: str) -> None:
     """Every number in a restored state, at any depth, is finite and short of `STORED_LIMIT`:
     a nan or an infinity read back would be shown, or fail every later reading."""

@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from .components import stored_seconds
+from .components import stored_seconds, stored_total
 
 # The line forgets with this time constant, in hours of running.
 FORGET_HOURS: Final = 6.0
@@ -362,14 +362,14 @@ class FuelEstimate:
         if not 0 <= faded_at <= run_hours:  # the line would fade by e to the power of it
             raise ValueError("the fuel line's running hours are damaged")
         return cls(
-            burned=float(data.get("burned", 0.0)),
-            curve_burned=float(data.get("curve_burned", 0.0)),
+            burned=stored_total(data.get("burned", 0.0)),
+            curve_burned=stored_total(data.get("curve_burned", 0.0)),
             run_hours=run_hours,
             by_rate=Line.from_snapshot(data.get("by_rate")),
             by_curve=Line.from_snapshot(data.get("by_curve")),
             by_hours=Line.from_snapshot(data.get("by_hours")),
             # Saved before it was kept: learnt afresh from the next readings.
-            unrated_hours=float(data.get("unrated_hours", 0.0)),
+            unrated_hours=stored_total(data.get("unrated_hours", 0.0)),
             by_unrated=Line.from_snapshot(data.get("by_unrated")),
             faded_at=faded_at,
             level_time=number("level_time"),

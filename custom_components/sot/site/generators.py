@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .components import iso, optional_time
+from .components import iso, optional_time, stored_total
 
 
 @dataclass(slots=True)
@@ -79,9 +79,9 @@ class GeneratorRun:
         was_running = data.get("was_running")
         rate = data.get("smoothed_rate")
         return cls(
-            seconds=float(data.get("seconds", 0.0)),
-            kwh=float(data.get("kwh", 0.0)),
-            fuel=float(data.get("fuel", 0.0)),
+            seconds=stored_total(data.get("seconds", 0.0)),
+            kwh=stored_total(data.get("kwh", 0.0)),
+            fuel=stored_total(data.get("fuel", 0.0)),
             was_running=None if was_running is None else bool(was_running),
             was_fault=bool(data.get("was_fault", False)),
             smoothed_rate=None if rate is None else float(rate),
