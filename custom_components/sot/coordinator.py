@@ -334,6 +334,12 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
                 self.site.restore(stored)
             except ValueError as err:
                 await self._keep_damaged(stored, err)
+            if self.site.dropped_readings:
+                _LOGGER.warning(
+                    "%s: saved readings left out, each shown again at its next reading: %s",
+                    self.site_name,
+                    "; ".join(self.site.dropped_readings),
+                )
             self.alarms.restore(stored.get("alarms"), stored.get("replaced_alarms"))
             unraised = [SiteEvent.from_snapshot(e) for e in stored.get("unraised") or ()]
             self._held_events = [e for e in unraised if e is not None][-HELD_EVENTS:]

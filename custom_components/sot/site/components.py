@@ -82,12 +82,19 @@ class Component:
         }
 
     @classmethod
-    def from_snapshot(cls, data: dict[str, Any]) -> Component:
-        """Read the storage form back."""
+    def from_snapshot(cls, data: dict[str, Any], dropped: list[str] | None = None) -> Component:
+        """Read the storage form back. A last reading that would be refused if it arrived now
+        is left out (its quantity waits for the next one), said in `dropped` if given."""
         values: dict[str, Sample] = {}
         for name, (value, time, despite, *failed) in dict(data.get("values") or {}).items():
+            try:
+                kept = _stored_value(data["kind"], str(name), value)
+            except ValueError as err:
+                if dropped is not None:
+                    dropped.append(f"{data['kind']} {data['id']}: {err}")
+                continue
             values[str(name)] = Sample(
-                _stored_value(data["kind"], str(name), value),
+                kept,
                 parse_time(time),
                 bool(despite),
                 parse_time(failed[0]) if failed else None,

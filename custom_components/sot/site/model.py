@@ -110,6 +110,8 @@ class Site:
         # node's retained meta, delivered again at every start, does not bring one back; a
         # reading does, with that meta.
         self.removed: dict[tuple[str, str], Meta | None] = {}
+        # Stored last readings the last restore left out, for the log.
+        self.dropped_readings: list[str] = []
         self._kinds: dict[Kind, tuple[Component, ...]] = {}
         self.links_down: set[str] = set()
         self.nodes: dict[str, bool] = {}
@@ -673,9 +675,12 @@ class Site:
         }
 
     def restore(self, data: dict[str, Any]) -> None:
-        """Read a snapshot back, of this version or an earlier one; damage is refused whole."""
+        """Read a snapshot back, of this version or an earlier one; damage is refused whole,
+        but for a last reading the vocabulary refuses (one a later release no longer takes,
+        say): that one is left out, said in `dropped_readings`."""
+        dropped: list[str] = []
         try:
-            components = [Component.from_snapshot(c) for c in data.get("components") or ()]
+            components = [Component.from_snapshot(c, dropped) for c in data.get("components") or ()]
             nodes = {str(node): bool(up) for node, up in dict(data.get("nodes") or {}).items()}
             told = dict(data.get("nodes_told") or nodes)
             nodes_told = {str(node): bool(up) for node, up in told.items()}
@@ -729,6 +734,7 @@ class Site:
             raise ValueError(f"stored site state is damaged: {err}") from err
         self.components = {c.key: c for c in components}
         self.removed = removed
+        self.dropped_readings = dropped
         for each in Kind:
             self._index(each)
         self.nodes, self.nodes_told, self.nodes_away = nodes, nodes_told, nodes_away
