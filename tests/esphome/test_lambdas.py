@@ -247,6 +247,7 @@ DSE_VALUES = [
     (1044, 341, 34.1),
     (1059, 500, 50.0),
     (1060, 2314, 231.4),
+    (1290, 790, 7.9),
     (1408, 3, 3.0),
     (1536, 23500, 23.5),
     (1558, 420, 42.0),
@@ -384,6 +385,98 @@ async def test_a_controller_without_a_word_does_not_leave_the_last_one_shown(
         await wait_for_state(mqtt_hass, "sensor.kall_generator_mode", "auto")
     finally:
         await field.publish(meta["topic"], b"", retain=True)
+        await field.publish(f"{base}/node/{node}/status", b"", retain=True)
+
+
+async def test_the_gateway_s_fuel_rate_is_what_the_fuel_hours_count_on(
+    harness: Harness,
+    esphome_results: dict[Variant, Result],
+    mqtt_hass: HomeAssistant,
+    field: aiomqtt.Client,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A Deep Sea controller of an ECU engine reports its fuel rate (register 1290, 790 =
+    7.90 L/h): the generator's fuel rate shows what the gateway publishes of it, and the fuel
+    hours count on it (`rate_source: controller`), as for the same controller read over
+    Modbus TCP. "Not available" (an engine without an ECU, or the ECU off) is never published:
+    the rate shown goes unavailable one staleness timeout later and the hours go back to the
+    fuel curve at the set's load, instead of the last rate staying live."""
+    config = valid_config(esphome_results, Variant("generator-gateway.yaml"))
+    base, node = "sot/kall", config["esphome"]["name"]
+    sensors = {
+        sensor["address"]: sensor
+        for sensor in config["sensor"]
+        if sensor["platform"] == "modbus_controller" and "state_topic" in sensor
+    }
+    state_topic = next(
+        t["state_topic"] for t in config["text_sensor"] if t["id"] == "generator_state"
+    )
+    metas = [
+        action["mqtt.publish"]
+        for trigger in config["mqtt"]["on_connect"]
+        for action in trigger["then"]
+        if "mqtt.publish" in action and action["mqtt.publish"]["topic"].endswith("/meta")
+    ]
+    coordinator = await start_site(mqtt_hass, field, site_entry(stale_timeout=60), freezer)
+    for meta in metas:
+        await field.publish(meta["topic"], meta["payload"], retain=True)
+    await field.publish(f"{base}/node/{node}/status", "online", retain=True)
+
+    async def poll(fuel_rate: int) -> None:
+        """One poll of a running set on load through an outage, as the gateway publishes it:
+        mains 0 V, 23.5 kW (42 %), the tank at 64 %, and the fuel rate register's raw value."""
+        before, sent = coordinator.messages, 0
+        for register, raw in ((1060, 0), (1536, 23500), (1558, 420), (1027, 64), (1290, fuel_rate)):
+            [value] = harness.numbers(f"dse{register}", raw)
+            if value is not None:
+                sensor = sensors[register]
+                await field.publish(
+                    sensor["state_topic"], f"{value:.{sensor['accuracy_decimals']}f}"
+                )
+                sent += 1
+        for word in _gateway_sends(harness, 1408, 3):
+            await field.publish(state_topic, word)
+            sent += 1
+        await wait_for(mqtt_hass, lambda: coordinator.messages >= before + sent, "the poll")
+        # A second later: the site's figures, worked out at most once a second, follow the
+        # whole poll.
+        freezer.tick(timedelta(seconds=1))
+        async_fire_time_changed(mqtt_hass)
+        await mqtt_hass.async_block_till_done()
+
+    async def next_poll(fuel_rate: int) -> None:
+        """The gateway's next poll, 5 s after the last one (`poll_interval`)."""
+        freezer.tick(timedelta(seconds=4))
+        async_fire_time_changed(mqtt_hass)
+        await poll(fuel_rate)
+
+    async def hours_from(source: str) -> None:
+        def check() -> bool:
+            state = mqtt_hass.states.get("sensor.kall_fuel_runtime")
+            return state is not None and state.attributes.get("rate_source") == source
+
+        await wait_for(mqtt_hass, check, f"the fuel hours from the {source}")
+
+    try:
+        await wait_for(mqtt_hass, lambda: coordinator.site.nodes.get(node) is True, "online")
+        await poll(790)
+        await next_poll(790)
+        await wait_for_state(mqtt_hass, "sensor.kall_generator_fuel_rate", "7.9")
+        await hours_from("controller")
+        runtime = mqtt_hass.states.get("sensor.kall_fuel_runtime")
+        assert runtime is not None
+        assert runtime.attributes["fuel_rate"] == pytest.approx(7.9)
+        for _ in range(16):  # 80 s of polls that read "not available"
+            await next_poll(0xFFFFFFFF)
+        await wait_for_state(mqtt_hass, "sensor.kall_generator_fuel_rate", STATE_UNAVAILABLE)
+        await hours_from("curve")
+        # The ECU reports again: its rate is shown and counted at once.
+        await next_poll(812)
+        await wait_for_state(mqtt_hass, "sensor.kall_generator_fuel_rate", "8.12")
+        await hours_from("controller")
+    finally:
+        for meta in metas:
+            await field.publish(meta["topic"], b"", retain=True)
         await field.publish(f"{base}/node/{node}/status", b"", retain=True)
 
 
