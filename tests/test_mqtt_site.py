@@ -12,6 +12,7 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 
 from custom_components.sot.const import DOMAIN
+from custom_components.sot.site.fuel_curve import fuel_rate
 
 from .helpers import site_entry, start_site, wait_for, wait_for_state
 
@@ -153,6 +154,41 @@ async def test_a_whole_per_cent_gauge_that_has_not_moved_yet_leaves_the_fuel_hou
     state = mqtt_hass.states.get("sensor.kall_fuel_runtime")
     assert state is not None
     assert abs(float(state.state) / truth - 1) <= 0.10, (state.state, truth, state.attributes)
+
+
+async def test_a_running_set_whose_controller_has_no_fuel_rate_keeps_its_fuel_hours(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """A controller whose engine gives it no fuel rate can read 0.00 L/h in its fuel rate
+    register while the 56 kW set carries the site's 28 kW. A running diesel always burns
+    fuel: that zero is no measurement, and the hours are the fuel curve's at the load (400 L
+    at 10.5 L/h, 38 h), not unknown for as long as the set runs."""
+    await start_site(mqtt_hass, field, site_entry())
+    start = dt_util.utcnow().timestamp() - 60
+    for step in range(7):
+        ts = start + step * 10
+        await field.publish("sot/kall/grid/main", json.dumps({"present": False, "ts": ts}))
+        await field.publish(
+            "sot/kall/generator/main",
+            json.dumps(
+                {"state": "running", "on_load": True, "power": 28.0, "fuel_rate": 0.0, "ts": ts}
+            ),
+        )
+        await field.publish("sot/kall/tank/main", json.dumps({"level": 50, "ts": ts}))
+    curve = fuel_rate(56.0, 28.0 / 56.0)
+
+    def shown() -> bool:
+        state = mqtt_hass.states.get("sensor.kall_fuel_runtime")
+        return state is not None and state.attributes.get("usable_litres") == 400
+
+    await wait_for(mqtt_hass, shown, "the fuel runtime on the last readings")
+    await wait_for_state(mqtt_hass, "sensor.kall_generator_fuel_rate", "0.0")
+    state = mqtt_hass.states.get("sensor.kall_fuel_runtime")
+    assert state is not None
+    assert (state.state, state.attributes["rate_source"]) != ("unknown", None)
+    assert state.attributes["rate_source"] == "curve"
+    assert state.attributes["fuel_rate"] == pytest.approx(curve, abs=0.01)
+    assert float(state.state) == pytest.approx(400 / curve, abs=0.05)
 
 
 async def test_the_fuel_runtime_at_changeover_is_not_the_warm_up_idle_burn(

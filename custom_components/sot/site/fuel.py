@@ -220,10 +220,16 @@ class Fuel:
         running = self.site.power.running(generator, now)
         if not running:
             return 0.0 if running is False else None
-        measured = self.site.number(generator, "fuel_rate", now)
+        measured = self.measured_rate(generator, now)
         if measured is not None:
             return measured
         return self.curve_rate(generator, now)
+
+    def measured_rate(self, generator: Component, now: datetime) -> float | None:
+        """A generator's live fuel rate from its controller, L/h; None without one. A running
+        diesel always burns fuel: a rate of 0 is a controller whose engine gives it none."""
+        measured = self.site.number(generator, "fuel_rate", now)
+        return measured if measured else None
 
     def load(self, generator: Component, now: datetime) -> float | None:
         """A generator's output, kW: its power, else its load % of its rating."""
@@ -844,7 +850,7 @@ class Fuel:
         burning = [generator for generator in generators if self.rate(generator, now)]
         if not burning:
             return all("fuel_rate" in generator.values for generator in generators)
-        return all(self.site.number(g, "fuel_rate", now) is not None for g in burning)
+        return all(self.measured_rate(g, now) is not None for g in burning)
 
     def level_rate(self) -> float:
         """The level's own fall per hour run (L/h): what a generator with no rate burns on
