@@ -365,6 +365,11 @@ async def test_a_controller_without_a_word_does_not_leave_the_last_one_shown(
                 await field.publish(topic_of[sensor], word)
                 sent += 1
         await wait_for(mqtt_hass, lambda: coordinator.messages >= before + sent, "the poll")
+        # A second later: what is worked out at most once a second follows the whole poll
+        # (under a frozen clock it would wait for the next tick, late on a busy host).
+        freezer.tick(timedelta(seconds=1))
+        async_fire_time_changed(mqtt_hass)
+        await mqtt_hass.async_block_till_done()
 
     try:
         await wait_for(mqtt_hass, lambda: coordinator.site.nodes.get(node) is True, "online")
