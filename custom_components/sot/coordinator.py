@@ -58,9 +58,11 @@ from .issues import (
     async_show_damaged_state,
 )
 from .mqtt.topics import (
+    TIME_KEY,
     bridge_topic,
     command_payload,
     command_topic,
+    component_topic,
     parse_message,
     public_topic,
     settings_topic,
@@ -106,6 +108,11 @@ BRIDGE_WAIT = 10.0
 # How long past its expiry the relay's echo may take to come back, from a relay that carried the
 # command out at its last moment; without an echo by then the command is reported expired.
 COMMAND_ECHO_GRACE = 2
+# What a Modbus device read, put on the site's broker for a county bridge to carry: at QoS 0 as
+# the nodes publish (the bridge queues it at QoS 1), and the last so many messages recognised
+# when the site's own subscription brings them back.
+RELAY_QOS = 0
+RELAYED_KEPT = 256
 _ECHOED: Final = {"turn_on": True, "turn_off": False}
 # What is worked out from readings (a component's derived figures: a freezer's status and
 # countdowns, a generator's states and counters; the site's: power source, fuel runtime,
@@ -314,6 +321,8 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         self.listening = True
         self._availability: dict[tuple[str, str], bool] = {}
         self._unsubscribe: list[CALLBACK_TYPE] = []
+        # The Modbus readings put on the site's broker and not back yet, by (topic, payload).
+        self._relayed: dict[tuple[str, bytes], None] = {}
         # Unique ids of the entities the platforms have made, shared so removal can reset it.
         self.added_entities: set[str] = set()
         self.site_device_id: str | None = None
@@ -453,6 +462,13 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
 
     def _take_in(self, message: mqtt.ReceiveMessage, now: datetime) -> None:
         payload = message.payload
+        # What this site relayed of its Modbus devices (`_relay`) is taken in already.
+        if (
+            self._relayed
+            and isinstance(payload, bytes)
+            and self._relayed.pop((message.topic, payload), 0) is None
+        ):
+            return
         parsed = parse_message(
             self.base_topic,
             message.topic,
@@ -605,6 +621,45 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         self._no_readings(rejections, now)
         touched = {r.quantity[:2] for r in rejections if r.quantity}
         self._publish(now, self.site.apply(readings, now, node=node), readings, touched)
+        self._relay(node, readings)
+
+    def _relay(self, node: str, readings: list[Reading]) -> None:
+        """Put what a Modbus device read on the site's broker too, a JSON object per component
+        with the time it was measured: the county's bridge carries the site's broker, and the
+        county sees nothing else of the site (docs/county.md). Not a load's state (its switch
+        works at the site only), not what a silent device is taken to mean (the county sees its
+        values go stale), nothing at the county itself or on the demo's storm clock."""
+        if (
+            self.site.settings.county_bridge
+            or self.clock is not None
+            or self.site.nodes.get(node) is False
+            or not mqtt.is_connected(self.hass)
+        ):
+            return
+        objects: dict[tuple[str, str], dict[str, Any]] = {}
+        for reading in readings:
+            if reading.kind == Kind.LOAD:
+                continue
+            values = objects.setdefault((reading.kind, reading.id), {})
+            values[reading.quantity] = reading.value
+            measured = reading.time.timestamp()
+            values[TIME_KEY] = max(values.get(TIME_KEY, measured), measured)
+        for (kind, component_id), values in objects.items():
+            topic = component_topic(self.base_topic, kind, component_id)
+            payload = json.dumps(values)
+            self._relayed[(topic, payload.encode())] = None
+            while len(self._relayed) > RELAYED_KEPT:
+                del self._relayed[next(iter(self._relayed))]
+            self.config_entry.async_create_background_task(
+                self.hass, self._send_relayed(topic, payload), f"{self.site_name} relay {topic}"
+            )
+
+    async def _send_relayed(self, topic: str, payload: str) -> None:
+        try:
+            await mqtt.async_publish(self.hass, topic, payload, qos=RELAY_QOS, retain=False)
+        except HomeAssistantError as err:
+            self._relayed.pop((topic, payload.encode()), None)
+            _LOGGER.debug("%s: %s not relayed: %s", self.site_name, topic, err)
 
     def _no_readings(self, rejections: Iterable[Rejection], now: datetime) -> None:
         """Tell the site of each sensor that said it has no reading, measured when it says."""

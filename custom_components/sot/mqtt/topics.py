@@ -72,6 +72,11 @@ def settings_topic(base: str) -> str:
     return f"{base}/{SETTINGS}"
 
 
+def component_topic(base: str, kind: str, component_id: str) -> str:
+    """Topic of a component's JSON object of readings (`{quantity: value, "ts": ...}`)."""
+    return f"{base}/{kind}/{component_id}"
+
+
 def status_topic(base: str, node: str) -> str:
     """Topic of a node's birth and last will."""
     return f"{base}/{NODE}/{node}/{STATUS}"
