@@ -57,7 +57,7 @@ EXPECTED = {
     "mqtt_not_ready": "The MQTT integration is not connected yet",
     # Ends with the transport's own words, which differ between pymodbus releases.
     # Ends with the transport's own words.
-    "command_failed": "Could not send the command to Load heater: the broker refused it",
+    "command_failed": "Could not send the command to Load heater at Kall: the broker refused it",
     "modbus_unreachable": (
         "The command to Load heater was not carried out: its Modbus device relays did not"
         " answer. Check the device's power and its cable or network, then try again"
@@ -74,9 +74,9 @@ EXPECTED = {
         " Generator followed: comap: exception 4: device failure"
     ),
     "command_expired": (
-        "Load heater did not confirm the command before it expired, 1 s after it was sent. Its"
-        " relay does not carry out an expired command later: check the node, the relay and the"
-        " node's clock, then send the command again"
+        "Load heater at Kall did not confirm the command before it expired, 1 s after it was sent."
+        " Its relay does not carry out an expired command later: check the node, the relay and"
+        " the node's clock, then send the command again"
     ),
     "control_disabled": (
         "Generator control of genset is turned off, so start was not sent. Turn on 'Allow"
@@ -376,9 +376,9 @@ async def test_a_relay_that_does_not_echo_is_reported(
         )
     await _check(mqtt_hass, silent.value, "command_expired")
     assert await _message(mqtt_hass, "nb", silent.value) == (
-        "Load heater bekreftet ikke kommandoen før den utløp, 1 s etter at den ble sendt. Reléet"
-        " utfører ikke en utløpt kommando senere: sjekk noden, reléet og nodens klokke, og send"
-        " deretter kommandoen på nytt."
+        "Load heater ved Kall bekreftet ikke kommandoen før den utløp, 1 s etter at den ble sendt."
+        " Reléet utfører ikke en utløpt kommando senere: sjekk noden, reléet og nodens klokke, og"
+        " send deretter kommandoen på nytt."
     )
     state = mqtt_hass.states.get(switch)
     assert state.state == "off"

@@ -1300,7 +1300,11 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="command_expired",
-                translation_placeholders={"component": name, "seconds": f"{COMMAND_LIFETIME}"},
+                translation_placeholders={
+                    "component": name,
+                    "site": self.site_name,
+                    "seconds": f"{COMMAND_LIFETIME}",
+                },
             ) from err
         except HomeAssistantError as err:
             if sent is not None:
@@ -1308,7 +1312,11 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="command_failed",
-                translation_placeholders={"component": name, "error": str(err)},
+                translation_placeholders={
+                    "component": name,
+                    "site": self.site_name,
+                    "error": str(err),
+                },
             ) from err
         finally:
             if echo is not None:

@@ -310,6 +310,7 @@ class ModbusHub:
                         ),
                         translation_placeholders={
                             "component": self.coordinator.component_name(command.kind, command.id),
+                            "site": self.coordinator.site_name,
                             "action": action_name(command.action, self.hass.config.language),
                             "device": poller.node_of(command.kind, command.id) or "",
                             "error": str(err),
@@ -323,6 +324,7 @@ class ModbusHub:
             translation_key="command_failed",
             translation_placeholders={
                 "component": self.coordinator.component_name(command.kind, command.id),
+                "site": self.coordinator.site_name,
                 "error": "no Modbus device",
             },
         )
