@@ -555,11 +555,47 @@ async def test_back_after_a_long_stop_a_grid_gone_meanwhile_is_told_at_once(
     assert after["since"] != first["since"]
 
 
+async def test_back_after_a_long_stop_a_shop_closed_meanwhile_is_told_at_once(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """The shop's circuit was switched off while Home Assistant was away: the store is closed,
+    and that is told at once, though the station's stock has not been reported again yet (not
+    "open" for the five minutes until the site settles)."""
+    first, after = await back_after_a_long_stop(
+        mqtt_hass,
+        field,
+        grid="ON",
+        store="OFF",
+        told=lambda c: c["services"]["food"]["status"] == "closed",
+    )
+    assert first["services"]["food"]["status"] == "open"
+    assert after["services"]["food"] == {"status": "closed", "reasons": ["off"]}
+
+
+async def test_back_after_a_long_stop_the_operator_s_message_is_told_at_once(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """Right after a start, before every node has reported again, the operator puts up a
+    message: the county and the displays reading the topic get it at once."""
+    first, after = await back_after_a_long_stop(
+        mqtt_hass, field, grid="ON", message="Stänger kl. 18 i dag.", told=lambda c: c["message"]
+    )
+    assert first["message"] is None
+    assert after["message"] == "Stänger kl. 18 i dag."
+
+
 async def back_after_a_long_stop(
-    mqtt_hass: HomeAssistant, field: aiomqtt.Client, grid: str
+    mqtt_hass: HomeAssistant,
+    field: aiomqtt.Client,
+    grid: str,
+    store: str = "ON",
+    message: str | None = None,
+    told: Any = lambda _: True,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The summary before a 10-minute stop, and the first one after it: `grid` and the relays
-    reported at once, the freezer and the stock again only after the first summary was due."""
+    (the store's `store`) reported at once, the freezer and the stock again only after the
+    first summary was due, and then only if nothing else happened meanwhile (the operator's
+    `message`); the first summary after the stop that satisfies `told`."""
     entry = site_entry()
     nodes = ("meter", "relays", "freezers", "station")
     metas = {
@@ -577,12 +613,12 @@ async def back_after_a_long_stop(
         for component, meta in metas.items():
             await field.publish(f"sot/kall/{component}/meta", json.dumps(meta), retain=True)
 
-        async def readings(present: str) -> None:
+        async def readings(present: str, store: str = "ON") -> None:
             await field.publish("sot/kall/grid/main/present", present)
             await field.publish(
                 "sot/kall/generator/main/on_load", "OFF" if present == "ON" else "ON"
             )
-            await field.publish("sot/kall/load/store/state", "ON")
+            await field.publish("sot/kall/load/store/state", store)
 
         async def measured() -> None:
             await field.publish("sot/kall/freezer/f1/temperature", "-20")
@@ -604,13 +640,21 @@ async def back_after_a_long_stop(
         with patch.object(SiteCoordinator, "now", now):
             assert await mqtt_hass.config_entries.async_reload(entry.entry_id)
             await mqtt_hass.async_block_till_done()
-            await readings(grid)
+            await readings(grid, store)
             await asyncio.sleep(RETAINED_WAIT + 0.5)  # past the first publish's wait
             await mqtt_hass.async_block_till_done()
-            assert state(mqtt_hass, "sensor.kall_food") == "limited"  # the operator sees why
-            if grid == "ON":
+            if store == "ON":
+                assert state(mqtt_hass, "sensor.kall_food") == "limited"  # the operator sees why
+            if message is not None:
+                await mqtt_hass.services.async_call(
+                    "text",
+                    "set_value",
+                    {ATTR_ENTITY_ID: "text.kall_public_message", "value": message},
+                    blocking=True,
+                )
+            elif grid == "ON" and store == "ON":
                 await measured()
-            after = await next_summary(field, lambda _: True)
+            after = await next_summary(field, told)
         return first, after
     finally:
         await field.publish("sot/kall/public", b"", retain=True)

@@ -130,24 +130,35 @@ class PublicTopic:
         stale until each reports again); the summary a previous run left says more, so it
         stays until they come or the site has settled (a Home Assistant back after a power
         cut). A service silent in that summary too is no news of the start; power that came or
-        went meanwhile is."""
+        went meanwhile is, and so is any other reason a service gives (a shop's circuit off)
+        and the operator's message."""
         if not self._settling or self._retained is None:
             return False
-        if self._content["status"] is None:
+        content = self._content
+        if content["status"] is None:
             return True
         retained = json.loads(self._retained[0])
-        if self._content["power"] != retained.get("power"):
-            return False  # news all the same: the grid went (or came back) meanwhile
-        before = retained.get("services")
-        silent_before = {
-            name
-            for name, service in (before if isinstance(before, dict) else {}).items()
-            if isinstance(service, dict) and NO_DATA in (service.get("reasons") or ())
+        if content["power"] != retained.get("power") or content["message"] != retained.get(
+            "message"
+        ):
+            # News all the same: the grid went (or came back) meanwhile, or the operator spoke.
+            return False
+        services = retained.get("services")
+        before = {
+            name: {reason for reason in service["reasons"] if isinstance(reason, str)}
+            for name, service in (services if isinstance(services, dict) else {}).items()
+            if isinstance(service, dict) and isinstance(service.get("reasons"), list)
         }
-        return any(
-            NO_DATA in service["reasons"] and name not in silent_before
-            for name, service in self._content["services"].items()
-        )
+        waiting = False
+        for name, service in content["services"].items():
+            now, then = set(service["reasons"]), before.get(name, set())
+            silent = NO_DATA in now and NO_DATA not in then
+            # A new reason is news; one gone is, but from a service the start left without
+            # its readings (a product's stock not in yet cannot say it is at its reserve).
+            if now - then - {NO_DATA} or (not silent and then - now - {NO_DATA}):
+                return False
+            waiting = waiting or silent
+        return waiting
 
     @callback
     def _refresh(self, _now: Any = None) -> None:
