@@ -521,8 +521,16 @@ async def test_the_summary_tells_the_litres_the_display_and_the_sensor_tell(
         await field.publish("sot/kall/station/diesel/meta", json.dumps({"capacity": 10000}))
         await field.publish("sot/kall/station/diesel", json.dumps({"level": 57, "pump": True}))
         await wait_for_state(mqtt_hass, "sensor.kall_station_diesel_for_sale", "4700")
-        products = attributes(mqtt_hass, "sensor.kall_fuel_for_sale")["products"]
-        assert products["diesel"]["for_sale"] == 4700
+
+        def products() -> dict[str, Any]:
+            figures: dict[str, Any] = attributes(mqtt_hass, "sensor.kall_fuel_for_sale")
+            return figures["products"]
+
+        # The site's figures follow once their interval is over (a second at most).
+        await wait_for(
+            mqtt_hass, lambda: products()["diesel"]["for_sale"] is not None, "the site's figures"
+        )
+        assert products()["diesel"]["for_sale"] == 4700
         content = await next_summary(field, lambda c: c["status"] == "open" and c["fuel"])
         assert content["fuel"] == [
             {"product": "diesel", "name": "diesel", "status": "open", "litres": 4700}
