@@ -8,6 +8,8 @@ clock (every real site) reads the wall clock exactly as before.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -281,3 +283,34 @@ def silent_issues(hass: HomeAssistant) -> list[ir.IssueEntry]:
         for (domain, issue_id), issue in ir.async_get(hass).issues.items()
         if domain == DOMAIN and issue_id.startswith("site_silent")
     ]
+
+
+async def test_the_summary_left_on_the_broker_waits_one_wall_staleness_timeout(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """Restarted mid-storm, nothing reported yet: the summary the previous run left ("open")
+    stays for one staleness timeout of the wall clock (3 seconds here, 5 minutes by default),
+    as staleness itself does, not sixty times as long (by default five hours of the demo's
+    wall-clock time, the storm long over)."""
+    left = {"site": "kall", "name": "Kall", "status": "open", "power": "grid"}
+    await field.publish(
+        "sot/kall/public", json.dumps({**left, "since": "2026-11-27T22:00:00+00:00"}), retain=True
+    )
+    try:
+        await field.subscribe("sot/kall/public", qos=1)
+        await start_site(mqtt_hass, field, on_demo_clock(stale_timeout=3))
+
+        async def told() -> dict[str, Any]:
+            async for message in field.messages:
+                if message.topic.matches("sot/kall/public") and message.payload:
+                    assert isinstance(message.payload, bytes)
+                    content: dict[str, Any] = json.loads(message.payload)
+                    if content["status"] != "open":
+                        return content
+            raise AssertionError("no summary")
+
+        async with asyncio.timeout(10):
+            content = await told()
+        assert content["status"] is None  # nothing reported since the restart: not told
+    finally:
+        await field.publish("sot/kall/public", b"", retain=True)

@@ -86,11 +86,7 @@ class PublicTopic:
                 self.hass, self.topic, self._retained_summary, qos=PUBLIC_QOS, encoding=None
             ),
             async_call_later(self.hass, RETAINED_WAIT, self._release),
-            async_call_later(
-                self.hass,
-                self.coordinator.site.settings.stale_timeout.total_seconds(),
-                self._settled,
-            ),
+            async_call_later(self.hass, self._settling_time(), self._settled),
             self.coordinator.async_add_listener(self._changed),
             self.coordinator.async_add_entity_listener(None, self._changed),
             async_track_time_interval(self.hass, self._refresh, REFRESH),
@@ -104,6 +100,13 @@ class PublicTopic:
                 self._task.cancel()
 
         return stop
+
+    def _settling_time(self) -> float:
+        """One staleness timeout, in wall-clock seconds (the demo's clock counts the site's
+        in storm time, sixty times as fast)."""
+        stale = self.coordinator.site.settings.stale_timeout
+        clock = self.coordinator.clock
+        return (stale if clock is None else clock.wall_span(stale)).total_seconds()
 
     @callback
     def _retained_summary(self, message: mqtt.ReceiveMessage) -> None:
