@@ -690,6 +690,39 @@ async def test_a_removed_product_stays_removed_across_a_restart(
         await field.publish("sot/kall/station/hvo/meta", b"", retain=True)
 
 
+async def test_a_removed_product_back_without_a_restart_keeps_its_meta(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """A product deleted as gone for good whose node comes back before Home Assistant restarts
+    (the station took HVO up again): its meta is not delivered again (only a new subscription
+    gets the retained one), so it must come back with the one it had, its name and its tank's
+    capacity, as it does after a restart: not as "Kall station hvo" without stock."""
+    entry = site_entry()
+    await start_site(mqtt_hass, field, entry)
+    meta = json.dumps({"name": "HVO100", "node": "fuel-node", "capacity": 4000})
+    await field.publish("sot/kall/station/hvo/meta", meta, retain=True)
+    await field.publish("sot/kall/node/fuel-node/status", "online")
+    await field.publish("sot/kall/station/hvo/level", "50")
+    await wait_for_state(mqtt_hass, "sensor.kall_station_hvo_for_sale", "1600")
+    await field.publish("sot/kall/node/fuel-node/status", "offline")
+    await wait_for_state(mqtt_hass, "sensor.kall_station_hvo_for_sale", STATE_UNAVAILABLE)
+    product = site_device(mqtt_hass, entry.entry_id, "kall_station_hvo")
+    assert product is not None
+    try:
+        assert await async_remove(mqtt_hass, product.id, entry.entry_id)
+        await mqtt_hass.async_block_till_done()
+
+        await field.publish("sot/kall/node/fuel-node/status", "online")
+        await field.publish("sot/kall/station/hvo/level", "50")
+        await wait_for_state(mqtt_hass, "sensor.kall_station_hvo_level", "50.0")
+        back = site_device(mqtt_hass, entry.entry_id, "kall_station_hvo")
+        assert back is not None
+        assert back.name == "Kall HVO100"
+        await wait_for_state(mqtt_hass, "sensor.kall_station_hvo_for_sale", "1600")
+    finally:
+        await field.publish("sot/kall/station/hvo/meta", b"", retain=True)
+
+
 async def test_a_removed_component_s_alarms_are_not_taken_up_again(
     mqtt_hass: HomeAssistant, field: aiomqtt.Client, freezer: FrozenDateTimeFactory
 ) -> None:

@@ -328,9 +328,14 @@ class Site:
         return self._raise_held_nodes(now) + self._evaluate(now)
 
     def forget(self, kind: str, component_id: str) -> None:
-        """Drop a component that is gone for good (it comes back if it reports again)."""
-        self.components.pop((kind, component_id), None)
-        self.removed[(kind, component_id)] = None
+        """Drop a component that is gone for good (it comes back if it reports again, with the
+        meta it had: only a new subscription delivers the retained one again)."""
+        gone = self.components.pop((kind, component_id), None)
+        self.removed[(kind, component_id)] = (
+            None
+            if gone is None or not (gone.name or gone.node or gone.settings or gone.provides)
+            else Meta(kind, component_id, gone.name, gone.node, dict(gone.settings), gone.provides)
+        )
         if kind in Kind.__members__.values():
             self._index(Kind(kind))
         self.revision += 1
