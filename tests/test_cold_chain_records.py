@@ -366,6 +366,7 @@ async def test_a_damaged_stored_record_is_skipped_not_the_year(
         ("above_warning", "inf"),
         ("measured", -1e300),
         ("highest_at", "9999-12-31T23:59:59+00:00"),
+        ("door_openings", 10**16),
     ],
 )
 async def test_a_stored_record_with_a_figure_not_finite_is_skipped(

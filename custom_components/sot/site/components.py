@@ -205,6 +205,9 @@ def check_figures(value: Any, where: str) -> None:
     if isinstance(value, float):
         if not math.isfinite(value) or abs(value) > STORED_LIMIT:
             raise ValueError(f"{where} is {value!r}")
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) > STORED_LIMIT:
+            raise ValueError(f"{where} is {value!r}")
     elif isinstance(value, dict):
         for key, each in value.items():
             check_figures(each, f"{where}.{key}")
