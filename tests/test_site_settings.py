@@ -14,6 +14,7 @@ from custom_components.sot.const import (
     CONF_FREEZER_CRITICAL,
     CONF_FREEZER_WARNING,
     CONF_SERVICE_DUE_DATE,
+    CONF_SILENT_AFTER,
     CONF_TANK_CAPACITY,
     DEFAULT_OPTIONS,
     OPTION_RANGES,
@@ -99,5 +100,31 @@ async def test_settings_that_come_while_the_site_is_set_up_are_applied(
             "the site's tank capacity in force",
         )
         assert entry.options[CONF_TANK_CAPACITY] == 600.0
+    finally:
+        await field.publish("sot/kall/settings", b"", retain=True)
+
+
+async def test_the_countys_silence_limit_is_its_own(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client
+) -> None:
+    """The county's *has gone silent* repair offers a longer silence; the site's settings, which
+    it publishes again at its next start, must not take that back (the repair would come back
+    after every start of the site). The rest of the site's settings are taken as before."""
+    coordinator = await start_site(
+        mqtt_hass, field, site_entry(county_bridge=True, **{CONF_SILENT_AFTER: 240})
+    )
+    entry = coordinator.config_entry
+    try:
+        await field.publish(
+            "sot/kall/settings",
+            settings_payload({CONF_TANK_CAPACITY: 600.0, CONF_SILENT_AFTER: 30}),
+            retain=True,
+        )
+        await wait_for(
+            mqtt_hass,
+            lambda: entry.options.get(CONF_TANK_CAPACITY) == 600.0,
+            "the site's tank capacity taken",
+        )
+        assert entry.options[CONF_SILENT_AFTER] == 240
     finally:
         await field.publish("sot/kall/settings", b"", retain=True)

@@ -567,7 +567,11 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
         if not payload:
             return
         try:
-            options = merged_options(dict(self.config_entry.options), parse_settings(payload))
+            settings = parse_settings(payload)
+            # How long a silence the county takes before it says the site has gone silent is
+            # the county's own: it hears the site across the link (and its repair sets it).
+            settings.pop(CONF_SILENT_AFTER, None)
+            options = merged_options(dict(self.config_entry.options), settings)
         except ValueError as err:
             self._reject(Rejection(RejectReason.BAD_SETTING, topic, f"site settings: {err}"))
             return

@@ -7,8 +7,9 @@ taken for the default 1000 L makes the fuel hours 80 % optimistic. So the site's
 publishes the settings its operator set, retained at QoS 1, when the site starts and whenever
 they change; its bridge carries them to the county like any of the site's messages. A county's
 Home Assistant (`county_bridge` on) writes them into its entry of that site: its figures and its
-*Configure* form then say what the site's say. A setting the county changes by hand holds until
-the site publishes its settings again.
+*Configure* form then say what the site's say; all but `silent_after`, which is the county's
+own (it hears the site across the link, and its silent-site repair sets it). A setting the
+county changes by hand holds until the site publishes its settings again.
 
 The message is a JSON object of the options (docs/mqtt.md). Every number is held to the options
 form's range; a message with one setting out of range, or a critical freezer limit not above the
