@@ -59,12 +59,12 @@ EXPECTED = {
     # Ends with the transport's own words.
     "command_failed": "Could not send the command to Load heater at Kall: the broker refused it",
     "modbus_unreachable": (
-        "The command to Load heater was not carried out: its Modbus device relays did not"
+        "The command to Load heater at Kall was not carried out: its Modbus device relays did not"
         " answer. Check the device's power and its cable or network, then try again"
     ),
     "mqtt_disconnected": (
-        "Home Assistant is not connected to the MQTT broker, so the command to Load heater was"
-        " not sent. It will not be sent later either: try again once the broker is back"
+        "Home Assistant is not connected to the MQTT broker, so the command to Load heater at Kall"
+        " was not sent. It will not be sent later either: try again once the broker is back"
     ),
     "command_not_accepted": (
         "comap did not carry out start for Generator: comap reads off at coil 4700 after start"
@@ -85,8 +85,8 @@ EXPECTED = {
     ),
     "action_not_supported": "relays does not support the command start",
     "write_not_confirmed": (
-        "relays did not switch Load heater: it reads back the other way. Check the relay and its"
-        " wiring"
+        "relays did not switch Load heater at Kall: it reads back the other way. Check the relay"
+        " and its wiring"
     ),
     "site_not_found": "No SOT site has the config entry no-such-entry",
     "site_not_loaded": "Kall is not running; try again once it has started",
@@ -222,8 +222,8 @@ async def test_a_command_with_the_broker_down_is_refused(
         await entry.runtime_data.async_command(Command("load", "heater", "turn_on"))
     await _check(hass, refused.value, "mqtt_disconnected")
     assert await _message(hass, "sv", refused.value) == (
-        "Home Assistant är inte anslutet till MQTT-brokern, så kommandot till Load heater skickades"
-        " inte. Det skickas inte heller senare: försök igen när brokern är tillbaka."
+        "Home Assistant är inte anslutet till MQTT-brokern, så kommandot till Load heater vid Kall"
+        " skickades inte. Det skickas inte heller senare: försök igen när brokern är tillbaka."
     )
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert await hass.config_entries.async_unload(mqtt_entry.entry_id)
@@ -317,8 +317,8 @@ async def test_modbus_commands_that_cannot_be_carried_out_say_why(
         await _check(mqtt_hass, unconfirmed.value, "write_not_confirmed")
         # The names in it are given in Home Assistant's language (English here), as it raises.
         assert await _message(mqtt_hass, "sv", unconfirmed.value) == (
-            "relays kopplade inte om Load heater: återläsningen visar motsatt läge. Kontrollera"
-            " reläet och dess kablage."
+            "relays kopplade inte om Load heater vid Kall: återläsningen visar motsatt läge."
+            " Kontrollera reläet och dess kablage."
         )
 
         # The relay module stops answering: the command cannot be carried out.
@@ -328,8 +328,8 @@ async def test_modbus_commands_that_cannot_be_carried_out_say_why(
         await _check(mqtt_hass, failed.value, "modbus_unreachable")
         # In the operator's language throughout: the transport's own words go to the log.
         assert await _message(mqtt_hass, "sv", failed.value) == (
-            "Kommandot till Load heater utfördes inte: dess Modbus-enhet relays svarade inte."
-            " Kontrollera enhetens ström och dess kabel eller nätverk och försök igen."
+            "Kommandot till Load heater vid Kall utfördes inte: dess Modbus-enhet relays svarade"
+            " inte. Kontrollera enhetens ström och dess kabel eller nätverk och försök igen."
         )
         assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
 

@@ -1259,7 +1259,7 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="mqtt_disconnected",
-                translation_placeholders={"component": name},
+                translation_placeholders={"component": name, "site": self.site_name},
             )
         if self._bridge_down():
             # Nothing crosses the link now, and the county keeps no session for the bridge:
