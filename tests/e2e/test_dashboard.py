@@ -88,6 +88,8 @@ TEMPERATURE = re.compile(r"(-?\d+(?:\.\d+)?)\s*°C")
 OUTAGE_MINUTES = re.compile(r"Elnätet är borta sedan (\d+) min")
 # A duration in hours as the entities card shows it: "1h 42m".
 COUNTDOWN = re.compile(r"Frys 1 till (varning|kritisk)\s*(\d+)h\s*(\d+)m")
+# The county view's hours of fuel at the site's typical load, as a glance card shows them.
+TYPICAL_HOURS = re.compile(r"Normallast \d+h( \d+m)?")
 
 
 class StatusWatcher:
@@ -273,6 +275,7 @@ def test_dashboard_shows_the_simulated_site(demo: tuple[DemoStack, StatusWatcher
                     sources["generator"] in rows.get("Valsjöbyn", "")
                     and sources["grid"] in rows.get("Hallen", "")
                     and state_words["running"] in rows.get("Kall", "")
+                    and TYPICAL_HOURS.search(rows.get("Hallen", ""))
                 ):
                     break
                 time.sleep(1)
@@ -281,6 +284,20 @@ def test_dashboard_shows_the_simulated_site(demo: tuple[DemoStack, StatusWatcher
             assert f"Matning {sources['generator']}" in rows["Valsjöbyn"], rows["Valsjöbyn"]
             assert f"Matning {sources['grid']}" in rows["Hallen"], rows["Hallen"]
             assert f"Generator {state_words['running']}" in rows["Kall"], rows["Kall"]
+            # Before a storm: how long each site would last if the grid went now, what it
+            # offers and whether it is ready, Hallen on the grid too.
+            sensors = translations["entity"]["sensor"]
+            for site in ("Kall", "Valsjöbyn", "Hallen"):
+                assert TYPICAL_HOURS.search(rows[site]), rows[site]
+                for label, key in (("Beredskap", "readiness"), ("Tjänster", "services")):
+                    words = "|".join(map(re.escape, sensors[key]["state"].values()))
+                    assert re.search(f"{label} ({words})", rows[site]), rows[site]
+            # On a laptop every label and figure is whole.
+            page.set_viewport_size({"width": 1280, "height": 1400})
+            time.sleep(2)
+            cut = page.evaluate(CUT_TEXTS, page.locator("body").element_handle())
+            page.set_viewport_size({"width": 1600, "height": 1400})
+            assert cut == [], cut
             # On a phone the rows wrap rather than cut their figures short ("4h 4…").
             page.set_viewport_size({"width": 390, "height": 1400})
             time.sleep(2)
