@@ -154,6 +154,27 @@ async def test_the_readiness_alert_lists_the_reasons(hass: HomeAssistant) -> Non
     assert "11,9 V i vila, under 12,2 V<br>Noden frys är frånkopplad" in text
 
 
+async def test_the_backup_banner_gives_no_figure_it_does_not_have(hass: HomeAssistant) -> None:
+    """On backup power with the fuel hours unknown (a second set's controller silent) or
+    unavailable (the tank's reading stale), the banner said "Bränsle för 0.0 h": an empty
+    tank, to an operator whose tank may hold a day. Nor "sedan 0 min" for an outage that
+    cannot be told."""
+    (card,) = cards("Reservkraft: Kall går på generatorn")
+    hass.states.async_set("sensor.kall_outage_duration", "95")
+    hass.states.async_set("sensor.kall_fuel_runtime", "18.62")
+    text = shown(hass, card["content"])
+    assert "Elnätet är borta sedan 95 min." in text
+    assert "Bränsle för 18.6 h." in text
+    for missing in ("unknown", "unavailable"):
+        hass.states.async_set("sensor.kall_fuel_runtime", missing)
+        hass.states.async_set("sensor.kall_outage_duration", missing)
+        text = shown(hass, card["content"])
+        assert " 0 min" not in text, text
+        assert "0.0 h" not in text, text
+        assert "Hur länge bränslet räcker går inte att säga just nu." in text, text
+        assert "Elnätet är borta." in text, text
+
+
 def banners(states: dict[str, str]) -> list[str]:
     """The titles of the Kall view's alert banners the frontend shows for these states: its
     conditional cards with `state` / `state_not` conditions, as the frontend reads them."""
