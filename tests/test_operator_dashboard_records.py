@@ -222,6 +222,34 @@ def test_one_banner_says_where_the_power_comes_from() -> None:
     assert banners(dark) == ["Strömlöst"]
 
 
+def test_the_readiness_banner_shows_while_the_power_source_cannot_be_told() -> None:
+    """With the site's link or Home Assistant's MQTT connection down, every live value is
+    unavailable and readiness says to check (`link_down`): the banner, shown only on the grid,
+    was hidden exactly then, and no other banner showed either. During an outage the banners
+    about the generator or the dark site say what to do."""
+
+    def shown(states: dict[str, str]) -> list[str]:
+        return [title.split(":")[0] for title in banners(states)]
+
+    check = {"sensor.kall_storm_readiness": "check"}
+    assert shown(check | {"sensor.kall_power_source": "grid"}) == ["Stormberedskap"]
+    for unknown in ("unknown", "unavailable"):
+        silent = check | {
+            "sensor.kall_power_source": unknown,
+            "binary_sensor.kall_on_backup_power": unknown,
+            "binary_sensor.kall_grid_present": unknown,
+        }
+        assert shown(silent) == ["Stormberedskap"], unknown
+    assert shown({"sensor.kall_storm_readiness": "ready"}) == []
+    on_backup = check | {
+        "binary_sensor.kall_on_backup_power": "on",
+        "binary_sensor.kall_grid_present": "off",
+        "sensor.kall_power_source": "generator",
+    }
+    assert shown(on_backup) == ["Reservkraft"]
+    assert shown(check | {"sensor.kall_power_source": "none"}) == ["Strömlöst"]
+
+
 def test_the_county_chart_names_each_line_by_its_site() -> None:
     """The county's power-source chart labels each line with the site's name, as its rows do:
     the entity's own name ("Valsjöbyn Power source") is English in a Swedish view, and too

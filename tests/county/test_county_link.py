@@ -25,6 +25,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.sot.site.readings import Command
 
 from ..helpers import site_entry, start_site, wait_for, wait_for_state
+from ..test_operator_dashboard_records import banners, cards, shown
 from .brokers import County
 from .conftest import bridge_state
 
@@ -179,3 +180,32 @@ async def test_the_county_shows_the_sites_public_message_and_sends_no_summary_of
             assert denied == []
         finally:
             await site_ha.publish("sot/kall/public", b"", qos=1, retain=True)
+
+
+async def test_the_operator_view_says_to_check_a_site_behind_a_cut_link(
+    hass: HomeAssistant, county_pair: County, tmp_path: Path
+) -> None:
+    """With the site's link down its power source cannot be told and readiness says to check
+    (`link_down`); the storm-readiness banner, shown only on the grid, hid exactly then."""
+    county, kall = county_pair, county_pair.sites["kall"]
+    await _home_assistant(
+        hass, county.local_port, tmp_path, username="county-ha", password=county.ha_password()
+    )
+    readiness = "sensor.kall_storm_readiness"
+    async with aiomqtt.Client("127.0.0.1", kall.port, identifier="kall-nodes") as nodes:
+        await start_site(hass, nodes, site_entry(county_bridge=True))
+        await _publish_site(nodes)
+        await _shown(hass, SHOWN | {"sensor.kall_power_source": "grid"})
+
+        await hass.async_add_executor_job(kall.link.cut)
+        await wait_for(hass, lambda: bridge_state(county, "kall") == b"0", "the link down", WAIT)
+        await _shown(hass, {"sensor.kall_power_source": "unavailable", readiness: "check"})
+        state = hass.states.get(readiness)
+        assert state is not None
+        assert "link_down" in [reason["reason"] for reason in state.attributes["reasons"]]
+        states = {s.entity_id: s.state for s in hass.states.async_all()}
+        assert [title.split(":")[0] for title in banners(states)] == ["Stormberedskap"]
+        (card,) = cards(readiness)
+        text = shown(hass, card["content"])
+        assert 'alert-type="warning"' in text
+        assert all(line in text for line in state.attributes["texts"]), text
