@@ -630,11 +630,14 @@ class SiteCoordinator(DataUpdateCoordinator[Site]):
     def _relay(self, node: str, readings: list[Reading]) -> None:
         """Put what a Modbus device read on the site's broker too, a JSON object per component
         with the time it was measured: the county's bridge carries the site's broker, and the
-        county sees nothing else of the site (docs/county.md). Not a load's state (its switch
-        works at the site only), not what a silent device is taken to mean (the county sees its
-        values go stale), nothing at the county itself or on the demo's storm clock."""
+        county sees nothing else of the site (docs/county.md). Only once that bridge has said
+        it is there (`sot-bridge/<site>/state`, up or down): a site without a county gets no
+        message more per poll. Not a load's state (its switch works at the site only), not what
+        a silent device is taken to mean (the county sees its values go stale), nothing at the
+        county itself or on the demo's storm clock."""
         if (
-            self.site.settings.county_bridge
+            self._bridge_up is None
+            or self.site.settings.county_bridge
             or self.clock is not None
             or self.site.nodes.get(node) is False
             or not mqtt.is_connected(self.hass)

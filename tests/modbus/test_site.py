@@ -6,6 +6,8 @@ is the entity states and the coils the switches move.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 from unittest.mock import patch
 
@@ -577,3 +579,47 @@ async def test_an_address_pasted_with_spaces_is_taken(
         assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
     (subentry,) = entry.subentries.values()
     assert subentry.data["host"] == "127.0.0.1"
+
+
+async def test_a_site_without_a_county_puts_nothing_of_its_modbus_devices_on_its_broker(
+    mqtt_hass: HomeAssistant, field: aiomqtt.Client, socket_enabled: None
+) -> None:
+    """The readings put on the site's broker are for a county bridge to carry (docs/county.md):
+    a site with no bridge (the default) gets no extra message per poll, and one whose bridge
+    says it is there gets them, a JSON object per component."""
+    await field.publish("sot-bridge/kall/state", b"", qos=1, retain=True)
+    relayed: list[str] = []
+
+    async def watch() -> None:
+        async for message in field.messages:
+            if message.topic.matches("sot/kall/+/+"):
+                relayed.append(str(message.topic))
+
+    await field.subscribe("sot/kall/+/+")
+    watcher = asyncio.create_task(watch())
+    try:
+        async with tcp_server({1: dse_on_load_during_outage()}) as port:
+            entry = site_entry(devices=[tcp_genset(port)])
+            coordinator = await start_site(mqtt_hass, field, entry)
+            await wait_for_state(mqtt_hass, "sensor.kall_generator_state", "running")
+            # Another poll of the controller (every 5 s), and time for its messages to come round.
+            later = time.monotonic() + 6
+            await wait_for(mqtt_hass, lambda: time.monotonic() > later, "the next poll", 15)
+            await mqtt_hass.async_add_executor_job(time.sleep, 0.5)
+            await mqtt_hass.async_block_till_done()
+            assert relayed == []
+
+            # Bridged to a county (`scripts/county`'s bridge says so, retained): they go out.
+            await field.publish("sot-bridge/kall/state", "1", qos=1, retain=True)
+            await wait_for(
+                mqtt_hass,
+                lambda: "sot/kall/generator/main" in relayed,
+                "Kall's generator on its broker for the county",
+                limit=15,
+            )
+            assert "sot/kall/load/heater" not in relayed
+            assert coordinator.rejected["owned_elsewhere"] == 0
+            assert await mqtt_hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        watcher.cancel()
+        await field.publish("sot-bridge/kall/state", b"", qos=1, retain=True)
