@@ -227,7 +227,6 @@ async def test_a_reading_stored_as_measured_in_the_year_9999_does_not_stay_live(
         ("components.2.values.level.0", 1e14),
         ("components.2.values.level.0", -5.0),
         ("components.2.values.level.0", 250.0),
-        ("components.2.values.level.0", "77.5"),
         ("components.2.values.level.0", True),
         ("components.1.values.state.0", "melting"),
         ("components.1.values.state.0", 3.0),

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from .values import check_number
-from .vocabulary import Kind, Value, ValueType, quantity
+from .values import parse_json_value
+from .vocabulary import Kind, Value, quantity
 
 
 @dataclass(slots=True)
@@ -114,24 +114,14 @@ class Component:
 
 
 def _stored_value(kind: str, name: str, value: Any) -> Value:
-    """A stored reading, held to the vocabulary as when it arrived: a level of -5 % or nan
-    read back would be shown, or fail its entity."""
+    """A stored reading, held to the vocabulary as a JSON value arriving now is: a level of
+    -5 % or nan read back would be shown, or fail its entity."""
     spec = quantity(kind, name)
     if spec is None:
         if not isinstance(value, bool | int | float | str):
             raise ValueError(f"value of {name} is {value!r}")
         return value
-    if (
-        spec.type is ValueType.NUMBER
-        and isinstance(value, int | float)
-        and not isinstance(value, bool)
-    ):
-        return check_number(spec, float(value))
-    if (spec.type is ValueType.BOOL and isinstance(value, bool)) or (
-        spec.type is ValueType.ENUM and isinstance(value, str) and value in spec.options
-    ):
-        return value
-    raise ValueError(f"value of {name} is {value!r}")
+    return parse_json_value(spec, value)
 
 
 # Meta settings that divide or scale a figure: none of them is 0 or less when a meta sets it.

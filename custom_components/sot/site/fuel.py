@@ -9,7 +9,7 @@ corrected by what the level says was really burned.
 from __future__ import annotations
 
 import math
-from collections.abc import Container
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -141,13 +141,7 @@ class Fuel:
     def litres(self, now: datetime) -> float | None:
         """Fuel in all tanks, L; None when any tank's reading is not live."""
         tanks = self.site.of_kind(Kind.TANK)
-        total = 0.0
-        for tank in tanks:
-            litres = self.tank_litres(tank, now)
-            if litres is None:
-                return None
-            total += litres
-        return total if tanks else None
+        return _total(self.tank_litres(tank, now) for tank in tanks) if tanks else None
 
     def usable(self, now: datetime) -> float | None:
         """Litres above the reserve in all tanks; None when any tank's level is not live."""
@@ -249,13 +243,7 @@ class Fuel:
 
     def rate_now(self, now: datetime) -> float | None:
         """All generators' fuel use now, L/h; None when one that may run is unknown."""
-        total = 0.0
-        for generator in self.site.of_kind(Kind.GENERATOR):
-            rate = self.rate(generator, now)
-            if rate is None:
-                return None
-            total += rate
-        return total
+        return _total(self.rate(g, now) for g in self.site.of_kind(Kind.GENERATOR))
 
     def unrated_running(self, now: datetime) -> bool:
         """Whether a generator runs with no rate known (neither a fuel rate nor a load); one
@@ -366,13 +354,7 @@ class Fuel:
         else its loads' power; None when nothing measures it."""
         feeding = [g for g in self.site.generators() if self.site.power.on_load(g, now)]
         if feeding:
-            total = 0.0
-            for generator in feeding:
-                load = self.load(generator, now)
-                if load is None:
-                    return None
-                total += load
-            return total
+            return _total(self.load(generator, now) for generator in feeding)
         if not self.site.power.grid_present(now):
             return None
         grid = [self.site.number(meter, "power", now) for meter in self.site.of_kind(Kind.GRID)]
@@ -1091,3 +1073,13 @@ def _decimals(value: float) -> int:
         if abs(scaled - round(scaled)) < 1e-6:
             return places
     return 4
+
+
+def _total(values: Iterable[float | None]) -> float | None:
+    """The sum of `values`; None when any of them is unknown."""
+    total = 0.0
+    for value in values:
+        if value is None:
+            return None
+        total += value
+    return total
